@@ -1,0 +1,525 @@
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { type Clock, systemClock } from '../../domain/clock';
+import { InvalidInputError, parseInput, parseStored } from '../../domain/errors';
+import {
+  AgentClaimSchema,
+  type Heartbeat,
+  HeartbeatSchema,
+  type HistoryEntry,
+  HistoryEntrySchema,
+} from '../../domain/heartbeat';
+import {
+  ACTIVE_STATUSES,
+  buildSession,
+  type DesiredState,
+  DesiredStateSchema,
+  NewSessionSchema,
+  RunIdSchema,
+  type Session,
+  SessionSchema,
+  type SessionStatus,
+  SessionStatusSchema,
+  StrategyIdSchema,
+  TERMINAL_STATUSES,
+} from '../../domain/session';
+import {
+  type ClaimResult,
+  type CreateSessionResult,
+  type HeartbeatResult,
+  type HistoryQuery,
+  lockKeyOf,
+  type Page,
+  type PageRequest,
+  type ReleaseLockResult,
+  type SessionPatch,
+  SessionPatchSchema,
+  type SessionStore,
+  type StrategyLock,
+  StrategyLockSchema,
+  type TransitionOptions,
+  type TransitionResult,
+  type UpdateResult,
+} from '../../domain/session-store';
+import { predecessorsOf } from '../../domain/transitions';
+import { decodeCursor, encodeCursor } from './cursor';
+
+export const STATUS_INDEX = 'status-created_at-index';
+
+export interface DynamoSessionStoreOptions {
+  sessionsTable: string;
+  metricsTable: string;
+  clock?: Clock;
+  /** PnL history is kept this long, then DynamoDB's TTL removes it. */
+  historyTtlDays?: number;
+}
+
+const PageRequestSchema = z.strictObject({
+  limit: z.number().int().min(1).max(1000).optional(),
+  cursor: z.string().max(4096).optional(),
+});
+const HistoryQuerySchema = PageRequestSchema.extend({
+  from: z.iso.datetime({ offset: false }).optional(),
+  to: z.iso.datetime({ offset: false }).optional(),
+});
+const BATCH_WRITE_MAX = 25;
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
+const isTransactionCancelled = (
+  error: unknown,
+): error is Error & { CancellationReasons?: { Code?: string }[] } =>
+  error instanceof Error && error.name === 'TransactionCanceledException';
+
+/** Builds `SET a = :a, ...` parts for a patch; `undefined` fields are left alone, `null` stores null. */
+const patchAssignments = (patch: SessionPatch) => {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  for (const [field, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    names[`#p_${field}`] = field;
+    values[`:p_${field}`] = value;
+    sets.push(`#p_${field} = :p_${field}`);
+  }
+  return { names, values, sets };
+};
+
+const inList = (prefix: string, statuses: readonly SessionStatus[]) => {
+  const values: Record<string, SessionStatus> = {};
+  statuses.forEach((status, index) => {
+    values[`:${prefix}${index}`] = status;
+  });
+  return { expression: `#status IN (${Object.keys(values).join(', ')})`, values };
+};
+
+export class DynamoSessionStore implements SessionStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #sessionsTable: string;
+  readonly #metricsTable: string;
+  readonly #clock: Clock;
+  readonly #historyTtlS: number;
+
+  constructor(doc: DynamoDBDocumentClient, options: DynamoSessionStoreOptions) {
+    this.#doc = doc;
+    this.#sessionsTable = options.sessionsTable;
+    this.#metricsTable = options.metricsTable;
+    this.#clock = options.clock ?? systemClock;
+    this.#historyTtlS = (options.historyTtlDays ?? 90) * 86_400;
+  }
+
+  async createSession(raw: unknown): Promise<CreateSessionResult> {
+    const input = parseInput(NewSessionSchema, raw, 'new session');
+    const session = buildSession(input, this.#clock.now());
+    const lock: StrategyLock = {
+      item_type: 'strategy_lock',
+      run_id: lockKeyOf(input.strategy_id),
+      strategy_id: input.strategy_id,
+      active_run_id: session.run_id,
+      last_run_id: session.run_id,
+      locked_at: session.created_at,
+      released_at: null,
+    };
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.#sessionsTable,
+                Item: lock,
+                // Released locks keep their history (last_run_id) with active_run_id set to null.
+                ConditionExpression:
+                  'attribute_not_exists(active_run_id) OR attribute_type(active_run_id, :nullType)',
+                ExpressionAttributeValues: { ':nullType': 'NULL' },
+              },
+            },
+            {
+              Put: {
+                TableName: this.#sessionsTable,
+                Item: session,
+                ConditionExpression: 'attribute_not_exists(run_id)',
+              },
+            },
+          ],
+        }),
+      );
+      return { ok: true, session };
+    } catch (error) {
+      if (!isTransactionCancelled(error)) throw error;
+      const [lockReason, sessionReason] = error.CancellationReasons ?? [];
+      if (lockReason?.Code === 'ConditionalCheckFailed') {
+        const current = await this.getLock(input.strategy_id);
+        const activeRunId = current?.active_run_id ?? 'unknown';
+        return {
+          ok: false,
+          reason: 'strategy_busy',
+          activeRunId,
+          message: `strategy ${input.strategy_id} already has an active session ${activeRunId}`,
+        };
+      }
+      if (sessionReason?.Code === 'ConditionalCheckFailed') {
+        return { ok: false, reason: 'duplicate_run_id', message: `run ${input.run_id} already exists` };
+      }
+      throw error;
+    }
+  }
+
+  async claimSession(raw: unknown): Promise<ClaimResult> {
+    const claim = parseInput(AgentClaimSchema, raw, 'agent claim');
+    const now = new Date(this.#clock.now()).toISOString();
+    const terminal = inList('t', TERMINAL_STATUSES);
+    try {
+      const result = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#sessionsTable,
+          Key: { run_id: claim.run_id },
+          UpdateExpression:
+            'SET agent_id = :agent, strategy_version = :version, exchange = :exchange, pairs = :pairs, updated_at = :now, version = version + :one',
+          ConditionExpression: `item_type = :session AND NOT (${terminal.expression})`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ...terminal.values,
+            ':agent': claim.agent_id,
+            ':version': claim.strategy_version,
+            ':exchange': claim.exchange,
+            ':pairs': claim.pairs,
+            ':now': now,
+            ':one': 1,
+            ':session': 'session',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { ok: true, session: this.#parseSession(result.Attributes) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.get(claim.run_id);
+      if (current === undefined)
+        return { ok: false, reason: 'not_found', message: `no session ${claim.run_id}` };
+      return {
+        ok: false,
+        reason: 'terminal',
+        status: current.status,
+        message: `session ${claim.run_id} is ${current.status}`,
+      };
+    }
+  }
+
+  async recordHeartbeat(raw: unknown): Promise<HeartbeatResult> {
+    const heartbeat: Heartbeat = parseInput(HeartbeatSchema, raw, 'heartbeat');
+    const terminal = inList('t', TERMINAL_STATUSES);
+    try {
+      const result = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#sessionsTable,
+          Key: { run_id: heartbeat.run_id },
+          UpdateExpression:
+            'SET last_heartbeat = :at, heartbeat_seq = :seq, metrics = :metrics, health = :health, risk = :risk, open_trades = :trades, updated_at = :now, version = version + :one',
+          ConditionExpression: `item_type = :session AND NOT (${terminal.expression}) AND agent_id = :agent AND heartbeat_seq < :seq`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ...terminal.values,
+            ':at': heartbeat.at,
+            ':seq': heartbeat.seq,
+            ':metrics': heartbeat.metrics,
+            ':health': heartbeat.health,
+            ':risk': heartbeat.risk,
+            ':trades': heartbeat.open_trades,
+            ':now': new Date(this.#clock.now()).toISOString(),
+            ':one': 1,
+            ':agent': heartbeat.agent_id,
+            ':session': 'session',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const session = this.#parseSession(result.Attributes);
+      return { ok: true, desiredState: session.desired_state, session };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return this.#whyHeartbeatRefused(heartbeat);
+    }
+  }
+
+  async #whyHeartbeatRefused(heartbeat: Heartbeat): Promise<HeartbeatResult> {
+    const current = await this.get(heartbeat.run_id);
+    if (current === undefined)
+      return { ok: false, reason: 'not_found', message: `no session ${heartbeat.run_id}` };
+    if (TERMINAL_STATUSES.includes(current.status)) {
+      return {
+        ok: false,
+        reason: 'terminal',
+        status: current.status,
+        message: `session ${heartbeat.run_id} is ${current.status}: stop trading`,
+      };
+    }
+    if (current.agent_id !== heartbeat.agent_id) {
+      return {
+        ok: false,
+        reason: 'superseded',
+        status: current.status,
+        message: `session ${heartbeat.run_id} is now held by agent ${current.agent_id ?? '(none)'}: stop trading`,
+      };
+    }
+    return {
+      ok: false,
+      reason: 'out_of_order',
+      status: current.status,
+      message: `heartbeat ${heartbeat.seq} is not newer than ${current.heartbeat_seq}`,
+    };
+  }
+
+  async transition(
+    runIdRaw: string,
+    toRaw: SessionStatus,
+    options: TransitionOptions = {},
+  ): Promise<TransitionResult> {
+    const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
+    const to = parseInput(SessionStatusSchema, toRaw, 'status');
+    const patch = parseInput(SessionPatchSchema, options.patch ?? {}, 'session patch');
+    const allowed = predecessorsOf(to).filter(
+      (status) => options.from === undefined || options.from.includes(status),
+    );
+    if (allowed.length === 0) {
+      throw new InvalidInputError('transition', [
+        { field: 'status', message: `nothing may move to ${to} from there` },
+      ]);
+    }
+    const from = inList('f', allowed);
+    const assignments = patchAssignments(patch);
+    try {
+      const result = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#sessionsTable,
+          Key: { run_id: runId },
+          // Right-hand sides read the item as it was, so previous_status records where we came from.
+          UpdateExpression: [
+            'SET previous_status = #status, #status = :to, status_changed_at = :now, updated_at = :now, version = version + :one',
+            ...assignments.sets,
+          ].join(', '),
+          ConditionExpression: `item_type = :session AND ${from.expression}`,
+          ExpressionAttributeNames: { '#status': 'status', ...assignments.names },
+          ExpressionAttributeValues: {
+            ...from.values,
+            ...assignments.values,
+            ':to': to,
+            ':now': new Date(this.#clock.now()).toISOString(),
+            ':one': 1,
+            ':session': 'session',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const session = this.#parseSession(result.Attributes);
+      return { ok: true, session, previous: session.previous_status ?? session.status };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.get(runId);
+      if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
+      return {
+        ok: false,
+        reason: 'not_allowed',
+        current: current.status,
+        message: `session ${runId} is ${current.status}; it cannot move to ${to}`,
+      };
+    }
+  }
+
+  async update(
+    runIdRaw: string,
+    rawPatch: SessionPatch,
+    whenStatus: readonly SessionStatus[],
+  ): Promise<UpdateResult> {
+    const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
+    const patch = parseInput(SessionPatchSchema, rawPatch, 'session patch');
+    const statuses = parseInput(z.array(SessionStatusSchema).min(1), whenStatus, 'status condition');
+    const when = inList('w', statuses);
+    const assignments = patchAssignments(patch);
+    try {
+      const result = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#sessionsTable,
+          Key: { run_id: runId },
+          UpdateExpression: ['SET updated_at = :now, version = version + :one', ...assignments.sets].join(
+            ', ',
+          ),
+          ConditionExpression: `item_type = :session AND ${when.expression}`,
+          ExpressionAttributeNames: { '#status': 'status', ...assignments.names },
+          ExpressionAttributeValues: {
+            ...when.values,
+            ...assignments.values,
+            ':now': new Date(this.#clock.now()).toISOString(),
+            ':one': 1,
+            ':session': 'session',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { ok: true, session: this.#parseSession(result.Attributes) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.get(runId);
+      if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
+      return {
+        ok: false,
+        reason: 'not_allowed',
+        current: current.status,
+        message: `session ${runId} is ${current.status}`,
+      };
+    }
+  }
+
+  async setDesiredState(
+    runId: string,
+    desiredRaw: DesiredState,
+    reason: string | null = null,
+  ): Promise<UpdateResult> {
+    const desired = parseInput(DesiredStateSchema, desiredRaw, 'desired_state');
+    if (desired === 'stopped') {
+      const result = await this.transition(runId, 'stopping', {
+        patch: { desired_state: 'stopped', status_reason: reason },
+      });
+      return result.ok ? { ok: true, session: result.session } : result;
+    }
+    return this.update(
+      runId,
+      { desired_state: desired },
+      ACTIVE_STATUSES.filter((status) => status !== 'stopping'),
+    );
+  }
+
+  async get(runIdRaw: string): Promise<Session | undefined> {
+    const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
+    const result = await this.#doc.send(
+      new GetCommand({ TableName: this.#sessionsTable, Key: { run_id: runId }, ConsistentRead: true }),
+    );
+    return result.Item === undefined ? undefined : this.#parseSession(result.Item);
+  }
+
+  async getLock(strategyIdRaw: string): Promise<StrategyLock | undefined> {
+    const strategyId = parseInput(StrategyIdSchema, strategyIdRaw, 'strategy_id');
+    const result = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#sessionsTable,
+        Key: { run_id: lockKeyOf(strategyId) },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item === undefined
+      ? undefined
+      : parseStored(StrategyLockSchema, result.Item, 'strategy lock');
+  }
+
+  async currentSessionOf(strategyId: string): Promise<Session | undefined> {
+    const lock = await this.getLock(strategyId);
+    if (lock === undefined) return undefined;
+    return this.get(lock.active_run_id ?? lock.last_run_id);
+  }
+
+  async listByStatus(statusRaw: SessionStatus, page: PageRequest = {}): Promise<Page<Session>> {
+    const status = parseInput(SessionStatusSchema, statusRaw, 'status');
+    const request = parseInput(PageRequestSchema, page, 'page');
+    const result = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#sessionsTable,
+        IndexName: STATUS_INDEX,
+        KeyConditionExpression: '#status = :status',
+        // The table is shared with other TradAI workflow records (seed §6); only sessions are ours.
+        FilterExpression: 'item_type = :session',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': status, ':session': 'session' },
+        Limit: request.limit ?? 100,
+        ExclusiveStartKey: decodeCursor(request.cursor),
+      }),
+    );
+    const cursor = encodeCursor(result.LastEvaluatedKey);
+    const items = (result.Items ?? []).map((item) => this.#parseSession(item));
+    return cursor === undefined ? { items } : { items, cursor };
+  }
+
+  async releaseLock(strategyIdRaw: string, runIdRaw: string): Promise<ReleaseLockResult> {
+    const strategyId = parseInput(StrategyIdSchema, strategyIdRaw, 'strategy_id');
+    const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#sessionsTable,
+          Key: { run_id: lockKeyOf(strategyId) },
+          UpdateExpression: 'SET active_run_id = :null, released_at = :now',
+          ConditionExpression: 'active_run_id = :run',
+          ExpressionAttributeValues: {
+            ':null': null,
+            ':now': new Date(this.#clock.now()).toISOString(),
+            ':run': runId,
+          },
+        }),
+      );
+      return { ok: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const lock = await this.getLock(strategyId);
+      const activeRunId = lock?.active_run_id ?? null;
+      return {
+        ok: false,
+        reason: 'not_held',
+        activeRunId,
+        message: `run ${runId} does not hold the lock of ${strategyId} (held by ${activeRunId ?? 'nobody'})`,
+      };
+    }
+  }
+
+  async appendHistory(raw: readonly HistoryEntry[]): Promise<void> {
+    const entries = parseInput(z.array(HistoryEntrySchema).max(1000), raw, 'history entries');
+    for (let start = 0; start < entries.length; start += BATCH_WRITE_MAX) {
+      let requests = entries.slice(start, start + BATCH_WRITE_MAX).map((entry) => ({
+        PutRequest: {
+          Item: { ...entry, ttl: Math.floor(Date.parse(entry.recorded_at) / 1000) + this.#historyTtlS },
+        },
+      }));
+      // DynamoDB may hand back part of a batch under load; keep what it did not take, never drop it.
+      for (let attempt = 0; requests.length > 0; attempt += 1) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        if (attempt > 8) throw new Error(`history write for ${requests.length} entries did not complete`);
+        const result = await this.#doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.#metricsTable]: requests } }),
+        );
+        requests = (result.UnprocessedItems?.[this.#metricsTable] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  async readHistory(runIdRaw: string, query: HistoryQuery = {}): Promise<Page<HistoryEntry>> {
+    const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
+    const request = parseInput(HistoryQuerySchema, query, 'history query');
+    const result = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#metricsTable,
+        KeyConditionExpression: 'run_id = :run AND recorded_at BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':run': runId,
+          ':from': request.from ?? '0000',
+          ':to': request.to ?? '9999',
+        },
+        Limit: request.limit ?? 500,
+        ExclusiveStartKey: decodeCursor(request.cursor),
+      }),
+    );
+    const cursor = encodeCursor(result.LastEvaluatedKey);
+    const items = (result.Items ?? []).map((item) => parseStored(HistoryEntrySchema, item, 'history entry'));
+    return cursor === undefined ? { items } : { items, cursor };
+  }
+
+  #parseSession(item: unknown): Session {
+    return parseStored(SessionSchema, item, 'session');
+  }
+}

@@ -1,0 +1,228 @@
+import { z } from 'zod';
+import type { FieldIssue } from './errors';
+import type { TradingMode } from './session';
+
+/** The steps an agent may take on a breach, mildest first. */
+export const RiskActionSchema = z.enum(['pause', 'flatten', 'stop']);
+export type RiskAction = z.infer<typeof RiskActionSchema>;
+
+export const RiskLimitsSchema = z.strictObject({
+  /** Equity drawdown from its peak, unrealized PnL included, in percent. */
+  max_drawdown_pct: z.number().gt(0).max(100),
+  /** Today's loss in the quote currency (a positive number: 500 means "stop at -500"). */
+  max_daily_loss: z.number().positive(),
+  max_open_trades: z.number().int().nonnegative(),
+  max_leverage: z.number().min(1),
+  /** Consecutive failed polls of Freqtrade counted as a breach: blind is not safe (fail-closed). */
+  max_monitor_failures: z.number().int().min(1),
+  /** The escalation ladder, taken one step per grace period while exposure has not fallen. */
+  breach_ladder: z
+    .array(RiskActionSchema)
+    .min(1)
+    .max(3)
+    .refine((ladder) => ladder[0] === 'pause', 'must start with pause')
+    .refine((ladder) => new Set(ladder).size === ladder.length, 'must not repeat a step')
+    .default(['pause']),
+  escalation_grace_s: z.number().int().min(0).max(86_400).default(120),
+});
+export type RiskLimits = z.infer<typeof RiskLimitsSchema>;
+
+/** Used where the operator gave no limits and the mode does not require them (never live). */
+export const DEFAULT_RISK_LIMITS: RiskLimits = {
+  max_drawdown_pct: 20,
+  max_daily_loss: 1_000,
+  max_open_trades: 10,
+  max_leverage: 3,
+  max_monitor_failures: 3,
+  breach_ladder: ['pause'],
+  escalation_grace_s: 120,
+};
+
+/** Hard ceilings no session may be deployed beyond, whatever the operator asks. */
+export const DEPLOYMENT_BOUNDS = {
+  max_drawdown_pct: 50,
+  max_open_trades: 50,
+  max_leverage: 10,
+  max_monitor_failures: 10,
+} as const;
+
+export type DeploymentCheck = { ok: true; limits: RiskLimits } | { ok: false; violations: FieldIssue[] };
+
+/**
+ * Pre-flight check (seed §8 C3 `validate_deployment_bounds`). Live money needs explicit limits, inside the
+ * hard ceilings; other modes fall back to defaults but still respect the ceilings.
+ */
+export const validateDeploymentBounds = (limits: unknown, mode: TradingMode): DeploymentCheck => {
+  if (limits === undefined || limits === null) {
+    if (mode === 'live') {
+      return {
+        ok: false,
+        violations: [{ field: 'risk_limits', message: 'live mode requires explicit risk limits' }],
+      };
+    }
+    return { ok: true, limits: DEFAULT_RISK_LIMITS };
+  }
+  const parsed = RiskLimitsSchema.safeParse(limits);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      violations: parsed.error.issues.map((issue) => ({
+        field: ['risk_limits', ...issue.path.map(String)].join('.'),
+        message: issue.message,
+      })),
+    };
+  }
+  const violations: FieldIssue[] = [];
+  for (const [field, ceiling] of Object.entries(DEPLOYMENT_BOUNDS) as [
+    keyof typeof DEPLOYMENT_BOUNDS,
+    number,
+  ][]) {
+    if (parsed.data[field] > ceiling) {
+      violations.push({
+        field: `risk_limits.${field}`,
+        message: `must be at most ${ceiling} (deployment bound)`,
+      });
+    }
+  }
+  if (mode === 'live' && parsed.data.max_open_trades === 0) {
+    violations.push({
+      field: 'risk_limits.max_open_trades',
+      message: 'a live session must allow at least one trade',
+    });
+  }
+  return violations.length === 0 ? { ok: true, limits: parsed.data } : { ok: false, violations };
+};
+
+/** What the agent measured at one poll; the control plane re-evaluates the same numbers. */
+export const RiskSnapshotSchema = z.object({
+  equity: z.number(),
+  peak_equity: z.number(),
+  drawdown_pct: z.number().min(0).max(100),
+  daily_pnl: z.number(),
+  open_trades: z.number().int().nonnegative(),
+  max_leverage: z.number().nonnegative(),
+  /** Stake in open positions: the ladder escalates while this has not fallen. */
+  exposure: z.number().nonnegative(),
+  monitor_failures: z.number().int().nonnegative(),
+});
+export type RiskSnapshot = z.infer<typeof RiskSnapshotSchema>;
+
+export const RiskRuleSchema = z.enum([
+  'drawdown',
+  'daily_loss',
+  'open_trades',
+  'leverage',
+  'monitor_failures',
+]);
+export type RiskRule = z.infer<typeof RiskRuleSchema>;
+
+export const BreachSchema = z.object({
+  rule: RiskRuleSchema,
+  limit: z.number(),
+  observed: z.number(),
+  message: z.string().max(512),
+});
+export type Breach = z.infer<typeof BreachSchema>;
+
+export interface RiskAssessment {
+  breached: boolean;
+  breaches: Breach[];
+}
+
+/** Equity drawdown from the peak, in percent; zero while equity is at or above its peak. */
+export const drawdownPct = (peakEquity: number, equity: number): number => {
+  if (peakEquity <= 0 || equity >= peakEquity) return 0;
+  return Math.min(100, ((peakEquity - equity) / peakEquity) * 100);
+};
+
+const round = (value: number): number => Math.round(value * 1e4) / 1e4;
+
+/** Pure and shared: the agent acts on it first, the stream processor re-checks every heartbeat with it. */
+export const evaluateRisk = (limits: RiskLimits, snapshot: RiskSnapshot): RiskAssessment => {
+  const breaches: Breach[] = [];
+  const check = (rule: RiskRule, breached: boolean, limit: number, observed: number, message: string) => {
+    if (breached) breaches.push({ rule, limit, observed: round(observed), message });
+  };
+  check(
+    'drawdown',
+    snapshot.drawdown_pct >= limits.max_drawdown_pct,
+    limits.max_drawdown_pct,
+    snapshot.drawdown_pct,
+    `equity drawdown ${round(snapshot.drawdown_pct)}% reached the ${limits.max_drawdown_pct}% limit`,
+  );
+  check(
+    'daily_loss',
+    -snapshot.daily_pnl >= limits.max_daily_loss,
+    limits.max_daily_loss,
+    -snapshot.daily_pnl,
+    `today's loss ${round(-snapshot.daily_pnl)} reached the ${limits.max_daily_loss} limit`,
+  );
+  check(
+    'open_trades',
+    snapshot.open_trades > limits.max_open_trades,
+    limits.max_open_trades,
+    snapshot.open_trades,
+    `${snapshot.open_trades} open trades exceed the limit of ${limits.max_open_trades}`,
+  );
+  check(
+    'leverage',
+    snapshot.max_leverage > limits.max_leverage,
+    limits.max_leverage,
+    snapshot.max_leverage,
+    `leverage ${snapshot.max_leverage}x exceeds the ${limits.max_leverage}x limit`,
+  );
+  check(
+    'monitor_failures',
+    snapshot.monitor_failures >= limits.max_monitor_failures,
+    limits.max_monitor_failures,
+    snapshot.monitor_failures,
+    `${snapshot.monitor_failures} consecutive failed polls of Freqtrade (limit ${limits.max_monitor_failures}): trading blind`,
+  );
+  return { breached: breaches.length > 0, breaches };
+};
+
+/** The latched response to a breach: which ladder step was taken, when, and the exposure at that moment. */
+export const RiskResponseSchema = z.object({
+  step: RiskActionSchema,
+  at: z.iso.datetime({ offset: false }),
+  exposure_at_step: z.number().nonnegative(),
+});
+export type RiskResponse = z.infer<typeof RiskResponseSchema>;
+
+/** Risk as reported on the session item by each heartbeat. */
+export const RiskStateSchema = z.object({
+  state: z.enum(['ok', 'breached']),
+  snapshot: RiskSnapshotSchema.nullable(),
+  breaches: z.array(BreachSchema).max(10),
+  response: RiskResponseSchema.nullable(),
+  breached_at: z.iso.datetime({ offset: false }).nullable(),
+});
+export type RiskState = z.infer<typeof RiskStateSchema>;
+
+/**
+ * The ladder: a breach takes the first step; while the breach response is latched, each grace period
+ * in which exposure has not fallen takes the next step. Returns the response to hold now (unchanged if
+ * nothing new is due). Clearing a latched response is the operator's decision (resume), never automatic.
+ */
+export const decideRiskResponse = (
+  limits: RiskLimits,
+  assessment: RiskAssessment,
+  current: RiskResponse | null,
+  exposure: number,
+  nowMs: number,
+): RiskResponse | null => {
+  const at = new Date(nowMs).toISOString();
+  if (current === null) {
+    return assessment.breached
+      ? { step: limits.breach_ladder[0] ?? 'pause', at, exposure_at_step: exposure }
+      : null;
+  }
+  const stepIndex = limits.breach_ladder.indexOf(current.step);
+  const next = limits.breach_ladder[stepIndex + 1];
+  const graceOver = nowMs - Date.parse(current.at) >= limits.escalation_grace_s * 1000;
+  const exposureFell = exposure < current.exposure_at_step;
+  if (next !== undefined && graceOver && !exposureFell && exposure > 0) {
+    return { step: next, at, exposure_at_step: exposure };
+  }
+  return current;
+};

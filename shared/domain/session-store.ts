@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import type { AgentClaim, Heartbeat, HistoryEntry } from './heartbeat';
+import {
+  ContainerRefSchema,
+  type DesiredState,
+  DesiredStateSchema,
+  IsoTimestampSchema,
+  type NewSession,
+  type Session,
+  type SessionStatus,
+} from './session';
+
+/** The strategy lock item: at most one active session per strategy, ever. */
+export const StrategyLockSchema = z.object({
+  item_type: z.literal('strategy_lock'),
+  run_id: z.string().startsWith('strategy#'),
+  strategy_id: z.string(),
+  active_run_id: z.string().nullable(),
+  last_run_id: z.string(),
+  locked_at: IsoTimestampSchema.nullable(),
+  released_at: IsoTimestampSchema.nullable(),
+});
+export type StrategyLock = z.infer<typeof StrategyLockSchema>;
+
+export const lockKeyOf = (strategyId: string): string => `strategy#${strategyId}`;
+
+/** Fields a transition or patch may set beside the status; `null` clears a field. */
+export const SessionPatchSchema = z.strictObject({
+  status_reason: z.string().max(1024).nullable().optional(),
+  desired_state: DesiredStateSchema.optional(),
+  container: ContainerRefSchema.nullable().optional(),
+  launch_token: z.string().min(1).max(2048).nullable().optional(),
+  started_at: IsoTimestampSchema.nullable().optional(),
+  completed_at: IsoTimestampSchema.nullable().optional(),
+  result_s3_path: z.string().max(1024).nullable().optional(),
+  flatten_on_stop: z.boolean().optional(),
+});
+export type SessionPatch = z.infer<typeof SessionPatchSchema>;
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to read the next page. Absent on the last page. */
+  cursor?: string;
+}
+
+export interface PageRequest {
+  limit?: number;
+  cursor?: string;
+}
+
+export type CreateSessionResult =
+  | { ok: true; session: Session }
+  | { ok: false; reason: 'strategy_busy'; activeRunId: string; message: string }
+  | { ok: false; reason: 'duplicate_run_id'; message: string };
+
+export type HeartbeatResult =
+  | { ok: true; desiredState: DesiredState; session: Session }
+  | {
+      ok: false;
+      reason: 'not_found' | 'terminal' | 'superseded' | 'out_of_order';
+      status?: SessionStatus;
+      message: string;
+    };
+
+export type ClaimResult =
+  | { ok: true; session: Session }
+  | { ok: false; reason: 'not_found' | 'terminal'; status?: SessionStatus; message: string };
+
+export type TransitionResult =
+  | { ok: true; session: Session; previous: SessionStatus }
+  | { ok: false; reason: 'not_found' | 'not_allowed'; current?: SessionStatus; message: string };
+
+export type UpdateResult =
+  | { ok: true; session: Session }
+  | { ok: false; reason: 'not_found' | 'not_allowed'; current?: SessionStatus; message: string };
+
+export type ReleaseLockResult =
+  | { ok: true }
+  | { ok: false; reason: 'not_held'; activeRunId: string | null; message: string };
+
+export interface TransitionOptions {
+  /** Narrows the predecessors the transition table allows, e.g. only `launching` for launch success. */
+  from?: readonly SessionStatus[];
+  patch?: SessionPatch;
+}
+
+export interface HistoryQuery extends PageRequest {
+  from?: string;
+  to?: string;
+}
+
+/**
+ * The port every handler and the agent use to read and change session state. Business refusals come
+ * back as typed results naming the reason; invalid input throws InvalidInputError and writes nothing.
+ */
+export interface SessionStore {
+  /** Creates a pending session and takes the strategy lock in one all-or-nothing write. */
+  createSession(input: NewSession): Promise<CreateSessionResult>;
+  /** A (re)started agent takes over the session; any older agent's heartbeats are refused from then on. */
+  claimSession(claim: AgentClaim): Promise<ClaimResult>;
+  /** Fenced: refused when the session is terminal, claimed by another agent, or the seq is not newer. */
+  recordHeartbeat(heartbeat: Heartbeat): Promise<HeartbeatResult>;
+  transition(runId: string, to: SessionStatus, options?: TransitionOptions): Promise<TransitionResult>;
+  /** Changes fields without changing the status, only while the status is one of `whenStatus`. */
+  update(runId: string, patch: SessionPatch, whenStatus: readonly SessionStatus[]): Promise<UpdateResult>;
+  /** The operator's intent; refused once the session is stopping or over. */
+  setDesiredState(runId: string, desired: DesiredState, reason?: string | null): Promise<UpdateResult>;
+  get(runId: string): Promise<Session | undefined>;
+  getLock(strategyId: string): Promise<StrategyLock | undefined>;
+  /** The active session of a strategy, or its last one when none is active. */
+  currentSessionOf(strategyId: string): Promise<Session | undefined>;
+  listByStatus(status: SessionStatus, page?: PageRequest): Promise<Page<Session>>;
+  releaseLock(strategyId: string, runId: string): Promise<ReleaseLockResult>;
+  appendHistory(entries: readonly HistoryEntry[]): Promise<void>;
+  readHistory(runId: string, query?: HistoryQuery): Promise<Page<HistoryEntry>>;
+}

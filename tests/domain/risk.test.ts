@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_RISK_LIMITS,
+  decideRiskResponse,
+  drawdownPct,
+  evaluateRisk,
+  type RiskLimits,
+  type RiskSnapshot,
+  validateDeploymentBounds,
+} from '../../shared/domain';
+
+const limits: RiskLimits = {
+  max_drawdown_pct: 10,
+  max_daily_loss: 500,
+  max_open_trades: 3,
+  max_leverage: 2,
+  max_monitor_failures: 3,
+  breach_ladder: ['pause', 'flatten', 'stop'],
+  escalation_grace_s: 60,
+};
+
+const calm: RiskSnapshot = {
+  equity: 10_000,
+  peak_equity: 10_000,
+  drawdown_pct: 0,
+  daily_pnl: 12,
+  open_trades: 2,
+  max_leverage: 1,
+  exposure: 400,
+  monitor_failures: 0,
+};
+
+describe('Domain: risk', () => {
+  it('reports no breach for a calm snapshot', () => {
+    expect(evaluateRisk(limits, calm)).toEqual({ breached: false, breaches: [] });
+  });
+
+  it.each([
+    ['drawdown', { drawdown_pct: 10 }],
+    ['daily_loss', { daily_pnl: -500 }],
+    ['open_trades', { open_trades: 4 }],
+    ['leverage', { max_leverage: 2.5 }],
+    ['monitor_failures', { monitor_failures: 3 }],
+  ] as const)('names the %s rule when its limit is reached', (rule, change) => {
+    const assessment = evaluateRisk(limits, { ...calm, ...change });
+
+    expect(assessment.breached).toBe(true);
+    expect(assessment.breaches.map((breach) => breach.rule)).toEqual([rule]);
+    expect(assessment.breaches[0]?.message).toMatch(/limit/);
+  });
+
+  it('reports every rule breached at once', () => {
+    const assessment = evaluateRisk(limits, {
+      ...calm,
+      drawdown_pct: 30,
+      daily_pnl: -900,
+      open_trades: 9,
+      max_leverage: 5,
+      monitor_failures: 7,
+    });
+
+    expect(assessment.breaches).toHaveLength(5);
+  });
+
+  it('measures drawdown from the peak and never below zero', () => {
+    expect(drawdownPct(10_000, 9_000)).toBeCloseTo(10);
+    expect(drawdownPct(10_000, 11_000)).toBe(0);
+    expect(drawdownPct(0, 5)).toBe(0);
+  });
+
+  it('refuses live deployment without explicit limits', () => {
+    expect(validateDeploymentBounds(undefined, 'live')).toEqual({
+      ok: false,
+      violations: [{ field: 'risk_limits', message: 'live mode requires explicit risk limits' }],
+    });
+  });
+
+  it('gives dry-run the default limits when none are given', () => {
+    expect(validateDeploymentBounds(undefined, 'dry-run')).toEqual({ ok: true, limits: DEFAULT_RISK_LIMITS });
+  });
+
+  it('refuses limits beyond the deployment bounds, naming each field', () => {
+    const result = validateDeploymentBounds({ ...limits, max_leverage: 20, max_drawdown_pct: 80 }, 'live');
+
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.violations.map((violation) => violation.field).sort()).toEqual([
+      'risk_limits.max_drawdown_pct',
+      'risk_limits.max_leverage',
+    ]);
+  });
+
+  it('refuses unknown and malformed limit fields with their path', () => {
+    const result = validateDeploymentBounds({ ...limits, max_daily_loss: -1, yolo: true }, 'live');
+
+    expect(!result.ok && result.violations.map((violation) => violation.field).sort()).toEqual([
+      'risk_limits',
+      'risk_limits.max_daily_loss',
+    ]);
+  });
+
+  it('refuses a ladder that does not start with pause', () => {
+    const result = validateDeploymentBounds({ ...limits, breach_ladder: ['flatten'] }, 'dry-run');
+
+    expect(!result.ok && result.violations[0]?.field).toBe('risk_limits.breach_ladder');
+  });
+});
+
+describe('Domain: breach ladder', () => {
+  const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+  const breach = evaluateRisk(limits, { ...calm, drawdown_pct: 12 });
+
+  it('pauses first on a breach', () => {
+    expect(decideRiskResponse(limits, breach, null, 400, t0)).toEqual({
+      step: 'pause',
+      at: '2026-01-01T00:00:00.000Z',
+      exposure_at_step: 400,
+    });
+  });
+
+  it('does nothing without a breach', () => {
+    expect(decideRiskResponse(limits, { breached: false, breaches: [] }, null, 400, t0)).toBeNull();
+  });
+
+  it('holds the step while the grace period runs', () => {
+    const paused = decideRiskResponse(limits, breach, null, 400, t0);
+
+    expect(decideRiskResponse(limits, breach, paused, 400, t0 + 59_000)).toBe(paused);
+  });
+
+  it('escalates to flatten, then stop, when exposure has not fallen after each grace period', () => {
+    const paused = decideRiskResponse(limits, breach, null, 400, t0);
+    const flattened = decideRiskResponse(limits, breach, paused, 400, t0 + 60_000);
+    const stopped = decideRiskResponse(limits, breach, flattened, 400, t0 + 120_000);
+
+    expect([paused?.step, flattened?.step, stopped?.step]).toEqual(['pause', 'flatten', 'stop']);
+  });
+
+  it('does not escalate when exposure fell', () => {
+    const paused = decideRiskResponse(limits, breach, null, 400, t0);
+
+    expect(decideRiskResponse(limits, breach, paused, 100, t0 + 60_000)?.step).toBe('pause');
+  });
+
+  it('stays latched after the breach clears, until the operator resumes', () => {
+    const paused = decideRiskResponse(limits, breach, null, 400, t0);
+
+    expect(decideRiskResponse(limits, { breached: false, breaches: [] }, paused, 0, t0 + 600_000)).toBe(
+      paused,
+    );
+  });
+
+  it('never goes beyond the configured ladder', () => {
+    const pauseOnly = { ...limits, breach_ladder: ['pause' as const] };
+    const paused = decideRiskResponse(pauseOnly, breach, null, 400, t0);
+
+    expect(decideRiskResponse(pauseOnly, breach, paused, 400, t0 + 3_600_000)?.step).toBe('pause');
+  });
+});
