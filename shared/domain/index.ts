@@ -1,6 +1,7 @@
 export * from './clock';
 export * from './errors';
 export * from './heartbeat';
+export * from './ports';
 export * from './risk';
 export * from './session';
 export * from './session-store';

@@ -1,0 +1,56 @@
+import {
+  ExecutionAlreadyExists,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type { LaunchWorkflow } from '../../domain/ports';
+import type { Session } from '../../domain/session';
+
+/** The launch workflow's input: the state machine reads nothing else. */
+export const launchInputOf = (session: Session) => ({
+  run_id: session.run_id,
+  strategy_id: session.strategy_id,
+  strategy_name: session.strategy_name,
+  trading_mode: session.trading_mode,
+});
+
+export class StepFunctionsLaunchWorkflow implements LaunchWorkflow {
+  readonly #client: SFNClient;
+  readonly #stateMachineArn: string;
+
+  constructor(client: SFNClient, stateMachineArn: string) {
+    this.#client = client;
+    this.#stateMachineArn = stateMachineArn;
+  }
+
+  async start(session: Session) {
+    const executionArn = `${this.#stateMachineArn.replace(':stateMachine:', ':execution:')}:${session.run_id}`;
+    try {
+      const result = await this.#client.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.#stateMachineArn,
+          name: session.run_id,
+          input: JSON.stringify(launchInputOf(session)),
+          traceHeader: session.trace_id,
+        }),
+      );
+      return { executionArn: result.executionArn ?? executionArn, alreadyStarted: false };
+    } catch (error) {
+      // Same name and same input: Step Functions reports the existing execution, which is what a retry wants.
+      if (error instanceof ExecutionAlreadyExists) return { executionArn, alreadyStarted: true };
+      throw error;
+    }
+  }
+
+  async succeed(taskToken: string, output: Record<string, unknown>) {
+    await this.#client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+  }
+
+  async fail(taskToken: string, error: string, cause: string) {
+    await this.#client.send(
+      new SendTaskFailureCommand({ taskToken, error: error.slice(0, 256), cause: cause.slice(0, 32_768) }),
+    );
+  }
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import type { ContainerRef, Session, TradingMode } from './session';
+
+/** Starts and releases the launch workflow (Step Functions in AWS, aws-local-stepfunctions locally). */
+export interface LaunchWorkflow {
+  /** Idempotent per run id: the execution is named after it, so a retried start finds the same one. */
+  start(session: Session): Promise<{ executionArn: string; alreadyStarted: boolean }>;
+  /** Releases a `.waitForTaskToken` state (the first heartbeat arrived). */
+  succeed(taskToken: string, output: Record<string, unknown>): Promise<void>;
+  /** Fails a `.waitForTaskToken` state, so the workflow's catch compensates. */
+  fail(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/** What a container needs to run one session; the agent reads it from its environment (seed §3). */
+export interface ContainerSpec {
+  run_id: string;
+  strategy_id: string;
+  strategy_name: string;
+  trading_mode: TradingMode;
+  environment: Record<string, string>;
+}
+
+/** Where sessions run: ECS Fargate in AWS, child processes locally. */
+export interface ContainerPlatform {
+  /** Live and dry-run: a service of exactly one task; one-shot modes: a task. Idempotent per run id. */
+  startSession(spec: ContainerSpec): Promise<ContainerRef>;
+  /** Idempotent: stopping what is already gone succeeds. */
+  stopSession(ref: ContainerRef, reason: string): Promise<void>;
+}
+
+export const AlertSeveritySchema = z.enum(['INFO', 'WARNING', 'CRITICAL']);
+export type AlertSeverity = z.infer<typeof AlertSeveritySchema>;
+
+export const AlertSchema = z.object({
+  severity: AlertSeveritySchema,
+  /** SNS subjects are at most 100 characters. */
+  subject: z.string().min(1).max(100),
+  /** Written for a person on call: what happened, to which strategy, what was done, what to do. */
+  message: z.string().min(1).max(16_384),
+  strategy_id: z.string(),
+  run_id: z.string(),
+  /** A stable name of the event (e.g. `status.stale`), for routing and deduplication. */
+  kind: z.string().max(64),
+  /** Identifies the change that caused the alert, so a redelivered stream record does not page twice. */
+  dedup_id: z.string().max(256),
+});
+export type Alert = z.infer<typeof AlertSchema>;
+
+/** Pages on-call (SNS in AWS; console, file and webhook locally). */
+export interface AlertPublisher {
+  publish(alert: Alert): Promise<void>;
+}
+
+export type SessionLike = Pick<Session, 'run_id' | 'strategy_id'>;
