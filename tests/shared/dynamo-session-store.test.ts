@@ -1,0 +1,118 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
+import { CorruptRecordError, ManualClock } from '../../shared/domain';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo, type TestDynamo } from '../support/dynamo';
+import { heartbeatOf, newSessionInput, sessionStoreContract } from './session-store.contract';
+
+sessionStoreContract('DynamoDB (embedded, over HTTP)', async () => {
+  const test = await startTestDynamo();
+  const clock = new ManualClock('2026-01-01T00:00:00.000Z');
+  const scanAll = async (table: string) => {
+    const items: unknown[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await test.doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  };
+  const separateDocs: ReturnType<typeof createDocumentClient>[] = [];
+  return {
+    store: test.newStore(clock),
+    clock,
+    separateStore: () => {
+      const doc = createDocumentClient({ endpoint: test.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      separateDocs.push(doc);
+      return test.newStore(clock, doc);
+    },
+    snapshot: async () => [...(await scanAll(test.tables.sessions)), ...(await scanAll(test.tables.metrics))],
+    close: async () => {
+      for (const doc of separateDocs) doc.destroy();
+      await test.close();
+    },
+  };
+});
+
+/** DynamoDB's item size rules (attribute names count; numbers ~1 byte per 2 digits), rounded up. */
+const itemSizeBytes = (value: unknown): number => {
+  if (value === null || typeof value === 'boolean') return 1;
+  if (typeof value === 'number') return Math.ceil(String(Math.abs(value)).replace('.', '').length / 2) + 1;
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (Array.isArray(value)) return 3 + value.reduce<number>((sum, item) => sum + 1 + itemSizeBytes(item), 0);
+  return (
+    3 +
+    Object.entries(value as Record<string, unknown>).reduce(
+      (sum, [name, item]) => sum + 1 + Buffer.byteLength(name) + itemSizeBytes(item),
+      0,
+    )
+  );
+};
+
+describe('DynamoSessionStore: on the embedded DynamoDB', () => {
+  let test: TestDynamo;
+  beforeAll(async () => {
+    test = await startTestDynamo();
+  });
+  afterAll(async () => {
+    await test.close();
+  });
+
+  it('keeps the session item under 10 KB after 10,000 heartbeats with snapshots', async () => {
+    const clock = new ManualClock('2026-01-01T00:00:00.000Z');
+    const store = test.newStore(clock);
+    const input = newSessionInput('size-one');
+    await store.createSession(input);
+    await store.claimSession({ run_id: input.run_id, agent_id: 'agent-a', exchange: 'binance', pairs: ['BTC/USDT:USDT'], strategy_version: '2.0.0' });
+
+    for (let seq = 1; seq <= 10_000; seq += 1) {
+      clock.advance(30_000);
+      const heartbeat = heartbeatOf(input.run_id, 'agent-a', seq, new Date(clock.now()).toISOString());
+      const result = await store.recordHeartbeat(heartbeat);
+      if (!result.ok) throw new Error(`heartbeat ${seq} refused: ${result.message}`);
+    }
+
+    const session = await store.get(input.run_id);
+    expect(session?.heartbeat_seq).toBe(10_000);
+    expect(itemSizeBytes(session)).toBeLessThan(10 * 1024);
+  });
+
+  it('refuses to hand back a stored session that does not match the schema', async () => {
+    await test.doc.send(
+      new PutCommand({
+        TableName: test.tables.sessions,
+        Item: { item_type: 'session', run_id: 'dry-run-corrupt-000001', status: 'running' },
+      }),
+    );
+
+    await expect(test.newStore().get('dry-run-corrupt-000001')).rejects.toBeInstanceOf(CorruptRecordError);
+  });
+
+  it('produces AWS-shaped stream records with old and new images for each committed change', async () => {
+    const store = test.newStore(new ManualClock('2026-02-01T00:00:00.000Z'));
+    const input = newSessionInput('stream-one');
+    const records: DynamoDBRecord[] = [];
+    const unsubscribe = test.dynamo.streams.subscribe(test.tables.sessions, (record) => records.push(record));
+
+    await store.createSession(input);
+    await store.transition(input.run_id, 'launching');
+    await store.transition(input.run_id, 'running', { from: ['pending'] });
+    unsubscribe();
+
+    const sessionRecords = records.filter((record) => record.dynamodb?.Keys?.run_id?.S === input.run_id);
+    expect(sessionRecords.map((record) => record.eventName)).toEqual(['INSERT', 'MODIFY']);
+    const [insert, modify] = sessionRecords;
+    expect(insert?.dynamodb?.OldImage).toBeUndefined();
+    expect(insert?.dynamodb?.NewImage?.status).toEqual({ S: 'pending' });
+    expect(modify?.dynamodb?.OldImage?.status).toEqual({ S: 'pending' });
+    expect(modify?.dynamodb?.NewImage?.status).toEqual({ S: 'launching' });
+    expect(modify?.dynamodb?.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
+    expect(modify?.eventSourceARN).toContain(`table/${test.tables.sessions}/stream/`);
+    expect(BigInt(modify?.dynamodb?.SequenceNumber ?? '0')).toBeGreaterThan(BigInt(insert?.dynamodb?.SequenceNumber ?? '0'));
+    const lockRecord = records.find((record) => record.dynamodb?.Keys?.run_id?.S === 'strategy#stream-one');
+    expect(lockRecord?.eventName).toBe('INSERT');
+  });
+});

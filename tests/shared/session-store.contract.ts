@@ -1,0 +1,361 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Heartbeat,
+  InvalidInputError,
+  ManualClock,
+  type NewSession,
+  predecessorsOf,
+  type RiskLimits,
+  SESSION_STATUSES,
+  type SessionStatus,
+  type SessionStore,
+  TRANSITIONS,
+} from '../../shared/domain';
+
+export const limits: RiskLimits = {
+  max_drawdown_pct: 10,
+  max_daily_loss: 500,
+  max_open_trades: 3,
+  max_leverage: 2,
+  max_monitor_failures: 3,
+  breach_ladder: ['pause', 'flatten'],
+  escalation_grace_s: 60,
+};
+
+let sequence = 0;
+export const newSessionInput = (strategyId: string, overrides: Partial<NewSession> = {}): NewSession => {
+  sequence += 1;
+  return {
+    run_id: `dry-run-${strategyId}-${String(sequence).padStart(6, '0')}`,
+    strategy_id: strategyId,
+    strategy_name: 'PascalStrategy',
+    trading_mode: 'dry-run',
+    risk_limits: limits,
+    requested_by: 'operator-1',
+    trace_id: `trace-${sequence}`,
+    ...overrides,
+  };
+};
+
+export const heartbeatOf = (runId: string, agentId: string, seq: number, at: string): Heartbeat => ({
+  run_id: runId,
+  agent_id: agentId,
+  seq,
+  at,
+  metrics: { total_trades: 45, win_rate: 0.62, pnl_today: 125.5, pnl_total: 1250, open_trade_count: 2 },
+  health: { cpu_percent: 35, memory_mb: 512, exchange_connected: true, last_trade_at: at, freqtrade_state: 'running' },
+  risk: {
+    state: 'ok',
+    snapshot: {
+      equity: 10_125,
+      peak_equity: 10_200,
+      drawdown_pct: 0.74,
+      daily_pnl: 125.5,
+      open_trades: 2,
+      max_leverage: 1,
+      exposure: 200,
+      monitor_failures: 0,
+    },
+    breaches: [],
+    response: null,
+    breached_at: null,
+  },
+  open_trades: [1, 2].map((tradeId) => ({
+    trade_id: tradeId,
+    pair: tradeId === 1 ? 'BTC/USDT:USDT' : 'ETH/USDT:USDT',
+    is_short: false,
+    amount: 0.01,
+    open_rate: 60_000,
+    current_rate: 60_100,
+    stake_amount: 100,
+    leverage: 1,
+    profit_abs: 1,
+    profit_ratio: 0.0016,
+    open_date: at,
+  })),
+});
+
+/** A path through the transition table from pending to `target`, so any status can be set up honestly. */
+export const pathTo = (target: SessionStatus): SessionStatus[] => {
+  const previous = new Map<SessionStatus, SessionStatus>();
+  const queue: SessionStatus[] = ['pending'];
+  for (let status = queue.shift(); status !== undefined; status = queue.shift()) {
+    if (status === target) break;
+    for (const next of TRANSITIONS[status]) {
+      if (!previous.has(next) && next !== 'pending') {
+        previous.set(next, status);
+        queue.push(next);
+      }
+    }
+  }
+  const path: SessionStatus[] = [];
+  for (let status: SessionStatus | undefined = target; status && status !== 'pending'; status = previous.get(status)) {
+    path.unshift(status);
+  }
+  return path;
+};
+
+export interface StoreHarness {
+  store: SessionStore;
+  clock: ManualClock;
+  /** A store on a separate client (its own connections), as a second Lambda or agent would have. */
+  separateStore(): SessionStore;
+  /** Every item of both tables, to prove a refused call wrote nothing. */
+  snapshot(): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+/** The behaviour every SessionStore adapter must have. */
+export const sessionStoreContract = (adapterName: string, start: () => Promise<StoreHarness>) => {
+  describe(`SessionStore contract: ${adapterName}`, () => {
+    let harness: StoreHarness;
+    beforeAll(async () => {
+      harness = await start();
+    });
+    afterAll(async () => {
+      await harness.close();
+    });
+
+    it('creates a pending session and takes the strategy lock', async () => {
+      const input = newSessionInput('create-one');
+
+      const result = await harness.store.createSession(input);
+
+      expect(result.ok).toBe(true);
+      const session = await harness.store.get(input.run_id);
+      expect(session).toMatchObject({ status: 'pending', desired_state: 'running', strategy_id: 'create-one' });
+      expect((await harness.store.getLock('create-one'))?.active_run_id).toBe(input.run_id);
+    });
+
+    it('refuses a second active session for the strategy, naming the active run', async () => {
+      const first = newSessionInput('busy-one');
+      await harness.store.createSession(first);
+
+      const second = await harness.store.createSession(newSessionInput('busy-one'));
+
+      expect(second).toMatchObject({ ok: false, reason: 'strategy_busy', activeRunId: first.run_id });
+    });
+
+    it('keeps exactly one active session when 100 clients start the same strategy at once', async () => {
+      const stores = Array.from({ length: 100 }, () => harness.separateStore());
+
+      const results = await Promise.all(stores.map((store) => store.createSession(newSessionInput('race-one'))));
+
+      const winners = results.filter((result) => result.ok);
+      expect(winners).toHaveLength(1);
+      const lock = await harness.store.getLock('race-one');
+      expect(winners[0]?.ok && winners[0].session.run_id).toBe(lock?.active_run_id);
+      expect(results.filter((result) => !result.ok && result.reason === 'strategy_busy')).toHaveLength(99);
+      const sessions = await harness.store.listByStatus('pending', { limit: 1000 });
+      expect(sessions.items.filter((session) => session.strategy_id === 'race-one')).toHaveLength(1);
+    });
+
+    it('lets a new session start once the lock is released, and remembers the last run', async () => {
+      const first = newSessionInput('release-one');
+      await harness.store.createSession(first);
+
+      expect(await harness.store.releaseLock('release-one', first.run_id)).toEqual({ ok: true });
+      const second = newSessionInput('release-one');
+      const result = await harness.store.createSession(second);
+
+      expect(result.ok).toBe(true);
+      expect(await harness.store.releaseLock('release-one', first.run_id)).toMatchObject({
+        ok: false,
+        reason: 'not_held',
+        activeRunId: second.run_id,
+      });
+    });
+
+    it('refuses a duplicate run id without touching the lock', async () => {
+      const input = newSessionInput('dup-one');
+      await harness.store.createSession(input);
+      await harness.store.releaseLock('dup-one', input.run_id);
+
+      const again = await harness.store.createSession(input);
+
+      expect(again).toMatchObject({ ok: false, reason: 'duplicate_run_id' });
+      expect((await harness.store.getLock('dup-one'))?.active_run_id).toBeNull();
+    });
+
+    it('records a claimed agent heartbeat and hands back the desired state', async () => {
+      const input = newSessionInput('beat-one');
+      await harness.store.createSession(input);
+      await harness.store.claimSession({
+        run_id: input.run_id,
+        agent_id: 'agent-a',
+        strategy_version: '2.0.0',
+        exchange: 'binance',
+        pairs: ['BTC/USDT:USDT'],
+      });
+      await harness.store.setDesiredState(input.run_id, 'paused');
+
+      const result = await harness.store.recordHeartbeat(heartbeatOf(input.run_id, 'agent-a', 1, '2026-01-01T00:00:30.000Z'));
+
+      expect(result.ok && result.desiredState).toBe('paused');
+      const session = await harness.store.get(input.run_id);
+      expect(session).toMatchObject({
+        last_heartbeat: '2026-01-01T00:00:30.000Z',
+        heartbeat_seq: 1,
+        strategy_version: '2.0.0',
+        metrics: { total_trades: 45, win_rate: 0.62, pnl_today: 125.5, pnl_total: 1250 },
+        health: { cpu_percent: 35, memory_mb: 512, exchange_connected: true },
+      });
+      expect(session?.open_trades).toHaveLength(2);
+    });
+
+    it('fences heartbeats: superseded agent, out-of-order seq, terminal session, unknown run', async () => {
+      const input = newSessionInput('fence-one');
+      await harness.store.createSession(input);
+      const claim = { run_id: input.run_id, exchange: null, pairs: [], strategy_version: null };
+      await harness.store.claimSession({ ...claim, agent_id: 'agent-old' });
+      await harness.store.recordHeartbeat(heartbeatOf(input.run_id, 'agent-old', 1, '2026-01-01T00:00:00.000Z'));
+      await harness.store.claimSession({ ...claim, agent_id: 'agent-new' });
+
+      const superseded = await harness.store.recordHeartbeat(
+        heartbeatOf(input.run_id, 'agent-old', 2, '2026-01-01T00:00:30.000Z'),
+      );
+      const outOfOrder = await harness.store.recordHeartbeat(
+        heartbeatOf(input.run_id, 'agent-new', 1, '2026-01-01T00:00:30.000Z'),
+      );
+      await harness.store.transition(input.run_id, 'failed');
+      const terminal = await harness.store.recordHeartbeat(
+        heartbeatOf(input.run_id, 'agent-new', 5, '2026-01-01T00:01:00.000Z'),
+      );
+      const unknown = await harness.store.recordHeartbeat(
+        heartbeatOf('dry-run-nobody-000000', 'agent-new', 1, '2026-01-01T00:01:00.000Z'),
+      );
+
+      expect(superseded).toMatchObject({ ok: false, reason: 'superseded' });
+      expect(outOfOrder).toMatchObject({ ok: false, reason: 'out_of_order' });
+      expect(terminal).toMatchObject({ ok: false, reason: 'terminal', status: 'failed' });
+      expect(unknown).toMatchObject({ ok: false, reason: 'not_found' });
+      expect((await harness.store.get(input.run_id))?.heartbeat_seq).toBe(1);
+    });
+
+    it('allows every transition in the table and refuses every other, naming the current status', async () => {
+      const outcomes: string[] = [];
+      for (const from of SESSION_STATUSES) {
+        for (const to of SESSION_STATUSES) {
+          if (to === 'pending') continue;
+          const input = newSessionInput(`tr-${from}-${to}`.slice(0, 40).replace(/-$/, ''));
+          await harness.store.createSession(input);
+          for (const step of pathTo(from)) {
+            const setup = await harness.store.transition(input.run_id, step);
+            expect(setup.ok, `setting up ${from} via ${step}`).toBe(true);
+          }
+
+          const result = await harness.store.transition(input.run_id, to).catch((error: unknown) => error);
+
+          const allowed = TRANSITIONS[from].includes(to);
+          if (allowed) {
+            expect(result, `${from} -> ${to}`).toMatchObject({ ok: true, previous: from, session: { status: to } });
+          } else if (predecessorsOf(to).length === 0) {
+            expect(result).toBeInstanceOf(InvalidInputError);
+          } else {
+            expect(result, `${from} -> ${to}`).toMatchObject({ ok: false, reason: 'not_allowed', current: from });
+            expect((await harness.store.get(input.run_id))?.status).toBe(from);
+          }
+          outcomes.push(`${from}->${to}:${allowed}`);
+        }
+      }
+      expect(outcomes).toHaveLength(SESSION_STATUSES.length * (SESSION_STATUSES.length - 1));
+    });
+
+    it('refuses a pause once the session is stopping, and stop moves it to stopping', async () => {
+      const input = newSessionInput('desire-one');
+      await harness.store.createSession(input);
+
+      const paused = await harness.store.setDesiredState(input.run_id, 'paused', 'investigating');
+      const stopped = await harness.store.setDesiredState(input.run_id, 'stopped', 'done');
+      const pausedAgain = await harness.store.setDesiredState(input.run_id, 'paused');
+
+      expect(paused).toMatchObject({ ok: true, session: { desired_state: 'paused' } });
+      expect(stopped).toMatchObject({ ok: true, session: { status: 'stopping', desired_state: 'stopped' } });
+      expect(pausedAgain).toMatchObject({ ok: false, reason: 'not_allowed', current: 'stopping' });
+    });
+
+    it('lists sessions by status through the index, page by page', async () => {
+      const runIds: string[] = [];
+      for (let index = 0; index < 7; index += 1) {
+        const input = newSessionInput(`page-${index}`);
+        runIds.push(input.run_id);
+        await harness.store.createSession(input);
+        await harness.store.transition(input.run_id, 'launching');
+      }
+
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await harness.store.listByStatus('launching', { limit: 3, cursor });
+        seen.push(...page.items.map((session) => session.run_id));
+        cursor = page.cursor;
+        pages += 1;
+      } while (cursor !== undefined && pages < 20);
+
+      expect(seen.filter((runId) => runIds.includes(runId)).sort()).toEqual(runIds.sort());
+      expect(pages).toBeGreaterThanOrEqual(3);
+    });
+
+    it('appends PnL history to the metrics table and reads a time range back', async () => {
+      const input = newSessionInput('history-one');
+      await harness.store.createSession(input);
+      const entries = Array.from({ length: 60 }, (_, index) => ({
+        run_id: input.run_id,
+        recorded_at: new Date(Date.parse('2026-01-01T00:00:00.000Z') + index * 30_000).toISOString(),
+        strategy_id: 'history-one',
+        seq: index + 1,
+        pnl_today: index,
+        pnl_total: 100 + index,
+        total_trades: index,
+        open_trade_count: 1,
+        equity: 10_000 + index,
+        drawdown_pct: 0,
+      }));
+
+      await harness.store.appendHistory(entries);
+      const all = await harness.store.readHistory(input.run_id, { limit: 1000 });
+      const range = await harness.store.readHistory(input.run_id, {
+        from: '2026-01-01T00:10:00.000Z',
+        to: '2026-01-01T00:14:59.000Z',
+      });
+
+      expect(all.items).toHaveLength(60);
+      expect(range.items.map((entry) => entry.seq)).toEqual([21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+    });
+
+    it.each([
+      ['createSession', (store: SessionStore) => store.createSession({ ...newSessionInput('bad-one'), strategy_id: 'BAD ID' })],
+      ['createSession (unknown field)', (store: SessionStore) => store.createSession({ ...newSessionInput('bad-one'), extra: 1 } as NewSession)],
+      ['createSession (live limits)', (store: SessionStore) => store.createSession({ ...newSessionInput('bad-one'), risk_limits: { ...limits, max_leverage: 0 } })],
+      ['claimSession', (store: SessionStore) => store.claimSession({ run_id: 'x', agent_id: '', exchange: null, pairs: [], strategy_version: null })],
+      ['recordHeartbeat', (store: SessionStore) => store.recordHeartbeat({ ...heartbeatOf('dry-run-bad-one-000001', 'a', 0, 'yesterday') })],
+      ['transition', (store: SessionStore) => store.transition('dry-run-bad-one-000001', 'exploded' as SessionStatus)],
+      ['transition (patch)', (store: SessionStore) => store.transition('dry-run-bad-one-000001', 'launching', { patch: { launch_token: '' } })],
+      ['update', (store: SessionStore) => store.update('dry-run-bad-one-000001', { desired_state: 'sideways' as 'paused' }, ['running'])],
+      ['setDesiredState', (store: SessionStore) => store.setDesiredState('dry-run-bad-one-000001', 'dancing' as 'paused')],
+      ['get', (store: SessionStore) => store.get('strategy#bad-one')],
+      ['getLock', (store: SessionStore) => store.getLock('Bad_One')],
+      ['listByStatus', (store: SessionStore) => store.listByStatus('running', { limit: 0 })],
+      ['listByStatus (cursor)', (store: SessionStore) => store.listByStatus('running', { cursor: 'not-a-cursor' })],
+      ['releaseLock', (store: SessionStore) => store.releaseLock('bad-one', 'no')],
+      ['appendHistory', (store: SessionStore) => store.appendHistory([{ run_id: 'dry-run-bad-one-000001' } as never])],
+      ['readHistory', (store: SessionStore) => store.readHistory('dry-run-bad-one-000001', { from: 'last week' })],
+    ])('refuses bad input to %s with a typed error and writes nothing', async (_method, call) => {
+      const before = await harness.snapshot();
+
+      const error = await (async () => {
+        try {
+          await call(harness.store);
+          return undefined;
+        } catch (caught) {
+          return caught;
+        }
+      })();
+
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).issues.length).toBeGreaterThan(0);
+      expect(await harness.snapshot()).toEqual(before);
+    });
+  });
+};
