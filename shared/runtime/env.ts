@@ -10,7 +10,10 @@ export class ConfigurationError extends TradaiError {
 }
 
 /** Parsed once at start; the error names every bad variable so a failed deploy is fixed in one go. */
-export const parseEnv = <S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> => {
+export const parseEnv = <S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<S> => {
   const result = schema.safeParse(env);
   if (!result.success) {
     const detail = issuesOf(result.error)

@@ -1,5 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
@@ -14,7 +13,9 @@ sessionStoreContract('DynamoDB (embedded, over HTTP)', async () => {
     const items: unknown[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await test.doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+      const page = await test.doc.send(
+        new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
+      );
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
@@ -25,7 +26,11 @@ sessionStoreContract('DynamoDB (embedded, over HTTP)', async () => {
     store: test.newStore(clock),
     clock,
     separateStore: () => {
-      const doc = createDocumentClient({ endpoint: test.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      const doc = createDocumentClient({
+        endpoint: test.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      });
       separateDocs.push(doc);
       return test.newStore(clock, doc);
     },
@@ -66,7 +71,13 @@ describe('DynamoSessionStore: on the embedded DynamoDB', () => {
     const store = test.newStore(clock);
     const input = newSessionInput('size-one');
     await store.createSession(input);
-    await store.claimSession({ run_id: input.run_id, agent_id: 'agent-a', exchange: 'binance', pairs: ['BTC/USDT:USDT'], strategy_version: '2.0.0' });
+    await store.claimSession({
+      run_id: input.run_id,
+      agent_id: 'agent-a',
+      exchange: 'binance',
+      pairs: ['BTC/USDT:USDT'],
+      strategy_version: '2.0.0',
+    });
 
     for (let seq = 1; seq <= 10_000; seq += 1) {
       clock.advance(30_000);
@@ -99,8 +110,10 @@ describe('DynamoSessionStore: on the embedded DynamoDB', () => {
 
     await store.createSession(input);
     await store.transition(input.run_id, 'launching');
-    await store.transition(input.run_id, 'running', { from: ['pending'] });
+    const refused = await store.transition(input.run_id, 'completed');
     unsubscribe();
+
+    expect(refused).toMatchObject({ ok: false, reason: 'not_allowed', current: 'launching' });
 
     const sessionRecords = records.filter((record) => record.dynamodb?.Keys?.run_id?.S === input.run_id);
     expect(sessionRecords.map((record) => record.eventName)).toEqual(['INSERT', 'MODIFY']);
@@ -111,7 +124,9 @@ describe('DynamoSessionStore: on the embedded DynamoDB', () => {
     expect(modify?.dynamodb?.NewImage?.status).toEqual({ S: 'launching' });
     expect(modify?.dynamodb?.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
     expect(modify?.eventSourceARN).toContain(`table/${test.tables.sessions}/stream/`);
-    expect(BigInt(modify?.dynamodb?.SequenceNumber ?? '0')).toBeGreaterThan(BigInt(insert?.dynamodb?.SequenceNumber ?? '0'));
+    expect(BigInt(modify?.dynamodb?.SequenceNumber ?? '0')).toBeGreaterThan(
+      BigInt(insert?.dynamodb?.SequenceNumber ?? '0'),
+    );
     const lockRecord = records.find((record) => record.dynamodb?.Keys?.run_id?.S === 'strategy#stream-one');
     expect(lockRecord?.eventName).toBe('INSERT');
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Heartbeat,
   InvalidInputError,
-  ManualClock,
+  type ManualClock,
   type NewSession,
   predecessorsOf,
   type RiskLimits,
@@ -43,7 +43,13 @@ export const heartbeatOf = (runId: string, agentId: string, seq: number, at: str
   seq,
   at,
   metrics: { total_trades: 45, win_rate: 0.62, pnl_today: 125.5, pnl_total: 1250, open_trade_count: 2 },
-  health: { cpu_percent: 35, memory_mb: 512, exchange_connected: true, last_trade_at: at, freqtrade_state: 'running' },
+  health: {
+    cpu_percent: 35,
+    memory_mb: 512,
+    exchange_connected: true,
+    last_trade_at: at,
+    freqtrade_state: 'running',
+  },
   risk: {
     state: 'ok',
     snapshot: {
@@ -89,7 +95,11 @@ export const pathTo = (target: SessionStatus): SessionStatus[] => {
     }
   }
   const path: SessionStatus[] = [];
-  for (let status: SessionStatus | undefined = target; status && status !== 'pending'; status = previous.get(status)) {
+  for (
+    let status: SessionStatus | undefined = target;
+    status && status !== 'pending';
+    status = previous.get(status)
+  ) {
     path.unshift(status);
   }
   return path;
@@ -123,7 +133,11 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
 
       expect(result.ok).toBe(true);
       const session = await harness.store.get(input.run_id);
-      expect(session).toMatchObject({ status: 'pending', desired_state: 'running', strategy_id: 'create-one' });
+      expect(session).toMatchObject({
+        status: 'pending',
+        desired_state: 'running',
+        strategy_id: 'create-one',
+      });
       expect((await harness.store.getLock('create-one'))?.active_run_id).toBe(input.run_id);
     });
 
@@ -139,7 +153,9 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
     it('keeps exactly one active session when 100 clients start the same strategy at once', async () => {
       const stores = Array.from({ length: 100 }, () => harness.separateStore());
 
-      const results = await Promise.all(stores.map((store) => store.createSession(newSessionInput('race-one'))));
+      const results = await Promise.all(
+        stores.map((store) => store.createSession(newSessionInput('race-one'))),
+      );
 
       const winners = results.filter((result) => result.ok);
       expect(winners).toHaveLength(1);
@@ -189,7 +205,9 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
       });
       await harness.store.setDesiredState(input.run_id, 'paused');
 
-      const result = await harness.store.recordHeartbeat(heartbeatOf(input.run_id, 'agent-a', 1, '2026-01-01T00:00:30.000Z'));
+      const result = await harness.store.recordHeartbeat(
+        heartbeatOf(input.run_id, 'agent-a', 1, '2026-01-01T00:00:30.000Z'),
+      );
 
       expect(result.ok && result.desiredState).toBe('paused');
       const session = await harness.store.get(input.run_id);
@@ -208,7 +226,9 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
       await harness.store.createSession(input);
       const claim = { run_id: input.run_id, exchange: null, pairs: [], strategy_version: null };
       await harness.store.claimSession({ ...claim, agent_id: 'agent-old' });
-      await harness.store.recordHeartbeat(heartbeatOf(input.run_id, 'agent-old', 1, '2026-01-01T00:00:00.000Z'));
+      await harness.store.recordHeartbeat(
+        heartbeatOf(input.run_id, 'agent-old', 1, '2026-01-01T00:00:00.000Z'),
+      );
       await harness.store.claimSession({ ...claim, agent_id: 'agent-new' });
 
       const superseded = await harness.store.recordHeartbeat(
@@ -248,11 +268,19 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
 
           const allowed = TRANSITIONS[from].includes(to);
           if (allowed) {
-            expect(result, `${from} -> ${to}`).toMatchObject({ ok: true, previous: from, session: { status: to } });
+            expect(result, `${from} -> ${to}`).toMatchObject({
+              ok: true,
+              previous: from,
+              session: { status: to },
+            });
           } else if (predecessorsOf(to).length === 0) {
             expect(result).toBeInstanceOf(InvalidInputError);
           } else {
-            expect(result, `${from} -> ${to}`).toMatchObject({ ok: false, reason: 'not_allowed', current: from });
+            expect(result, `${from} -> ${to}`).toMatchObject({
+              ok: false,
+              reason: 'not_allowed',
+              current: from,
+            });
             expect((await harness.store.get(input.run_id))?.status).toBe(from);
           }
           outcomes.push(`${from}->${to}:${allowed}`);
@@ -325,22 +353,71 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
     });
 
     it.each([
-      ['createSession', (store: SessionStore) => store.createSession({ ...newSessionInput('bad-one'), strategy_id: 'BAD ID' })],
-      ['createSession (unknown field)', (store: SessionStore) => store.createSession({ ...newSessionInput('bad-one'), extra: 1 } as NewSession)],
-      ['createSession (live limits)', (store: SessionStore) => store.createSession({ ...newSessionInput('bad-one'), risk_limits: { ...limits, max_leverage: 0 } })],
-      ['claimSession', (store: SessionStore) => store.claimSession({ run_id: 'x', agent_id: '', exchange: null, pairs: [], strategy_version: null })],
-      ['recordHeartbeat', (store: SessionStore) => store.recordHeartbeat({ ...heartbeatOf('dry-run-bad-one-000001', 'a', 0, 'yesterday') })],
-      ['transition', (store: SessionStore) => store.transition('dry-run-bad-one-000001', 'exploded' as SessionStatus)],
-      ['transition (patch)', (store: SessionStore) => store.transition('dry-run-bad-one-000001', 'launching', { patch: { launch_token: '' } })],
-      ['update', (store: SessionStore) => store.update('dry-run-bad-one-000001', { desired_state: 'sideways' as 'paused' }, ['running'])],
-      ['setDesiredState', (store: SessionStore) => store.setDesiredState('dry-run-bad-one-000001', 'dancing' as 'paused')],
+      [
+        'createSession',
+        (store: SessionStore) =>
+          store.createSession({ ...newSessionInput('bad-one'), strategy_id: 'BAD ID' }),
+      ],
+      [
+        'createSession (unknown field)',
+        (store: SessionStore) =>
+          store.createSession({ ...newSessionInput('bad-one'), extra: 1 } as NewSession),
+      ],
+      [
+        'createSession (live limits)',
+        (store: SessionStore) =>
+          store.createSession({ ...newSessionInput('bad-one'), risk_limits: { ...limits, max_leverage: 0 } }),
+      ],
+      [
+        'claimSession',
+        (store: SessionStore) =>
+          store.claimSession({
+            run_id: 'x',
+            agent_id: '',
+            exchange: null,
+            pairs: [],
+            strategy_version: null,
+          }),
+      ],
+      [
+        'recordHeartbeat',
+        (store: SessionStore) =>
+          store.recordHeartbeat({ ...heartbeatOf('dry-run-bad-one-000001', 'a', 0, 'yesterday') }),
+      ],
+      [
+        'transition',
+        (store: SessionStore) => store.transition('dry-run-bad-one-000001', 'exploded' as SessionStatus),
+      ],
+      [
+        'transition (patch)',
+        (store: SessionStore) =>
+          store.transition('dry-run-bad-one-000001', 'launching', { patch: { launch_token: '' } }),
+      ],
+      [
+        'update',
+        (store: SessionStore) =>
+          store.update('dry-run-bad-one-000001', { desired_state: 'sideways' as 'paused' }, ['running']),
+      ],
+      [
+        'setDesiredState',
+        (store: SessionStore) => store.setDesiredState('dry-run-bad-one-000001', 'dancing' as 'paused'),
+      ],
       ['get', (store: SessionStore) => store.get('strategy#bad-one')],
       ['getLock', (store: SessionStore) => store.getLock('Bad_One')],
       ['listByStatus', (store: SessionStore) => store.listByStatus('running', { limit: 0 })],
-      ['listByStatus (cursor)', (store: SessionStore) => store.listByStatus('running', { cursor: 'not-a-cursor' })],
+      [
+        'listByStatus (cursor)',
+        (store: SessionStore) => store.listByStatus('running', { cursor: 'not-a-cursor' }),
+      ],
       ['releaseLock', (store: SessionStore) => store.releaseLock('bad-one', 'no')],
-      ['appendHistory', (store: SessionStore) => store.appendHistory([{ run_id: 'dry-run-bad-one-000001' } as never])],
-      ['readHistory', (store: SessionStore) => store.readHistory('dry-run-bad-one-000001', { from: 'last week' })],
+      [
+        'appendHistory',
+        (store: SessionStore) => store.appendHistory([{ run_id: 'dry-run-bad-one-000001' } as never]),
+      ],
+      [
+        'readHistory',
+        (store: SessionStore) => store.readHistory('dry-run-bad-one-000001', { from: 'last week' }),
+      ],
     ])('refuses bad input to %s with a typed error and writes nothing', async (_method, call) => {
       const before = await harness.snapshot();
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
-import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
-import type { Clock } from '../../shared/domain/clock';
 import { type LocalDynamo, type LocalDynamoOptions, startLocalDynamo } from '../../local/dynamodb';
 import { loadServerlessConfig, tablesOf } from '../../local/serverless/config';
 import { createTableFromResource } from '../../local/serverless/tables';
+import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
+import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
+import type { Clock } from '../../shared/domain/clock';
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const LOCAL_REGION = 'us-east-1';
@@ -43,7 +43,11 @@ export const startTestDynamo = async (options: LocalDynamoOptions = {}): Promise
   const admin = newClient();
   for (const properties of tablesOf(config).values()) await createTableFromResource(admin, properties);
   const tables = { sessions: `tradai-workflow-state-${stage}`, metrics: `tradai-session-metrics-${stage}` };
-  const doc = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const doc = createDocumentClient({
+    endpoint: dynamo.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
   return {
     dynamo,
     endpoint: dynamo.endpoint,

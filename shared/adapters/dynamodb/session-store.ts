@@ -79,18 +79,22 @@ const isTransactionCancelled = (
 ): error is Error & { CancellationReasons?: { Code?: string }[] } =>
   error instanceof Error && error.name === 'TransactionCanceledException';
 
-/** Builds `SET a = :a, ...` parts for a patch; `undefined` fields are left alone, `null` stores null. */
-const patchAssignments = (patch: SessionPatch) => {
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets: string[] = [];
-  for (const [field, value] of Object.entries(patch)) {
+/**
+ * Builds a `SET` clause that aliases every attribute name (DynamoDB reserves hundreds of words, `status`
+ * and `metrics` among them), plus the version bump every write makes. `undefined` fields are left alone,
+ * `null` stores null.
+ */
+const setClause = (fields: Record<string, unknown>, extra: string[] = []) => {
+  const names: Record<string, string> = { '#version': 'version' };
+  const values: Record<string, unknown> = { ':one': 1 };
+  const sets = [...extra, '#version = #version + :one'];
+  for (const [field, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    names[`#p_${field}`] = field;
-    values[`:p_${field}`] = value;
-    sets.push(`#p_${field} = :p_${field}`);
+    names[`#s_${field}`] = field;
+    values[`:s_${field}`] = value;
+    sets.push(`#s_${field} = :s_${field}`);
   }
-  return { names, values, sets };
+  return { expression: `SET ${sets.join(', ')}`, names, values };
 };
 
 const inList = (prefix: string, statuses: readonly SessionStatus[]) => {
@@ -177,25 +181,22 @@ export class DynamoSessionStore implements SessionStore {
     const claim = parseInput(AgentClaimSchema, raw, 'agent claim');
     const now = new Date(this.#clock.now()).toISOString();
     const terminal = inList('t', TERMINAL_STATUSES);
+    const set = setClause({
+      agent_id: claim.agent_id,
+      strategy_version: claim.strategy_version,
+      exchange: claim.exchange,
+      pairs: claim.pairs,
+      updated_at: now,
+    });
     try {
       const result = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#sessionsTable,
           Key: { run_id: claim.run_id },
-          UpdateExpression:
-            'SET agent_id = :agent, strategy_version = :version, exchange = :exchange, pairs = :pairs, updated_at = :now, version = version + :one',
+          UpdateExpression: set.expression,
           ConditionExpression: `item_type = :session AND NOT (${terminal.expression})`,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ...terminal.values,
-            ':agent': claim.agent_id,
-            ':version': claim.strategy_version,
-            ':exchange': claim.exchange,
-            ':pairs': claim.pairs,
-            ':now': now,
-            ':one': 1,
-            ':session': 'session',
-          },
+          ExpressionAttributeNames: { '#status': 'status', ...set.names },
+          ExpressionAttributeValues: { ...terminal.values, ...set.values, ':session': 'session' },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -217,25 +218,26 @@ export class DynamoSessionStore implements SessionStore {
   async recordHeartbeat(raw: unknown): Promise<HeartbeatResult> {
     const heartbeat: Heartbeat = parseInput(HeartbeatSchema, raw, 'heartbeat');
     const terminal = inList('t', TERMINAL_STATUSES);
+    const set = setClause({
+      last_heartbeat: heartbeat.at,
+      heartbeat_seq: heartbeat.seq,
+      metrics: heartbeat.metrics,
+      health: heartbeat.health,
+      risk: heartbeat.risk,
+      open_trades: heartbeat.open_trades,
+      updated_at: new Date(this.#clock.now()).toISOString(),
+    });
     try {
       const result = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#sessionsTable,
           Key: { run_id: heartbeat.run_id },
-          UpdateExpression:
-            'SET last_heartbeat = :at, heartbeat_seq = :seq, metrics = :metrics, health = :health, risk = :risk, open_trades = :trades, updated_at = :now, version = version + :one',
-          ConditionExpression: `item_type = :session AND NOT (${terminal.expression}) AND agent_id = :agent AND heartbeat_seq < :seq`,
-          ExpressionAttributeNames: { '#status': 'status' },
+          UpdateExpression: set.expression,
+          ConditionExpression: `item_type = :session AND NOT (${terminal.expression}) AND agent_id = :agent AND #s_heartbeat_seq < :s_heartbeat_seq`,
+          ExpressionAttributeNames: { '#status': 'status', ...set.names },
           ExpressionAttributeValues: {
             ...terminal.values,
-            ':at': heartbeat.at,
-            ':seq': heartbeat.seq,
-            ':metrics': heartbeat.metrics,
-            ':health': heartbeat.health,
-            ':risk': heartbeat.risk,
-            ':trades': heartbeat.open_trades,
-            ':now': new Date(this.#clock.now()).toISOString(),
-            ':one': 1,
+            ...set.values,
             ':agent': heartbeat.agent_id,
             ':session': 'session',
           },
@@ -295,27 +297,25 @@ export class DynamoSessionStore implements SessionStore {
       ]);
     }
     const from = inList('f', allowed);
-    const assignments = patchAssignments(patch);
+    const now = new Date(this.#clock.now()).toISOString();
+    // Right-hand sides read the item as it was, so previous_status records where we came from.
+    const set = setClause({ ...patch, status_changed_at: now, updated_at: now }, [
+      '#previous_status = #status',
+      '#status = :to',
+    ]);
     try {
       const result = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#sessionsTable,
           Key: { run_id: runId },
-          // Right-hand sides read the item as it was, so previous_status records where we came from.
-          UpdateExpression: [
-            'SET previous_status = #status, #status = :to, status_changed_at = :now, updated_at = :now, version = version + :one',
-            ...assignments.sets,
-          ].join(', '),
+          UpdateExpression: set.expression,
           ConditionExpression: `item_type = :session AND ${from.expression}`,
-          ExpressionAttributeNames: { '#status': 'status', ...assignments.names },
-          ExpressionAttributeValues: {
-            ...from.values,
-            ...assignments.values,
-            ':to': to,
-            ':now': new Date(this.#clock.now()).toISOString(),
-            ':one': 1,
-            ':session': 'session',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#previous_status': 'previous_status',
+            ...set.names,
           },
+          ExpressionAttributeValues: { ...from.values, ...set.values, ':to': to, ':session': 'session' },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -343,24 +343,16 @@ export class DynamoSessionStore implements SessionStore {
     const patch = parseInput(SessionPatchSchema, rawPatch, 'session patch');
     const statuses = parseInput(z.array(SessionStatusSchema).min(1), whenStatus, 'status condition');
     const when = inList('w', statuses);
-    const assignments = patchAssignments(patch);
+    const set = setClause({ ...patch, updated_at: new Date(this.#clock.now()).toISOString() });
     try {
       const result = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#sessionsTable,
           Key: { run_id: runId },
-          UpdateExpression: ['SET updated_at = :now, version = version + :one', ...assignments.sets].join(
-            ', ',
-          ),
+          UpdateExpression: set.expression,
           ConditionExpression: `item_type = :session AND ${when.expression}`,
-          ExpressionAttributeNames: { '#status': 'status', ...assignments.names },
-          ExpressionAttributeValues: {
-            ...when.values,
-            ...assignments.values,
-            ':now': new Date(this.#clock.now()).toISOString(),
-            ':one': 1,
-            ':session': 'session',
-          },
+          ExpressionAttributeNames: { '#status': 'status', ...set.names },
+          ExpressionAttributeValues: { ...when.values, ...set.values, ':session': 'session' },
           ReturnValues: 'ALL_NEW',
         }),
       );

@@ -1,0 +1,279 @@
+import type { Alert, AlertSeverity } from './ports';
+import type { Breach } from './risk';
+import type { Session, SessionStatus } from './session';
+import { heartbeatAgeSeconds } from './staleness';
+
+/**
+ * Pure mapping of what happened to a session onto the alert a person on call reads. Every body says
+ * the same things in the same order: strategy, run, what changed, why, heartbeat, PnL, what the control
+ * plane did, what to do now. Nothing here ever contains credentials: sessions hold none.
+ */
+
+export type AlertKind =
+  | 'status.launching'
+  | 'status.running'
+  | 'status.resumed'
+  | 'status.recovered'
+  | 'status.paused'
+  | 'status.stale'
+  | 'status.stopping'
+  | 'status.stopped'
+  | 'status.failed'
+  | 'status.completed'
+  | 'status.pending'
+  | 'risk.breach'
+  | 'risk.high_loss'
+  | 'container.restarting';
+
+/** SNS subjects: at most 100 characters, printable ASCII, no line breaks. */
+export const SUBJECT_MAX = 100;
+
+export const subjectOf = (text: string): string => {
+  const plain = text
+    .replace(/[^\x20-\x7E]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return plain.length <= SUBJECT_MAX ? plain : `${plain.slice(0, SUBJECT_MAX - 3)}...`;
+};
+
+const fmtNumber = (value: number): string => (Math.round(value * 100) / 100).toFixed(2);
+
+const fmtAge = (seconds: number | undefined): string => {
+  if (seconds === undefined) return 'none received yet';
+  const whole = Math.round(seconds);
+  if (whole < 120) return `${whole} s ago`;
+  if (whole < 7200) return `${Math.round(whole / 60)} min ago`;
+  return `${Math.round(whole / 3600)} h ago`;
+};
+
+const pnlLine = (session: Session): string => {
+  if (session.metrics === null) return 'no figures reported yet';
+  const currency = session.metrics.stake_currency ? ` ${session.metrics.stake_currency}` : '';
+  const open = session.metrics.open_trade_count ?? session.open_trades.length;
+  return `today ${fmtNumber(session.metrics.pnl_today)}${currency}, total ${fmtNumber(session.metrics.pnl_total)}${currency}; ${open} open trade(s)`;
+};
+
+const containerLine = (session: Session): string => {
+  const ref = session.container;
+  if (ref === null) return 'none recorded';
+  return `${ref.platform} ${ref.launch_type} ${ref.service_arn ?? ref.task_arn ?? '(starting)'} in ${ref.cluster}`;
+};
+
+const body = (
+  session: Session,
+  nowMs: number,
+  lines: { what: string; reason?: string | null; done: readonly string[]; todo: readonly string[] },
+): string => {
+  const heartbeat =
+    session.last_heartbeat === null
+      ? `none received yet (${fmtAge(undefined)})`
+      : `last at ${session.last_heartbeat} (${fmtAge(heartbeatAgeSeconds(session, nowMs))})`;
+  const parts = [
+    `Strategy:   ${session.strategy_id} (${session.strategy_name}, ${session.trading_mode})`,
+    `Run:        ${session.run_id}`,
+    `What:       ${lines.what}`,
+    `Reason:     ${lines.reason ?? session.status_reason ?? 'none given'}`,
+    `Heartbeat:  ${heartbeat}`,
+    `PnL:        ${pnlLine(session)}`,
+    `Operator:   desired state ${session.desired_state}`,
+    `Container:  ${containerLine(session)}`,
+    `Done:       ${lines.done.length > 0 ? lines.done.join('; ') : 'nothing automatic'}`,
+    `To do:      ${lines.todo.length > 0 ? lines.todo.join(' ') : 'nothing; for information'}`,
+    `Trace:      ${session.trace_id}`,
+  ];
+  return parts.join('\n');
+};
+
+interface TransitionCopy {
+  severity: AlertSeverity;
+  kind: AlertKind;
+  headline: string;
+  todo: string[];
+}
+
+const stopHint = (session: Session) =>
+  `To stop it: POST /strategies/${session.strategy_id}/stop (add flatten to close positions).`;
+
+/** What a transition means to the person on call. Entering stale or failed pages; the rest informs. */
+const copyOf = (from: SessionStatus | null, session: Session): TransitionCopy => {
+  const to = session.status;
+  switch (to) {
+    case 'pending':
+      return { severity: 'INFO', kind: 'status.pending', headline: 'session created', todo: [] };
+    case 'launching':
+      return {
+        severity: 'INFO',
+        kind: 'status.launching',
+        headline: 'launching',
+        todo: ['Nothing: you will be told when it trades or if the launch fails.'],
+      };
+    case 'running':
+      if (from === 'stale') {
+        return {
+          severity: 'WARNING',
+          kind: 'status.recovered',
+          headline: 'recovered: heartbeats are back',
+          todo: [
+            'Resolve the stale incident. Check the container logs for why heartbeats stopped, and that positions on the exchange match the open trades above.',
+          ],
+        };
+      }
+      if (from === 'paused') {
+        return { severity: 'INFO', kind: 'status.resumed', headline: 'resumed trading', todo: [] };
+      }
+      return { severity: 'INFO', kind: 'status.running', headline: 'trading', todo: [] };
+    case 'paused':
+      if (from === 'stale') {
+        return {
+          severity: 'WARNING',
+          kind: 'status.recovered',
+          headline: 'recovered (paused): heartbeats are back',
+          todo: ['Resolve the stale incident. The session stays paused until an operator resumes it.'],
+        };
+      }
+      return {
+        severity: 'INFO',
+        kind: 'status.paused',
+        headline: 'paused: no new entries',
+        todo: [
+          `Open positions stay open while paused. Resume with POST /strategies/${session.strategy_id}/resume when ready.`,
+        ],
+      };
+    case 'stale':
+      return {
+        severity: 'CRITICAL',
+        kind: 'status.stale',
+        headline: 'HEARTBEAT LOST',
+        todo: [
+          'The bot may be trading unsupervised, or not at all. Check the container logs and the exchange account for open positions now.',
+          `If it does not recover within minutes, stop it. ${stopHint(session)}`,
+        ],
+      };
+    case 'stopping':
+      return {
+        severity: 'INFO',
+        kind: 'status.stopping',
+        headline: 'stopping',
+        todo: ['Nothing: the stop is forced after the grace period if the agent does not confirm it.'],
+      };
+    case 'stopped':
+      return { severity: 'INFO', kind: 'status.stopped', headline: 'stopped', todo: [] };
+    case 'failed':
+      return {
+        severity: 'CRITICAL',
+        kind: 'status.failed',
+        headline: 'FAILED',
+        todo: [
+          'Positions are NOT closed automatically: check the exchange account now and close or hedge what this run left open.',
+          'Then read the reason and the container logs, fix the cause and start a new session.',
+        ],
+      };
+    case 'completed':
+      return { severity: 'INFO', kind: 'status.completed', headline: 'completed', todo: [] };
+  }
+};
+
+const modeTag = (session: Session) => `${session.strategy_id} ${session.trading_mode}`;
+
+/** One alert per status transition; `done` lists what the control plane did about it. */
+export const transitionAlert = (
+  from: SessionStatus | null,
+  session: Session,
+  nowMs: number,
+  done: readonly string[] = [],
+): Alert => {
+  const copy = copyOf(from, session);
+  return {
+    severity: copy.severity,
+    subject: subjectOf(
+      `[${copy.severity}] ${modeTag(session)}: ${copy.headline} (${from ?? 'new'} -> ${session.status})`,
+    ),
+    message: body(session, nowMs, {
+      what: `${copy.headline}: status ${from ?? '(new)'} -> ${session.status} at ${session.status_changed_at}`,
+      done,
+      todo: copy.todo,
+    }),
+    strategy_id: session.strategy_id,
+    run_id: session.run_id,
+    kind: copy.kind,
+    dedup_id: `${session.run_id}:v${session.version}:${copy.kind}`,
+  };
+};
+
+/** One CRITICAL alert per breach incident (the caller checks the previous image was not breached). */
+export const breachAlert = (
+  session: Session,
+  breaches: readonly Breach[],
+  nowMs: number,
+  done: readonly string[],
+): Alert => {
+  const rules = breaches.map((breach) => breach.rule).join(', ');
+  return {
+    severity: 'CRITICAL',
+    subject: subjectOf(`[CRITICAL] ${modeTag(session)}: risk limit breached (${rules})`),
+    message: body(session, nowMs, {
+      what: `risk limit breached: ${breaches.map((breach) => breach.message).join('; ')}`,
+      reason: `${breaches.length} limit(s) breached in the heartbeat of ${session.last_heartbeat ?? 'unknown time'}`,
+      done,
+      todo: [
+        'Positions stay open while paused: check them on the exchange and decide whether to close them.',
+        `Resume only after review: POST /strategies/${session.strategy_id}/resume. ${stopHint(session)}`,
+      ],
+    }),
+    strategy_id: session.strategy_id,
+    run_id: session.run_id,
+    kind: 'risk.breach',
+    dedup_id: `${session.run_id}:v${session.version}:risk.breach`,
+  };
+};
+
+/** The platform-wide daily-loss floor (seed §8 high-loss alarm) tripped and the sweep paused the session. */
+export const highLossAlert = (
+  session: Session,
+  floor: number,
+  nowMs: number,
+  done: readonly string[],
+): Alert => {
+  const day = new Date(nowMs).toISOString().slice(0, 10);
+  return {
+    severity: 'CRITICAL',
+    subject: subjectOf(`[CRITICAL] ${modeTag(session)}: daily loss below -${floor}, auto-paused`),
+    message: body(session, nowMs, {
+      what: `today's PnL ${fmtNumber(session.metrics?.pnl_today ?? 0)} is below the platform floor of -${floor}`,
+      reason: 'high-loss auto-pause (health sweep)',
+      done,
+      todo: [
+        'Positions stay open while paused: check them on the exchange now.',
+        `Resume only after review: POST /strategies/${session.strategy_id}/resume. ${stopHint(session)}`,
+      ],
+    }),
+    strategy_id: session.strategy_id,
+    run_id: session.run_id,
+    kind: 'risk.high_loss',
+    dedup_id: `${session.run_id}:${day}:risk.high_loss`,
+  };
+};
+
+/** A service's task stopped unexpectedly; ECS starts a replacement. Warns now; staleness pages if it never returns. */
+export const restartAlert = (
+  session: Session,
+  taskId: string,
+  cause: string,
+  nowMs: number,
+  done: readonly string[],
+): Alert => ({
+  severity: 'WARNING',
+  subject: subjectOf(`[WARNING] ${modeTag(session)}: container stopped, ECS restarting it`),
+  message: body(session, nowMs, {
+    what: `the container task ${taskId} stopped unexpectedly; ECS is starting a replacement`,
+    reason: cause,
+    done,
+    todo: [
+      'Check the container logs for the cause. If the replacement does not report within the stale threshold, you will be paged again.',
+    ],
+  }),
+  strategy_id: session.strategy_id,
+  run_id: session.run_id,
+  kind: 'container.restarting',
+  dedup_id: `${session.run_id}:task:${taskId}:container.restarting`,
+});

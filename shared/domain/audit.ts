@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import {
+  DesiredStateSchema,
+  IsoTimestampSchema,
+  SessionStatusSchema,
+  StrategyIdSchema,
+  TradingModeSchema,
+} from './session';
+import type { Page, PageRequest } from './session-store';
+
+/** The operator commands that change a strategy's state; each one leaves an audit record. */
+export const AuditActionSchema = z.enum(['start', 'pause', 'resume', 'stop']);
+export type AuditAction = z.infer<typeof AuditActionSchema>;
+
+/** accepted: state changed; refused: a business rule said no (nothing changed); failed: a fault. */
+export const AuditOutcomeSchema = z.enum(['accepted', 'refused', 'failed']);
+export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;
+
+/** The part of a session an operator command reads or changes; null where there was no session. */
+export const AuditStateSchema = z
+  .object({
+    status: SessionStatusSchema,
+    desired_state: DesiredStateSchema,
+  })
+  .nullable();
+export type AuditState = z.infer<typeof AuditStateSchema>;
+
+/** Stands in for a run id where the command found no session to act on. */
+export const NO_RUN = 'none';
+
+export const AuditEntrySchema = z.strictObject({
+  strategy_id: StrategyIdSchema,
+  /** The session the command acted on, or `none`. */
+  run_id: z.string().min(1).max(80),
+  at: IsoTimestampSchema,
+  action: AuditActionSchema,
+  outcome: AuditOutcomeSchema,
+  /** The token's subject: who asked. */
+  actor: z.string().min(1).max(256),
+  reason: z.string().max(1024).nullable(),
+  trading_mode: TradingModeSchema.nullable(),
+  state_before: AuditStateSchema,
+  state_after: AuditStateSchema,
+  /** Why a command was refused or failed, as the caller was told. */
+  detail: z.string().max(1024).nullable(),
+  /** The API request id, which is also the correlation id in the logs. */
+  request_id: z.string().min(1).max(128),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+/**
+ * Sort key: time first, so a strategy's records read in order; the request id keeps two commands in the
+ * same millisecond from overwriting each other.
+ */
+export const auditKeyOf = (entry: Pick<AuditEntry, 'at' | 'run_id' | 'request_id'>): string =>
+  `${entry.at}#${entry.run_id}#${entry.request_id}`;
+
+export const AuditRecordSchema = AuditEntrySchema.extend({ at_run_id: z.string().min(1) });
+export type AuditRecord = z.infer<typeof AuditRecordSchema>;
+
+/** Append-only record of operator commands (who, what, why, state before and after). */
+export interface AuditLog {
+  /** Never overwrites an existing record. */
+  record(entry: AuditEntry): Promise<void>;
+  /** Oldest first. */
+  listByStrategy(strategyId: string, page?: PageRequest): Promise<Page<AuditRecord>>;
+}
