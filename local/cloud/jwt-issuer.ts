@@ -1,0 +1,66 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+
+/** Stands in for the Cognito user pool: the same claims API Gateway's JWT authorizer reads. */
+export const LOCAL_ISSUER = 'https://tradai.local/issuer';
+export const LOCAL_AUDIENCE = 'tradai-control-plane';
+const ALGORITHM = 'ES256';
+
+const KeyFileSchema = z.object({
+  privateJwk: z.record(z.string(), z.unknown()),
+  publicJwk: z.record(z.string(), z.unknown()),
+});
+
+export interface LocalIssuer {
+  issue(options: { subject: string; scopes: readonly string[]; ttlS?: number }): Promise<string>;
+  /** Verifies as the authorizer does: signature, issuer, audience, expiry. Throws when any is wrong. */
+  verify(token: string): Promise<JWTPayload>;
+}
+
+/** Keys are made on first start and kept in the data folder, so printed tokens survive restarts. */
+export const loadLocalIssuer = async (dataDir: string | undefined): Promise<LocalIssuer> => {
+  let privateJwk: JWK | undefined;
+  let publicJwk: JWK | undefined;
+  const keyFile = dataDir === undefined ? undefined : join(dataDir, 'keys', 'issuer.json');
+  if (keyFile !== undefined) {
+    try {
+      const saved = KeyFileSchema.parse(JSON.parse(await readFile(keyFile, 'utf8')));
+      privateJwk = saved.privateJwk as JWK;
+      publicJwk = saved.publicJwk as JWK;
+    } catch {
+      // No usable key yet: a new one is made below.
+    }
+  }
+  if (privateJwk === undefined || publicJwk === undefined) {
+    const pair = await generateKeyPair(ALGORITHM, { extractable: true });
+    privateJwk = await exportJWK(pair.privateKey);
+    publicJwk = await exportJWK(pair.publicKey);
+    if (keyFile !== undefined) {
+      await mkdir(join(keyFile, '..'), { recursive: true });
+      await writeFile(keyFile, JSON.stringify({ privateJwk, publicJwk }), { mode: 0o600 });
+    }
+  }
+  const privateKey = await importJWK(privateJwk, ALGORITHM);
+  const publicKey = await importJWK(publicJwk, ALGORITHM);
+  return {
+    issue: ({ subject, scopes, ttlS = 12 * 3600 }) =>
+      new SignJWT({ scope: scopes.join(' '), token_use: 'access', client_id: LOCAL_AUDIENCE })
+        .setProtectedHeader({ alg: ALGORITHM, kid: 'local' })
+        .setIssuer(LOCAL_ISSUER)
+        .setAudience(LOCAL_AUDIENCE)
+        .setSubject(subject)
+        .setIssuedAt()
+        .setExpirationTime(`${ttlS}s`)
+        .sign(privateKey),
+    verify: async (token) =>
+      (
+        await jwtVerify(token, publicKey, {
+          issuer: LOCAL_ISSUER,
+          audience: LOCAL_AUDIENCE,
+          algorithms: [ALGORITHM],
+        })
+      ).payload,
+  };
+};
