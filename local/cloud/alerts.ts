@@ -28,7 +28,9 @@ export class LocalAlertPublisher implements AlertPublisher {
     this.published.push(alert);
     const at = new Date().toISOString();
     const print = this.#options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-    const tag = this.#options.colour ? `${COLOURS[alert.severity]} ${alert.severity} ${RESET}` : `[${alert.severity}]`;
+    const tag = this.#options.colour
+      ? `${COLOURS[alert.severity]} ${alert.severity} ${RESET}`
+      : `[${alert.severity}]`;
     print(`${tag} ${alert.subject}\n${alert.message.replace(/^/gm, '    ')}`);
     if (this.#options.file !== undefined) {
       await mkdir(dirname(this.#options.file), { recursive: true });

@@ -1,0 +1,314 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { serviceNameOf, startedByOf } from '../../shared/adapters/ecs/naming';
+import type { ContainerPlatform, ContainerSpec } from '../../shared/domain/ports';
+import { type ContainerRef, isServiceMode, TradingModeSchema } from '../../shared/domain/session';
+
+export const CONTAINER_NAME = 'strategy';
+
+/** The `detail` of an EventBridge "ECS Task State Change" event, with the fields our handler reads. */
+export interface EcsTaskStateDetail {
+  clusterArn: string;
+  taskArn: string;
+  taskDefinitionArn: string;
+  group: string;
+  startedBy: string;
+  lastStatus: 'STOPPED';
+  desiredStatus: 'STOPPED';
+  launchType: 'FARGATE';
+  stopCode: 'EssentialContainerExited' | 'UserInitiated' | 'ServiceSchedulerInitiated';
+  stoppedReason: string;
+  createdAt: string;
+  startedAt: string;
+  stoppingAt: string;
+  stoppedAt: string;
+  containers: { name: string; taskArn: string; lastStatus: 'STOPPED'; exitCode?: number; reason?: string }[];
+  overrides: { containerOverrides: { name: string; environment: { name: string; value: string }[] }[] };
+}
+export type EcsTaskStateChange = EventBridgeEvent<'ECS Task State Change', EcsTaskStateDetail>;
+
+const SpecSchema = z.object({
+  run_id: z.string(),
+  strategy_id: z.string(),
+  strategy_name: z.string(),
+  trading_mode: TradingModeSchema,
+  environment: z.record(z.string(), z.string()),
+});
+const RegistrySchema = z.object({
+  services: z.array(z.object({ serviceName: z.string(), spec: SpecSchema, createdAt: z.string() })),
+});
+
+interface RunningTask {
+  taskArn: string;
+  runId: string;
+  serviceName?: string;
+  child: ChildProcess;
+  createdAt: string;
+  stopRequested?: { reason: string; code: EcsTaskStateDetail['stopCode'] };
+  exited: Promise<void>;
+}
+
+export interface ProcessPlatformOptions {
+  cluster: string;
+  region: string;
+  /** How a container starts: the agent from source, e.g. [node, --import, tsx, container/agent/main.ts]. */
+  command: readonly string[];
+  cwd: string;
+  /** Endpoints, credentials and local file sources every container gets, as a task definition would. */
+  baseEnvironment: Record<string, string>;
+  /** Services outlive the local cloud process (as in ECS); this file remembers them. */
+  registryFile?: string;
+  logDir?: string;
+  /** ECS waits this long for SIGTERM to end a task before SIGKILL (stopTimeout, default 30 s). */
+  stopTimeoutMs?: number;
+  /** How the service scheduler spaces replacement tasks after repeated failures. */
+  restartDelayMs?: (consecutiveFailures: number) => number;
+  onTaskStopped: (event: EcsTaskStateChange) => void;
+  log: (line: string) => void;
+}
+
+/**
+ * ECS stood in by child processes: a live or dry-run session is a service whose one task is replaced when
+ * it exits (as the service scheduler does), a one-shot session is a task; every task exit emits the same
+ * "ECS Task State Change" event ECS sends to EventBridge.
+ */
+export class ProcessPlatform implements ContainerPlatform {
+  readonly #options: ProcessPlatformOptions;
+  readonly #services = new Map<string, { spec: ContainerSpec; createdAt: string; failures: number }>();
+  readonly #tasks = new Map<string, RunningTask>();
+  readonly #pendingRestarts = new Map<string, NodeJS.Timeout>();
+  #closing = false;
+
+  constructor(options: ProcessPlatformOptions) {
+    this.#options = options;
+  }
+
+  get clusterArn(): string {
+    return `arn:aws:ecs:${this.#options.region}:000000000000:cluster/${this.#options.cluster}`;
+  }
+
+  /** Brings back the services that existed when the local cloud last stopped, each with one new task. */
+  async restore(): Promise<string[]> {
+    if (this.#options.registryFile === undefined) return [];
+    let saved: z.infer<typeof RegistrySchema>;
+    try {
+      saved = RegistrySchema.parse(JSON.parse(await readFile(this.#options.registryFile, 'utf8')));
+    } catch {
+      return [];
+    }
+    for (const service of saved.services) {
+      this.#services.set(service.serviceName, {
+        spec: service.spec,
+        createdAt: service.createdAt,
+        failures: 0,
+      });
+      this.#startTask(service.spec, service.serviceName);
+    }
+    return saved.services.map((service) => service.spec.run_id);
+  }
+
+  async startSession(spec: ContainerSpec): Promise<ContainerRef> {
+    if (isServiceMode(spec.trading_mode)) {
+      const serviceName = serviceNameOf(spec.run_id);
+      // Idempotent like CreateService with the same client token: the existing service is the answer.
+      if (!this.#services.has(serviceName)) {
+        this.#services.set(serviceName, { spec, createdAt: new Date().toISOString(), failures: 0 });
+        await this.#saveRegistry();
+        this.#startTask(spec, serviceName);
+      }
+      return {
+        platform: 'local',
+        launch_type: 'service',
+        cluster: this.clusterArn,
+        service_arn: this.#serviceArn(serviceName),
+      };
+    }
+    const existing = [...this.#tasks.values()].find((task) => task.runId === spec.run_id);
+    const task = existing ?? this.#startTask(spec, undefined);
+    return { platform: 'local', launch_type: 'task', cluster: this.clusterArn, task_arn: task.taskArn };
+  }
+
+  async stopSession(ref: ContainerRef, reason: string): Promise<void> {
+    if (ref.launch_type === 'service') {
+      const serviceName = ref.service_arn?.split('/').pop();
+      if (serviceName === undefined) return;
+      this.#services.delete(serviceName);
+      clearTimeout(this.#pendingRestarts.get(serviceName));
+      this.#pendingRestarts.delete(serviceName);
+      await this.#saveRegistry();
+      const tasks = [...this.#tasks.values()].filter((task) => task.serviceName === serviceName);
+      await Promise.all(tasks.map((task) => this.#stopTask(task, reason, 'ServiceSchedulerInitiated')));
+      return;
+    }
+    const task = ref.task_arn === undefined ? undefined : this.#tasks.get(ref.task_arn);
+    if (task !== undefined) await this.#stopTask(task, reason, 'UserInitiated');
+  }
+
+  /** Running tasks, for the console and tests. */
+  tasks(): { taskArn: string; runId: string; pid: number | undefined; serviceName?: string }[] {
+    return [...this.#tasks.values()].map((task) => ({
+      taskArn: task.taskArn,
+      runId: task.runId,
+      pid: task.child.pid,
+      ...(task.serviceName ? { serviceName: task.serviceName } : {}),
+    }));
+  }
+
+  /** Ctrl-C: tasks stop gracefully, services stay registered and come back on the next start. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (const timer of this.#pendingRestarts.values()) clearTimeout(timer);
+    await Promise.all(
+      [...this.#tasks.values()].map((task) =>
+        this.#stopTask(task, 'local cloud shutting down', 'UserInitiated'),
+      ),
+    );
+  }
+
+  #serviceArn(serviceName: string): string {
+    return `arn:aws:ecs:${this.#options.region}:000000000000:service/${this.#options.cluster}/${serviceName}`;
+  }
+
+  #startTask(spec: ContainerSpec, serviceName: string | undefined): RunningTask {
+    const taskId = randomUUID().replace(/-/g, '');
+    const taskArn = `arn:aws:ecs:${this.#options.region}:000000000000:task/${this.#options.cluster}/${taskId}`;
+    const [command, ...args] = this.#options.command;
+    const environment = {
+      ...this.#options.baseEnvironment,
+      ...spec.environment,
+      RUN_ID: spec.run_id,
+      AGENT_ID: taskArn,
+      ECS_CONTAINER_METADATA_URI_V4: '',
+    };
+    const child = spawn(command as string, args, {
+      cwd: this.#options.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (this.#options.logDir !== undefined) {
+      const logFile = join(this.#options.logDir, `${spec.run_id}.log`);
+      void mkdir(dirname(logFile), { recursive: true }).then(() => {
+        const stream = createWriteStream(logFile, { flags: 'a' });
+        child.stdout?.pipe(stream);
+        child.stderr?.pipe(stream);
+      });
+    } else {
+      child.stdout?.resume();
+      child.stderr?.resume();
+    }
+    const createdAt = new Date().toISOString();
+    let resolveExited: () => void = () => undefined;
+    const task: RunningTask = {
+      taskArn,
+      runId: spec.run_id,
+      ...(serviceName ? { serviceName } : {}),
+      child,
+      createdAt,
+      exited: new Promise<void>((resolve) => {
+        resolveExited = resolve;
+      }),
+    };
+    this.#tasks.set(taskArn, task);
+    this.#options.log(
+      `ecs: started task ${taskId} for ${spec.run_id}${serviceName ? ` (service ${serviceName})` : ''}`,
+    );
+    child.on('exit', (code, signal) => {
+      this.#tasks.delete(taskArn);
+      this.#emitStopped(task, spec, code, signal);
+      resolveExited();
+      if (serviceName !== undefined) this.#replaceIfServiceLives(serviceName, task);
+    });
+    child.on('error', (error) => this.#options.log(`ecs: task ${taskId} could not start: ${String(error)}`));
+    return task;
+  }
+
+  #replaceIfServiceLives(serviceName: string, task: RunningTask): void {
+    const service = this.#services.get(serviceName);
+    if (service === undefined || this.#closing || task.stopRequested !== undefined) return;
+    // Like the ECS scheduler's throttle: a task that ran a while resets the back-off.
+    if (Date.now() - Date.parse(task.createdAt) > 60_000) service.failures = 0;
+    service.failures += 1;
+    const delay =
+      this.#options.restartDelayMs?.(service.failures) ??
+      Math.min(30_000, 1_000 * 2 ** (service.failures - 1));
+    this.#options.log(`ecs: service ${serviceName} replaces its task in ${delay} ms`);
+    this.#pendingRestarts.set(
+      serviceName,
+      setTimeout(() => {
+        this.#pendingRestarts.delete(serviceName);
+        if (this.#services.has(serviceName) && !this.#closing) this.#startTask(service.spec, serviceName);
+      }, delay),
+    );
+  }
+
+  async #stopTask(task: RunningTask, reason: string, code: EcsTaskStateDetail['stopCode']): Promise<void> {
+    task.stopRequested ??= { reason, code };
+    if (task.child.exitCode === null && task.child.signalCode === null) {
+      task.child.kill('SIGTERM');
+      const timer = setTimeout(() => task.child.kill('SIGKILL'), this.#options.stopTimeoutMs ?? 30_000);
+      await task.exited;
+      clearTimeout(timer);
+    }
+  }
+
+  #emitStopped(
+    task: RunningTask,
+    spec: ContainerSpec,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
+    const now = new Date().toISOString();
+    const requested = task.stopRequested;
+    const exitCode = code ?? (signal === 'SIGKILL' ? 137 : 143);
+    const detail: EcsTaskStateDetail = {
+      clusterArn: this.clusterArn,
+      taskArn: task.taskArn,
+      taskDefinitionArn: `arn:aws:ecs:${this.#options.region}:000000000000:task-definition/tradai-strategy:1`,
+      group: task.serviceName ? `service:${task.serviceName}` : 'family:tradai-strategy',
+      startedBy: task.serviceName ? 'ecs-svc/local' : startedByOf(spec.run_id),
+      lastStatus: 'STOPPED',
+      desiredStatus: 'STOPPED',
+      launchType: 'FARGATE',
+      stopCode: requested?.code ?? 'EssentialContainerExited',
+      stoppedReason: requested?.reason ?? 'Essential container in task exited',
+      createdAt: task.createdAt,
+      startedAt: task.createdAt,
+      stoppingAt: now,
+      stoppedAt: now,
+      containers: [{ name: CONTAINER_NAME, taskArn: task.taskArn, lastStatus: 'STOPPED', exitCode }],
+      overrides: {
+        containerOverrides: [{ name: CONTAINER_NAME, environment: [{ name: 'RUN_ID', value: spec.run_id }] }],
+      },
+    };
+    this.#options.log(
+      `ecs: task ${task.taskArn.split('/').pop()} of ${spec.run_id} stopped (exit ${exitCode}, ${detail.stopCode})`,
+    );
+    this.#options.onTaskStopped({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'ECS Task State Change',
+      source: 'aws.ecs',
+      account: '000000000000',
+      time: now,
+      region: this.#options.region,
+      resources: [task.taskArn],
+      detail,
+    });
+  }
+
+  async #saveRegistry(): Promise<void> {
+    if (this.#options.registryFile === undefined) return;
+    const services = [...this.#services.entries()].map(([serviceName, service]) => ({
+      serviceName,
+      spec: service.spec,
+      createdAt: service.createdAt,
+    }));
+    await mkdir(dirname(this.#options.registryFile), { recursive: true });
+    await writeFile(this.#options.registryFile, JSON.stringify({ services }, null, 2));
+  }
+}
