@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, type Tags } from 'yaml';
 import { z } from 'zod';
@@ -50,6 +52,8 @@ export interface ResolveOptions {
   stage?: string;
   region?: string;
   env?: NodeJS.ProcessEnv;
+  /** Folder `file(...)` paths are relative to: serverless.yml's own. */
+  baseDir?: string;
 }
 
 const VARIABLE = /\$\{([^{}]+)\}/;
@@ -74,6 +78,15 @@ export const resolveVariables = (
     const [source = '', ...fallbackParts] = expression.split(',');
     const fallbackText = fallbackParts.join(',').trim();
     const fallback = fallbackText === '' ? undefined : fallbackText.replace(/^['"]|['"]$/g, '');
+    const fileMatch = source.trim().match(/^file\((.+)\)$/);
+    if (fileMatch?.[1] !== undefined) {
+      const path = resolvePath(options.baseDir ?? dirname(SERVERLESS_YML), fileMatch[1].trim());
+      const text = readFileSync(path, 'utf8');
+      return resolve(
+        path.endsWith('.json') ? JSON.parse(text) : parse(text, { customTags: cloudFormationTags }),
+        depth + 1,
+      );
+    }
     const [kind, ...rest] = source.trim().split(':');
     const key = rest.join(':');
     let value: unknown;
@@ -159,9 +172,10 @@ export type ServerlessConfig = z.infer<typeof ServerlessConfigSchema>;
 export const loadServerlessConfig = async (
   options: ResolveOptions & { path?: string } = {},
 ): Promise<ServerlessConfig> => {
-  const text = await readFile(options.path ?? SERVERLESS_YML, 'utf8');
+  const path = options.path ?? SERVERLESS_YML;
+  const text = await readFile(path, 'utf8');
   const document = parse(text, { customTags: cloudFormationTags }) as Record<string, unknown>;
-  return ServerlessConfigSchema.parse(resolveVariables(document, options));
+  return ServerlessConfigSchema.parse(resolveVariables(document, { baseDir: dirname(path), ...options }));
 };
 
 /** Every DynamoDB table the stack defines, keyed by logical id. */
