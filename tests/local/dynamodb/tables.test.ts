@@ -1,0 +1,118 @@
+import {
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  ResourceNotFoundException,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalDynamo, startLocalDynamo } from '../../../local/dynamodb';
+import { clientFor, createTable } from './helpers';
+
+describe('LocalDynamo: tables', () => {
+  let dynamo: LocalDynamo;
+  let client: DynamoDBClient;
+
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo({ ttlSweepIntervalMs: 0 });
+    client = clientFor(dynamo.endpoint);
+  });
+
+  afterAll(async () => {
+    client?.destroy();
+    await dynamo?.close();
+  });
+
+  it('reports the stream specification and latest stream ARN in DescribeTable', async () => {
+    await createTable(client, 'described', 'NEW_AND_OLD_IMAGES');
+
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: 'described' }));
+
+    expect(Table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    expect(Table?.LatestStreamArn).toBe(dynamo.streams.streamArn('described'));
+    expect(Table?.LatestStreamArn).toBe(
+      `arn:aws:dynamodb:us-east-1:000000000000:table/described/stream/${Table?.LatestStreamLabel}`,
+    );
+    expect(Table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+  });
+
+  it('enables and disables a stream with UpdateTable', async () => {
+    await createTable(client, 'toggled');
+
+    const enabled = await client.send(
+      new UpdateTableCommand({
+        TableName: 'toggled',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' },
+      }),
+    );
+    const again = await client
+      .send(
+        new UpdateTableCommand({
+          TableName: 'toggled',
+          StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' },
+        }),
+      )
+      .catch((error: unknown) => error);
+    await client.send(new PutItemCommand({ TableName: 'toggled', Item: { pk: { S: 'a' } } }));
+    const disabled = await client.send(
+      new UpdateTableCommand({ TableName: 'toggled', StreamSpecification: { StreamEnabled: false } }),
+    );
+    await client.send(new PutItemCommand({ TableName: 'toggled', Item: { pk: { S: 'b' } } }));
+
+    expect(enabled.TableDescription?.StreamSpecification).toEqual({
+      StreamEnabled: true,
+      StreamViewType: 'KEYS_ONLY',
+    });
+    expect(again).toMatchObject({ name: 'ValidationException' });
+    expect(disabled.TableDescription?.StreamSpecification).toBeUndefined();
+    expect(disabled.TableDescription?.LatestStreamArn).toBe(enabled.TableDescription?.LatestStreamArn);
+    expect(dynamo.streams.streamArn('toggled')).toBeUndefined();
+    expect(dynamo.streams.read('toggled').map((record) => record.dynamodb?.Keys?.pk?.S)).toEqual(['a']);
+  });
+
+  it('sets and describes time to live per table', async () => {
+    await createTable(client, 'expiring');
+
+    const before = await client.send(new DescribeTimeToLiveCommand({ TableName: 'expiring' }));
+    const updated = await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: 'expiring',
+        TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' },
+      }),
+    );
+    const after = await client.send(new DescribeTimeToLiveCommand({ TableName: 'expiring' }));
+    const missing = await client
+      .send(new DescribeTimeToLiveCommand({ TableName: 'no-such-table' }))
+      .catch((error: unknown) => error);
+
+    expect(before.TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'DISABLED' });
+    expect(updated.TimeToLiveSpecification).toEqual({ Enabled: true, AttributeName: 'ttl' });
+    expect(after.TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
+    expect(missing).toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('forgets a deleted table, so a new table of that name starts without its stream or records', async () => {
+    await createTable(client, 'recreated', 'NEW_IMAGE');
+    await client.send(new PutItemCommand({ TableName: 'recreated', Item: { pk: { S: 'a' } } }));
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: 'recreated',
+        TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' },
+      }),
+    );
+
+    await client.send(new DeleteTableCommand({ TableName: 'recreated' }));
+    await createTable(client, 'recreated');
+
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: 'recreated' }));
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: 'recreated' }));
+    expect(Table?.StreamSpecification).toBeUndefined();
+    expect(Table?.LatestStreamArn).toBeUndefined();
+    expect(ttl.TimeToLiveDescription?.TimeToLiveStatus).toBe('DISABLED');
+    expect(dynamo.streams.streamArn('recreated')).toBeUndefined();
+    expect(dynamo.streams.read('recreated')).toEqual([]);
+  });
+});
