@@ -1,0 +1,419 @@
+import './polyfills';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeEvent } from 'aws-lambda';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
+import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
+import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
+import { systemClock } from '../../shared/domain/clock';
+import { createDynamoIdempotency } from '../../shared/runtime/api-command-deps';
+import { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
+import {
+  CONTROL_PLANE_NAMESPACE,
+  LIVE_TRADING_NAMESPACE,
+  timingsFromEnv,
+} from '../../shared/runtime/workflow-deps';
+import { type LocalDynamo, startLocalDynamo } from '../dynamodb';
+import { loadServerlessConfig, tablesOf } from '../serverless/config';
+import { type FunctionDefinition, functionsOf } from '../serverless/functions';
+import { createTableFromResource } from '../serverless/tables';
+import { LocalAlertPublisher } from './alerts';
+import { matchesPattern } from './event-pattern';
+import { type HttpRoute, startHttpApi } from './http-api';
+import { LOCAL_AUDIENCE, type LocalIssuer, loadLocalIssuer } from './jwt-issuer';
+import { invokeLocal, type LambdaHandler, type LocalFunction } from './lambda-runtime';
+import { type EcsTaskStateChange, ProcessPlatform } from './process-platform';
+import { LocalLaunchWorkflow } from './step-functions';
+import { StreamEventSourceMapping } from './stream-mapping';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const SIMULATOR_CMD = join(REPO_ROOT, 'local/freqtrade-sim/bin/freqtrade');
+export const DEMO_DIR = join(REPO_ROOT, 'local/demo');
+const ACCOUNT = '000000000000';
+/** Cognito names custom scopes `<resource server>/<scope>`; API Gateway's authorizer compares them so. */
+const SCOPE_PREFIX = 'tradai/';
+
+export interface LocalCloudOptions {
+  /** Where DynamoDB, keys, alerts, logs and services persist; undefined runs in memory (`--memory`). */
+  dataDir?: string;
+  /** HTTP API port on 127.0.0.1 (0: any free port). */
+  port?: number;
+  stage?: string;
+  region?: string;
+  /** FREQTRADE_CMD for containers; the simulator unless a real Freqtrade is named. */
+  freqtradeCmd?: string;
+  /** Extra environment for every container (faster intervals in tests, scenarios). */
+  containerEnvironment?: Record<string, string>;
+  /** Extra environment for every function (STALE_AFTER_S, LAUNCH_TIMEOUT_S, STOP_GRACE_S...). */
+  functionEnvironment?: Record<string, string>;
+  /** Runs schedules this often instead of their rate (tests scale a 1-minute sweep down). */
+  scheduleEveryMs?: number;
+  /** How long ECS waits between a task's exit and its replacement. */
+  restartDelayMs?: (failures: number) => number;
+  webhookUrl?: string;
+  print?: (line: string) => void;
+  colour?: boolean;
+  /** Function logs (Powertools) at this level; WARN keeps the console readable. */
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+export interface LocalCloud {
+  url: string;
+  dynamoEndpoint: string;
+  dynamo: LocalDynamo;
+  tables: { sessions: string; metrics: string };
+  store: DynamoSessionStore;
+  platform: ProcessPlatform;
+  alerts: LocalAlertPublisher;
+  workflow: LocalLaunchWorkflow;
+  issuer: LocalIssuer;
+  /** A token as the Cognito authorizer expects it; bare scopes get the resource-server prefix. */
+  token(scopes: readonly string[], subject?: string): Promise<string>;
+  invoke(functionName: string, event: unknown): Promise<unknown>;
+  /** Runs every schedule now (what EventBridge would do at the next tick). */
+  runSchedules(): Promise<void>;
+  /** Resolves when every stream mapping has handled all records committed so far. */
+  streamsDrained(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** CloudFormation references in function environments, as the local cloud resolves them. */
+const localValueOf = (name: string, stage: string, region: string): string | undefined => {
+  const known: Record<string, string> = {
+    LAUNCH_STATE_MACHINE_ARN: `arn:aws:states:${region}:${ACCOUNT}:stateMachine:tradai-launch-session-${stage}`,
+    ALERTS_TOPIC_ARN: `arn:aws:sns:${region}:${ACCOUNT}:tradai-alerts-${stage}`,
+    ECS_CLUSTER: `tradai-${stage}`,
+    ECS_TASK_DEFINITION: `tradai-strategy-${stage}`,
+    ECS_SUBNETS: 'subnet-local',
+    ECS_SECURITY_GROUPS: 'sg-local',
+  };
+  return known[name];
+};
+
+const environmentOf = (
+  values: Record<string, unknown>,
+  stage: string,
+  region: string,
+  log: (line: string) => void,
+): Record<string, string> => {
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      environment[name] = String(value);
+      continue;
+    }
+    const local = localValueOf(name, stage, region);
+    if (local !== undefined) environment[name] = local;
+    else log(`local cloud: ${name} is a CloudFormation reference with no local value; left unset`);
+  }
+  return environment;
+};
+
+export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<LocalCloud> => {
+  const stage = options.stage ?? 'local';
+  const region = options.region ?? 'us-east-1';
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const dataDir = options.dataDir === undefined ? undefined : resolvePath(options.dataDir);
+  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
+
+  const dynamo = await startLocalDynamo({
+    ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
+    region,
+    accountId: ACCOUNT,
+  });
+  // Every SDK client in this process (and each container) reaches the local DynamoDB the standard way.
+  const awsEnvironment: Record<string, string> = {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  };
+  Object.assign(process.env, awsEnvironment);
+
+  const config = await loadServerlessConfig({ stage, region });
+  const admin = new DynamoDBClient({});
+  for (const table of tablesOf(config).values()) await createTableFromResource(admin, table);
+
+  const functions = functionsOf(config);
+  const providerEnvironment = (config.provider.environment ?? {}) as Record<string, unknown>;
+  const functionEnvironment: Record<string, string> = {
+    POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    ...environmentOf(providerEnvironment, stage, region, print),
+  };
+  for (const fn of functions)
+    Object.assign(functionEnvironment, environmentOf(fn.environment, stage, region, print));
+  Object.assign(functionEnvironment, options.functionEnvironment ?? {});
+  Object.assign(process.env, functionEnvironment);
+
+  const tables = {
+    sessions: functionEnvironment.SESSIONS_TABLE ?? `tradai-workflow-state-${stage}`,
+    metrics: functionEnvironment.METRICS_TABLE ?? `tradai-session-metrics-${stage}`,
+  };
+  const doc = createDocumentClient({});
+  const clock = systemClock;
+  const store = new DynamoSessionStore(doc, {
+    sessionsTable: tables.sessions,
+    metricsTable: tables.metrics,
+    clock,
+  });
+  const alerts = new LocalAlertPublisher({
+    ...(dataDir === undefined ? {} : { file: join(dataDir, 'alerts.jsonl') }),
+    ...(options.webhookUrl === undefined ? {} : { webhookUrl: options.webhookUrl }),
+    print,
+    colour: options.colour ?? false,
+  });
+
+  const localFunctions = new Map<string, LocalFunction>();
+  const invoke = (name: string, event: unknown) => {
+    const fn = localFunctions.get(name);
+    if (fn === undefined) throw new Error(`no local function ${name}`);
+    return invokeLocal(fn, event, region);
+  };
+  const eventBridgeTargets: { fn: FunctionDefinition; pattern: Record<string, unknown> }[] = [];
+  const dispatchEvent = (event: EventBridgeEvent<string, unknown>) => {
+    for (const target of eventBridgeTargets) {
+      if (!matchesPattern(target.pattern as never, event)) continue;
+      invoke(target.fn.name, event).catch((error: unknown) =>
+        print(`eventbridge: ${target.fn.name} failed on ${event['detail-type']}: ${String(error)}`),
+      );
+    }
+  };
+
+  const platform = new ProcessPlatform({
+    cluster: `tradai-${stage}`,
+    region,
+    command: [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'container/agent/main.ts')],
+    cwd: REPO_ROOT,
+    baseEnvironment: {
+      ...awsEnvironment,
+      DYNAMODB_TABLE: tables.sessions,
+      METRICS_TABLE: tables.metrics,
+      MLFLOW_TRACKING_URI: `file://${join(DEMO_DIR, 'registry.json')}`,
+      S3_CONFIG_BUCKET: `file://${join(DEMO_DIR, 'configs')}`,
+      ARCTICDB_S3_URI: 's3://tradai-arcticdb-local',
+      EXCHANGE_SECRET_NAME: 'tradai/exchange/binance',
+      SECRETS_FILE: join(DEMO_DIR, 'secrets.json'),
+      FREQTRADE_CMD: options.freqtradeCmd ?? process.env.FREQTRADE_CMD ?? SIMULATOR_CMD,
+      HEALTH_PORT: '0',
+      HEALTH_HOST: '127.0.0.1',
+      ...(options.containerEnvironment ?? {}),
+    },
+    ...(dataDir === undefined
+      ? {}
+      : { registryFile: join(dataDir, 'ecs-services.json'), logDir: join(dataDir, 'logs') }),
+    ...(options.restartDelayMs === undefined ? {} : { restartDelayMs: options.restartDelayMs }),
+    onTaskStopped: (event: EcsTaskStateChange) => dispatchEvent(event as EventBridgeEvent<string, unknown>),
+    log: print,
+  });
+
+  const stateMachineArn = localValueOf('LAUNCH_STATE_MACHINE_ARN', stage, region) as string;
+  const machines = Object.values(
+    (config.stepFunctions?.stateMachines ?? {}) as Record<string, { definition?: unknown }>,
+  );
+  const launchDefinition = machines[0]?.definition;
+  if (launchDefinition === undefined) throw new Error('serverless.yml defines no state machine');
+  // The ASL names functions by `#{<LogicalId>.Arn}`; serverless names `launchStep` `LaunchStepLambdaFunction`.
+  const logicalIdOf = (name: string) => `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
+  const workflow = new LocalLaunchWorkflow({
+    definition: launchDefinition as StateMachineDefinition,
+    stateMachineArn,
+    functions: Object.fromEntries(
+      functions.map((fn) => [
+        logicalIdOf(fn.name),
+        (payload: unknown) => invoke(fn.name, payload).then((r) => r ?? null),
+      ]),
+    ),
+    log: print,
+  });
+
+  const issuer = await loadLocalIssuer(dataDir);
+  const ledger = new DynamoDedupLedger(doc, { table: tables.sessions, clock });
+  const idempotency = createDynamoIdempotency(
+    new DynamoDBClient({}),
+    functionEnvironment.IDEMPOTENCY_TABLE ?? `tradai-idempotency-${stage}`,
+  );
+  const audit = new DynamoAuditLog(doc, {
+    auditTable: functionEnvironment.AUDIT_TABLE ?? `tradai-audit-${stage}`,
+  });
+  const timings = timingsFromEnv(process.env);
+
+  for (const fn of functions) {
+    const module = (await import(fn.module)) as {
+      createHandler?: (deps: Record<string, unknown>) => LambdaHandler;
+      [name: string]: unknown;
+    };
+    if (typeof module.createHandler !== 'function') {
+      throw new Error(
+        `${fn.module} exports no createHandler(deps): the local cloud cannot give it local adapters`,
+      );
+    }
+    const namespace = fn.name === 'healthSweep' ? LIVE_TRADING_NAMESPACE : CONTROL_PLANE_NAMESPACE;
+    const handler = module.createHandler({
+      store,
+      audit,
+      idempotency,
+      ledger,
+      alerts,
+      platform,
+      workflow,
+      launchWorkflow: workflow,
+      clock,
+      timings,
+      logger: new Logger({ serviceName: fn.name }),
+      metrics: new Metrics({ namespace, serviceName: fn.name }),
+    });
+    localFunctions.set(fn.name, { name: fn.name, timeoutS: fn.timeoutS, memoryMb: fn.memoryMb, handler });
+  }
+
+  const routes: HttpRoute[] = [];
+  const mappings: StreamEventSourceMapping[] = [];
+  const schedules: { fn: FunctionDefinition; everyMs: number; expression: string }[] = [];
+  for (const fn of functions) {
+    for (const event of fn.events) {
+      if (event.kind === 'httpApi') {
+        routes.push({
+          method: event.method,
+          path: event.path,
+          scopes: event.scopes,
+          authorized: event.authorized,
+          invoke: (apiEvent) => invoke(fn.name, apiEvent),
+        });
+      } else if (event.kind === 'stream') {
+        const mapping = new StreamEventSourceMapping(
+          dynamo.streams,
+          {
+            table: event.table,
+            functionName: fn.name,
+            batchSize: event.batchSize,
+            batchWindowMs: event.batchWindowMs,
+            filterPatterns: event.filterPatterns,
+            reportBatchItemFailures: event.reportBatchItemFailures,
+            bisectOnError: event.bisectOnError,
+            maximumRetryAttempts: event.maximumRetryAttempts,
+            ...(dataDir === undefined
+              ? {}
+              : {
+                  checkpointFile: join(dataDir, 'streams', `${fn.name}.checkpoint`),
+                  onFailureFile: join(dataDir, 'streams', `${fn.name}.failures.jsonl`),
+                }),
+          },
+          (streamEvent) => invoke(fn.name, streamEvent),
+          print,
+        );
+        mappings.push(mapping);
+      } else if (event.kind === 'schedule') {
+        schedules.push({
+          fn,
+          everyMs: options.scheduleEveryMs ?? event.everyMs,
+          expression: event.expression,
+        });
+      } else {
+        eventBridgeTargets.push({ fn, pattern: event.pattern as Record<string, unknown> });
+      }
+    }
+  }
+
+  const scheduledEvent = (): EventBridgeEvent<'Scheduled Event', Record<string, never>> => ({
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: ACCOUNT,
+    time: new Date().toISOString(),
+    region,
+    resources: [`arn:aws:events:${region}:${ACCOUNT}:rule/tradai-${stage}-schedule`],
+    detail: {},
+  });
+  const runSchedule = async (fn: FunctionDefinition) => {
+    try {
+      await invoke(fn.name, scheduledEvent());
+    } catch (error) {
+      print(`schedule: ${fn.name} failed: ${String(error)}`);
+    }
+  };
+  const inFlight = new Set<string>();
+  const timers = schedules.map((schedule) =>
+    setInterval(() => {
+      // EventBridge does not wait for the previous run; locally one at a time keeps the console honest.
+      if (inFlight.has(schedule.fn.name)) return;
+      inFlight.add(schedule.fn.name);
+      void runSchedule(schedule.fn).finally(() => inFlight.delete(schedule.fn.name));
+    }, schedule.everyMs),
+  );
+
+  for (const mapping of mappings) await mapping.start('TRIM_HORIZON');
+  const restored = await platform.restore();
+  if (restored.length > 0) print(`ecs: restored ${restored.length} service(s): ${restored.join(', ')}`);
+  await failInterruptedLaunches(store, print);
+
+  const api = await startHttpApi({ routes, issuer, port: options.port ?? 4000, log: print });
+
+  return {
+    url: api.url,
+    dynamoEndpoint: dynamo.endpoint,
+    dynamo,
+    tables,
+    store,
+    platform,
+    alerts,
+    workflow,
+    issuer,
+    token: (scopes, subject = 'local-operator') =>
+      issuer.issue({
+        subject,
+        scopes: scopes.map((scope) => (scope.includes('/') ? scope : `${SCOPE_PREFIX}${scope}`)),
+      }),
+    invoke,
+    runSchedules: async () => {
+      for (const schedule of schedules) await runSchedule(schedule.fn);
+    },
+    streamsDrained: async () => {
+      await Promise.all(mappings.map((mapping) => mapping.drained()));
+    },
+    close: async () => {
+      for (const timer of timers) clearInterval(timer);
+      await api.close();
+      // Containers first: their last heartbeats and exits still flow through the streams and handlers.
+      await platform.close();
+      workflow.close();
+      for (const mapping of mappings) await mapping.stop();
+      admin.destroy();
+      doc.destroy();
+      await dynamo.close();
+    },
+  };
+};
+
+/**
+ * Launch executions live in this process only: a launch cut short by a restart cannot resume, so its
+ * session is failed with the reason (the stream processor then tears down and frees the lock) rather than
+ * left launching. Running sessions are not touched: their services come back and their agents re-claim.
+ */
+const failInterruptedLaunches = async (store: DynamoSessionStore, print: (line: string) => void) => {
+  for (const status of ['pending', 'launching'] as const) {
+    let cursor: string | undefined;
+    do {
+      const page = await store.listByStatus(status, cursor === undefined ? {} : { cursor });
+      for (const session of page.items) {
+        const result = await store.transition(session.run_id, 'failed', {
+          from: [status],
+          patch: {
+            status_reason: 'the local cloud restarted while this session was launching; start it again',
+          },
+        });
+        if (result.ok)
+          print(`local cloud: ${session.run_id} was ${status} when the cloud stopped: marked failed`);
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+};
+
+export { LOCAL_AUDIENCE };

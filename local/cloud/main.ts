@@ -1,0 +1,62 @@
+/**
+ * `npm start [-- --memory] [--data .tradai] [--verbose]`: the whole control plane on this machine, wired
+ * from serverless.yml. PORT (default 4000) picks the HTTP API port; FREQTRADE_CMD a real Freqtrade;
+ * ALERT_WEBHOOK_URL a webhook for alerts.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { parseEnv } from '../../shared/runtime/env';
+import { startLocalCloud } from './cloud';
+
+const { values } = parseArgs({
+  options: {
+    memory: { type: 'boolean', default: false },
+    data: { type: 'string', default: '.tradai' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+const env = parseEnv(
+  z.object({
+    PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
+    ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    FREQTRADE_CMD: z.string().min(1).optional(),
+  }),
+);
+
+const cloud = await startLocalCloud({
+  ...(values.memory ? {} : { dataDir: values.data }),
+  port: env.PORT,
+  colour: process.stdout.isTTY,
+  logLevel: values.verbose ? 'INFO' : 'WARN',
+  ...(env.ALERT_WEBHOOK_URL === undefined ? {} : { webhookUrl: env.ALERT_WEBHOOK_URL }),
+  ...(env.FREQTRADE_CMD === undefined ? {} : { freqtradeCmd: env.FREQTRADE_CMD }),
+});
+const token = await cloud.token(['strategies:read', 'strategies:write']);
+
+console.log(`
+TradAI control plane is up (${values.memory ? 'in memory' : `data in ${values.data}/`}).
+  HTTP API        ${cloud.url}
+  DynamoDB        ${cloud.dynamoEndpoint}  (tables ${cloud.tables.sessions}, ${cloud.tables.metrics})
+  alerts          console${values.memory ? '' : `, ${values.data}/alerts.jsonl`}${env.ALERT_WEBHOOK_URL ? `, ${env.ALERT_WEBHOOK_URL}` : ''}
+
+A token (read + write, 12 h):
+  export TOKEN=${token}
+
+Start the demo strategy (dry-run on the Freqtrade simulator), then watch it:
+  curl -s -X POST ${cloud.url}/strategies/demo-momentum/start -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"strategy":"MomentumStrategy","mode":"dry-run","stage":"Production","reason":"demo"}'
+  curl -s ${cloud.url}/strategies/demo-momentum -H "authorization: Bearer $TOKEN"
+
+Or in one go: npm run demo   (other scopes: npm run token -- --scopes "strategies:read strategies:live")
+Ctrl-C stops the containers gracefully; the next npm start brings running sessions back.
+`);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping containers gracefully...`);
+  await cloud.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
