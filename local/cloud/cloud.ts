@@ -177,7 +177,10 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     return invokeLocal(fn, event, region);
   };
   const eventBridgeTargets: { fn: FunctionDefinition; pattern: Record<string, unknown> }[] = [];
+  let closing = false;
   const dispatchEvent = (event: EventBridgeEvent<string, unknown>) => {
+    // Containers stopped by our own shutdown are not incidents: in AWS they would still be running.
+    if (closing) return;
     for (const target of eventBridgeTargets) {
       if (!matchesPattern(target.pattern as never, event)) continue;
       invoke(target.fn.name, event).catch((error: unknown) =>
@@ -378,6 +381,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       await Promise.all(mappings.map((mapping) => mapping.drained()));
     },
     close: async () => {
+      closing = true;
       for (const timer of timers) clearInterval(timer);
       await api.close();
       // Containers first: their last heartbeats and exits still flow through the streams and handlers.

@@ -20,6 +20,8 @@ const env = parseEnv(
     PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
     ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
     FREQTRADE_CMD: z.string().min(1).optional(),
+    /** Locally a heartbeat every 10 s makes the demo visibly alive; AWS keeps the agent's 30 s default. */
+    HEARTBEAT_INTERVAL_S: z.coerce.number().min(1).max(300).default(10),
   }),
 );
 
@@ -28,6 +30,7 @@ const cloud = await startLocalCloud({
   port: env.PORT,
   colour: process.stdout.isTTY,
   logLevel: values.verbose ? 'INFO' : 'WARN',
+  containerEnvironment: { HEARTBEAT_INTERVAL_S: String(env.HEARTBEAT_INTERVAL_S) },
   ...(env.ALERT_WEBHOOK_URL === undefined ? {} : { webhookUrl: env.ALERT_WEBHOOK_URL }),
   ...(env.FREQTRADE_CMD === undefined ? {} : { freqtradeCmd: env.FREQTRADE_CMD }),
 });

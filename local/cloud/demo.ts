@@ -1,0 +1,83 @@
+/**
+ * `npm run demo`: against a running `npm start`, starts the demo strategy (dry-run on the Freqtrade
+ * simulator) and follows it: pending -> launching -> running, then a few heartbeats. TRADAI_URL (default
+ * http://127.0.0.1:$PORT or 4000) and --data (where `npm start` keeps its keys) locate the cloud.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { loadLocalIssuer } from './jwt-issuer';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: '.tradai' },
+    strategy: { type: 'string', default: 'demo-momentum' },
+    heartbeats: { type: 'string', default: '3' },
+  },
+});
+const baseUrl = process.env.TRADAI_URL ?? `http://127.0.0.1:${process.env.PORT ?? '4000'}`;
+const issuer = await loadLocalIssuer(values.data);
+const token = await issuer.issue({
+  subject: 'demo',
+  scopes: ['tradai/strategies:read', 'tradai/strategies:write'],
+});
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+const SessionView = z.looseObject({
+  run_id: z.string(),
+  status: z.string(),
+  last_heartbeat: z.string().nullable(),
+  heartbeat_age_s: z.number().nullable().optional(),
+  metrics: z.looseObject({ pnl_today: z.number(), pnl_total: z.number() }).nullable(),
+  open_trade_count: z.number().nullable().optional(),
+});
+const StrategyView = z.looseObject({ session: SessionView.nullable() });
+
+const started = await fetch(`${baseUrl}/strategies/${values.strategy}/start`, {
+  method: 'POST',
+  headers,
+  body: JSON.stringify({
+    strategy: 'MomentumStrategy',
+    mode: 'dry-run',
+    stage: 'Production',
+    reason: 'npm run demo',
+  }),
+}).catch((error: unknown) => {
+  console.error(`cannot reach ${baseUrl}: is \`npm start\` running? (${String(error)})`);
+  process.exit(1);
+});
+const startBody = (await started.json()) as unknown;
+console.log(`POST /strategies/${values.strategy}/start -> ${started.status} ${JSON.stringify(startBody)}`);
+if (started.status !== 202 && started.status !== 409) process.exit(1);
+
+let lastStatus = '';
+let lastHeartbeat: string | null = null;
+let heartbeats = 0;
+const deadline = Date.now() + 5 * 60_000;
+while (heartbeats < Number(values.heartbeats) && Date.now() < deadline) {
+  const response = await fetch(`${baseUrl}/strategies/${values.strategy}`, { headers });
+  const view = StrategyView.safeParse(await response.json());
+  const session = view.success ? view.data.session : null;
+  if (session !== null) {
+    if (session.status !== lastStatus) {
+      console.log(
+        `${new Date().toISOString()}  ${session.run_id}  status ${lastStatus || '(new)'} -> ${session.status}`,
+      );
+      lastStatus = session.status;
+    }
+    if (session.last_heartbeat !== null && session.last_heartbeat !== lastHeartbeat) {
+      lastHeartbeat = session.last_heartbeat;
+      heartbeats += 1;
+      const pnl = session.metrics
+        ? `pnl today ${session.metrics.pnl_today.toFixed(2)}, total ${session.metrics.pnl_total.toFixed(2)}`
+        : 'no pnl yet';
+      console.log(
+        `${new Date().toISOString()}  heartbeat at ${session.last_heartbeat}: ${pnl}, open trades ${session.open_trade_count ?? 0}`,
+      );
+    }
+    if (['failed', 'stopped'].includes(session.status)) process.exit(1);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+console.log(
+  `\nPause, resume or stop it:\n  curl -s -X POST ${baseUrl}/strategies/${values.strategy}/pause -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"reason":"demo"}'`,
+);
