@@ -40,7 +40,9 @@ const SpecSchema = z.object({
   environment: z.record(z.string(), z.string()),
 });
 const RegistrySchema = z.object({
-  services: z.array(z.object({ serviceName: z.string(), spec: SpecSchema, createdAt: z.string() })),
+  services: z.array(
+    z.object({ serviceName: z.string(), spec: SpecSchema, createdAt: z.string(), pid: z.number().int().optional() }),
+  ),
 });
 
 interface RunningTask {
@@ -72,6 +74,15 @@ export interface ProcessPlatformOptions {
   log: (line: string) => void;
 }
 
+const killGroup = (pid: number | undefined, signal: NodeJS.Signals): void => {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+};
+
 /**
  * ECS stood in by child processes: a live or dry-run session is a service whose one task is replaced when
  * it exits (as the service scheduler does), a one-shot session is a task; every task exit emits the same
@@ -79,7 +90,7 @@ export interface ProcessPlatformOptions {
  */
 export class ProcessPlatform implements ContainerPlatform {
   readonly #options: ProcessPlatformOptions;
-  readonly #services = new Map<string, { spec: ContainerSpec; createdAt: string; failures: number }>();
+  readonly #services = new Map<string, { spec: ContainerSpec; createdAt: string; failures: number; pid?: number }>();
   readonly #tasks = new Map<string, RunningTask>();
   readonly #pendingRestarts = new Map<string, NodeJS.Timeout>();
   #closing = false;
@@ -189,6 +200,8 @@ export class ProcessPlatform implements ContainerPlatform {
       cwd: this.#options.cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so the whole "container" (agent and Freqtrade) can be ended together.
+      detached: true,
     });
     if (this.#options.logDir !== undefined) {
       const logFile = join(this.#options.logDir, `${spec.run_id}.log`);
@@ -214,10 +227,17 @@ export class ProcessPlatform implements ContainerPlatform {
       }),
     };
     this.#tasks.set(taskArn, task);
+    const service = serviceName === undefined ? undefined : this.#services.get(serviceName);
+    if (service !== undefined && child.pid !== undefined) {
+      service.pid = child.pid;
+      void this.#saveRegistry();
+    }
     this.#options.log(
       `ecs: started task ${taskId} for ${spec.run_id}${serviceName ? ` (service ${serviceName})` : ''}`,
     );
     child.on('exit', (code, signal) => {
+      // When a container's main process dies, nothing else in it survives: no orphaned Freqtrade trading on.
+      killGroup(child.pid, 'SIGKILL');
       this.#tasks.delete(taskArn);
       this.#emitStopped(task, spec, code, signal);
       resolveExited();
@@ -301,12 +321,30 @@ export class ProcessPlatform implements ContainerPlatform {
     });
   }
 
+  async #endOrphan(pid: number): Promise<void> {
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!alive()) return;
+    this.#options.log(`ecs: ending task process ${pid} left over from an earlier run of the local cloud`);
+    killGroup(pid, 'SIGTERM');
+    const deadline = Date.now() + (this.#options.stopTimeoutMs ?? 30_000);
+    while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    killGroup(pid, 'SIGKILL');
+  }
+
   async #saveRegistry(): Promise<void> {
     if (this.#options.registryFile === undefined) return;
     const services = [...this.#services.entries()].map(([serviceName, service]) => ({
       serviceName,
       spec: service.spec,
       createdAt: service.createdAt,
+      ...(service.pid === undefined ? {} : { pid: service.pid }),
     }));
     await mkdir(dirname(this.#options.registryFile), { recursive: true });
     await writeFile(this.#options.registryFile, JSON.stringify({ services }, null, 2));

@@ -41,7 +41,7 @@ const fmtNumber = (value: number): string => (Math.round(value * 100) / 100).toF
 const fmtAge = (seconds: number | undefined): string => {
   if (seconds === undefined) return 'none received yet';
   const whole = Math.round(seconds);
-  if (whole < 120) return `${whole} s ago`;
+  if (whole < 600) return `${whole} s ago`;
   if (whole < 7200) return `${Math.round(whole / 60)} min ago`;
   return `${Math.round(whole / 3600)} h ago`;
 };
@@ -66,7 +66,7 @@ const body = (
 ): string => {
   const heartbeat =
     session.last_heartbeat === null
-      ? `none received yet (${fmtAge(undefined)})`
+      ? 'none received yet'
       : `last at ${session.last_heartbeat} (${fmtAge(heartbeatAgeSeconds(session, nowMs))})`;
   const parts = [
     `Strategy:   ${session.strategy_id} (${session.strategy_name}, ${session.trading_mode})`,

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** Base of every error the domain raises; a business refusal is a typed result, not one of these. */
 export class TradaiError extends Error {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ContainerRef, Session, TradingMode } from './session';
 
 /** Starts and releases the launch workflow (Step Functions in AWS, aws-local-stepfunctions locally). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AgentClaim, Heartbeat, HistoryEntry } from './heartbeat';
 import {
   ContainerRefSchema,

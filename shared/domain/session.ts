@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RiskLimitsSchema, RiskStateSchema } from './risk';
 
 export const TRADING_MODES = ['backtest', 'hyperopt', 'dry-run', 'live', 'train'] as const;

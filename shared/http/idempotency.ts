@@ -2,37 +2,10 @@ import type { JSONValue } from '@aws-lambda-powertools/commons/types';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
-import { IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PREFIX, IDEMPOTENCY_TTL_S } from './constants';
-import { BadRequestError } from './errors';
+import * as z from 'zod';
+import { IDEMPOTENCY_KEY_PREFIX, IDEMPOTENCY_TTL_S } from './constants';
+import type { IdempotentPayload } from './idempotency-key';
 import type { ApiResult } from './types';
-
-/** Printable ASCII without spaces, as the IETF Idempotency-Key draft and Stripe use it. */
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-
-/** What Powertools hashes: `key` identifies the request, `request` must match on a retry. */
-export interface IdempotentPayload {
-  /** `<subject>#<Idempotency-Key>`: one caller's key never collides with another's. Null: no header. */
-  key: string | null;
-  request: { route: string; params: unknown; query: unknown; body: unknown };
-}
-
-export const idempotencyKeyOf = (
-  headers: Readonly<Record<string, string>>,
-  subject: string,
-): string | null => {
-  const value = headers[IDEMPOTENCY_HEADER];
-  if (value === undefined) return null;
-  if (!KEY_PATTERN.test(value)) {
-    throw new BadRequestError('The Idempotency-Key header is invalid', [
-      {
-        field: `header.${IDEMPOTENCY_HEADER}`,
-        message: 'must be 1-255 printable ASCII characters without spaces',
-      },
-    ]);
-  }
-  return `${subject}#${value}`;
-};
 
 const JsonSchema: z.ZodType<JSONValue> = z.lazy(() =>
   z.union([

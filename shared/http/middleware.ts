@@ -1,7 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { TradaiError } from '../domain/errors';
@@ -9,6 +8,7 @@ import { principalOf } from './auth';
 import { JSON_HEADERS, MAX_BODY_BYTES } from './constants';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { errorBody, toHttpFailure } from './errors-map';
+import { HttpApiEventSchema } from './event';
 import type { ParsedHttpEvent } from './types';
 
 type Result = APIGatewayProxyStructuredResultV2;
@@ -24,13 +24,13 @@ export class MalformedEventError extends TradaiError {
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * Parses the envelope with Powertools' API Gateway v2 schema, establishes the caller (401 before anything
+ * Parses the payload 2.0 envelope (./event), establishes the caller (401 before anything
  * else is read), then the body: at most 64 KB (413), JSON only (415), well-formed (400).
  */
 export const apiGatewayV2Request = (logger: Logger): MiddlewareObj<ParsedHttpEvent, Result> => ({
   name: 'apiGatewayV2Request',
   before: (request) => {
-    const parsed = APIGatewayProxyEventV2Schema.safeParse(request.event);
+    const parsed = HttpApiEventSchema.safeParse(request.event);
     if (!parsed.success) {
       throw new MalformedEventError(`not an API Gateway v2 event: ${parsed.error.message}`, {
         cause: parsed.error,
@@ -38,7 +38,7 @@ export const apiGatewayV2Request = (logger: Logger): MiddlewareObj<ParsedHttpEve
     }
     const event = parsed.data;
     logger.setCorrelationId(event.requestContext.requestId);
-    const principal = principalOf(event.requestContext.authorizer);
+    const principal = principalOf(event.requestContext.authorizer ?? undefined);
     let json: unknown;
     const raw = event.body;
     if (raw !== undefined && raw.length > 0) {

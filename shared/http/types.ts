@@ -1,15 +1,14 @@
-import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayProxyEventV2Schema } from '@aws-lambda-powertools/parser/schemas/api-gatewayv2';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Principal } from './auth';
 import type { Scope } from './constants';
+import type { HttpApiEvent } from './event';
+import type { IdempotentRunner } from './idempotency';
 
-/** The API Gateway v2 event as Powertools' schema parses it, with the body parsed and the caller known. */
-export type ApiGatewayV2Event = z.output<typeof APIGatewayProxyEventV2Schema>;
-export interface ParsedHttpEvent extends ApiGatewayV2Event {
+/** The API Gateway v2 event as parsed, with the body parsed and the caller known. */
+export interface ParsedHttpEvent extends HttpApiEvent {
   /** The parsed JSON body; undefined when the request had none. */
   json: unknown;
   principal: Principal;
@@ -59,8 +58,8 @@ export interface Route<
 export interface HttpChainDeps {
   logger: Logger;
   metrics: Metrics;
-  /** Required when a route is idempotent. */
-  idempotencyStore?: BasePersistenceLayer;
+  /** Required when a route is idempotent (createIdempotentRunner in ./idempotency). */
+  idempotency?: IdempotentRunner;
 }
 
 export type HttpLambdaHandler = (

@@ -6,7 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Clock, systemClock } from '../../domain/clock';
 import { InvalidInputError, parseInput, parseStored } from '../../domain/errors';
 import {

@@ -1,0 +1,183 @@
+import type { AuditAction } from '../../../shared/domain/audit';
+import { isTerminal, type Session } from '../../../shared/domain/session';
+import type { UpdateResult } from '../../../shared/domain/session-store';
+import { requireScopes } from '../../../shared/http/auth';
+import { SCOPES } from '../../../shared/http/constants';
+import { ConflictError } from '../../../shared/http/errors';
+import { createHttpHandler, defineRoute } from '../../../shared/http/handler';
+import type { ApiRequest, ApiResult, HttpLambdaHandler, Route } from '../../../shared/http/types';
+import { type CommandDeps, defaultCommandDeps } from '../../../shared/runtime/api-command-deps';
+import { auditStateOf, recordAudit } from '../shared/audit';
+import { StrategyParamsSchema } from '../shared/schemas';
+import { PauseResumeBodySchema, StopBodySchema } from './schema';
+
+export type { CommandDeps as ControlDeps } from '../../../shared/runtime/api-command-deps';
+
+interface Command {
+  action: Exclude<AuditAction, 'start'>;
+  strategyId: string;
+  reason: string | null;
+}
+
+/** The strategy's active session, by its lock; undefined when nothing is active. */
+const activeSessionOf = async (deps: CommandDeps, strategyId: string): Promise<Session | undefined> => {
+  const lock = await deps.store.getLock(strategyId);
+  if (lock?.active_run_id === undefined || lock.active_run_id === null) return undefined;
+  const session = await deps.store.get(lock.active_run_id);
+  return session !== undefined && !isTerminal(session.status) ? session : undefined;
+};
+
+/**
+ * Shared by pause, resume and stop: find the active session (409 if none), check the live scope for a live
+ * session, apply, audit, answer 202 with the session's run id and desired state. The agent does the rest.
+ */
+const runCommand = async (
+  deps: CommandDeps,
+  request: ApiRequest,
+  command: Command,
+  apply: (session: Session) => Promise<UpdateResult>,
+): Promise<ApiResult> => {
+  const audit = (
+    outcome: 'accepted' | 'refused',
+    session: Session | undefined,
+    after: Session | undefined,
+    detail?: string,
+  ) =>
+    recordAudit(deps, request, {
+      action: command.action,
+      outcome,
+      strategyId: command.strategyId,
+      runId: session?.run_id ?? 'none',
+      reason: command.reason,
+      mode: session?.trading_mode ?? null,
+      before: auditStateOf(session),
+      after: auditStateOf(after),
+      detail: detail ?? null,
+    });
+
+  const session = await activeSessionOf(deps, command.strategyId);
+  if (session === undefined) {
+    const message = `Strategy ${command.strategyId} has no active session to ${command.action}`;
+    await audit('refused', undefined, undefined, message);
+    throw new ConflictError('no_active_session', message);
+  }
+  if (session.trading_mode === 'live') requireScopes(request.principal, SCOPES.write, SCOPES.live);
+
+  const result = await apply(session);
+  if (!result.ok) {
+    const message = `Session ${session.run_id} cannot ${command.action}: ${result.message}`;
+    const current = result.reason === 'not_found' ? undefined : await deps.store.get(session.run_id);
+    await audit('refused', session, current, message);
+    throw new ConflictError('not_allowed', message, {
+      run_id: session.run_id,
+      status: result.current ?? null,
+    });
+  }
+  await audit('accepted', session, result.session);
+  return {
+    statusCode: 202,
+    body: {
+      run_id: result.session.run_id,
+      strategy_id: result.session.strategy_id,
+      status: result.session.status,
+      desired_state: result.session.desired_state,
+      flatten_on_stop: result.session.flatten_on_stop,
+    },
+  };
+};
+
+/**
+ * A stop that finds the session already stopping succeeds: a stop is the emergency brake and pressing it
+ * twice must not look like a failure. A second stop may still ask to flatten.
+ */
+const stopSession = async (
+  deps: CommandDeps,
+  session: Session,
+  flatten: boolean | undefined,
+  reason: string,
+) => {
+  const result = await deps.store.transition(session.run_id, 'stopping', {
+    patch: {
+      desired_state: 'stopped',
+      status_reason: reason,
+      ...(flatten === undefined ? {} : { flatten_on_stop: flatten }),
+    },
+  });
+  if (result.ok) return { ok: true as const, session: result.session };
+  if (result.reason === 'not_allowed' && result.current === 'stopping') {
+    if (flatten === true) return deps.store.update(session.run_id, { flatten_on_stop: true }, ['stopping']);
+    const current = await deps.store.get(session.run_id);
+    if (current !== undefined) return { ok: true as const, session: current };
+  }
+  return result;
+};
+
+const routes = (deps: CommandDeps): Route[] => [
+  defineRoute({
+    method: 'POST',
+    path: '/strategies/{strategyId}/pause',
+    scope: SCOPES.write,
+    params: StrategyParamsSchema,
+    body: PauseResumeBodySchema,
+    idempotent: true,
+    handle: (request) => {
+      const reason = request.body.reason ?? null;
+      return runCommand(
+        deps,
+        request,
+        { action: 'pause', strategyId: request.params.strategyId, reason },
+        (session) => deps.store.setDesiredState(session.run_id, 'paused', reason),
+      );
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/strategies/{strategyId}/resume',
+    scope: SCOPES.write,
+    params: StrategyParamsSchema,
+    body: PauseResumeBodySchema,
+    idempotent: true,
+    handle: (request) => {
+      const reason = request.body.reason ?? null;
+      return runCommand(
+        deps,
+        request,
+        { action: 'resume', strategyId: request.params.strategyId, reason },
+        (session) => deps.store.setDesiredState(session.run_id, 'running', reason),
+      );
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/strategies/{strategyId}/stop',
+    scope: SCOPES.write,
+    params: StrategyParamsSchema,
+    body: StopBodySchema,
+    idempotent: true,
+    handle: (request) => {
+      const reason = request.body.reason ?? null;
+      return runCommand(
+        deps,
+        request,
+        { action: 'stop', strategyId: request.params.strategyId, reason },
+        (session) =>
+          stopSession(
+            deps,
+            session,
+            request.body.flatten,
+            reason ?? `stop requested by ${request.principal.subject}`,
+          ),
+      );
+    },
+  }),
+];
+
+export const createHandler = (deps: CommandDeps): HttpLambdaHandler => createHttpHandler(routes(deps), deps);
+
+let lazy: HttpLambdaHandler | undefined;
+
+/** Lambda entry point: AWS adapters built from the environment on the first invocation. */
+export const handler: HttpLambdaHandler = (event, context) => {
+  lazy ??= createHandler(defaultCommandDeps());
+  return lazy(event, context);
+};

@@ -1,0 +1,176 @@
+import { isTerminal, type Session } from '../../../shared/domain/session';
+import { SCOPES } from '../../../shared/http/constants';
+import { NotFoundError } from '../../../shared/http/errors';
+import { createHttpHandler, defineRoute } from '../../../shared/http/handler';
+import type { HttpLambdaHandler, Route } from '../../../shared/http/types';
+import { defaultReadDeps, type ReadDeps } from '../../../shared/runtime/api-deps';
+import { SessionParamsSchema, StrategyParamsSchema } from '../shared/schemas';
+import { sessionView, strategySummary } from '../shared/views';
+import { HistoryQuerySchema } from './schema';
+import { listStrategies } from './strategies';
+
+export type { ReadDeps } from '../../../shared/runtime/api-deps';
+
+const ok = (body: unknown) => ({ statusCode: 200, body });
+
+const currentSessionOrNotFound = async (deps: ReadDeps, strategyId: string): Promise<Session> => {
+  const session = await deps.store.currentSessionOf(strategyId);
+  if (session === undefined) throw new NotFoundError(`Strategy ${strategyId} has no sessions`);
+  return session;
+};
+
+interface PnlTotal {
+  trading_mode: Session['trading_mode'];
+  stake_currency: string | null;
+  strategies: number;
+  pnl_today: number;
+  pnl_total: number;
+}
+
+/**
+ * Totals add up only what may be added: active sessions, per trading mode (paper dry-run money is never
+ * summed with live money) and per stake currency.
+ */
+const pnlTotals = (sessions: readonly Session[]): PnlTotal[] => {
+  const totals = new Map<string, PnlTotal>();
+  for (const session of sessions) {
+    if (session.metrics === null || isTerminal(session.status)) continue;
+    const currency = session.metrics.stake_currency ?? null;
+    const key = `${session.trading_mode}|${currency ?? ''}`;
+    const total = totals.get(key) ?? {
+      trading_mode: session.trading_mode,
+      stake_currency: currency,
+      strategies: 0,
+      pnl_today: 0,
+      pnl_total: 0,
+    };
+    total.strategies += 1;
+    total.pnl_today += session.metrics.pnl_today;
+    total.pnl_total += session.metrics.pnl_total;
+    totals.set(key, total);
+  }
+  return [...totals.values()].sort((a, b) =>
+    `${a.trading_mode}${a.stake_currency}`.localeCompare(`${b.trading_mode}${b.stake_currency}`),
+  );
+};
+
+/**
+ * One function for every GET: one read-only IAM role, one warm pool, and the list and PnL routes share
+ * the listing code. Routes are picked by the gateway's route key (see createHttpHandler).
+ */
+const routes = (deps: ReadDeps): Route[] => [
+  defineRoute({
+    method: 'GET',
+    path: '/strategies',
+    scope: SCOPES.read,
+    handle: async () => {
+      const listing = await listStrategies(deps.store);
+      const now = deps.clock.now();
+      return ok({
+        strategies: listing.sessions.map((session) => strategySummary(session, now)),
+        truncated: listing.truncated,
+      });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/strategies/pnl',
+    scope: SCOPES.read,
+    handle: async () => {
+      const listing = await listStrategies(deps.store);
+      return ok({
+        as_of: new Date(deps.clock.now()).toISOString(),
+        strategies: listing.sessions.map((session) => ({
+          strategy_id: session.strategy_id,
+          run_id: session.run_id,
+          trading_mode: session.trading_mode,
+          status: session.status,
+          pnl_today: session.metrics?.pnl_today ?? null,
+          pnl_total: session.metrics?.pnl_total ?? null,
+          stake_currency: session.metrics?.stake_currency ?? null,
+          reported_at: session.last_heartbeat,
+        })),
+        totals: pnlTotals(listing.sessions),
+        truncated: listing.truncated,
+      });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/strategies/{strategyId}',
+    scope: SCOPES.read,
+    params: StrategyParamsSchema,
+    handle: async ({ params }) => {
+      const session = await currentSessionOrNotFound(deps, params.strategyId);
+      return ok({ strategy_id: params.strategyId, session: sessionView(session, deps.clock.now()) });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/strategies/{strategyId}/trades',
+    scope: SCOPES.read,
+    params: StrategyParamsSchema,
+    handle: async ({ params }) => {
+      const session = await currentSessionOrNotFound(deps, params.strategyId);
+      return ok({
+        strategy_id: params.strategyId,
+        run_id: session.run_id,
+        status: session.status,
+        reported_at: session.last_heartbeat,
+        open_trades: session.open_trades,
+      });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/strategies/{strategyId}/pnl/history',
+    scope: SCOPES.read,
+    params: StrategyParamsSchema,
+    query: HistoryQuerySchema,
+    handle: async ({ params, query }) => {
+      let runId: string;
+      if (query.run_id === undefined) {
+        runId = (await currentSessionOrNotFound(deps, params.strategyId)).run_id;
+      } else {
+        const session = await deps.store.get(query.run_id);
+        if (session?.strategy_id !== params.strategyId) {
+          throw new NotFoundError(`Strategy ${params.strategyId} has no session ${query.run_id}`);
+        }
+        runId = session.run_id;
+      }
+      const page = await deps.store.readHistory(runId, {
+        ...(query.from === undefined ? {} : { from: query.from }),
+        ...(query.to === undefined ? {} : { to: query.to }),
+        ...(query.limit === undefined ? {} : { limit: query.limit }),
+        ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+      });
+      return ok({
+        strategy_id: params.strategyId,
+        run_id: runId,
+        items: page.items.map(({ run_id: _run, strategy_id: _strategy, ...point }) => point),
+        ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+      });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/sessions/{runId}',
+    scope: SCOPES.read,
+    params: SessionParamsSchema,
+    handle: async ({ params }) => {
+      const session = await deps.store.get(params.runId);
+      if (session === undefined) throw new NotFoundError(`No session ${params.runId}`);
+      return ok(sessionView(session, deps.clock.now()));
+    },
+  }),
+];
+
+export const createHandler = (deps: ReadDeps): HttpLambdaHandler => createHttpHandler(routes(deps), deps);
+
+let lazy: HttpLambdaHandler | undefined;
+
+/** Lambda entry point: AWS adapters built from the environment on the first invocation. */
+export const handler: HttpLambdaHandler = (event, context) => {
+  lazy ??= createHandler(defaultReadDeps());
+  return lazy(event, context);
+};

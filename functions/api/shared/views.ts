@@ -1,0 +1,67 @@
+import { isTerminal, type Session } from '../../../shared/domain/session';
+import { heartbeatAgeSeconds } from '../../../shared/domain/staleness';
+
+const round1 = (value: number | undefined): number | null =>
+  value === undefined ? null : Math.round(value * 10) / 10;
+
+/**
+ * What the API shows of a session. Allow-listed field by field: the launch token, agent identity, container
+ * ARNs, config overrides and internal counters never leave.
+ */
+export const sessionView = (session: Session, nowMs: number) => ({
+  run_id: session.run_id,
+  strategy_id: session.strategy_id,
+  strategy_name: session.strategy_name,
+  strategy_version: session.strategy_version,
+  trading_mode: session.trading_mode,
+  status: session.status,
+  status_reason: session.status_reason,
+  previous_status: session.previous_status ?? null,
+  desired_state: session.desired_state,
+  active: !isTerminal(session.status),
+  flatten_on_stop: session.flatten_on_stop,
+  created_at: session.created_at,
+  started_at: session.started_at,
+  status_changed_at: session.status_changed_at,
+  completed_at: session.completed_at ?? null,
+  last_heartbeat: session.last_heartbeat,
+  heartbeat_age_s: round1(heartbeatAgeSeconds(session, nowMs)),
+  requested_by: session.requested_by,
+  alias: session.alias,
+  stage: session.stage,
+  exchange: session.exchange,
+  pairs: session.pairs,
+  metrics: session.metrics,
+  open_trade_count: session.metrics?.open_trade_count ?? session.open_trades.length,
+  risk_limits: session.risk_limits,
+  risk: session.risk,
+  health:
+    session.health === null
+      ? null
+      : {
+          exchange_connected: session.health.exchange_connected,
+          freqtrade_state: session.health.freqtrade_state ?? null,
+          loop_alive: session.health.loop_alive ?? null,
+          last_trade_at: session.health.last_trade_at,
+        },
+});
+export type SessionView = ReturnType<typeof sessionView>;
+
+/** One line of GET /strategies: a strategy's current (or last) session at a glance. */
+export const strategySummary = (session: Session, nowMs: number) => ({
+  strategy_id: session.strategy_id,
+  run_id: session.run_id,
+  strategy_name: session.strategy_name,
+  trading_mode: session.trading_mode,
+  status: session.status,
+  desired_state: session.desired_state,
+  active: !isTerminal(session.status),
+  last_heartbeat: session.last_heartbeat,
+  heartbeat_age_s: round1(heartbeatAgeSeconds(session, nowMs)),
+  pnl_today: session.metrics?.pnl_today ?? null,
+  pnl_total: session.metrics?.pnl_total ?? null,
+  stake_currency: session.metrics?.stake_currency ?? null,
+  open_trade_count: session.metrics?.open_trade_count ?? session.open_trades.length,
+  risk_state: session.risk?.state ?? null,
+  risk_breaches: session.risk?.breaches ?? [],
+});

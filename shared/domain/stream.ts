@@ -1,0 +1,86 @@
+import { type Breach, evaluateRisk } from './risk';
+import type { Session, SessionStatus } from './session';
+
+/**
+ * Pure classification of one committed change of a session item (a stream record's old and new image)
+ * into the effects the control plane owes it. The stream processor executes them; deciding them here
+ * keeps the rules in one testable place.
+ */
+export type SessionEffect =
+  /** The status changed: one alert. */
+  | { type: 'transition'; from: SessionStatus | null; to: SessionStatus }
+  /** Launching, with the workflow's task token stored and a heartbeat in: release the launch workflow. */
+  | { type: 'release_launch'; token: string }
+  /** Left launching for stopping or failed while the workflow waits: fail its token so it compensates now. */
+  | { type: 'abort_launch'; token: string; reason: string }
+  /** A new breach incident (the previous image was not breached): pause and page once. */
+  | { type: 'risk_breach'; breaches: Breach[] }
+  /** A heartbeat reached a stale session: back to what the operator wants. */
+  | { type: 'recover_stale'; to: 'running' | 'paused' }
+  /** Reached stopped, failed or completed: tear the container down and free the strategy lock. */
+  | { type: 'teardown' };
+
+/** Statuses in which a breach must pause trading; a stopping or finished session is past that. */
+const RISK_WATCHED: readonly SessionStatus[] = ['launching', 'running', 'paused', 'stale'];
+const TEARDOWN_AT: readonly SessionStatus[] = ['stopped', 'failed', 'completed'];
+
+/** The breaches a session's latest snapshot shows, by the same pure rules the agent applies. */
+export const breachesOf = (session: Session): Breach[] => {
+  const risk = session.risk;
+  if (risk === null) return [];
+  const evaluated = risk.snapshot === null ? [] : evaluateRisk(session.risk_limits, risk.snapshot).breaches;
+  if (evaluated.length > 0) return evaluated;
+  // The agent may know of a breach the snapshot alone cannot show (it latched one earlier).
+  return risk.state === 'breached' ? risk.breaches : [];
+};
+
+export const isBreached = (session: Session): boolean => breachesOf(session).length > 0;
+
+export const classifySessionChange = (previous: Session | undefined, current: Session): SessionEffect[] => {
+  const effects: SessionEffect[] = [];
+  const from = previous?.status ?? null;
+  const statusChanged = from !== current.status;
+
+  if (statusChanged && !(from === null && current.status === 'pending')) {
+    effects.push({ type: 'transition', from, to: current.status });
+  }
+
+  // Whichever write comes second (the token or the first heartbeat) makes this true.
+  if (current.status === 'launching' && current.launch_token !== null && current.last_heartbeat !== null) {
+    effects.push({ type: 'release_launch', token: current.launch_token });
+  }
+
+  const heldToken = current.launch_token ?? previous?.launch_token ?? null;
+  if (
+    from === 'launching' &&
+    (current.status === 'stopping' || current.status === 'failed') &&
+    heldToken !== null
+  ) {
+    effects.push({
+      type: 'abort_launch',
+      token: heldToken,
+      reason: current.status_reason ?? `session moved to ${current.status} while launching`,
+    });
+  }
+
+  if (RISK_WATCHED.includes(current.status)) {
+    const breaches = breachesOf(current);
+    if (breaches.length > 0 && (previous === undefined || !isBreached(previous))) {
+      effects.push({ type: 'risk_breach', breaches });
+    }
+  }
+
+  if (
+    previous !== undefined &&
+    previous.status === 'stale' &&
+    current.status === 'stale' &&
+    current.heartbeat_seq > previous.heartbeat_seq
+  ) {
+    effects.push({ type: 'recover_stale', to: current.desired_state === 'paused' ? 'paused' : 'running' });
+  }
+
+  if (statusChanged && TEARDOWN_AT.includes(current.status)) {
+    effects.push({ type: 'teardown' });
+  }
+  return effects;
+};

@@ -1,0 +1,60 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import * as z from 'zod';
+import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
+import { createDocumentClient } from '../adapters/dynamodb/client';
+import { DynamoSessionStore } from '../adapters/dynamodb/session-store';
+import type { AuditLog } from '../domain/audit';
+import { type Clock, systemClock } from '../domain/clock';
+import type { SessionStore } from '../domain/session-store';
+import { parseEnv, TablesEnvSchema } from './env';
+
+/** What every HTTP API function needs; the local cloud passes its own. */
+export interface ReadDeps {
+  store: SessionStore;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Command functions also write the audit log. */
+export interface ApiDeps extends ReadDeps {
+  audit: AuditLog;
+}
+
+export const ApiEnvSchema = TablesEnvSchema.extend({
+  AUDIT_TABLE: z.string().min(3).max(255),
+});
+export type ApiEnv = z.infer<typeof ApiEnvSchema>;
+
+export const METRICS_NAMESPACE = 'TradAI';
+
+export const createObservability = () => ({
+  logger: new Logger(),
+  metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE }),
+});
+
+/** AWS wiring, built on the first invocation from the parsed environment (never at import time). */
+export const defaultReadDeps = (
+  env: NodeJS.ProcessEnv = process.env,
+  doc = createDocumentClient(),
+): ReadDeps => {
+  const parsed = parseEnv(TablesEnvSchema, env);
+  return {
+    store: new DynamoSessionStore(doc, {
+      sessionsTable: parsed.SESSIONS_TABLE,
+      metricsTable: parsed.METRICS_TABLE,
+    }),
+    clock: systemClock,
+    ...createObservability(),
+  };
+};
+
+export const defaultApiDeps = (env: NodeJS.ProcessEnv = process.env): ApiDeps => {
+  const parsed = parseEnv(ApiEnvSchema, env);
+  const doc = createDocumentClient();
+  return {
+    ...defaultReadDeps(env, doc),
+    audit: new DynamoAuditLog(doc, { auditTable: parsed.AUDIT_TABLE }),
+  };
+};
