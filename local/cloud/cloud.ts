@@ -275,6 +275,11 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     localFunctions.set(fn.name, { name: fn.name, timeoutS: fn.timeoutS, memoryMb: fn.memoryMb, handler });
   }
 
+  // What `!GetAtt X.Arn` / `!Ref X` in event patterns mean here, by the resource's type.
+  const resourceArns = new Map<string, string>();
+  for (const [logicalId, resource] of Object.entries(config.resources.Resources)) {
+    if (resource.Type === 'AWS::ECS::Cluster') resourceArns.set(logicalId, platform.clusterArn);
+  }
   const routes: HttpRoute[] = [];
   const mappings: StreamEventSourceMapping[] = [];
   const schedules: { fn: FunctionDefinition; everyMs: number; expression: string }[] = [];
@@ -318,7 +323,10 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
           expression: event.expression,
         });
       } else {
-        eventBridgeTargets.push({ fn, pattern: event.pattern as Record<string, unknown> });
+        eventBridgeTargets.push({
+          fn,
+          pattern: localIntrinsics(event.pattern, resourceArns) as Record<string, unknown>,
+        });
       }
     }
   }
@@ -393,6 +401,26 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       await dynamo.close();
     },
   };
+};
+
+/** Replaces CloudFormation references the local cloud can answer; others are left as they are. */
+const localIntrinsics = (value: unknown, arns: ReadonlyMap<string, string>): unknown => {
+  if (Array.isArray(value)) return value.map((item) => localIntrinsics(item, arns));
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  const [only] = entries;
+  if (entries.length === 1 && only !== undefined) {
+    const [key, argument] = only;
+    const logicalId =
+      key === 'Ref' && typeof argument === 'string'
+        ? argument
+        : key === 'Fn::GetAtt' && Array.isArray(argument) && argument[1] === 'Arn'
+          ? String(argument[0])
+          : undefined;
+    const arn = logicalId === undefined ? undefined : arns.get(logicalId);
+    if (arn !== undefined) return arn;
+  }
+  return Object.fromEntries(entries.map(([key, item]) => [key, localIntrinsics(item, arns)]));
 };
 
 /**

@@ -41,7 +41,12 @@ const SpecSchema = z.object({
 });
 const RegistrySchema = z.object({
   services: z.array(
-    z.object({ serviceName: z.string(), spec: SpecSchema, createdAt: z.string(), pid: z.number().int().optional() }),
+    z.object({
+      serviceName: z.string(),
+      spec: SpecSchema,
+      createdAt: z.string(),
+      pid: z.number().int().optional(),
+    }),
   ),
 });
 
@@ -90,7 +95,10 @@ const killGroup = (pid: number | undefined, signal: NodeJS.Signals): void => {
  */
 export class ProcessPlatform implements ContainerPlatform {
   readonly #options: ProcessPlatformOptions;
-  readonly #services = new Map<string, { spec: ContainerSpec; createdAt: string; failures: number; pid?: number }>();
+  readonly #services = new Map<
+    string,
+    { spec: ContainerSpec; createdAt: string; failures: number; pid?: number }
+  >();
   readonly #tasks = new Map<string, RunningTask>();
   readonly #pendingRestarts = new Map<string, NodeJS.Timeout>();
   #closing = false;

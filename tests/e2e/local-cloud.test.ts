@@ -142,6 +142,7 @@ describe('Local cloud: end to end over HTTP', () => {
     await sessionWhere(cloud, runId, (s) => s.status === 'running', 'recovered', 60_000);
     await cloud.streamsDrained();
 
+    expect(alertsFor(cloud, runId, { kind: 'container.restarting' })).toHaveLength(1);
     expect(alertsFor(cloud, runId, { kind: 'status.stale' })).toHaveLength(1);
     expect(alertsFor(cloud, runId, { kind: 'status.recovered' })).toHaveLength(1);
     expect(cloud.platform.tasks().filter((task) => task.runId === runId)).toHaveLength(1);

@@ -1,0 +1,64 @@
+/**
+ * `npm run bench [-- --only agent,sweep] [--quick]`: runs the benchmarks, writes one JSON file each and a
+ * summary under bench/results/, and prints a short table. Speed is measured here, never asserted in tests.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+type Bench = (quick: boolean) => Promise<Record<string, unknown>>;
+
+const BENCHES: Record<string, Bench> = {
+  functions: async () => (await import('./functions')).runFunctionsBench(),
+  sweep: async (quick) => (await import('./sweep')).runSweepBench({ sessions: quick ? 1_000 : 10_000 }),
+  agent: async (quick) =>
+    (await import('./agent')).runAgentBench({ durationS: quick ? 20 : 120, runs: quick ? 10 : 50 }),
+  'local-cloud': async (quick) =>
+    (await import('./local-cloud')).runLocalCloudBench({ runs: quick ? 3 : 10 }),
+};
+
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+});
+const selected = values.only ? values.only.split(',').map((name) => name.trim()) : Object.keys(BENCHES);
+const unknown = selected.filter((name) => !(name in BENCHES));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')} (known: ${Object.keys(BENCHES).join(', ')})`);
+  process.exit(2);
+}
+
+const outDir = values.out ?? join(import.meta.dirname, 'results');
+await mkdir(outDir, { recursive: true });
+const machine = {
+  node: process.version,
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model,
+  memory_gb: Math.round(totalmem() / 2 ** 30),
+};
+const summary: Record<string, unknown> = {
+  at: new Date().toISOString(),
+  quick: values.quick,
+  machine,
+  results: {},
+};
+let failed = false;
+for (const name of selected) {
+  const bench = BENCHES[name] as Bench;
+  process.stdout.write(`\n== ${name}\n`);
+  try {
+    const result = await bench(values.quick);
+    (summary.results as Record<string, unknown>)[name] = result;
+    await writeFile(join(outDir, `${name}.json`), `${JSON.stringify({ machine, ...result }, null, 2)}\n`);
+    console.log(JSON.stringify(result, null, 2));
+  } catch (error) {
+    failed = true;
+    (summary.results as Record<string, unknown>)[name] = { error: String(error) };
+    console.error(
+      `${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+  }
+}
+await writeFile(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+console.log(`\nresults written to ${outDir}`);
+process.exit(failed ? 1 : 0);
