@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { issuesOf, TradaiError } from '../domain/errors';
 
 /** A missing or malformed environment variable: the process must not start with it. */

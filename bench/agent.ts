@@ -1,0 +1,171 @@
+/**
+ * Container agent benchmark.
+ * 1. Footprint: the bundled agent (what the image runs) at default intervals (30 s heartbeat, 5 s risk and
+ *    control polls) supervising the Freqtrade simulator, against the embedded DynamoDB; the agent process's
+ *    RSS and CPU (its Freqtrade child excluded) sampled from /proc over `durationS`.
+ * 2. Breach → /pause latency over `runs` drawdowns: from the moment the simulator's equity falls past the
+ *    limit to the moment Freqtrade is paused, with the default 5 s risk poll. Goal: p99 ≤ poll + 0.5 s.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAgent } from '../container/agent/agent';
+import { createLogger, Redactor } from '../container/agent/logger';
+import { bundleAgent } from '../container/build';
+import { startFixture } from '../tests/container/support/fixture';
+import { attachTo, startSim } from '../tests/container/support/sim';
+
+export const GOALS = { rss_mb: 60, cpu_pct_of_core: 1, pause_latency_margin_s: 0.5 } as const;
+
+/** The V8 flags container/Dockerfile sets in NODE_OPTIONS: a small young generation keeps RSS down. */
+export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'];
+
+const TICKS_PER_S = 100;
+
+const procSample = async (pid: number) => {
+  const [stat, status] = await Promise.all([
+    readFile(`/proc/${pid}/stat`, 'utf8'),
+    readFile(`/proc/${pid}/status`, 'utf8'),
+  ]);
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+  const rssMb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return { cpuS, rssMb };
+};
+
+const percentile = (values: number[], p: number) => {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const footprint = async (durationS: number, nodeFlags: readonly string[] = IMAGE_NODE_FLAGS) => {
+  const fx = await startFixture();
+  const dir = await mkdtemp(join(tmpdir(), 'tradai-bench-agent-'));
+  try {
+    const bundle = await bundleAgent(join(dir, 'agent'));
+    const { env } = await fx.session();
+    const defaults = {
+      ...env,
+      HEARTBEAT_INTERVAL_S: '30',
+      RISK_POLL_INTERVAL_S: '5',
+      CONTROL_POLL_INTERVAL_S: '5',
+      LOG_LEVEL: 'warn',
+      HEARTBEAT_FAIL_CLOSED_S: '120',
+    };
+    const child = spawn(process.execPath, [...nodeFlags, bundle], {
+      env: { PATH: process.env.PATH ?? '', ...defaults },
+      stdio: ['ignore', 'ignore', process.env.BENCH_AGENT_STDERR ? 'inherit' : 'ignore'],
+    });
+    const pid = child.pid ?? 0;
+    // Let it load its config, start Freqtrade and settle before measuring.
+    await sleep(8000);
+    const start = await procSample(pid);
+    const startedAt = performance.now();
+    let peakRss = start.rssMb;
+    const rss: number[] = [];
+    while (performance.now() - startedAt < durationS * 1000) {
+      await sleep(1000);
+      const sample = await procSample(pid);
+      peakRss = Math.max(peakRss, sample.rssMb);
+      rss.push(sample.rssMb);
+    }
+    const end = await procSample(pid);
+    const wallS = (performance.now() - startedAt) / 1000;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('close', resolve));
+    const cpuPct = ((end.cpuS - start.cpuS) / wallS) * 100;
+    return {
+      window_s: Math.round(wallS),
+      rss_mb_median: Math.round((percentile(rss, 50) ?? 0) * 10) / 10,
+      rss_mb_peak: Math.round(peakRss * 10) / 10,
+      cpu_pct_of_core: Math.round(cpuPct * 100) / 100,
+      meets_rss_goal: peakRss <= GOALS.rss_mb,
+      meets_cpu_goal: cpuPct <= GOALS.cpu_pct_of_core,
+    };
+  } finally {
+    await fx.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+};
+
+const pauseLatency = async (runs: number, riskPollS: number) => {
+  const fx = await startFixture();
+  const latencies: number[] = [];
+  try {
+    for (let run = 0; run < runs; run += 1) {
+      const sim = await startSim();
+      const { options } = await fx.session({ limits: { max_drawdown_pct: 5 } });
+      const agent = await runAgent(
+        {
+          ...options,
+          riskPollIntervalS: riskPollS,
+          heartbeatIntervalS: 30,
+          heartbeatFailClosedS: 120,
+          controlPollIntervalS: 5,
+          attach: attachTo(sim),
+        },
+        {
+          store: fx.store,
+          redactor: new Redactor(),
+          logger: createLogger({ level: 'error', write: () => {} }),
+        },
+      );
+      // Random phase against the poll, as a real breach would be.
+      await sleep(1000 + Math.random() * riskPollS * 1000);
+      sim.setScenario({ name: 'drawdown', at_s: 0, depth_pct: 8 });
+      let breachAt: number | undefined;
+      const deadline = performance.now() + (riskPollS + 10) * 1000;
+      while (performance.now() < deadline) {
+        const state = sim.state();
+        if (breachAt === undefined && state.equity_drawdown_pct >= 5) breachAt = performance.now();
+        if (state.state === 'paused') break;
+        await sleep(5);
+      }
+      const pausedAt = performance.now();
+      if (breachAt !== undefined && sim.state().state === 'paused')
+        latencies.push((pausedAt - breachAt) / 1000);
+      await agent.shutdown('bench run over');
+      await sim.close();
+    }
+  } finally {
+    await fx.close();
+  }
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(latencies, 99);
+  return {
+    runs,
+    measured: latencies.length,
+    risk_poll_interval_s: riskPollS,
+    p50_s: p50 === null ? null : Math.round(p50 * 1000) / 1000,
+    p99_s: p99 === null ? null : Math.round(p99 * 1000) / 1000,
+    max_s: latencies.length === 0 ? null : Math.round(Math.max(...latencies) * 1000) / 1000,
+    goal_p99_s: riskPollS + GOALS.pause_latency_margin_s,
+    meets_goal: p99 !== null && latencies.length === runs && p99 <= riskPollS + GOALS.pause_latency_margin_s,
+  };
+};
+
+export { footprint };
+
+export async function runAgentBench(options: {
+  durationS: number;
+  runs: number;
+}): Promise<Record<string, unknown>> {
+  const footprintResult = await footprint(options.durationS);
+  const latency = await pauseLatency(options.runs, 5);
+  return { goals: GOALS, footprint: footprintResult, breach_to_pause: latency };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const durationS = Number(process.argv[2] ?? 60);
+  const runs = Number(process.argv[3] ?? 5);
+  runAgentBench({ durationS, runs })
+    .then((result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`))
+    .catch((error: unknown) => {
+      process.stderr.write(`${String(error)}\n`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,21 @@
+/** seed §9: the ECS health check calls this port. */
+export const DEFAULT_HEALTH_PORT = 8004;
+export const HEALTH_PATH = '/api/v1/health';
+
+/** ECS stops a task with SIGTERM and kills it 30 s later (stopTimeout default); we finish before. */
+export const DEFAULT_STOP_TIMEOUT_S = 25;
+
+/** Freqtrade's `internals.process_throttle_secs` default: one bot loop iteration per 5 s. */
+export const FREQTRADE_DEFAULT_THROTTLE_S = 5;
+/** A last_process older than this many loop cycles means the loop is stuck even if the API answers. */
+export const LOOP_STALE_CYCLES = 4;
+
+/** Exit codes of the agent process. */
+export const EXIT = {
+  ok: 0,
+  fault: 1,
+  /** Bad environment or strategy configuration: fix the deployment, a restart will not help. */
+  configuration: 2,
+  /** The control plane fenced this agent off (session superseded or gone). */
+  fenced: 3,
+} as const;

@@ -1,0 +1,238 @@
+import type { z } from 'zod';
+import { type HttpFetch, nodeHttpFetch } from '../http';
+import {
+  AccessTokenSchema,
+  type Balance,
+  BalanceSchema,
+  type Count,
+  CountSchema,
+  type Daily,
+  DailySchema,
+  type FreqtradeOpenTrade,
+  type Health,
+  HealthSchema,
+  LoginTokensSchema,
+  PingSchema,
+  type Profit,
+  ProfitSchema,
+  ResultMsgSchema,
+  RpcErrorSchema,
+  type ShowConfig,
+  ShowConfigSchema,
+  StatusMsgSchema,
+  StatusSchema,
+} from './schemas';
+
+/**
+ * Why a call gave no data. `refused` is Freqtrade's HTTP 502 `{"error": ...}` for a state-dependent
+ * refusal (e.g. "trader is not running"): the bot is up. `shape` is an answer we could not parse: a
+ * monitoring failure, never a crash.
+ */
+export type FailureKind = 'unreachable' | 'timeout' | 'auth' | 'not_found' | 'refused' | 'http' | 'shape';
+export interface CallFailure {
+  kind: FailureKind;
+  status?: number;
+  message: string;
+}
+export type CallResult<T> = { ok: true; value: T } | { ok: false; failure: CallFailure };
+
+export interface FreqtradeEndpoint {
+  /** e.g. `http://127.0.0.1:8080` (the `/api/v1` prefix is added here). */
+  url: string;
+  username: string;
+  password: string;
+  auth: 'jwt' | 'basic';
+}
+
+export interface FreqtradeClientOptions {
+  fetch?: HttpFetch;
+  timeoutMs?: number;
+}
+
+export type BotControl = 'start' | 'stop' | 'pause';
+
+/** Freqtrade REST API v1 with JWT (login, refresh on 401, re-login when refresh fails) or Basic auth. */
+export class FreqtradeClient {
+  readonly #endpoint: FreqtradeEndpoint;
+  readonly #fetch: HttpFetch;
+  readonly #timeoutMs: number;
+  #access: string | undefined;
+  #refresh: string | undefined;
+  /** Freqtrade before 2025.4 has no /pause; /stopentry (older: /stopbuy) stops new entries instead. */
+  #pauseRoute: '/pause' | '/stopentry' | '/stopbuy' = '/pause';
+
+  constructor(endpoint: FreqtradeEndpoint, options: FreqtradeClientOptions = {}) {
+    this.#endpoint = { ...endpoint, url: endpoint.url.replace(/\/+$/, '') };
+    this.#fetch = options.fetch ?? nodeHttpFetch;
+    this.#timeoutMs = options.timeoutMs ?? 3000;
+  }
+
+  get url(): string {
+    return this.#endpoint.url;
+  }
+
+  /** True once /pause was missing and entries are stopped by /stopentry: the state then stays `running`. */
+  get pausesByStopEntry(): boolean {
+    return this.#pauseRoute !== '/pause';
+  }
+
+  ping = () => this.#call('GET', '/ping', PingSchema, { auth: false });
+  showConfig = (): Promise<CallResult<ShowConfig>> => this.#call('GET', '/show_config', ShowConfigSchema);
+  health = (): Promise<CallResult<Health>> => this.#call('GET', '/health', HealthSchema);
+  profit = (): Promise<CallResult<Profit>> => this.#call('GET', '/profit', ProfitSchema);
+  status = (): Promise<CallResult<FreqtradeOpenTrade[]>> => this.#call('GET', '/status', StatusSchema);
+  balance = (): Promise<CallResult<Balance>> => this.#call('GET', '/balance', BalanceSchema);
+  count = (): Promise<CallResult<Count>> => this.#call('GET', '/count', CountSchema);
+  daily = (): Promise<CallResult<Daily>> => this.#call('GET', '/daily?timescale=1', DailySchema);
+
+  async control(action: BotControl): Promise<CallResult<{ status: string }>> {
+    if (action !== 'pause') return this.#call('POST', `/${action}`, StatusMsgSchema);
+    for (;;) {
+      const result = await this.#call('POST', this.#pauseRoute, StatusMsgSchema);
+      if (result.ok || result.failure.kind !== 'not_found') return result;
+      if (this.#pauseRoute === '/pause') this.#pauseRoute = '/stopentry';
+      else if (this.#pauseRoute === '/stopentry') this.#pauseRoute = '/stopbuy';
+      else return result;
+    }
+  }
+
+  /** Closes every open trade at market (`forceexit` with `tradeid: "all"`; `/forcesell` before 2022). */
+  async forceExitAll(): Promise<CallResult<{ result: string }>> {
+    const result = await this.#call('POST', '/forceexit', ResultMsgSchema, { body: { tradeid: 'all' } });
+    if (!result.ok && result.failure.kind === 'not_found') {
+      return this.#call('POST', '/forcesell', ResultMsgSchema, { body: { tradeid: 'all' } });
+    }
+    return result;
+  }
+
+  #loginInFlight: Promise<CallFailure | undefined> | undefined;
+
+  /** Single flight: the parallel calls of one poll share one login. */
+  #login(): Promise<CallFailure | undefined> {
+    this.#loginInFlight ??= this.#doLogin().finally(() => {
+      this.#loginInFlight = undefined;
+    });
+    return this.#loginInFlight;
+  }
+
+  async #doLogin(): Promise<CallFailure | undefined> {
+    const result = await this.#request('POST', '/token/login', LoginTokensSchema, this.#basicHeader());
+    if (!result.ok) return result.failure;
+    this.#access = result.value.access_token;
+    this.#refresh = result.value.refresh_token;
+    return undefined;
+  }
+
+  async #refreshAccess(): Promise<boolean> {
+    if (this.#refresh === undefined) return false;
+    const result = await this.#request(
+      'POST',
+      '/token/refresh',
+      AccessTokenSchema,
+      `Bearer ${this.#refresh}`,
+    );
+    if (!result.ok) return false;
+    this.#access = result.value.access_token;
+    return true;
+  }
+
+  #basicHeader(): string {
+    return `Basic ${Buffer.from(`${this.#endpoint.username}:${this.#endpoint.password}`).toString('base64')}`;
+  }
+
+  async #call<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    options: { auth?: boolean; body?: unknown } = {},
+  ): Promise<CallResult<z.output<S>>> {
+    if (options.auth === false) return this.#request(method, path, schema, undefined, options.body);
+    if (this.#endpoint.auth === 'basic')
+      return this.#request(method, path, schema, this.#basicHeader(), options.body);
+    if (this.#access === undefined) {
+      const failure = await this.#login();
+      if (failure !== undefined) return { ok: false, failure };
+    }
+    const first = await this.#request(method, path, schema, `Bearer ${this.#access}`, options.body);
+    if (first.ok || first.failure.kind !== 'auth') return first;
+    // Access tokens live 15 minutes; refresh tokens 30 days. A restarted Freqtrade has a new JWT secret.
+    if (!(await this.#refreshAccess())) {
+      const failure = await this.#login();
+      if (failure !== undefined) return { ok: false, failure };
+    }
+    return this.#request(method, path, schema, `Bearer ${this.#access}`, options.body);
+  }
+
+  async #request<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    authorization: string | undefined,
+    body?: unknown,
+  ): Promise<CallResult<z.output<S>>> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (authorization !== undefined) headers.authorization = authorization;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Awaited<ReturnType<HttpFetch>>;
+    let text: string;
+    try {
+      response = await this.#fetch(`${this.#endpoint.url}/api/v1${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const timedOut =
+        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      return {
+        ok: false,
+        failure: timedOut
+          ? { kind: 'timeout', message: `${method} ${path} timed out after ${this.#timeoutMs} ms` }
+          : {
+              kind: 'unreachable',
+              message: `${method} ${path}: ${error instanceof Error ? error.message : String(error)}`,
+            },
+      };
+    }
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const status = response.status;
+      if (status === 401 || status === 403) {
+        return { ok: false, failure: { kind: 'auth', status, message: `${method} ${path}: HTTP ${status}` } };
+      }
+      if (status === 404 || status === 405) {
+        return {
+          ok: false,
+          failure: { kind: 'not_found', status, message: `${method} ${path}: HTTP ${status}` },
+        };
+      }
+      const rpcError = RpcErrorSchema.safeParse(json);
+      if (status === 502 && rpcError.success) {
+        return {
+          ok: false,
+          failure: { kind: 'refused', status, message: `${method} ${path}: ${rpcError.data.error}` },
+        };
+      }
+      return { ok: false, failure: { kind: 'http', status, message: `${method} ${path}: HTTP ${status}` } };
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const where = parsed.error.issues[0];
+      return {
+        ok: false,
+        failure: {
+          kind: 'shape',
+          message: `${method} ${path}: unexpected reply (${where ? `${where.path.join('.') || '(root)'}: ${where.message}` : 'invalid'})`,
+        },
+      };
+    }
+    return { ok: true, value: parsed.data };
+  }
+}

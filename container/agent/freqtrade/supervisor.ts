@@ -1,0 +1,185 @@
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Clock } from '../../../shared/domain/clock';
+import type { JsonObject } from '../config/merge';
+import type { AgentLogger } from '../logger';
+import type { FreqtradeEndpoint } from './client';
+import { type InitialState, writeFreqtradeConfig } from './config-writer';
+
+export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+export interface SupervisorOptions {
+  /** `FREQTRADE_CMD`, split on spaces (e.g. `python -m freqtrade`). */
+  command: string;
+  workDir: string;
+  config: JsonObject;
+  /** Credentials and anything else Freqtrade needs in its environment. */
+  env: Record<string, string>;
+  spawn: SpawnFn;
+  logger: AgentLogger;
+  clock: Clock;
+  backoffMaxMs: number;
+  /** Asked at every (re)start, so a restart after a breach comes back paused. */
+  initialState: () => InitialState;
+  onStarted?: (endpoint: FreqtradeEndpoint, start: number) => void;
+}
+
+const BACKOFF_BASE_MS = 500;
+/** A run this long is healthy: the next crash starts the backoff from the beginning again. */
+const STABLE_RUN_MS = 60_000;
+
+/**
+ * Runs `freqtrade trade` and keeps it alive: a crash restarts it with exponential backoff (counted in
+ * health), each start with a fresh config (new API port and credentials, initial_state as the agent
+ * wants it now). Its output is forwarded line by line to the agent's log (redacted there).
+ */
+export class FreqtradeSupervisor {
+  readonly #options: SupervisorOptions;
+  readonly #argv: string[];
+  #child: ChildProcess | undefined;
+  #stopping = false;
+  #restarts = 0;
+  #consecutiveCrashes = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #starts = 0;
+  #exited: Promise<void> = Promise.resolve();
+
+  constructor(options: SupervisorOptions) {
+    this.#options = options;
+    this.#argv = options.command.split(/\s+/).filter((part) => part !== '');
+  }
+
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.#stopping) return;
+    const initial = this.#options.initialState();
+    const written = await writeFreqtradeConfig(this.#options.workDir, this.#options.config, initial);
+    const [command, ...prefix] = this.#argv;
+    if (command === undefined) throw new Error('FREQTRADE_CMD is empty');
+    const startedAt = this.#options.clock.now();
+    this.#starts += 1;
+    const start = this.#starts;
+    const child = this.#options.spawn(command, [...prefix, 'trade', '--config', written.path], {
+      env: { ...process.env, ...this.#options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    this.#forward(child);
+    this.#options.logger.info('freqtrade started', { pid: child.pid, initial_state: initial, start });
+    this.#exited = new Promise<void>((resolve) => {
+      child.once('error', (error) => {
+        this.#options.logger.error('freqtrade could not be started', { error: error.message });
+      });
+      child.once('close', (code, signal) => {
+        if (this.#child === child) this.#child = undefined;
+        resolve();
+        this.#onExit(code, signal, this.#options.clock.now() - startedAt);
+      });
+    });
+    this.#options.onStarted?.(written.endpoint, start);
+  }
+
+  #forward(child: ChildProcess): void {
+    for (const [stream, level] of [
+      [child.stdout, 'info'],
+      [child.stderr, 'warn'],
+    ] as const) {
+      if (stream === null) continue;
+      const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+      lines.on('line', (line) => {
+        if (line.trim() !== '') this.#options.logger[level]('freqtrade', { source: 'freqtrade', line });
+      });
+    }
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null, ranMs: number): void {
+    if (this.#stopping) {
+      this.#options.logger.info('freqtrade exited', { code, signal });
+      return;
+    }
+    this.#restarts += 1;
+    this.#consecutiveCrashes = ranMs >= STABLE_RUN_MS ? 1 : this.#consecutiveCrashes + 1;
+    const delay = Math.min(this.#options.backoffMaxMs, BACKOFF_BASE_MS * 2 ** (this.#consecutiveCrashes - 1));
+    this.#options.logger.error('freqtrade exited unexpectedly; restarting', {
+      code,
+      signal,
+      restarts: this.#restarts,
+      restart_in_ms: delay,
+    });
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      this.start().catch((error: unknown) => {
+        this.#options.logger.error('freqtrade restart failed', { error: String(error) });
+        this.#onExit(null, null, 0);
+      });
+    }, delay);
+  }
+
+  /** Stops for good: SIGTERM (Freqtrade shuts down cleanly), SIGKILL if it has not exited in time. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    const child = this.#child;
+    if (child === undefined) return;
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.#exited.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), timeoutMs);
+      }),
+    ]);
+    if (timer !== undefined) clearTimeout(timer);
+    if (timedOut && this.#child === child) {
+      this.#options.logger.warn('freqtrade did not stop in time; killing it');
+      child.kill('SIGKILL');
+      await Promise.race([this.#exited, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    }
+  }
+}
+
+export interface OneShotResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** backtest / hyperopt / train: one Freqtrade command whose exit code decides completed or failed. */
+export const runOneShot = (
+  options: Pick<SupervisorOptions, 'command' | 'workDir' | 'env' | 'spawn' | 'logger'>,
+  args: readonly string[],
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<OneShotResult> => {
+  const [command, ...prefix] = options.command.split(/\s+/).filter((part) => part !== '');
+  if (command === undefined) return Promise.resolve({ code: 127, signal: null });
+  const child = options.spawn(command, [...prefix, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onSpawn?.(child);
+  for (const [stream, level] of [
+    [child.stdout, 'info'],
+    [child.stderr, 'warn'],
+  ] as const) {
+    if (stream === null) continue;
+    createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+      if (line.trim() !== '') options.logger[level]('freqtrade', { source: 'freqtrade', line });
+    });
+  }
+  return new Promise((resolve) => {
+    child.once('error', (error) => {
+      options.logger.error('freqtrade could not be started', { error: error.message });
+    });
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+};

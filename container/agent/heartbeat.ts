@@ -1,0 +1,92 @@
+import type { Clock } from '../../shared/domain/clock';
+import { type Heartbeat, historyEntryOf } from '../../shared/domain/heartbeat';
+import type { Session } from '../../shared/domain/session';
+import type { SessionStore } from '../../shared/domain/session-store';
+import { type AgentLogger, describeError } from './logger';
+
+export type HeartbeatOutcome =
+  | { kind: 'ok'; session: Session }
+  | { kind: 'fenced'; reason: 'not_found' | 'terminal' | 'superseded'; message: string }
+  | { kind: 'error'; message: string };
+
+export interface HeartbeatReporterOptions {
+  store: SessionStore;
+  clock: Clock;
+  logger: AgentLogger;
+  strategyId: string;
+  /** The seq the session held when claimed; ours continue after it. */
+  initialSeq: number;
+  build: (seq: number, at: string) => Heartbeat;
+}
+
+/**
+ * One fenced UpdateItem per heartbeat (store.recordHeartbeat). Sends are serialized, so the seq is
+ * monotonic even when a breach report and the interval's heartbeat fall together.
+ */
+export class HeartbeatReporter {
+  readonly #options: HeartbeatReporterOptions;
+  #seq: number;
+  #chain: Promise<unknown> = Promise.resolve();
+  #lastSuccessAt: number | undefined;
+  #lastOk = false;
+  #sent = 0;
+
+  constructor(options: HeartbeatReporterOptions) {
+    this.#options = options;
+    this.#seq = options.initialSeq;
+  }
+
+  get lastSuccessAt(): number | undefined {
+    return this.#lastSuccessAt;
+  }
+
+  get lastOk(): boolean {
+    return this.#lastOk;
+  }
+
+  get sent(): number {
+    return this.#sent;
+  }
+
+  send(reason: string): Promise<HeartbeatOutcome> {
+    const next = this.#chain.then(() => this.#send(reason));
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async #send(reason: string): Promise<HeartbeatOutcome> {
+    const { store, clock, logger } = this.#options;
+    const seq = this.#seq + 1;
+    const heartbeat = this.#options.build(seq, new Date(clock.now()).toISOString());
+    let result: Awaited<ReturnType<SessionStore['recordHeartbeat']>>;
+    try {
+      result = await store.recordHeartbeat(heartbeat);
+    } catch (error) {
+      this.#lastOk = false;
+      logger.warn('heartbeat failed', { reason, seq, ...describeError(error) });
+      return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+    }
+    if (result.ok) {
+      this.#seq = seq;
+      this.#sent += 1;
+      this.#lastOk = true;
+      this.#lastSuccessAt = clock.now();
+      logger.debug('heartbeat', { reason, seq, desired_state: result.desiredState });
+      // History is for PnL charts: losing one point must never hold up the heartbeat.
+      store.appendHistory([historyEntryOf(this.#options.strategyId, heartbeat)]).catch((error: unknown) => {
+        logger.warn('history write failed', describeError(error));
+      });
+      return { kind: 'ok', session: result.session };
+    }
+    if (result.reason === 'out_of_order') {
+      // Someone wrote a newer seq with our agent id (should not happen): jump past it next time.
+      const current = await store.get(heartbeat.run_id).catch(() => undefined);
+      this.#seq = Math.max(seq, current?.heartbeat_seq ?? seq);
+      this.#lastOk = false;
+      logger.warn('heartbeat out of order', { seq, detail: result.message });
+      return { kind: 'error', message: result.message };
+    }
+    this.#lastOk = false;
+    return { kind: 'fenced', reason: result.reason, message: result.message };
+  }
+}

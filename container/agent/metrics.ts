@@ -1,0 +1,282 @@
+import type { Clock } from '../../shared/domain/clock';
+import { drawdownPct, type RiskSnapshot } from '../../shared/domain/risk';
+import {
+  type FreqtradeState,
+  MAX_OPEN_TRADES_SNAPSHOT,
+  type OpenTrade,
+  type SessionMetrics,
+} from '../../shared/domain/session';
+import type { CallFailure, CallResult, FreqtradeClient } from './freqtrade/client';
+import type {
+  Balance,
+  Count,
+  Daily,
+  FreqtradeOpenTrade,
+  Health,
+  Profit,
+  ShowConfig,
+} from './freqtrade/schemas';
+
+/** What one poll of Freqtrade learned; `failures` is empty when the poll counts as a success. */
+export interface PollOutcome {
+  at: number;
+  failures: string[];
+  freqtradeState: FreqtradeState;
+  /** `undefined` when the loop is not expected to run (Freqtrade stopped) or has not run yet. */
+  loopAlive: boolean | undefined;
+}
+
+const isoOfMs = (ms: number) => new Date(ms).toISOString();
+
+/** Freqtrade's trade dates are milliseconds since the epoch; `0` means "none yet". */
+const isoOrNull = (ms: number | undefined | null) =>
+  ms === undefined || ms === null || ms <= 0 ? null : isoOfMs(ms);
+
+const toOpenTrade = (trade: FreqtradeOpenTrade): OpenTrade => ({
+  trade_id: trade.trade_id,
+  pair: trade.pair.slice(0, 64),
+  is_short: trade.is_short,
+  amount: trade.amount,
+  open_rate: trade.open_rate,
+  current_rate: trade.current_rate ?? null,
+  stake_amount: trade.stake_amount,
+  leverage: trade.leverage ?? 1,
+  profit_abs: trade.profit_abs ?? 0,
+  profit_ratio: trade.profit_ratio ?? 0,
+  open_date: isoOfMs(trade.open_timestamp),
+});
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export interface MetricsCollectorOptions {
+  clock: Clock;
+  /** A last_process older than this means the bot loop is stuck. */
+  loopStaleAfterMs: number;
+  /** Peak equity carried over from the session (a restarted agent must not forget the high-water mark). */
+  initialPeakEquity?: number;
+}
+
+/**
+ * Polls Freqtrade and keeps the latest known figures, so a failed poll still leaves the heartbeat
+ * with the last truth (and the failure counted). Derives what Freqtrade does not give directly:
+ * equity drawdown from its peak including unrealized PnL, today's PnL with open losses, exposure,
+ * highest leverage, exchange connectivity and bot-loop liveness.
+ */
+export class MetricsCollector {
+  readonly #clock: Clock;
+  readonly #loopStaleAfterMs: number;
+  #config: ShowConfig | undefined;
+  #health: Health | undefined;
+  #profit: Profit | undefined;
+  #trades: FreqtradeOpenTrade[] = [];
+  #balance: Balance | undefined;
+  #count: Count | undefined;
+  #daily: Daily | undefined;
+  #balanceOk = false;
+  #peakEquity: number;
+  #consecutiveFailures = 0;
+  #lastOutcome: PollOutcome | undefined;
+  /** After an operator resumes past a breach, today's losses up to then are acknowledged. */
+  #dailyAck: { day: string; pnl: number } | undefined;
+
+  constructor(options: MetricsCollectorOptions) {
+    this.#clock = options.clock;
+    this.#loopStaleAfterMs = options.loopStaleAfterMs;
+    this.#peakEquity = options.initialPeakEquity ?? 0;
+  }
+
+  get consecutiveFailures(): number {
+    return this.#consecutiveFailures;
+  }
+
+  get lastOutcome(): PollOutcome | undefined {
+    return this.#lastOutcome;
+  }
+
+  get hasData(): boolean {
+    return this.#balance !== undefined;
+  }
+
+  /** One poll. `countFailures` is false while Freqtrade is (re)starting, so a normal boot is not a breach. */
+  async poll(client: FreqtradeClient | undefined, countFailures: boolean): Promise<PollOutcome> {
+    const at = this.#clock.now();
+    const failures: string[] = [];
+    if (client === undefined) {
+      failures.push('freqtrade is not running');
+    } else {
+      const [config, health, status, balance, profit, count, daily] = await Promise.all([
+        client.showConfig(),
+        client.health(),
+        client.status(),
+        client.balance(),
+        client.profit(),
+        client.count(),
+        client.daily(),
+      ]);
+      const keep = <T>(result: CallResult<T>, set: (value: T) => void) => {
+        if (result.ok) set(result.value);
+        // A 502 refusal is Freqtrade saying "not in this state": the bot is up, keep the last value.
+        else if (result.failure.kind !== 'refused') failures.push(describe(result.failure));
+      };
+      keep(config, (value) => {
+        this.#config = value;
+      });
+      keep(health, (value) => {
+        this.#health = value;
+      });
+      keep(status, (value) => {
+        this.#trades = value;
+      });
+      this.#balanceOk = balance.ok;
+      keep(balance, (value) => {
+        this.#balance = value;
+      });
+      keep(profit, (value) => {
+        this.#profit = value;
+      });
+      keep(count, (value) => {
+        this.#count = value;
+      });
+      keep(daily, (value) => {
+        this.#daily = value;
+      });
+    }
+    const freqtradeState = this.#stateOf(failures.length === 0 || this.#config !== undefined);
+    const loopAlive = this.#loopAlive(at, freqtradeState);
+    if (loopAlive === false) failures.push('freqtrade bot loop is stuck (last_process too old)');
+    if (failures.length === 0) this.#consecutiveFailures = 0;
+    else if (countFailures) this.#consecutiveFailures += 1;
+    const equity = this.equity;
+    if (equity !== undefined && equity > this.#peakEquity) this.#peakEquity = equity;
+    this.#lastOutcome = { at, failures: [...new Set(failures)], freqtradeState, loopAlive };
+    return this.#lastOutcome;
+  }
+
+  #stateOf(known: boolean): FreqtradeState {
+    if (!known || this.#config === undefined) return 'unknown';
+    const state = this.#config.state.toLowerCase();
+    return state === 'running' || state === 'paused' || state === 'stopped' ? state : 'unknown';
+  }
+
+  #loopAlive(nowMs: number, state: FreqtradeState): boolean | undefined {
+    if (state === 'stopped' || state === 'unknown') return undefined;
+    const ts = this.#health?.last_process_ts;
+    if (ts === undefined || ts === null) return undefined;
+    return nowMs - ts * 1000 <= this.#loopStaleAfterMs;
+  }
+
+  get freqtradeState(): FreqtradeState {
+    return this.#lastOutcome?.freqtradeState ?? 'unknown';
+  }
+
+  get loopAlive(): boolean | undefined {
+    return this.#lastOutcome?.loopAlive;
+  }
+
+  get lastProcessAt(): string | null {
+    const ts = this.#health?.last_process_ts;
+    return ts === undefined || ts === null ? null : isoOfMs(ts * 1000);
+  }
+
+  /** Account value in the stake currency, open positions marked to market (unrealized PnL included). */
+  get equity(): number | undefined {
+    if (this.#balance === undefined) return undefined;
+    return this.#balance.total_bot ?? this.#balance.total;
+  }
+
+  get peakEquity(): number {
+    return this.#peakEquity;
+  }
+
+  get openTrades(): OpenTrade[] {
+    return this.#trades.slice(0, MAX_OPEN_TRADES_SNAPSHOT).map(toOpenTrade);
+  }
+
+  get openTradeCount(): number {
+    return this.#trades.length;
+  }
+
+  get exposure(): number {
+    if (this.#count !== undefined) return Math.max(0, this.#count.total_stake);
+    return this.#trades.reduce((sum, trade) => sum + Math.abs(trade.stake_amount), 0);
+  }
+
+  get maxLeverage(): number {
+    return this.#trades.reduce((max, trade) => Math.max(max, trade.leverage ?? 1), 0);
+  }
+
+  /** Closed today (Freqtrade's /daily, UTC) plus what open trades would realise now: open losses count today. */
+  get pnlToday(): number {
+    const today = utcDay(this.#clock.now());
+    const closed = this.#daily?.data.find((day) => day.date === today)?.abs_profit ?? 0;
+    const unrealized = this.#trades.reduce((sum, trade) => sum + (trade.profit_abs ?? 0), 0);
+    return closed + unrealized;
+  }
+
+  get exchangeConnected(): boolean {
+    return (
+      this.#balanceOk &&
+      this.loopAlive !== false &&
+      !this.#trades.some((trade) => trade.current_rate === null || trade.current_rate === undefined)
+    );
+  }
+
+  get stakeCurrency(): string | undefined {
+    return this.#config?.stake_currency ?? this.#balance?.stake;
+  }
+
+  metrics(): SessionMetrics {
+    const profit = this.#profit;
+    const decided = profit === undefined ? 0 : profit.winning_trades + profit.losing_trades;
+    const winRate =
+      profit === undefined ? 0 : (profit.winrate ?? (decided === 0 ? 0 : profit.winning_trades / decided));
+    const stake = this.stakeCurrency;
+    const equity = this.equity;
+    return {
+      total_trades: Math.max(0, profit?.trade_count ?? 0),
+      win_rate: Math.min(1, Math.max(0, winRate)),
+      pnl_today: round(this.pnlToday),
+      pnl_total: round(profit?.profit_all_coin ?? 0),
+      open_trade_count: this.openTradeCount,
+      ...(equity === undefined ? {} : { equity: round(equity) }),
+      ...(stake === undefined ? {} : { stake_currency: stake.slice(0, 16) }),
+    };
+  }
+
+  lastTradeAt(): string | null {
+    return isoOrNull(this.#profit?.latest_trade_timestamp);
+  }
+
+  /** The numbers the risk limits are evaluated on (and re-evaluated by the control plane). */
+  riskSnapshot(): RiskSnapshot {
+    // Before the first balance (Freqtrade booting) equity is unknown, not zero: an inherited peak must not
+    // read as a 100 % drawdown. Blindness is caught by monitor_failures instead.
+    const equity = this.equity ?? this.#peakEquity;
+    const today = utcDay(this.#clock.now());
+    const ack = this.#dailyAck?.day === today ? this.#dailyAck.pnl : 0;
+    return {
+      equity: round(equity),
+      peak_equity: round(this.#peakEquity),
+      drawdown_pct: round(drawdownPct(this.#peakEquity, equity)),
+      daily_pnl: round(this.pnlToday - Math.min(0, ack)),
+      open_trades: this.openTradeCount,
+      max_leverage: this.maxLeverage,
+      exposure: round(this.exposure),
+      monitor_failures: this.#consecutiveFailures,
+    };
+  }
+
+  /**
+   * The operator resumed after a breach: the loss up to now is accepted. Drawdown is measured from
+   * today's equity again and today's loss limit counts from here, so the resume is not undone at the
+   * next poll by the loss the operator has just accepted.
+   */
+  acknowledgeLosses(): void {
+    const equity = this.equity;
+    if (equity !== undefined) this.#peakEquity = equity;
+    this.#dailyAck = { day: utcDay(this.#clock.now()), pnl: this.pnlToday };
+  }
+}
+
+const describe = (failure: CallFailure) => `${failure.kind}: ${failure.message}`;
+const round = (value: number) => Math.round(value * 1e6) / 1e6;

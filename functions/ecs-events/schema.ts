@@ -1,0 +1,51 @@
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import * as z from 'zod';
+
+const KeyValueSchema = z.object({ name: z.string().optional(), value: z.string().optional() }).loose();
+
+/** The fields of ECS's "ECS Task State Change" detail this function reads; the rest passes through. */
+export const EcsTaskStateChangeDetailSchema = z
+  .object({
+    clusterArn: z.string().min(1),
+    taskArn: z.string().min(1),
+    lastStatus: z.string(),
+    desiredStatus: z.string().optional(),
+    group: z.string().optional(),
+    startedBy: z.string().optional(),
+    stoppedReason: z.string().optional(),
+    stopCode: z.string().optional(),
+    taskDefinitionArn: z.string().optional(),
+    containers: z
+      .array(
+        z
+          .object({
+            name: z.string().optional(),
+            exitCode: z.number().int().optional(),
+            reason: z.string().optional(),
+            lastStatus: z.string().optional(),
+          })
+          .loose(),
+      )
+      .default([]),
+    overrides: z
+      .object({
+        containerOverrides: z
+          .array(
+            z
+              .object({ name: z.string().optional(), environment: z.array(KeyValueSchema).optional() })
+              .loose(),
+          )
+          .default([]),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+export type EcsTaskStateChangeDetail = z.infer<typeof EcsTaskStateChangeDetailSchema>;
+
+export const EcsTaskStateChangeEventSchema = EventBridgeSchema.extend({
+  source: z.literal('aws.ecs'),
+  'detail-type': z.literal('ECS Task State Change'),
+  detail: EcsTaskStateChangeDetailSchema,
+});
+export type EcsTaskStateChangeEvent = z.infer<typeof EcsTaskStateChangeEventSchema>;

@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBStreamRecord } from '@aws-lambda-powertools/parser/schemas/dynamodb';
+import middy from '@middy/core';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { breachAlert, transitionAlert } from '../../../shared/domain/alerts';
+import { type Clock, systemClock } from '../../../shared/domain/clock';
+import { parseInput, parseStored } from '../../../shared/domain/errors';
+import type { AlertPublisher, ContainerPlatform, LaunchWorkflow } from '../../../shared/domain/ports';
+import { type Session, SessionSchema } from '../../../shared/domain/session';
+import type { SessionStore } from '../../../shared/domain/session-store';
+import { classifySessionChange, type SessionEffect } from '../../../shared/domain/stream';
+import { type DedupLedger, once } from '../../../shared/runtime/events-dedup';
+import {
+  alertsFromEnv,
+  lazyHandler,
+  loggerFor,
+  metricsFor,
+  platformFromEnv,
+  storeFromEnv,
+  workflowFromEnv,
+} from '../../../shared/runtime/workflow-deps';
+
+export interface SessionEventsDeps {
+  store: SessionStore;
+  platform: ContainerPlatform;
+  workflow: Pick<LaunchWorkflow, 'succeed' | 'fail'>;
+  alerts: AlertPublisher;
+  ledger: DedupLedger;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Step Functions' answers for a token whose task is already over: nothing left to release. */
+const SPENT_TOKEN_ERRORS = ['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist'];
+const isSpentToken = (error: unknown) => error instanceof Error && SPENT_TOKEN_ERRORS.includes(error.name);
+
+const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+interface Images {
+  previous: Session | undefined;
+  current: Session;
+}
+
+/** Undefined for what is not a session change (locks, dedup markers, removals, other workflow records). */
+export const imagesOf = (record: DynamoDBRecord): Images | undefined => {
+  const parsed = parseInput(DynamoDBStreamRecord, record, 'DynamoDB stream record');
+  if (parsed.eventName === 'REMOVE') return undefined;
+  const next = parsed.dynamodb.NewImage as Record<string, unknown> | undefined;
+  if (next?.item_type !== 'session') return undefined;
+  const old = parsed.dynamodb.OldImage as Record<string, unknown> | undefined;
+  return {
+    current: parseStored(SessionSchema, next, 'session (stream new image)'),
+    previous:
+      old?.item_type === 'session'
+        ? parseStored(SessionSchema, old, 'session (stream old image)')
+        : undefined,
+  };
+};
+
+const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
+
+/**
+ * Executes the effects of one session change. Every external effect is idempotent under redelivery:
+ * pages and token releases go through the dedup ledger, store writes are conditional, teardown is
+ * idempotent by the port's contract.
+ */
+export const processSessionChange = async (deps: SessionEventsDeps, { previous, current }: Images) => {
+  const { store, platform, workflow, alerts, ledger, clock, logger, metrics } = deps;
+  const effects = classifySessionChange(previous, current);
+  const has = <T extends SessionEffect['type']>(type: T) =>
+    effects.find((effect): effect is Extract<SessionEffect, { type: T }> => effect.type === type);
+  const done: string[] = [];
+  let deferred: unknown;
+
+  const abort = has('abort_launch');
+  if (abort !== undefined) {
+    await once(ledger, `launch-abort:${current.run_id}:${digest(abort.token)}`, async () => {
+      try {
+        await workflow.fail(abort.token, 'SessionAborted', abort.reason);
+        done.push('launch workflow told to stop waiting');
+      } catch (error) {
+        if (!isSpentToken(error)) throw error;
+      }
+    });
+  }
+
+  if (has('teardown') !== undefined) {
+    // Done before the page so the page can say what happened; a failure still pages, then retries.
+    try {
+      if (current.container !== null) {
+        await platform.stopSession(
+          current.container,
+          `session ${current.status}: ${current.status_reason ?? ''}`,
+        );
+        done.push('container stopped');
+      } else {
+        done.push('no container was recorded');
+      }
+      const released = await store.releaseLock(current.strategy_id, current.run_id);
+      done.push(released.ok ? 'strategy lock released' : 'strategy lock already free');
+    } catch (error) {
+      deferred = error;
+      done.push(`teardown FAILED (${errorName(error)}), being retried`);
+      logger.error('teardown failed', { run_id: current.run_id, error });
+    }
+  }
+
+  const transition = has('transition');
+  if (transition !== undefined) {
+    const alert = transitionAlert(transition.from, current, clock.now(), done);
+    const sent = await once(ledger, `alert:${alert.dedup_id}`, () => alerts.publish(alert));
+    if (sent) metrics.addMetric('AlertsPublished', MetricUnit.Count, 1);
+    logger.info('status transition', {
+      run_id: current.run_id,
+      from: transition.from,
+      to: transition.to,
+      alerted: sent,
+    });
+  }
+
+  const release = has('release_launch');
+  if (release !== undefined) {
+    await once(ledger, `launch-release:${current.run_id}:${digest(release.token)}`, async () => {
+      try {
+        await workflow.succeed(release.token, {
+          run_id: current.run_id,
+          heartbeat_seq: current.heartbeat_seq,
+          last_heartbeat: current.last_heartbeat,
+        });
+        metrics.addMetric('LaunchesReleased', MetricUnit.Count, 1);
+        logger.info('first heartbeat: launch released', { run_id: current.run_id });
+      } catch (error) {
+        if (!isSpentToken(error)) throw error;
+        logger.info('launch token already spent', { run_id: current.run_id, error: errorName(error) });
+      }
+    });
+  }
+
+  const breach = has('risk_breach');
+  if (breach !== undefined) {
+    const key = `${current.run_id}:v${current.version}:risk.breach`;
+    await once(ledger, `alert:${key}`, async () => {
+      const actions: string[] = [];
+      if (current.desired_state === 'running') {
+        const paused = await store.setDesiredState(current.run_id, 'paused');
+        actions.push(
+          paused.ok
+            ? 'desired state set to paused: the agent stops new entries'
+            : `could not pause (${paused.message})`,
+        );
+      } else {
+        actions.push(`desired state already ${current.desired_state}`);
+      }
+      if (current.risk?.response)
+        actions.push(`the agent reports its response: ${current.risk.response.step}`);
+      await alerts.publish(breachAlert(current, breach.breaches, clock.now(), actions));
+      metrics.addMetric('RiskBreaches', MetricUnit.Count, 1);
+      logger.warn('risk breach', { run_id: current.run_id, breaches: breach.breaches });
+    });
+  }
+
+  const recover = has('recover_stale');
+  if (recover !== undefined) {
+    const moved = await store.transition(current.run_id, recover.to, {
+      from: ['stale'],
+      patch: { status_reason: 'heartbeats resumed' },
+    });
+    if (!moved.ok)
+      logger.info('stale recovery not applied', { run_id: current.run_id, detail: moved.message });
+  }
+
+  if (deferred !== undefined) throw deferred;
+  return effects;
+};
+
+export const createHandler = (deps: SessionEventsDeps) => {
+  const recordHandler = async (record: DynamoDBRecord) => {
+    const images = imagesOf(record);
+    if (images === undefined) return;
+    await processSessionChange(deps, images);
+  };
+  return middy(async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+    // Records are processed one after another: per-item order matters (a transition before its teardown).
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    try {
+      return await processPartialResponse(event, recordHandler, processor, {
+        context,
+        throwOnFullBatchFailure: false,
+        processInParallel: false,
+      });
+    } finally {
+      if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
+    }
+  }).use(injectLambdaContext(deps.logger, { resetKeys: true }));
+};
+
+export const defaultDeps = (): SessionEventsDeps => {
+  const { store, ledger } = storeFromEnv();
+  return {
+    store,
+    ledger,
+    platform: platformFromEnv(),
+    workflow: workflowFromEnv(),
+    alerts: alertsFromEnv(),
+    clock: systemClock,
+    logger: loggerFor(),
+    metrics: metricsFor(),
+  };
+};
+
+/** Built from the environment on the first invocation, never at import. */
+export const handler = lazyHandler(() => createHandler(defaultDeps()));

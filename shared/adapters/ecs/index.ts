@@ -1,0 +1,3 @@
+export * from './ecs-platform';
+export * from './errors';
+export * from './naming';

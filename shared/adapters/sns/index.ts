@@ -1,0 +1,1 @@
+export * from './sns-alert-publisher';

@@ -1,0 +1,142 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import * as z from 'zod';
+import { createDocumentClient } from '../adapters/dynamodb/client';
+import { DynamoSessionStore } from '../adapters/dynamodb/session-store';
+import { EcsContainerPlatform } from '../adapters/ecs/ecs-platform';
+import { StepFunctionsLaunchWorkflow } from '../adapters/sfn/launch-workflow';
+import { SnsAlertPublisher } from '../adapters/sns/sns-alert-publisher';
+import { type Clock, systemClock } from '../domain/clock';
+import { DEFAULT_STALE_AFTER_S } from '../domain/staleness';
+import { parseEnv, secondsVar, TablesEnvSchema } from './env';
+import { DynamoDedupLedger } from './events-dedup';
+
+/**
+ * Wiring of the workflow functions (launch step, stream processor, sweep, ECS events) to AWS. Only each
+ * handler's `defaultDeps()` calls these, on the first invocation: importing a handler constructs nothing,
+ * so the local cloud can import it and pass its own adapters to `createHandler`.
+ */
+
+const list = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  )
+  .pipe(z.array(z.string().min(1)).min(1));
+
+const flag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((value) => value === 'true' || value === '1');
+
+export const PlatformEnvSchema = z.object({
+  ECS_CLUSTER: z.string().min(1),
+  ECS_TASK_DEFINITION: z.string().min(1),
+  ECS_CONTAINER_NAME: z.string().min(1).default('strategy'),
+  ECS_SUBNETS: list,
+  ECS_SECURITY_GROUPS: list,
+  ECS_ASSIGN_PUBLIC_IP: flag,
+  ECS_ALLOW_SPOT: flag,
+});
+
+export const AlertsEnvSchema = z.object({ ALERTS_TOPIC_ARN: z.string().startsWith('arn:') });
+
+export const WorkflowEnvSchema = z.object({ LAUNCH_STATE_MACHINE_ARN: z.string().startsWith('arn:') });
+
+/** The timings every workflow function agrees on (DESIGN.md §3), from the environment. */
+export const TimingsEnvSchema = z.object({
+  LAUNCH_TIMEOUT_S: secondsVar(600, 1, 3600),
+  STALE_AFTER_S: secondsVar(DEFAULT_STALE_AFTER_S, 1, 86_400),
+  STOP_GRACE_S: secondsVar(120, 1, 3600),
+  HIGH_LOSS_PAUSE: z.coerce.number().positive().default(500),
+});
+
+export interface WorkflowTimings {
+  /** How long a launch waits for the first heartbeat. */
+  launchTimeoutS: number;
+  /** A heartbeat older than this marks a session stale. */
+  staleAfterS: number;
+  /** How long a stop may go unconfirmed before the sweep forces it. */
+  stopGraceS: number;
+  /** Today's PnL below minus this pauses a session (seed §8 high-loss alarm, platform-wide floor). */
+  highLossPause: number;
+}
+
+export const DEFAULT_TIMINGS: WorkflowTimings = Object.freeze({
+  launchTimeoutS: 600,
+  staleAfterS: DEFAULT_STALE_AFTER_S,
+  stopGraceS: 120,
+  highLossPause: 500,
+});
+
+export const timingsFromEnv = (env: NodeJS.ProcessEnv = process.env): WorkflowTimings => {
+  const parsed = parseEnv(TimingsEnvSchema, env);
+  return {
+    launchTimeoutS: parsed.LAUNCH_TIMEOUT_S,
+    staleAfterS: parsed.STALE_AFTER_S,
+    stopGraceS: parsed.STOP_GRACE_S,
+    highLossPause: parsed.HIGH_LOSS_PAUSE,
+  };
+};
+
+export const loggerFor = (serviceName = 'tradai-control-plane'): Logger =>
+  new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? serviceName });
+
+/** Seed §8's alarms read the sweep's metrics from this namespace. */
+export const LIVE_TRADING_NAMESPACE = 'TradAI/LiveTrading';
+export const CONTROL_PLANE_NAMESPACE = 'TradAI/ControlPlane';
+
+export const metricsFor = (namespace: string = CONTROL_PLANE_NAMESPACE): Metrics =>
+  new Metrics({ namespace, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'tradai-control-plane' });
+
+export const storeFromEnv = (env: NodeJS.ProcessEnv = process.env, clock: Clock = systemClock) => {
+  const tables = parseEnv(TablesEnvSchema, env);
+  const doc = createDocumentClient();
+  return {
+    doc,
+    store: new DynamoSessionStore(doc, {
+      sessionsTable: tables.SESSIONS_TABLE,
+      metricsTable: tables.METRICS_TABLE,
+      clock,
+    }),
+    ledger: new DynamoDedupLedger(doc, { table: tables.SESSIONS_TABLE, clock }),
+  };
+};
+
+export const platformFromEnv = (env: NodeJS.ProcessEnv = process.env): EcsContainerPlatform => {
+  const parsed = parseEnv(PlatformEnvSchema, env);
+  return new EcsContainerPlatform(new ECSClient({ maxAttempts: 5 }), {
+    cluster: parsed.ECS_CLUSTER,
+    taskDefinition: parsed.ECS_TASK_DEFINITION,
+    containerName: parsed.ECS_CONTAINER_NAME,
+    subnets: parsed.ECS_SUBNETS,
+    securityGroups: parsed.ECS_SECURITY_GROUPS,
+    assignPublicIp: parsed.ECS_ASSIGN_PUBLIC_IP,
+    allowSpot: parsed.ECS_ALLOW_SPOT,
+    tags: { service: 'tradai', stage: env.STAGE ?? 'unknown' },
+  });
+};
+
+export const alertsFromEnv = (env: NodeJS.ProcessEnv = process.env): SnsAlertPublisher =>
+  new SnsAlertPublisher(new SNSClient({ maxAttempts: 5 }), parseEnv(AlertsEnvSchema, env).ALERTS_TOPIC_ARN);
+
+export const workflowFromEnv = (env: NodeJS.ProcessEnv = process.env): StepFunctionsLaunchWorkflow =>
+  new StepFunctionsLaunchWorkflow(
+    new SFNClient({ maxAttempts: 5 }),
+    parseEnv(WorkflowEnvSchema, env).LAUNCH_STATE_MACHINE_ARN,
+  );
+
+/** A Lambda entry point built on its first invocation, so importing the module constructs nothing. */
+export const lazyHandler = <E, C, R>(build: () => (event: E, context: C) => Promise<R>) => {
+  let built: ((event: E, context: C) => Promise<R>) | undefined;
+  return (event: E, context: C): Promise<R> => {
+    built ??= build();
+    return built(event, context);
+  };
+};

@@ -1,0 +1,137 @@
+import { DeleteServiceCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createHandler, describeLaunchError } from '../../../functions/launch/step/handler';
+import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
+import { ManualClock } from '../../../shared/domain/clock';
+import { InvalidInputError } from '../../../shared/domain/errors';
+import {
+  awsAdapters,
+  CLUSTER_ARN,
+  lambdaContext,
+  newSessionInput,
+  silentLogger,
+} from '../../adapters/support/workflow-fixtures';
+import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+
+describe('Handler: launch-step', () => {
+  let dynamo: TestDynamo;
+  let store: DynamoSessionStore;
+  const clock = new ManualClock('2026-03-02T10:00:00.000Z');
+  const adapters = awsAdapters();
+  const ecs = mockClient(adapters.ecs);
+  let handler: ReturnType<typeof createHandler>;
+  const step = (payload: unknown) => handler(payload, lambdaContext('launchStep'));
+
+  beforeAll(async () => {
+    dynamo = await startTestDynamo();
+    store = dynamo.newStore(clock);
+    handler = createHandler({
+      store,
+      platform: adapters.platform,
+      clock,
+      logger: silentLogger(),
+      timings: { launchTimeoutS: 600 },
+    });
+  });
+
+  afterAll(async () => {
+    await dynamo.close();
+  });
+
+  beforeEach(() => {
+    ecs.reset();
+    ecs.on(UpdateServiceCommand).resolves({});
+    ecs.on(DeleteServiceCommand).resolves({});
+  });
+
+  const pending = async () => {
+    const created = await store.createSession(newSessionInput('live'));
+    if (!created.ok) throw new Error(created.message);
+    return created.session;
+  };
+
+  it('marks launching once and answers a retried step the same way', async () => {
+    // prepare
+    const session = await pending();
+
+    // act
+    const first = await step({ action: 'markLaunching', run_id: session.run_id });
+    const retried = await step({ action: 'markLaunching', run_id: session.run_id });
+
+    // assess
+    expect(first).toEqual({ launch_timeout_s: 600 });
+    expect(retried).toEqual({ launch_timeout_s: 600 });
+    expect((await store.get(session.run_id))?.status).toBe('launching');
+  });
+
+  it('aborts the launch of a session the operator already stopped', async () => {
+    // prepare
+    const session = await pending();
+    await store.setDesiredState(session.run_id, 'stopped', 'changed my mind');
+
+    // act + assess
+    await expect(step({ action: 'markLaunching', run_id: session.run_id })).rejects.toMatchObject({
+      name: 'LaunchAbortedError',
+    });
+  });
+
+  it('compensates idempotently after the sweep already failed the launch', async () => {
+    // prepare
+    const session = await pending();
+    await store.transition(session.run_id, 'launching', { from: ['pending'] });
+    const container = {
+      platform: 'ecs',
+      launch_type: 'service',
+      cluster: CLUSTER_ARN,
+      service_arn: 'arn:aws:ecs:us-east-1:123456789012:service/c/tradai-x',
+    } as const;
+    await store.update(session.run_id, { container }, ['launching']);
+    await store.transition(session.run_id, 'failed', {
+      patch: { status_reason: 'launch timed out (sweep)' },
+    });
+    const state = {
+      run_id: session.run_id,
+      Payload: { launch_timeout_s: 600 },
+      error: { Error: 'States.Timeout', Cause: '' },
+    };
+
+    // act
+    const first = await step({ action: 'compensate', state });
+    const again = await step({ action: 'compensate', state });
+
+    // assess
+    expect(first).toMatchObject({ status: 'failed' });
+    expect(again).toMatchObject({ status: 'failed' });
+    expect((await store.get(session.run_id))?.status_reason).toBe('launch timed out (sweep)');
+    expect(ecs.commandCalls(DeleteServiceCommand)).toHaveLength(2);
+    expect((await store.getLock(session.strategy_id))?.active_run_id).toBeNull();
+  });
+
+  it('reads the error message out of the Cause Step Functions hands over', () => {
+    // assess
+    expect(
+      describeLaunchError({
+        run_id: 'live-x-1',
+        error: {
+          Error: 'ContainerStartError',
+          Cause: JSON.stringify({ errorType: 'ContainerStartError', errorMessage: 'no image' }),
+        },
+      }),
+    ).toBe('launch failed: ContainerStartError: no image');
+    expect(
+      describeLaunchError({
+        run_id: 'live-x-1',
+        Payload: { launch_timeout_s: 90 },
+        error: { Error: 'States.Timeout' },
+      }),
+    ).toBe('launch timed out: no first heartbeat within 90 s');
+  });
+
+  it('refuses an unknown action', async () => {
+    // act + assess
+    await expect(step({ action: 'launchMissiles', run_id: 'live-x-1' })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+  });
+});

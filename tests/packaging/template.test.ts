@@ -1,0 +1,265 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DependsOn?: unknown;
+}
+interface Template {
+  Resources: Record<string, Resource>;
+  Parameters?: Record<string, unknown>;
+}
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+const byType = (template: Template, type: string) =>
+  Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+
+const statementsOf = (role: Resource): Statement[] =>
+  ((role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[] | undefined) ?? []).flatMap(
+    (policy) => policy.PolicyDocument.Statement,
+  );
+
+const actionsOf = (role: Resource): string[] =>
+  statementsOf(role).flatMap((statement) =>
+    Array.isArray(statement.Action) ? statement.Action : [statement.Action],
+  );
+
+/** `osls package` offline, once: the CloudFormation template exactly as a deploy would send it. */
+describe('Packaging: CloudFormation template', () => {
+  let dir: string;
+  let template: Template;
+  const resource = (id: string): Resource => {
+    const found = template.Resources[id];
+    if (found === undefined) throw new Error(`no resource ${id}`);
+    return found;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tradai-package-'));
+    await promisify(execFile)('npx', ['osls', 'package', '--stage', 'ci', '--package', dir], {
+      cwd: ROOT,
+      timeout: 120_000,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    });
+    template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  }, 180_000);
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('defines the sessions table keyed by run_id with both GSIs, a NEW_AND_OLD_IMAGES stream and TTL', () => {
+    // assess
+    const table = resource('WorkflowStateTable').Properties;
+    expect(table).toMatchObject({
+      TableName: 'tradai-workflow-state-ci',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'run_id', KeyType: 'HASH' }],
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+    const indexes = (table.GlobalSecondaryIndexes as { IndexName: string }[]).map((index) => index.IndexName);
+    expect(indexes).toEqual(expect.arrayContaining(['status-created_at-index', 'trace_id-index']));
+  });
+
+  it('defines the metrics table keyed by run_id and recorded_at', () => {
+    // assess
+    expect(resource('SessionMetricsTable').Properties).toMatchObject({
+      TableName: 'tradai-session-metrics-ci',
+      KeySchema: [
+        { AttributeName: 'run_id', KeyType: 'HASH' },
+        { AttributeName: 'recorded_at', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+  });
+
+  it('runs every function on nodejs22.x with its own role', () => {
+    // prepare
+    const functions = byType(template, 'AWS::Lambda::Function');
+
+    // assess
+    expect(functions.map(([id]) => id)).toEqual(
+      expect.arrayContaining([
+        'LaunchStepLambdaFunction',
+        'SessionEventsLambdaFunction',
+        'SweepLambdaFunction',
+        'EcsEventsLambdaFunction',
+      ]),
+    );
+    for (const [, fn] of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Role).toMatchObject({ 'Fn::GetAtt': [expect.stringMatching(/Role$/), 'Arn'] });
+    }
+  });
+
+  it('grants no wildcard action in any IAM policy', () => {
+    // prepare
+    const roles = byType(template, 'AWS::IAM::Role');
+
+    // assess
+    expect(roles.length).toBeGreaterThanOrEqual(8);
+    for (const [id, role] of roles) {
+      for (const action of actionsOf(role)) {
+        expect(action, `${id}: ${action}`).not.toMatch(/\*/);
+      }
+    }
+  });
+
+  it('keeps the sweep on the status GSI: Query on the index, never Scan', () => {
+    // prepare
+    const sweep = resource('SweepRole');
+
+    // assess
+    expect(actionsOf(sweep)).toContain('dynamodb:Query');
+    expect(actionsOf(sweep)).not.toContain('dynamodb:Scan');
+    const query = statementsOf(sweep).find((statement) => statement.Action.includes('dynamodb:Query'));
+    expect(JSON.stringify(query?.Resource)).toContain('/index/status-created_at-index');
+  });
+
+  it('scopes the workflow roles to our table, topic, cluster and state machine', () => {
+    // prepare
+    const sessionEvents = JSON.stringify(statementsOf(resource('SessionEventsRole')));
+    const launchStep = JSON.stringify(statementsOf(resource('LaunchStepRole')));
+    const machine = JSON.stringify(statementsOf(resource('LaunchSessionStateMachineRole')));
+
+    // assess
+    expect(sessionEvents).toContain('"Ref":"AlertsTopic"');
+    expect(sessionEvents).toContain('"Ref":"LaunchSessionStateMachine"');
+    expect(sessionEvents).toContain('WorkflowStateTable');
+    expect(launchStep).toContain('"Ref":"EcsCluster"');
+    expect(launchStep).toContain('iam:PassedToService');
+    expect(machine).toContain('LaunchStepLambdaFunction');
+  });
+
+  it('runs the health sweep every minute', () => {
+    // prepare
+    const schedules = byType(template, 'AWS::Events::Rule').filter(
+      ([, rule]) => rule.Properties.ScheduleExpression,
+    );
+
+    // assess
+    expect(schedules.map(([, rule]) => rule.Properties.ScheduleExpression)).toContain('rate(1 minute)');
+    expect(JSON.stringify(schedules)).toContain('SweepLambdaFunction');
+  });
+
+  it('feeds the stream processor with partial batch failures, bisection, bounded retries and a DLQ', () => {
+    // prepare
+    const [mapping] = byType(template, 'AWS::Lambda::EventSourceMapping').map(([, value]) => value);
+
+    // assess
+    expect(mapping?.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['WorkflowStateTable', 'StreamArn'] },
+      FunctionName: { 'Fn::GetAtt': ['SessionEventsLambdaFunction', 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SessionEventsDlq', 'Arn'] } } },
+    });
+    const [filter] =
+      (mapping?.Properties.FilterCriteria as { Filters: { Pattern: string }[] } | undefined)?.Filters ?? [];
+    expect(JSON.parse(filter?.Pattern ?? '{}')).toEqual({
+      eventName: ['INSERT', 'MODIFY'],
+      dynamodb: { NewImage: { item_type: { S: ['session'] } } },
+    });
+  });
+
+  it('routes stopped tasks of our cluster to the ECS events function', () => {
+    // prepare
+    const rule = byType(template, 'AWS::Events::Rule').find(([, value]) => value.Properties.EventPattern);
+
+    // assess
+    expect(rule?.[1].Properties.EventPattern).toEqual({
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Task State Change'],
+      detail: { clusterArn: [{ 'Fn::GetAtt': ['EcsCluster', 'Arn'] }], lastStatus: ['STOPPED'] },
+    });
+    expect(JSON.stringify(rule?.[1].Properties.Targets)).toContain('EcsEventsLambdaFunction');
+  });
+
+  it('defines the launch state machine from the ASL file with the launchStep function substituted', () => {
+    // prepare
+    const machine = resource('LaunchSessionStateMachine').Properties;
+    const definition = (machine.DefinitionString as { 'Fn::Sub': string })['Fn::Sub'];
+
+    // assess
+    expect(machine.StateMachineName).toBe('tradai-launch-session-ci');
+    expect(definition).toContain('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a template
+    expect(definition).toContain('${LaunchStepLambdaFunction.Arn}');
+    expect(definition).not.toContain('#{');
+  });
+
+  it('defines the alerts topic and the seed §8 alarms on it', () => {
+    // prepare
+    const alarms = Object.fromEntries(
+      byType(template, 'AWS::CloudWatch::Alarm').map(([, alarm]) => [
+        alarm.Properties.MetricName,
+        alarm.Properties,
+      ]),
+    );
+
+    // assess
+    expect(resource('AlertsTopic').Type).toBe('AWS::SNS::Topic');
+    expect(alarms.HeartbeatAgeSeconds).toMatchObject({
+      Threshold: 180,
+      Period: 60,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlertsTopic' }],
+    });
+    expect(alarms.ExchangeConnected).toMatchObject({
+      Threshold: 1,
+      Period: 60,
+      EvaluationPeriods: 2,
+      ComparisonOperator: 'LessThanThreshold',
+    });
+    expect(alarms.PnLDaily).toMatchObject({ Threshold: -500, ComparisonOperator: 'LessThanThreshold' });
+  });
+
+  it('defines the ECS cluster and a 1 vCPU / 2 GB task with a health check on 8004 and 30-day logs', () => {
+    // prepare
+    const task = resource('StrategyTaskDefinition').Properties;
+    const [container] = task.ContainerDefinitions as Record<string, unknown>[];
+
+    // assess
+    expect(resource('EcsCluster').Type).toBe('AWS::ECS::Cluster');
+    expect(task).toMatchObject({
+      Cpu: '1024',
+      Memory: '2048',
+      NetworkMode: 'awsvpc',
+      RequiresCompatibilities: ['FARGATE'],
+    });
+    expect(JSON.stringify(container?.HealthCheck)).toContain('localhost:8004/api/v1/health');
+    expect(container?.PortMappings).toEqual([{ ContainerPort: 8004, Protocol: 'tcp' }]);
+    expect(JSON.stringify(container?.Environment)).not.toMatch(/SECRET"|API_KEY|PASSWORD/);
+    expect(resource('StrategyLogGroup').Properties).toMatchObject({ RetentionInDays: 30 });
+  });
+
+  it('lets only the load balancer reach port 8004 and only HTTPS out', () => {
+    // prepare
+    const group = resource('StrategySecurityGroup').Properties;
+
+    // assess
+    expect(group.SecurityGroupIngress).toEqual([
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 8004,
+        ToPort: 8004,
+        SourceSecurityGroupId: { Ref: 'LoadBalancerSecurityGroupId' },
+      }),
+    ]);
+    expect(group.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+    ]);
+    expect(template.Parameters).toHaveProperty('LoadBalancerSecurityGroupId');
+  });
+});
