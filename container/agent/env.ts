@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunIdSchema, StrategyIdSchema, TradingModeSchema } from '../../shared/domain/session';
 import { DEFAULT_HEALTH_PORT, DEFAULT_STOP_TIMEOUT_S } from './constants';
 

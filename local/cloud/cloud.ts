@@ -257,7 +257,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
         `${fn.module} exports no createHandler(deps): the local cloud cannot give it local adapters`,
       );
     }
-    const namespace = fn.name === 'healthSweep' ? LIVE_TRADING_NAMESPACE : CONTROL_PLANE_NAMESPACE;
+    const namespace = fn.name === 'sweep' ? LIVE_TRADING_NAMESPACE : CONTROL_PLANE_NAMESPACE;
     const handler = module.createHandler({
       store,
       audit,

@@ -4,7 +4,7 @@
  * http://127.0.0.1:$PORT or 4000) and --data (where `npm start` keeps its keys) locate the cloud.
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadLocalIssuer } from './jwt-issuer';
 
 const { values } = parseArgs({

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Stands in for the Cognito user pool: the same claims API Gateway's JWT authorizer reads. */
 export const LOCAL_ISSUER = 'https://tradai.local/issuer';

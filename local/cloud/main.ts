@@ -4,7 +4,7 @@
  * ALERT_WEBHOOK_URL a webhook for alerts.
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseEnv } from '../../shared/runtime/env';
 import { startLocalCloud } from './cloud';
 

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { serviceNameOf, startedByOf } from '../../shared/adapters/ecs/naming';
 import type { ContainerPlatform, ContainerSpec } from '../../shared/domain/ports';
 import { type ContainerRef, isServiceMode, TradingModeSchema } from '../../shared/domain/session';
@@ -102,6 +102,7 @@ export class ProcessPlatform implements ContainerPlatform {
   readonly #tasks = new Map<string, RunningTask>();
   readonly #pendingRestarts = new Map<string, NodeJS.Timeout>();
   #closing = false;
+  #saving: Promise<void> = Promise.resolve();
 
   constructor(options: ProcessPlatformOptions) {
     this.#options = options;
@@ -346,7 +347,17 @@ export class ProcessPlatform implements ContainerPlatform {
     killGroup(pid, 'SIGKILL');
   }
 
-  async #saveRegistry(): Promise<void> {
+  /** Saves run one after another, each writing the state as it is then, so an older save never wins. */
+  #saveRegistry(): Promise<void> {
+    this.#saving = this.#saving
+      .then(() => this.#writeRegistry())
+      .catch((error: unknown) => {
+        this.#options.log(`ecs: could not save the services registry: ${String(error)}`);
+      });
+    return this.#saving;
+  }
+
+  async #writeRegistry(): Promise<void> {
     if (this.#options.registryFile === undefined) return;
     const services = [...this.#services.entries()].map(([serviceName, service]) => ({
       serviceName,

@@ -3,7 +3,7 @@
  * prints a token the local cloud's authorizer accepts (keys made on first `npm start`, kept in the data folder).
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadLocalIssuer } from './jwt-issuer';
 
 const KNOWN = ['strategies:read', 'strategies:write', 'strategies:live'];

@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { AMZ_JSON_CONTENT_TYPE, DYNAMODB_TARGET_PREFIX } from './constants';
 import { LocalDynamoError, parseWireError } from './errors';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CONDITIONAL_CHECK_FAILED_MESSAGE, ErrorTypes } from './constants';
 
 /** Base error of the local DynamoDB: a fault of the gateway itself (answered as HTTP 500). */

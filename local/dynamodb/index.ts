@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import dynalite from 'dynalite';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DataDirLayout,
   DEFAULT_ACCOUNT_ID,

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DataDirLayout } from './constants';
 import { LocalDynamoError } from './errors';
 import { readFileIfPresent, writeFileAtomically } from './persistence';

@@ -1,5 +1,5 @@
 import type { AttributeValue } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * Request and response shapes the gateway reads. Attribute values are only checked to be objects:

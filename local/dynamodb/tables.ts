@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { GatewayContext, OperationHandler } from './context';
 import type { DynaliteClient } from './dynalite-client';
 import { validationError } from './errors';

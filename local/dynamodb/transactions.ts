@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CONDITIONAL_CHECK_FAILED_MESSAGE, ErrorTypes, MAX_TRANSACTION_ACTIONS } from './constants';
 import type { GatewayContext, OperationHandler } from './context';
 import { DynamoServiceError, isConditionalCheckFailure, LocalDynamoError, validationError } from './errors';

@@ -9,7 +9,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ApiAuth, AuthRefusal } from './auth';
 import type { BotCommand, PaperBot, RpcResult } from './bot';
 import { API_PREFIX, SIM_PREFIX } from './constants';

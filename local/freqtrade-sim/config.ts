@@ -8,7 +8,7 @@
  * FREQTRADE_SIM_SCENARIO (a JSON scenario) on top.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DEFAULT_ACCESS_TOKEN_TTL_S,
   DEFAULT_DRY_RUN_WALLET,

@@ -5,7 +5,7 @@
  * `at_s` counts from the moment the scenario became active: process start for `sim.scenario` and
  * FREQTRADE_SIM_SCENARIO, the request time for POST /sim/scenario.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../../shared/domain/clock';
 
 const AtSeconds = z.number().min(0).max(86_400).default(0);

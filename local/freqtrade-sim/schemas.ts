@@ -15,7 +15,7 @@
  * - Timestamps called `*_timestamp` are milliseconds; `/health`'s `*_ts` are seconds.
  * - Dates called `*_date` are `YYYY-MM-DD HH:MM:SS` in UTC; `/health`'s datetimes are ISO 8601.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A float Freqtrade may send as `null` (NaN or infinity on its side). */
 const NullableFloat = z.number().nullable();

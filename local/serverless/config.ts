@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, type Tags } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const SERVERLESS_YML = fileURLToPath(new URL('../../serverless.yml', import.meta.url));
 

@@ -1,5 +1,5 @@
 import { resolve as resolvePath } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventPattern } from '../cloud/event-pattern';
 import { SERVERLESS_YML, type ServerlessConfig, tablesOf } from './config';
 

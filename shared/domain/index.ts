@@ -1,3 +1,4 @@
+export * from './alerts';
 export * from './audit';
 export * from './clock';
 export * from './errors';
@@ -7,4 +8,5 @@ export * from './risk';
 export * from './session';
 export * from './session-store';
 export * from './staleness';
+export * from './stream';
 export * from './transitions';

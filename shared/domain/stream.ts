@@ -17,6 +17,8 @@ export type SessionEffect =
   | { type: 'risk_breach'; breaches: Breach[] }
   /** A heartbeat reached a stale session: back to what the operator wants. */
   | { type: 'recover_stale'; to: 'running' | 'paused' }
+  /** A heartbeat reports Freqtrade in the other of running/paused: the status follows what is confirmed. */
+  | { type: 'confirm_state'; from: 'running' | 'paused'; to: 'running' | 'paused' }
   /** Reached stopped, failed or completed: tear the container down and free the strategy lock. */
   | { type: 'teardown' };
 
@@ -77,6 +79,18 @@ export const classifySessionChange = (previous: Session | undefined, current: Se
     current.heartbeat_seq > previous.heartbeat_seq
   ) {
     effects.push({ type: 'recover_stale', to: current.desired_state === 'paused' ? 'paused' : 'running' });
+  }
+
+  // The status says what Freqtrade is doing, not what was asked: it moves only when a heartbeat confirms it.
+  const freqtrade = current.health?.freqtrade_state;
+  if (
+    previous !== undefined &&
+    current.heartbeat_seq > previous.heartbeat_seq &&
+    (current.status === 'running' || current.status === 'paused') &&
+    (freqtrade === 'running' || freqtrade === 'paused') &&
+    freqtrade !== current.status
+  ) {
+    effects.push({ type: 'confirm_state', from: current.status, to: freqtrade });
   }
 
   if (statusChanged && TEARDOWN_AT.includes(current.status)) {

@@ -80,6 +80,7 @@ describe('Local cloud: end to end over HTTP', () => {
 
     const paused = await api('POST', '/strategies/e2e-pause/pause', { body: { reason: 'e2e pause' } });
     await sessionWhere(cloud, runId, (s) => s.health?.freqtrade_state === 'paused', 'Freqtrade paused');
+    await sessionWhere(cloud, runId, (s) => s.status === 'paused', 'status paused once confirmed');
     const resumed = await api('POST', '/strategies/e2e-pause/resume', { body: { reason: 'e2e resume' } });
     const back = await sessionWhere(
       cloud,

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { filePathOf } from '../env';
 import { StrategyConfigError, StrategyConfigValidationError } from '../errors';
 

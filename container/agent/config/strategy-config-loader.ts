@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TradingMode } from '../../../shared/domain/session';
 import { StrategyConfigError, StrategyConfigValidationError } from '../errors';
 import type { ConfigSource } from './config-source';

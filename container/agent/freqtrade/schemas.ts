@@ -4,7 +4,7 @@
  * fields between versions and the agent must not break on them. Freqtrade sends NaN/±inf as null,
  * so floats that can be undefined on its side are nullable. `*_ts` are seconds, `*_timestamp` ms.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const NullableFloat = z.number().nullable().optional();
 

@@ -174,6 +174,18 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
       logger.info('stale recovery not applied', { run_id: current.run_id, detail: moved.message });
   }
 
+  const confirmed = has('confirm_state');
+  if (confirmed !== undefined) {
+    const moved = await store.transition(current.run_id, confirmed.to, {
+      from: [confirmed.from],
+      patch: {
+        status_reason: `Freqtrade confirmed ${confirmed.to === 'paused' ? 'paused' : 'trading'} (desired state ${current.desired_state})`,
+      },
+    });
+    if (!moved.ok)
+      logger.info('confirmed state not applied', { run_id: current.run_id, detail: moved.message });
+  }
+
   if (deferred !== undefined) throw deferred;
   return effects;
 };

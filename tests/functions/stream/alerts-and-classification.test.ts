@@ -151,4 +151,45 @@ describe('Domain: session change classification', () => {
     }
     expect(classifySessionChange(undefined, base())).toEqual([]);
   });
+
+  it('moves the status between running and paused only when a heartbeat confirms what Freqtrade does', () => {
+    // prepare
+    const health = { cpu_percent: 1, memory_mb: 100, exchange_connected: true, last_trade_at: null };
+    const running = base({
+      status: 'running',
+      heartbeat_seq: 7,
+      desired_state: 'paused',
+      health: { ...health, freqtrade_state: 'running' },
+    });
+    const confirmedPaused = {
+      ...running,
+      heartbeat_seq: 8,
+      health: { ...health, freqtrade_state: 'paused' as const },
+    };
+    const paused = base({
+      status: 'paused',
+      heartbeat_seq: 9,
+      health: { ...health, freqtrade_state: 'paused' },
+    });
+
+    // act
+    const asked = classifySessionChange(base({ status: 'running', heartbeat_seq: 7 }), running);
+    const confirmed = classifySessionChange(running, confirmedPaused);
+    const resumed = classifySessionChange(paused, {
+      ...paused,
+      heartbeat_seq: 10,
+      health: { ...health, freqtrade_state: 'running' },
+    });
+    const unknown = classifySessionChange(running, {
+      ...running,
+      heartbeat_seq: 8,
+      health: { ...health, freqtrade_state: 'unknown' },
+    });
+
+    // assess
+    expect(asked).toEqual([]);
+    expect(confirmed).toEqual([{ type: 'confirm_state', from: 'running', to: 'paused' }]);
+    expect(resumed).toEqual([{ type: 'confirm_state', from: 'paused', to: 'running' }]);
+    expect(unknown).toEqual([]);
+  });
 });
