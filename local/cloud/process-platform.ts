@@ -122,6 +122,8 @@ export class ProcessPlatform implements ContainerPlatform {
       return [];
     }
     for (const service of saved.services) {
+      // A task left running by a control plane that died is ended first: never two agents for one run.
+      if (service.pid !== undefined) await this.#endOrphan(service.pid);
       this.#services.set(service.serviceName, {
         spec: service.spec,
         createdAt: service.createdAt,
@@ -138,8 +140,9 @@ export class ProcessPlatform implements ContainerPlatform {
       // Idempotent like CreateService with the same client token: the existing service is the answer.
       if (!this.#services.has(serviceName)) {
         this.#services.set(serviceName, { spec, createdAt: new Date().toISOString(), failures: 0 });
-        await this.#saveRegistry();
         this.#startTask(spec, serviceName);
+        // Saved with the task's pid, so a later start can end it if this process dies.
+        await this.#saveRegistry();
       }
       return {
         platform: 'local',

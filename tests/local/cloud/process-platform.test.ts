@@ -38,7 +38,7 @@ describe('Local cloud: process platform (ECS stand-in)', () => {
   let dir: string;
   let events: EcsTaskStateChange[];
   let platforms: ProcessPlatform[];
-  const newPlatform = () => {
+  const newPlatform = (restartDelayMs = 10) => {
     const platform = new ProcessPlatform({
       cluster: 'tradai-test',
       region: 'us-east-1',
@@ -47,7 +47,7 @@ describe('Local cloud: process platform (ECS stand-in)', () => {
       baseEnvironment: {},
       registryFile: join(dir, 'services.json'),
       stopTimeoutMs: 5_000,
-      restartDelayMs: () => 10,
+      restartDelayMs: () => restartDelayMs,
       onTaskStopped: (event) => events.push(event),
       log: () => undefined,
     });
@@ -147,5 +147,20 @@ describe('Local cloud: process platform (ECS stand-in)', () => {
 
     expect(restored).toEqual(['live-pascal-btc-000005']);
     expect(second.tasks().map((task) => task.runId)).toEqual(['live-pascal-btc-000005']);
+  });
+
+  it('ends a task left running by a control plane that died before starting its replacement', async () => {
+    const dead = newPlatform(60_000);
+    await dead.startSession(specOf('live-pascal-btc-000007', 'live'));
+    const orphanPid = dead.tasks()[0]?.pid;
+    await until(() => orphanPid !== undefined, 'the first task');
+
+    const second = newPlatform();
+    await second.restore();
+    await until(() => dead.tasks().length === 0, 'the orphan to end');
+
+    expect(second.tasks().map((task) => task.runId)).toEqual(['live-pascal-btc-000007']);
+    expect(second.tasks()[0]?.pid).not.toBe(orphanPid);
+    expect(() => process.kill(orphanPid as number, 0)).toThrow();
   });
 });
