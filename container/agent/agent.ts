@@ -625,7 +625,7 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
     stopLoops();
     await heartbeats.send('final');
     const result = await store
-      .transition(options.runId, 'stopped', { from: ['stopping'] })
+      .transition(options.runId, 'stopped', { from: ['stopping'], heldBy: agentId })
       .catch((error: unknown) => ({ ok: false as const, message: describeError(error).error }));
     if (result.ok) logger.info('session stopped');
     else logger.warn('final status write failed', { detail: result.message });
@@ -743,7 +743,9 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
     stopLoops();
     if (stopping && current.desired_state === 'stopped') {
       await heartbeats.send('final');
-      await store.transition(options.runId, 'stopped', { from: ['stopping'] }).catch(() => undefined);
+      await store
+        .transition(options.runId, 'stopped', { from: ['stopping'], heldBy: agentId })
+        .catch(() => undefined);
       await finish(EXIT.ok, 'one-shot stopped by the operator');
       return handle;
     }
@@ -760,6 +762,7 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
         ? await store
             .transition(options.runId, 'completed', {
               from: ['running'],
+              heldBy: agentId,
               patch: { status_reason: reason, completed_at: now, result_s3_path: location },
             })
             .catch((error: unknown) => ({
@@ -768,7 +771,10 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
               current: undefined,
             }))
         : await store
-            .transition(options.runId, 'failed', { patch: { status_reason: reason, completed_at: now } })
+            .transition(options.runId, 'failed', {
+              heldBy: agentId,
+              patch: { status_reason: reason, completed_at: now },
+            })
             .catch((error: unknown) => ({
               ok: false as const,
               message: describeError(error).error,

@@ -133,6 +133,8 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     AWS_DEFAULT_REGION: region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
+    // This machine runs Node 20; Lambda runs the nodejs22.x runtime, where the SDK's notice does not apply.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   Object.assign(process.env, awsEnvironment);
 

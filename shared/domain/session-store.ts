@@ -82,6 +82,8 @@ export interface TransitionOptions {
   /** Narrows the predecessors the transition table allows, e.g. only `launching` for launch success. */
   from?: readonly SessionStatus[];
   patch?: SessionPatch;
+  /** Only while this agent holds the session: a fenced-off agent cannot write its final status. */
+  heldBy?: string;
 }
 
 export interface HistoryQuery extends PageRequest {

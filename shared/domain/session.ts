@@ -34,9 +34,13 @@ export const DesiredStateSchema = z.enum(['running', 'paused', 'stopped']);
 export type DesiredState = z.infer<typeof DesiredStateSchema>;
 
 /** Used in ECS service names and Step Functions execution names, so kept short and plain. */
+/** Path words of the HTTP API (`GET /strategies/pnl`) cannot be strategy ids: the route would shadow them. */
+export const RESERVED_STRATEGY_IDS: readonly string[] = ['pnl'];
+
 export const StrategyIdSchema = z
   .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or inner hyphens');
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be 1-40 lowercase letters, digits or inner hyphens')
+  .refine((id) => !RESERVED_STRATEGY_IDS.includes(id), 'is reserved by the API (GET /strategies/pnl)');
 export type StrategyId = z.infer<typeof StrategyIdSchema>;
 
 /** Step Functions execution names are at most 80 characters of [A-Za-z0-9-_]. */

@@ -7,6 +7,7 @@ import {
   predecessorsOf,
   RunIdSchema,
   SESSION_STATUSES,
+  StrategyIdSchema,
   TERMINAL_STATUSES,
   TRANSITIONS,
 } from '../../shared/domain';
@@ -66,5 +67,10 @@ describe('Domain: run ids', () => {
 
     expect(runId).toBe('dry-run-pascal-btc-20260301123456-abc123xy');
     expect(RunIdSchema.safeParse(runId).success).toBe(true);
+  });
+
+  it('refuses strategy ids the API routes would shadow', () => {
+    expect(StrategyIdSchema.safeParse('pnl').success).toBe(false);
+    expect(StrategyIdSchema.safeParse('pnl-btc').success).toBe(true);
   });
 });

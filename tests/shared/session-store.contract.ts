@@ -252,6 +252,28 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
       expect((await harness.store.get(input.run_id))?.heartbeat_seq).toBe(1);
     });
 
+    it('refuses a final status write from an agent that no longer holds the session', async () => {
+      const input = newSessionInput('held-one');
+      await harness.store.createSession(input);
+      const claim = { run_id: input.run_id, exchange: null, pairs: [], strategy_version: null };
+      await harness.store.claimSession({ ...claim, agent_id: 'agent-old' });
+      await harness.store.claimSession({ ...claim, agent_id: 'agent-new' });
+      await harness.store.setDesiredState(input.run_id, 'stopped', 'operator stop');
+
+      const byOld = await harness.store.transition(input.run_id, 'stopped', {
+        from: ['stopping'],
+        heldBy: 'agent-old',
+      });
+      const byNew = await harness.store.transition(input.run_id, 'stopped', {
+        from: ['stopping'],
+        heldBy: 'agent-new',
+      });
+
+      expect(byOld).toMatchObject({ ok: false, reason: 'not_allowed', current: 'stopping' });
+      expect(!byOld.ok && byOld.message).toMatch(/held by agent agent-new/);
+      expect(byNew).toMatchObject({ ok: true, session: { status: 'stopped' } });
+    });
+
     it('allows every transition in the table and refuses every other, naming the current status', async () => {
       const outcomes: string[] = [];
       for (const from of SESSION_STATUSES) {

@@ -11,6 +11,7 @@ import { type Clock, systemClock } from '../../domain/clock';
 import { InvalidInputError, parseInput, parseStored } from '../../domain/errors';
 import {
   AgentClaimSchema,
+  AgentIdSchema,
   type Heartbeat,
   HeartbeatSchema,
   type HistoryEntry,
@@ -288,6 +289,8 @@ export class DynamoSessionStore implements SessionStore {
     const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
     const to = parseInput(SessionStatusSchema, toRaw, 'status');
     const patch = parseInput(SessionPatchSchema, options.patch ?? {}, 'session patch');
+    const heldBy =
+      options.heldBy === undefined ? undefined : parseInput(AgentIdSchema, options.heldBy, 'heldBy');
     const allowed = predecessorsOf(to).filter(
       (status) => options.from === undefined || options.from.includes(status),
     );
@@ -309,13 +312,19 @@ export class DynamoSessionStore implements SessionStore {
           TableName: this.#sessionsTable,
           Key: { run_id: runId },
           UpdateExpression: set.expression,
-          ConditionExpression: `item_type = :session AND ${from.expression}`,
+          ConditionExpression: `item_type = :session AND ${from.expression}${heldBy === undefined ? '' : ' AND agent_id = :heldBy'}`,
           ExpressionAttributeNames: {
             '#status': 'status',
             '#previous_status': 'previous_status',
             ...set.names,
           },
-          ExpressionAttributeValues: { ...from.values, ...set.values, ':to': to, ':session': 'session' },
+          ExpressionAttributeValues: {
+            ...from.values,
+            ...set.values,
+            ':to': to,
+            ':session': 'session',
+            ...(heldBy === undefined ? {} : { ':heldBy': heldBy }),
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -325,11 +334,14 @@ export class DynamoSessionStore implements SessionStore {
       if (!isConditionFailure(error)) throw error;
       const current = await this.get(runId);
       if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
+      const heldElsewhere = heldBy !== undefined && current.agent_id !== heldBy;
       return {
         ok: false,
         reason: 'not_allowed',
         current: current.status,
-        message: `session ${runId} is ${current.status}; it cannot move to ${to}`,
+        message: heldElsewhere
+          ? `session ${runId} is held by agent ${current.agent_id ?? '(none)'}, not ${heldBy}`
+          : `session ${runId} is ${current.status}; it cannot move to ${to}`,
       };
     }
   }
