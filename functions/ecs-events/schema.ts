@@ -1,4 +1,3 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import * as z from 'zod';
 
 const KeyValueSchema = z.object({ name: z.string().optional(), value: z.string().optional() }).loose();
@@ -43,9 +42,19 @@ export const EcsTaskStateChangeDetailSchema = z
   .loose();
 export type EcsTaskStateChangeDetail = z.infer<typeof EcsTaskStateChangeDetailSchema>;
 
-export const EcsTaskStateChangeEventSchema = EventBridgeSchema.extend({
+/**
+ * The EventBridge envelope, written here rather than taken from Powertools parser, whose schemas import
+ * zod's whole namespace (about 300 KB in every bundle).
+ */
+export const EcsTaskStateChangeEventSchema = z.object({
+  version: z.string(),
+  id: z.string(),
   source: z.literal('aws.ecs'),
   'detail-type': z.literal('ECS Task State Change'),
+  account: z.string(),
+  time: z.iso.datetime(),
+  region: z.string(),
+  resources: z.array(z.string()),
   detail: EcsTaskStateChangeDetailSchema,
 });
 export type EcsTaskStateChangeEvent = z.infer<typeof EcsTaskStateChangeEventSchema>;

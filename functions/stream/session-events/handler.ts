@@ -3,7 +3,6 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBStreamRecord } from '@aws-lambda-powertools/parser/schemas/dynamodb';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { breachAlert, transitionAlert } from '../../../shared/domain/alerts';
@@ -23,6 +22,7 @@ import {
   storeFromEnv,
   workflowFromEnv,
 } from '../../../shared/runtime/workflow-deps';
+import { SessionStreamRecordSchema } from './schema';
 
 export interface SessionEventsDeps {
   store: SessionStore;
@@ -48,7 +48,7 @@ interface Images {
 
 /** Undefined for what is not a session change (locks, dedup markers, removals, other workflow records). */
 export const imagesOf = (record: DynamoDBRecord): Images | undefined => {
-  const parsed = parseInput(DynamoDBStreamRecord, record, 'DynamoDB stream record');
+  const parsed = parseInput(SessionStreamRecordSchema, record, 'DynamoDB stream record');
   if (parsed.eventName === 'REMOVE') return undefined;
   const next = parsed.dynamodb.NewImage as Record<string, unknown> | undefined;
   if (next?.item_type !== 'session') return undefined;

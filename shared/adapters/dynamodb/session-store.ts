@@ -106,6 +106,34 @@ const inList = (prefix: string, statuses: readonly SessionStatus[]) => {
   return { expression: `#status IN (${Object.keys(values).join(', ')})`, values };
 };
 
+/** Why the fenced heartbeat condition refused a write, from the item as it is now. */
+const whyHeartbeatRefused = (heartbeat: Heartbeat, current: Session | undefined): HeartbeatResult => {
+  if (current === undefined)
+    return { ok: false, reason: 'not_found', message: `no session ${heartbeat.run_id}` };
+  if (TERMINAL_STATUSES.includes(current.status)) {
+    return {
+      ok: false,
+      reason: 'terminal',
+      status: current.status,
+      message: `session ${heartbeat.run_id} is ${current.status}: stop trading`,
+    };
+  }
+  if (current.agent_id !== heartbeat.agent_id) {
+    return {
+      ok: false,
+      reason: 'superseded',
+      status: current.status,
+      message: `session ${heartbeat.run_id} is now held by agent ${current.agent_id ?? '(none)'}: stop trading`,
+    };
+  }
+  return {
+    ok: false,
+    reason: 'out_of_order',
+    status: current.status,
+    message: `heartbeat ${heartbeat.seq} is not newer than ${current.heartbeat_seq}`,
+  };
+};
+
 export class DynamoSessionStore implements SessionStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #sessionsTable: string;
@@ -180,105 +208,49 @@ export class DynamoSessionStore implements SessionStore {
 
   async claimSession(raw: unknown): Promise<ClaimResult> {
     const claim = parseInput(AgentClaimSchema, raw, 'agent claim');
-    const now = new Date(this.#clock.now()).toISOString();
     const terminal = inList('t', TERMINAL_STATUSES);
-    const set = setClause({
-      agent_id: claim.agent_id,
-      strategy_version: claim.strategy_version,
-      exchange: claim.exchange,
-      pairs: claim.pairs,
-      updated_at: now,
+    const outcome = await this.#updateSession(claim.run_id, {
+      set: setClause({
+        agent_id: claim.agent_id,
+        strategy_version: claim.strategy_version,
+        exchange: claim.exchange,
+        pairs: claim.pairs,
+        updated_at: new Date(this.#clock.now()).toISOString(),
+      }),
+      condition: `NOT (${terminal.expression})`,
+      values: terminal.values,
     });
-    try {
-      const result = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#sessionsTable,
-          Key: { run_id: claim.run_id },
-          UpdateExpression: set.expression,
-          ConditionExpression: `item_type = :session AND NOT (${terminal.expression})`,
-          ExpressionAttributeNames: { '#status': 'status', ...set.names },
-          ExpressionAttributeValues: { ...terminal.values, ...set.values, ':session': 'session' },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { ok: true, session: this.#parseSession(result.Attributes) };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const current = await this.get(claim.run_id);
-      if (current === undefined)
-        return { ok: false, reason: 'not_found', message: `no session ${claim.run_id}` };
-      return {
-        ok: false,
-        reason: 'terminal',
-        status: current.status,
-        message: `session ${claim.run_id} is ${current.status}`,
-      };
-    }
+    if (outcome.ok) return outcome;
+    const { current } = outcome;
+    if (current === undefined)
+      return { ok: false, reason: 'not_found', message: `no session ${claim.run_id}` };
+    return {
+      ok: false,
+      reason: 'terminal',
+      status: current.status,
+      message: `session ${claim.run_id} is ${current.status}`,
+    };
   }
 
   async recordHeartbeat(raw: unknown): Promise<HeartbeatResult> {
     const heartbeat: Heartbeat = parseInput(HeartbeatSchema, raw, 'heartbeat');
     const terminal = inList('t', TERMINAL_STATUSES);
-    const set = setClause({
-      last_heartbeat: heartbeat.at,
-      heartbeat_seq: heartbeat.seq,
-      metrics: heartbeat.metrics,
-      health: heartbeat.health,
-      risk: heartbeat.risk,
-      open_trades: heartbeat.open_trades,
-      updated_at: new Date(this.#clock.now()).toISOString(),
+    const outcome = await this.#updateSession(heartbeat.run_id, {
+      set: setClause({
+        last_heartbeat: heartbeat.at,
+        heartbeat_seq: heartbeat.seq,
+        metrics: heartbeat.metrics,
+        health: heartbeat.health,
+        risk: heartbeat.risk,
+        open_trades: heartbeat.open_trades,
+        updated_at: new Date(this.#clock.now()).toISOString(),
+      }),
+      condition: `NOT (${terminal.expression}) AND agent_id = :agent AND #s_heartbeat_seq < :s_heartbeat_seq`,
+      values: { ...terminal.values, ':agent': heartbeat.agent_id },
     });
-    try {
-      const result = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#sessionsTable,
-          Key: { run_id: heartbeat.run_id },
-          UpdateExpression: set.expression,
-          ConditionExpression: `item_type = :session AND NOT (${terminal.expression}) AND agent_id = :agent AND #s_heartbeat_seq < :s_heartbeat_seq`,
-          ExpressionAttributeNames: { '#status': 'status', ...set.names },
-          ExpressionAttributeValues: {
-            ...terminal.values,
-            ...set.values,
-            ':agent': heartbeat.agent_id,
-            ':session': 'session',
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const session = this.#parseSession(result.Attributes);
-      return { ok: true, desiredState: session.desired_state, session };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return this.#whyHeartbeatRefused(heartbeat);
-    }
-  }
-
-  async #whyHeartbeatRefused(heartbeat: Heartbeat): Promise<HeartbeatResult> {
-    const current = await this.get(heartbeat.run_id);
-    if (current === undefined)
-      return { ok: false, reason: 'not_found', message: `no session ${heartbeat.run_id}` };
-    if (TERMINAL_STATUSES.includes(current.status)) {
-      return {
-        ok: false,
-        reason: 'terminal',
-        status: current.status,
-        message: `session ${heartbeat.run_id} is ${current.status}: stop trading`,
-      };
-    }
-    if (current.agent_id !== heartbeat.agent_id) {
-      return {
-        ok: false,
-        reason: 'superseded',
-        status: current.status,
-        message: `session ${heartbeat.run_id} is now held by agent ${current.agent_id ?? '(none)'}: stop trading`,
-      };
-    }
-    return {
-      ok: false,
-      reason: 'out_of_order',
-      status: current.status,
-      message: `heartbeat ${heartbeat.seq} is not newer than ${current.heartbeat_seq}`,
-    };
+    if (outcome.ok)
+      return { ok: true, desiredState: outcome.session.desired_state, session: outcome.session };
+    return whyHeartbeatRefused(heartbeat, outcome.current);
   }
 
   async transition(
@@ -301,49 +273,34 @@ export class DynamoSessionStore implements SessionStore {
     }
     const from = inList('f', allowed);
     const now = new Date(this.#clock.now()).toISOString();
-    // Right-hand sides read the item as it was, so previous_status records where we came from.
-    const set = setClause({ ...patch, status_changed_at: now, updated_at: now }, [
-      '#previous_status = #status',
-      '#status = :to',
-    ]);
-    try {
-      const result = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#sessionsTable,
-          Key: { run_id: runId },
-          UpdateExpression: set.expression,
-          ConditionExpression: `item_type = :session AND ${from.expression}${heldBy === undefined ? '' : ' AND agent_id = :heldBy'}`,
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#previous_status': 'previous_status',
-            ...set.names,
-          },
-          ExpressionAttributeValues: {
-            ...from.values,
-            ...set.values,
-            ':to': to,
-            ':session': 'session',
-            ...(heldBy === undefined ? {} : { ':heldBy': heldBy }),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const session = this.#parseSession(result.Attributes);
-      return { ok: true, session, previous: session.previous_status ?? session.status };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const current = await this.get(runId);
-      if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
-      const heldElsewhere = heldBy !== undefined && current.agent_id !== heldBy;
+    const outcome = await this.#updateSession(runId, {
+      // Right-hand sides read the item as it was, so previous_status records where we came from.
+      set: setClause({ ...patch, status_changed_at: now, updated_at: now }, [
+        '#previous_status = #status',
+        '#status = :to',
+      ]),
+      condition: `${from.expression}${heldBy === undefined ? '' : ' AND agent_id = :heldBy'}`,
+      names: { '#previous_status': 'previous_status' },
+      values: { ...from.values, ':to': to, ...(heldBy === undefined ? {} : { ':heldBy': heldBy }) },
+    });
+    if (outcome.ok) {
       return {
-        ok: false,
-        reason: 'not_allowed',
-        current: current.status,
-        message: heldElsewhere
-          ? `session ${runId} is held by agent ${current.agent_id ?? '(none)'}, not ${heldBy}`
-          : `session ${runId} is ${current.status}; it cannot move to ${to}`,
+        ok: true,
+        session: outcome.session,
+        previous: outcome.session.previous_status ?? outcome.session.status,
       };
     }
+    const { current } = outcome;
+    if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
+    const heldElsewhere = heldBy !== undefined && current.agent_id !== heldBy;
+    return {
+      ok: false,
+      reason: 'not_allowed',
+      current: current.status,
+      message: heldElsewhere
+        ? `session ${runId} is held by agent ${current.agent_id ?? '(none)'}, not ${heldBy}`
+        : `session ${runId} is ${current.status}; it cannot move to ${to}`,
+    };
   }
 
   async update(
@@ -355,30 +312,51 @@ export class DynamoSessionStore implements SessionStore {
     const patch = parseInput(SessionPatchSchema, rawPatch, 'session patch');
     const statuses = parseInput(z.array(SessionStatusSchema).min(1), whenStatus, 'status condition');
     const when = inList('w', statuses);
-    const set = setClause({ ...patch, updated_at: new Date(this.#clock.now()).toISOString() });
+    const outcome = await this.#updateSession(runId, {
+      set: setClause({ ...patch, updated_at: new Date(this.#clock.now()).toISOString() }),
+      condition: when.expression,
+      values: when.values,
+    });
+    if (outcome.ok) return outcome;
+    const { current } = outcome;
+    if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
+    return {
+      ok: false,
+      reason: 'not_allowed',
+      current: current.status,
+      message: `session ${runId} is ${current.status}`,
+    };
+  }
+
+  /**
+   * One conditional UpdateItem on a session (never on a lock or another record type), returning the item
+   * as written, or, when the condition refused it, the item as it is now so the caller can say why.
+   */
+  async #updateSession(
+    runId: string,
+    update: {
+      set: ReturnType<typeof setClause>;
+      condition: string;
+      names?: Record<string, string>;
+      values?: Record<string, unknown>;
+    },
+  ): Promise<{ ok: true; session: Session } | { ok: false; current: Session | undefined }> {
     try {
       const result = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#sessionsTable,
           Key: { run_id: runId },
-          UpdateExpression: set.expression,
-          ConditionExpression: `item_type = :session AND ${when.expression}`,
-          ExpressionAttributeNames: { '#status': 'status', ...set.names },
-          ExpressionAttributeValues: { ...when.values, ...set.values, ':session': 'session' },
+          UpdateExpression: update.set.expression,
+          ConditionExpression: `item_type = :session AND ${update.condition}`,
+          ExpressionAttributeNames: { '#status': 'status', ...update.set.names, ...update.names },
+          ExpressionAttributeValues: { ...update.set.values, ...update.values, ':session': 'session' },
           ReturnValues: 'ALL_NEW',
         }),
       );
       return { ok: true, session: this.#parseSession(result.Attributes) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const current = await this.get(runId);
-      if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
-      return {
-        ok: false,
-        reason: 'not_allowed',
-        current: current.status,
-        message: `session ${runId} is ${current.status}`,
-      };
+      return { ok: false, current: await this.get(runId) };
     }
   }
 
