@@ -10,7 +10,8 @@ import type { AlertPublisher } from '../../shared/domain/ports';
 import { RunIdSchema, type SessionStatus } from '../../shared/domain/session';
 import type { SessionStore } from '../../shared/domain/session-store';
 import { type DedupLedger, once } from '../../shared/runtime/events-dedup';
-import { alertsFromEnv, lazyHandler, loggerFor, storeFromEnv } from '../../shared/runtime/workflow-deps';
+import { alertsFromEnv } from '../../shared/runtime/workflow-alerts';
+import { lazyHandler, loggerFor, storeFromEnv } from '../../shared/runtime/workflow-deps';
 import { type EcsTaskStateChangeDetail, EcsTaskStateChangeEventSchema } from './schema';
 
 export interface EcsEventsDeps {

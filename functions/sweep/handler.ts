@@ -10,17 +10,17 @@ import type { Session, SessionStatus } from '../../shared/domain/session';
 import type { SessionStore } from '../../shared/domain/session-store';
 import { heartbeatAgeSeconds, isHeartbeatStale, secondsInStatus } from '../../shared/domain/staleness';
 import { type DedupLedger, once } from '../../shared/runtime/events-dedup';
+import { alertsFromEnv } from '../../shared/runtime/workflow-alerts';
 import {
-  alertsFromEnv,
   LIVE_TRADING_NAMESPACE,
   lazyHandler,
   loggerFor,
   metricsFor,
-  platformFromEnv,
   storeFromEnv,
   timingsFromEnv,
   type WorkflowTimings,
 } from '../../shared/runtime/workflow-deps';
+import { platformFromEnv } from '../../shared/runtime/workflow-platform';
 
 export interface SweepDeps {
   store: SessionStore;

@@ -1,53 +1,21 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store';
-import { EcsContainerPlatform } from '../adapters/ecs/ecs-platform';
-import { StepFunctionsLaunchWorkflow } from '../adapters/sfn/launch-workflow';
-import { SnsAlertPublisher } from '../adapters/sns/sns-alert-publisher';
 import { type Clock, systemClock } from '../domain/clock';
 import { DEFAULT_STALE_AFTER_S } from '../domain/staleness';
 import { parseEnv, secondsVar, TablesEnvSchema } from './env';
 import { DynamoDedupLedger } from './events-dedup';
 
 /**
+ * Each AWS client's wiring sits in its own module (workflow-platform, workflow-alerts, workflow-sfn), so a
+ * function's bundle imports only the SDK clients it uses.
+ *
  * Wiring of the workflow functions (launch step, stream processor, sweep, ECS events) to AWS. Only each
  * handler's `defaultDeps()` calls these, on the first invocation: importing a handler constructs nothing,
  * so the local cloud can import it and pass its own adapters to `createHandler`.
  */
-
-const list = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item !== ''),
-  )
-  .pipe(z.array(z.string().min(1)).min(1));
-
-const flag = z
-  .enum(['true', 'false', '1', '0', ''])
-  .default('false')
-  .transform((value) => value === 'true' || value === '1');
-
-export const PlatformEnvSchema = z.object({
-  ECS_CLUSTER: z.string().min(1),
-  ECS_TASK_DEFINITION: z.string().min(1),
-  ECS_CONTAINER_NAME: z.string().min(1).default('strategy'),
-  ECS_SUBNETS: list,
-  ECS_SECURITY_GROUPS: list,
-  ECS_ASSIGN_PUBLIC_IP: flag,
-  ECS_ALLOW_SPOT: flag,
-});
-
-export const AlertsEnvSchema = z.object({ ALERTS_TOPIC_ARN: z.string().startsWith('arn:') });
-
-export const WorkflowEnvSchema = z.object({ LAUNCH_STATE_MACHINE_ARN: z.string().startsWith('arn:') });
 
 /** The timings every workflow function agrees on (DESIGN.md §3), from the environment. */
 export const TimingsEnvSchema = z.object({
@@ -108,29 +76,6 @@ export const storeFromEnv = (env: NodeJS.ProcessEnv = process.env, clock: Clock 
     ledger: new DynamoDedupLedger(doc, { table: tables.SESSIONS_TABLE, clock }),
   };
 };
-
-export const platformFromEnv = (env: NodeJS.ProcessEnv = process.env): EcsContainerPlatform => {
-  const parsed = parseEnv(PlatformEnvSchema, env);
-  return new EcsContainerPlatform(new ECSClient({ maxAttempts: 5 }), {
-    cluster: parsed.ECS_CLUSTER,
-    taskDefinition: parsed.ECS_TASK_DEFINITION,
-    containerName: parsed.ECS_CONTAINER_NAME,
-    subnets: parsed.ECS_SUBNETS,
-    securityGroups: parsed.ECS_SECURITY_GROUPS,
-    assignPublicIp: parsed.ECS_ASSIGN_PUBLIC_IP,
-    allowSpot: parsed.ECS_ALLOW_SPOT,
-    tags: { service: 'tradai', stage: env.STAGE ?? 'unknown' },
-  });
-};
-
-export const alertsFromEnv = (env: NodeJS.ProcessEnv = process.env): SnsAlertPublisher =>
-  new SnsAlertPublisher(new SNSClient({ maxAttempts: 5 }), parseEnv(AlertsEnvSchema, env).ALERTS_TOPIC_ARN);
-
-export const workflowFromEnv = (env: NodeJS.ProcessEnv = process.env): StepFunctionsLaunchWorkflow =>
-  new StepFunctionsLaunchWorkflow(
-    new SFNClient({ maxAttempts: 5 }),
-    parseEnv(WorkflowEnvSchema, env).LAUNCH_STATE_MACHINE_ARN,
-  );
 
 /** A Lambda entry point built on its first invocation, so importing the module constructs nothing. */
 export const lazyHandler = <E, C, R>(build: () => (event: E, context: C) => Promise<R>) => {

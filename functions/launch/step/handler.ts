@@ -10,11 +10,11 @@ import type { SessionStore } from '../../../shared/domain/session-store';
 import {
   lazyHandler,
   loggerFor,
-  platformFromEnv,
   storeFromEnv,
   timingsFromEnv,
   type WorkflowTimings,
 } from '../../../shared/runtime/workflow-deps';
+import { platformFromEnv } from '../../../shared/runtime/workflow-platform';
 import { LaunchAbortedError } from './errors';
 import { type CompensationState, type LaunchStepEvent, LaunchStepEventSchema } from './schema';
 

@@ -13,15 +13,10 @@ import { type Session, SessionSchema } from '../../../shared/domain/session';
 import type { SessionStore } from '../../../shared/domain/session-store';
 import { classifySessionChange, type SessionEffect } from '../../../shared/domain/stream';
 import { type DedupLedger, once } from '../../../shared/runtime/events-dedup';
-import {
-  alertsFromEnv,
-  lazyHandler,
-  loggerFor,
-  metricsFor,
-  platformFromEnv,
-  storeFromEnv,
-  workflowFromEnv,
-} from '../../../shared/runtime/workflow-deps';
+import { alertsFromEnv } from '../../../shared/runtime/workflow-alerts';
+import { lazyHandler, loggerFor, metricsFor, storeFromEnv } from '../../../shared/runtime/workflow-deps';
+import { platformFromEnv } from '../../../shared/runtime/workflow-platform';
+import { workflowFromEnv } from '../../../shared/runtime/workflow-sfn';
 import { SessionStreamRecordSchema } from './schema';
 
 export interface SessionEventsDeps {
