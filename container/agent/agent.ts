@@ -475,7 +475,7 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
     risk.setLimits(fresh.risk_limits);
     const changed = fresh.desired_state !== desired;
     desired = fresh.desired_state;
-    if (risk.observeDesired(desired)) {
+    if (risk.observeDesired(desired, fresh.desired_state_changed_at ?? null)) {
       collector.acknowledgeLosses();
       logger.warn('operator resumed after a risk breach: latch cleared, losses so far acknowledged');
     }

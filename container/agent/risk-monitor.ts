@@ -25,8 +25,9 @@ export interface RiskDecision {
  * Resume rule: only the operator clears a latch, and only by a resume that happened after the breach.
  * The agent recognises that as desired_state seen `paused` after the latch was set and then seen
  * `running` (the stream handler, or the operator, pauses the session on a breach; the operator's
- * resume flips it back). A desired_state that was `running` all along is the intent from before the
- * breach and does not undo it. Missing that edge keeps the bot paused: the safe side.
+ * resume flips it back), or as desired_state `running` whose last change (desired_state_changed_at) came
+ * after the breach. A desired_state that was `running` all along is the intent from before the breach
+ * and does not undo it.
  */
 export class RiskMonitor {
   #limits: RiskLimits;
@@ -81,14 +82,20 @@ export class RiskMonitor {
     return { assessment, newStep, response };
   }
 
-  /** Feeds every desired_state the agent reads; returns true when the operator has just resumed past the latch. */
-  observeDesired(desired: DesiredState): boolean {
+  /**
+   * Feeds every desired_state the agent reads, with when it last changed; returns true when the operator
+   * has just resumed past the latch: either the agent saw paused → running since the breach, or the intent
+   * was last changed, to running, after the breach (a pause and resume between two polls).
+   */
+  observeDesired(desired: DesiredState, changedAt: string | null = null): boolean {
     if (this.#response === null) return false;
     if (desired === 'paused') {
       this.#pausedSinceBreach = true;
       return false;
     }
-    if (desired === 'running' && this.#pausedSinceBreach) {
+    const resumedAfterBreach =
+      changedAt !== null && this.#breachedAt !== null && Date.parse(changedAt) > Date.parse(this.#breachedAt);
+    if (desired === 'running' && (this.#pausedSinceBreach || resumedAfterBreach)) {
       this.#response = null;
       this.#breaches = [];
       this.#breachedAt = null;

@@ -124,6 +124,8 @@ export const SessionSchema = z.object({
   previous_status: SessionStatusSchema.nullable().optional(),
   trading_mode: TradingModeSchema,
   desired_state: DesiredStateSchema,
+  /** When the operator's intent last changed: the agent's resume-after-breach rule compares it to the breach. */
+  desired_state_changed_at: IsoTimestampSchema.nullable().optional(),
   created_at: IsoTimestampSchema,
   updated_at: IsoTimestampSchema,
   started_at: IsoTimestampSchema.nullable(),
@@ -204,6 +206,7 @@ export const buildSession = (input: z.output<typeof NewSessionSchema>, nowMs: nu
     status_changed_at: now,
     trading_mode: input.trading_mode,
     desired_state: 'running',
+    desired_state_changed_at: now,
     created_at: now,
     updated_at: now,
     started_at: null,

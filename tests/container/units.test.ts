@@ -243,6 +243,19 @@ describe('RiskMonitor', () => {
     expect(monitor.latched).toBe(false);
   });
 
+  it('is cleared by a resume stamped after the breach even when the pause in between was never seen', () => {
+    const monitor = new RiskMonitor(LIMITS, null, 'running');
+    const breachAt = Date.parse('2026-01-01T00:00:00Z');
+    monitor.evaluate(snapshot({ daily_pnl: -150 }), breachAt);
+
+    const before = monitor.observeDesired('running', '2025-12-31T23:59:59.000Z');
+    const after = monitor.observeDesired('running', '2026-01-01T00:00:07.000Z');
+
+    expect(before).toBe(false);
+    expect(after).toBe(true);
+    expect(monitor.latched).toBe(false);
+  });
+
   it('inherits the latch a previous agent reported', () => {
     const previous: RiskState = {
       state: 'breached',

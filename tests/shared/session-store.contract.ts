@@ -320,6 +320,9 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
       const pausedAgain = await harness.store.setDesiredState(input.run_id, 'paused');
 
       expect(paused).toMatchObject({ ok: true, session: { desired_state: 'paused' } });
+      expect(paused.ok && paused.session.desired_state_changed_at).toBe(
+        new Date(harness.clock.now()).toISOString(),
+      );
       expect(stopped).toMatchObject({ ok: true, session: { status: 'stopping', desired_state: 'stopped' } });
       expect(pausedAgain).toMatchObject({ ok: false, reason: 'not_allowed', current: 'stopping' });
     });

@@ -98,6 +98,10 @@ const setClause = (fields: Record<string, unknown>, extra: string[] = []) => {
   return { expression: `SET ${sets.join(', ')}`, names, values };
 };
 
+/** Every write of the operator's intent stamps when it changed. */
+const intentChange = (patch: SessionPatch, now: string) =>
+  patch.desired_state === undefined ? {} : { desired_state_changed_at: now };
+
 const inList = (prefix: string, statuses: readonly SessionStatus[]) => {
   const values: Record<string, SessionStatus> = {};
   statuses.forEach((status, index) => {
@@ -275,7 +279,7 @@ export class DynamoSessionStore implements SessionStore {
     const now = new Date(this.#clock.now()).toISOString();
     const outcome = await this.#updateSession(runId, {
       // Right-hand sides read the item as it was, so previous_status records where we came from.
-      set: setClause({ ...patch, status_changed_at: now, updated_at: now }, [
+      set: setClause({ ...patch, ...intentChange(patch, now), status_changed_at: now, updated_at: now }, [
         '#previous_status = #status',
         '#status = :to',
       ]),
@@ -312,8 +316,9 @@ export class DynamoSessionStore implements SessionStore {
     const patch = parseInput(SessionPatchSchema, rawPatch, 'session patch');
     const statuses = parseInput(z.array(SessionStatusSchema).min(1), whenStatus, 'status condition');
     const when = inList('w', statuses);
+    const now = new Date(this.#clock.now()).toISOString();
     const outcome = await this.#updateSession(runId, {
-      set: setClause({ ...patch, updated_at: new Date(this.#clock.now()).toISOString() }),
+      set: setClause({ ...patch, ...intentChange(patch, now), updated_at: now }),
       condition: when.expression,
       values: when.values,
     });
