@@ -327,6 +327,29 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
       expect(pausedAgain).toMatchObject({ ok: false, reason: 'not_allowed', current: 'stopping' });
     });
 
+    it('stamps a change of intent, and treats asking again for the current intent as a no-op', async () => {
+      const input = newSessionInput('intent-one');
+      await harness.store.createSession(input);
+      harness.clock.advance(1_000);
+      const paused = await harness.store.setDesiredState(input.run_id, 'paused');
+      const stampedAt = paused.ok ? paused.session.desired_state_changed_at : undefined;
+      const versionAfterPause = paused.ok ? paused.session.version : undefined;
+      harness.clock.advance(1_000);
+
+      const again = await harness.store.setDesiredState(input.run_id, 'paused');
+      const viaUpdate = await harness.store
+        .update(input.run_id, { desired_state: 'running' }, ['pending'])
+        .catch((error: unknown) => error);
+
+      expect(stampedAt).toBe(new Date(harness.clock.now() - 1_000).toISOString());
+      expect(again).toMatchObject({
+        ok: true,
+        session: { desired_state: 'paused', desired_state_changed_at: stampedAt },
+      });
+      expect(again.ok && again.session.version).toBe(versionAfterPause);
+      expect(viaUpdate).toBeInstanceOf(InvalidInputError);
+    });
+
     it('lists sessions by status through the index, page by page', async () => {
       const runIds: string[] = [];
       for (let index = 0; index < 7; index += 1) {

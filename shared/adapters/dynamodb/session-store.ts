@@ -98,7 +98,7 @@ const setClause = (fields: Record<string, unknown>, extra: string[] = []) => {
   return { expression: `SET ${sets.join(', ')}`, names, values };
 };
 
-/** Every write of the operator's intent stamps when it changed. */
+/** A transition that carries the operator's intent (to stopping) stamps when it changed. */
 const intentChange = (patch: SessionPatch, now: string) =>
   patch.desired_state === undefined ? {} : { desired_state_changed_at: now };
 
@@ -314,11 +314,17 @@ export class DynamoSessionStore implements SessionStore {
   ): Promise<UpdateResult> {
     const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
     const patch = parseInput(SessionPatchSchema, rawPatch, 'session patch');
+    if (patch.desired_state !== undefined) {
+      // One way to change intent: setDesiredState (or a transition that carries it, like stopping).
+      throw new InvalidInputError('session patch', [
+        { field: 'desired_state', message: 'is changed with setDesiredState, not update' },
+      ]);
+    }
     const statuses = parseInput(z.array(SessionStatusSchema).min(1), whenStatus, 'status condition');
     const when = inList('w', statuses);
     const now = new Date(this.#clock.now()).toISOString();
     const outcome = await this.#updateSession(runId, {
-      set: setClause({ ...patch, ...intentChange(patch, now), updated_at: now }),
+      set: setClause({ ...patch, updated_at: now }),
       condition: when.expression,
       values: when.values,
     });
@@ -377,11 +383,28 @@ export class DynamoSessionStore implements SessionStore {
       });
       return result.ok ? { ok: true, session: result.session } : result;
     }
-    return this.update(
-      runId,
-      { desired_state: desired },
-      ACTIVE_STATUSES.filter((status) => status !== 'stopping'),
-    );
+    const id = parseInput(RunIdSchema, runId, 'run_id');
+    const open: readonly SessionStatus[] = ACTIVE_STATUSES.filter((status) => status !== 'stopping');
+    const when = inList('w', open);
+    const now = new Date(this.#clock.now()).toISOString();
+    // Only a real change of intent is written (and stamped): re-asking for the current state is a no-op,
+    // so desired_state_changed_at always means "the operator changed their mind at".
+    const outcome = await this.#updateSession(id, {
+      set: setClause({ desired_state: desired, desired_state_changed_at: now, updated_at: now }),
+      condition: `${when.expression} AND #s_desired_state <> :s_desired_state`,
+      values: when.values,
+    });
+    if (outcome.ok) return outcome;
+    const { current } = outcome;
+    if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${id}` };
+    if (open.includes(current.status) && current.desired_state === desired)
+      return { ok: true, session: current };
+    return {
+      ok: false,
+      reason: 'not_allowed',
+      current: current.status,
+      message: `session ${id} is ${current.status}`,
+    };
   }
 
   async get(runIdRaw: string): Promise<Session | undefined> {
