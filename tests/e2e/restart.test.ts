@@ -32,8 +32,12 @@ describe('Local cloud: restart mid-session', () => {
     const after = await sessionWhere(
       second,
       runId,
-      (s) => s.agent_id !== before.agent_id && s.heartbeat_seq > before.heartbeat_seq + 3,
-      'heartbeats from the new agent',
+      // The old agent paused entries while draining, so the status comes back to running once confirmed.
+      (s) =>
+        s.agent_id !== before.agent_id &&
+        s.heartbeat_seq > before.heartbeat_seq + 3 &&
+        s.status === 'running',
+      'heartbeats from the new agent, trading again',
     );
     await second.streamsDrained();
 

@@ -7,6 +7,7 @@ import type { Session } from '../../shared/domain/session';
 export const FAST: LocalCloudOptions = {
   port: 0,
   print: () => undefined,
+  logLevel: 'ERROR',
   scheduleEveryMs: 500,
   restartDelayMs: () => 6_000,
   containerEnvironment: {
