@@ -25,7 +25,7 @@ import { createTableFromResource } from '../serverless/tables';
 import { LocalAlertPublisher } from './alerts';
 import { matchesPattern } from './event-pattern';
 import { type HttpRoute, startHttpApi } from './http-api';
-import { LOCAL_AUDIENCE, type LocalIssuer, loadLocalIssuer } from './jwt-issuer';
+import { type LocalIssuer, loadLocalIssuer } from './jwt-issuer';
 import { invokeLocal, type LambdaHandler, type LocalFunction } from './lambda-runtime';
 import { type EcsTaskStateChange, ProcessPlatform } from './process-platform';
 import { LocalLaunchWorkflow } from './step-functions';
@@ -449,5 +449,3 @@ const failInterruptedLaunches = async (store: DynamoSessionStore, print: (line: 
     } while (cursor !== undefined);
   }
 };
-
-export { LOCAL_AUDIENCE };
