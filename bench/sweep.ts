@@ -10,7 +10,7 @@ import { runSweep } from '../functions/sweep/handler';
 import { ManualClock } from '../shared/domain/clock';
 import type { ContainerPlatform } from '../shared/domain/ports';
 import { buildSession, NewSessionSchema, type Session, type SessionStatus } from '../shared/domain/session';
-import { lockKeyOf } from '../shared/domain/session-store';
+import { LOCK_SCOPE, lockKeyOf } from '../shared/domain/session-store';
 import { InMemoryDedupLedger } from '../shared/runtime/events-dedup';
 import { startTestDynamo } from '../tests/support/dynamo';
 
@@ -83,6 +83,7 @@ export async function runSweepBench(options: {
       const session = sessionAt(i, i % 10 === 9 ? 'paused' : 'running', i < silent ? 400 : 20);
       items.push(session, {
         item_type: 'strategy_lock',
+        lock_scope: LOCK_SCOPE,
         run_id: lockKeyOf(session.strategy_id),
         strategy_id: session.strategy_id,
         active_run_id: session.run_id,

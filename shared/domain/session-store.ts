@@ -11,8 +11,12 @@ import {
 } from './session';
 
 /** The strategy lock item: at most one active session per strategy, ever. */
+/** The sparse GSI key every lock item carries, so strategies are listed without a Scan. */
+export const LOCK_SCOPE = 'strategy';
+
 export const StrategyLockSchema = z.object({
   item_type: z.literal('strategy_lock'),
+  lock_scope: z.literal(LOCK_SCOPE),
   run_id: z.string().startsWith('strategy#'),
   strategy_id: z.string(),
   active_run_id: z.string().nullable(),
@@ -112,6 +116,8 @@ export interface SessionStore {
   /** The active session of a strategy, or its last one when none is active. */
   currentSessionOf(strategyId: string): Promise<Session | undefined>;
   listByStatus(status: SessionStatus, page?: PageRequest): Promise<Page<Session>>;
+  /** Every strategy that ever had a session (its lock item), by strategy id, through the lock GSI. */
+  listStrategies(page?: PageRequest): Promise<Page<StrategyLock>>;
   releaseLock(strategyId: string, runId: string): Promise<ReleaseLockResult>;
   appendHistory(entries: readonly HistoryEntry[]): Promise<void>;
   readHistory(runId: string, query?: HistoryQuery): Promise<Page<HistoryEntry>>;

@@ -67,7 +67,9 @@ describe('Packaging: CloudFormation template', () => {
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
     });
     const indexes = (table.GlobalSecondaryIndexes as { IndexName: string }[]).map((index) => index.IndexName);
-    expect(indexes).toEqual(expect.arrayContaining(['status-created_at-index', 'trace_id-index']));
+    expect(indexes).toEqual(
+      expect.arrayContaining(['status-created_at-index', 'trace_id-index', 'strategy-lock-index']),
+    );
   });
 
   it('defines the metrics table keyed by run_id and recorded_at', () => {

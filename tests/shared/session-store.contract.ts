@@ -350,6 +350,32 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
       expect(viaUpdate).toBeInstanceOf(InvalidInputError);
     });
 
+    it('lists every strategy once, through its lock, page by page', async () => {
+      const ids = ['list-a', 'list-b', 'list-c', 'list-d', 'list-e'];
+      for (const id of ids) {
+        const first = newSessionInput(id);
+        await harness.store.createSession(first);
+        await harness.store.releaseLock(id, first.run_id);
+        await harness.store.createSession(newSessionInput(id));
+      }
+
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await harness.store.listStrategies({
+          limit: 2,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+        seen.push(...page.items.map((lock) => lock.strategy_id));
+        cursor = page.cursor;
+        pages += 1;
+      } while (cursor !== undefined && pages < 100);
+
+      expect(seen.filter((id) => ids.includes(id))).toEqual(ids);
+      expect(new Set(seen).size).toBe(seen.length);
+    });
+
     it('lists sessions by status through the index, page by page', async () => {
       const runIds: string[] = [];
       for (let index = 0; index < 7; index += 1) {

@@ -36,6 +36,7 @@ import {
   type CreateSessionResult,
   type HeartbeatResult,
   type HistoryQuery,
+  LOCK_SCOPE,
   lockKeyOf,
   type Page,
   type PageRequest,
@@ -53,6 +54,7 @@ import { predecessorsOf } from '../../domain/transitions';
 import { decodeCursor, encodeCursor } from './cursor';
 
 export const STATUS_INDEX = 'status-created_at-index';
+export const STRATEGY_LOCK_INDEX = 'strategy-lock-index';
 
 export interface DynamoSessionStoreOptions {
   sessionsTable: string;
@@ -158,6 +160,7 @@ export class DynamoSessionStore implements SessionStore {
     const session = buildSession(input, this.#clock.now());
     const lock: StrategyLock = {
       item_type: 'strategy_lock',
+      lock_scope: LOCK_SCOPE,
       run_id: lockKeyOf(input.strategy_id),
       strategy_id: input.strategy_id,
       active_run_id: session.run_id,
@@ -453,6 +456,23 @@ export class DynamoSessionStore implements SessionStore {
     );
     const cursor = encodeCursor(result.LastEvaluatedKey);
     const items = (result.Items ?? []).map((item) => this.#parseSession(item));
+    return cursor === undefined ? { items } : { items, cursor };
+  }
+
+  async listStrategies(page: PageRequest = {}): Promise<Page<StrategyLock>> {
+    const request = parseInput(PageRequestSchema, page, 'page');
+    const result = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#sessionsTable,
+        IndexName: STRATEGY_LOCK_INDEX,
+        KeyConditionExpression: 'lock_scope = :scope',
+        ExpressionAttributeValues: { ':scope': LOCK_SCOPE },
+        Limit: request.limit ?? 100,
+        ExclusiveStartKey: decodeCursor(request.cursor),
+      }),
+    );
+    const cursor = encodeCursor(result.LastEvaluatedKey);
+    const items = (result.Items ?? []).map((item) => parseStored(StrategyLockSchema, item, 'strategy lock'));
     return cursor === undefined ? { items } : { items, cursor };
   }
 
