@@ -112,41 +112,26 @@ const stopSession = async (
   return result;
 };
 
+/** Pause and resume differ only in the intent they write. */
+const intentRoute = (deps: CommandDeps, action: 'pause' | 'resume', desired: 'paused' | 'running') =>
+  defineRoute({
+    method: 'POST',
+    path: `/strategies/{strategyId}/${action}`,
+    scope: SCOPES.write,
+    params: StrategyParamsSchema,
+    body: PauseResumeBodySchema,
+    idempotent: true,
+    handle: (request) => {
+      const reason = request.body.reason ?? null;
+      return runCommand(deps, request, { action, strategyId: request.params.strategyId, reason }, (session) =>
+        deps.store.setDesiredState(session.run_id, desired, reason),
+      );
+    },
+  });
+
 const routes = (deps: CommandDeps): Route[] => [
-  defineRoute({
-    method: 'POST',
-    path: '/strategies/{strategyId}/pause',
-    scope: SCOPES.write,
-    params: StrategyParamsSchema,
-    body: PauseResumeBodySchema,
-    idempotent: true,
-    handle: (request) => {
-      const reason = request.body.reason ?? null;
-      return runCommand(
-        deps,
-        request,
-        { action: 'pause', strategyId: request.params.strategyId, reason },
-        (session) => deps.store.setDesiredState(session.run_id, 'paused', reason),
-      );
-    },
-  }),
-  defineRoute({
-    method: 'POST',
-    path: '/strategies/{strategyId}/resume',
-    scope: SCOPES.write,
-    params: StrategyParamsSchema,
-    body: PauseResumeBodySchema,
-    idempotent: true,
-    handle: (request) => {
-      const reason = request.body.reason ?? null;
-      return runCommand(
-        deps,
-        request,
-        { action: 'resume', strategyId: request.params.strategyId, reason },
-        (session) => deps.store.setDesiredState(session.run_id, 'running', reason),
-      );
-    },
-  }),
+  intentRoute(deps, 'pause', 'paused'),
+  intentRoute(deps, 'resume', 'running'),
   defineRoute({
     method: 'POST',
     path: '/strategies/{strategyId}/stop',
