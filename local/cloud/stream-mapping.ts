@@ -53,7 +53,8 @@ export class StreamEventSourceMapping {
   #wake: (() => void) | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
-  #idle: (() => void)[] = [];
+  /** Waiters for the checkpoint to reach a sequence number (drained()). */
+  #waiters: { target: bigint; resolve: () => void }[] = [];
 
   constructor(
     hub: StreamHub,
@@ -84,12 +85,20 @@ export class StreamEventSourceMapping {
     this.#unsubscribe?.();
     this.#wake?.();
     await this.#loop;
+    // Nothing more will be handled: nobody may wait for it forever.
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
   }
 
-  /** Resolves once every record committed so far has been handled (tests and graceful shutdown use it). */
+  /**
+   * Resolves once every record committed before the call has been handled (tests and shutdown use it),
+   * however busy the stream stays afterwards.
+   */
   drained(): Promise<void> {
-    if (this.#hub.read(this.#settings.table, this.#checkpoint, 1).length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    const committed = this.#hub.read(this.#settings.table);
+    const last = committed[committed.length - 1];
+    const target = BigInt(last === undefined ? '0' : sequenceOf(last) || '0');
+    if (target <= BigInt(this.#checkpoint ?? '0')) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ target, resolve }));
   }
 
   async #run(): Promise<void> {
@@ -97,7 +106,6 @@ export class StreamEventSourceMapping {
     while (this.#running) {
       const records = this.#hub.read(this.#settings.table, this.#checkpoint, this.#settings.batchSize);
       if (records.length === 0) {
-        for (const resolve of this.#idle.splice(0)) resolve();
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
@@ -211,6 +219,12 @@ export class StreamEventSourceMapping {
 
   async #saveCheckpoint(sequence: string): Promise<void> {
     this.#checkpoint = sequence;
+    const reached = BigInt(sequence);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (waiter.target > reached) return true;
+      waiter.resolve();
+      return false;
+    });
     if (this.#settings.checkpointFile === undefined) return;
     await mkdir(dirname(this.#settings.checkpointFile), { recursive: true });
     await writeFile(this.#settings.checkpointFile, sequence);

@@ -159,6 +159,37 @@ describe('Local cloud: DynamoDB stream event source mapping', () => {
     ]);
   });
 
+  it('reports drained once what was committed before the call is handled, while writes keep coming', async () => {
+    const table = await newTable();
+    const delivered: (string | undefined)[] = [];
+    const mapping = new StreamEventSourceMapping(
+      test.dynamo.streams,
+      settingsFor(table, { batchSize: 2 }),
+      async (event) => {
+        delivered.push(...idsOf(event));
+      },
+      () => undefined,
+    );
+    await mapping.start('TRIM_HORIZON');
+    for (let index = 0; index < 5; index += 1) await put(table, `before-${index}`);
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      while (writing && written < 500) {
+        await put(table, `during-${written}`);
+        written += 1;
+      }
+    })();
+
+    await mapping.drained();
+    const seenAtDrain = [...delivered];
+    writing = false;
+    await writer;
+    await mapping.stop();
+
+    expect(seenAtDrain.slice(0, 5)).toEqual(['before-0', 'before-1', 'before-2', 'before-3', 'before-4']);
+  });
+
   it('keeps its position across a restart through the checkpoint file', async () => {
     const table = await newTable();
     const checkpointFile = join(dir, `${table}.checkpoint`);
