@@ -33,6 +33,28 @@ const STABLE_RUN_MS = 60_000;
  * health), each start with a fresh config (new API port and credentials, initial_state as the agent
  * wants it now). Its output is forwarded line by line to the agent's log (redacted there).
  */
+/** Freqtrade's log format: `2026-01-01 00:00:00,000 - freqtrade.worker - INFO - message`. */
+const FREQTRADE_LEVEL = / - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - /;
+const LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'error' } as const;
+
+/**
+ * Forwards Freqtrade's output line by line at the level Freqtrade gave it (Python logs everything to
+ * stderr, so the stream alone would make every line a warning); unlabelled stderr lines stay warnings.
+ */
+const forwardLogs = (child: ChildProcess, logger: AgentLogger): void => {
+  for (const [stream, fallback] of [
+    [child.stdout, 'info'],
+    [child.stderr, 'warn'],
+  ] as const) {
+    if (stream === null) continue;
+    createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+      if (line.trim() === '') return;
+      const label = line.match(FREQTRADE_LEVEL)?.[1] as keyof typeof LEVELS | undefined;
+      logger[label === undefined ? fallback : LEVELS[label]]('freqtrade', { source: 'freqtrade', line });
+    });
+  }
+};
+
 export class FreqtradeSupervisor {
   readonly #options: SupervisorOptions;
   readonly #argv: string[];
@@ -91,16 +113,7 @@ export class FreqtradeSupervisor {
   }
 
   #forward(child: ChildProcess): void {
-    for (const [stream, level] of [
-      [child.stdout, 'info'],
-      [child.stderr, 'warn'],
-    ] as const) {
-      if (stream === null) continue;
-      const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-      lines.on('line', (line) => {
-        if (line.trim() !== '') this.#options.logger[level]('freqtrade', { source: 'freqtrade', line });
-      });
-    }
+    forwardLogs(child, this.#options.logger);
   }
 
   #onExit(code: number | null, signal: NodeJS.Signals | null, ranMs: number): void {
@@ -167,15 +180,7 @@ export const runOneShot = (
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   onSpawn?.(child);
-  for (const [stream, level] of [
-    [child.stdout, 'info'],
-    [child.stderr, 'warn'],
-  ] as const) {
-    if (stream === null) continue;
-    createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-      if (line.trim() !== '') options.logger[level]('freqtrade', { source: 'freqtrade', line });
-    });
-  }
+  forwardLogs(child, options.logger);
   return new Promise((resolve) => {
     child.once('error', (error) => {
       options.logger.error('freqtrade could not be started', { error: error.message });
