@@ -34,6 +34,7 @@ import type { HttpFetch } from './http';
 import { type AgentLogger, createLogger, describeError, Redactor } from './logger';
 import { MetricsCollector } from './metrics';
 import { ProcessStats } from './process-stats';
+import { createResultStore, type ResultStore } from './results';
 import { RiskMonitor } from './risk-monitor';
 import {
   createSecretSource,
@@ -55,6 +56,8 @@ export interface AgentDeps {
   store?: SessionStore;
   registry?: ModelRegistry;
   configSource?: ConfigSource;
+  /** Where one-shot results are stored (default: from RESULTS_S3_URI, else the config bucket). */
+  resultStore?: ResultStore;
   secrets?: SecretSource;
   logger?: AgentLogger;
   redactor?: Redactor;
@@ -750,15 +753,28 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
       return handle;
     }
     await heartbeats.send('final');
-    const location = resultLocationOf(options.tradingMode, loaded.config);
-    const reason = succeeded
+    // The container's disk goes with the task: results count only once they are stored outside it.
+    let location = resultLocationOf(options.tradingMode, loaded.config);
+    let unstored: string | undefined;
+    if (succeeded) {
+      try {
+        const results = deps.resultStore ?? (await createResultStore(options.resultsUri));
+        location = await results.publish(location, options.runId);
+      } catch (error) {
+        unstored = error instanceof Error ? error.message : String(error);
+      }
+    }
+    const completed = succeeded && unstored === undefined;
+    const reason = completed
       ? `freqtrade ${args[0]} completed; results in ${location}`
-      : `freqtrade ${args[0]} exited with ${result.code === null ? `signal ${result.signal}` : `code ${result.code}`}`;
+      : succeeded
+        ? `freqtrade ${args[0]} completed but its results could not be stored: ${unstored}`
+        : `freqtrade ${args[0]} exited with ${result.code === null ? `signal ${result.signal}` : `code ${result.code}`}`;
     const now = new Date(clock.now()).toISOString();
     // `completed` may only follow `running`: the launch workflow marks running on our first heartbeat.
     const deadline = clock.now() + 60_000;
     for (;;) {
-      const written = succeeded
+      const written = completed
         ? await store
             .transition(options.runId, 'completed', {
               from: ['running'],
@@ -790,7 +806,7 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
       await sleep(250);
     }
     logger.info(reason);
-    await finish(succeeded ? EXIT.ok : EXIT.fault, reason);
+    await finish(completed ? EXIT.ok : EXIT.fault, reason);
     return handle;
   }
 

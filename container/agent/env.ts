@@ -36,6 +36,8 @@ const RawEnvSchema = z
     ARCTICDB_S3_URI: z.string().min(1),
     /** A bucket name, `s3://bucket[/prefix]`, or `file:///dir` for local configs. */
     S3_CONFIG_BUCKET: z.string().min(1),
+    /** Where one-shot results go: `s3://bucket[/prefix]` or `file:///dir`; default: the config bucket. */
+    RESULTS_S3_URI: optionalText,
     HEARTBEAT_INTERVAL_S: intervalS(30, 3600),
     RISK_POLL_INTERVAL_S: intervalS(5, 3600),
     CONTROL_POLL_INTERVAL_S: intervalS(5, 3600),
@@ -107,6 +109,7 @@ export interface AgentOptions {
   metricsTable: string;
   arcticdbS3Uri: string;
   configBucket: string;
+  resultsUri: string;
   heartbeatIntervalS: number;
   riskPollIntervalS: number;
   controlPollIntervalS: number;
@@ -169,6 +172,7 @@ export const parseAgentEnv = (env: NodeJS.ProcessEnv): EnvParseResult => {
       metricsTable: e.METRICS_TABLE ?? metricsTableOf(e.DYNAMODB_TABLE),
       arcticdbS3Uri: e.ARCTICDB_S3_URI,
       configBucket: e.S3_CONFIG_BUCKET,
+      resultsUri: e.RESULTS_S3_URI ?? e.S3_CONFIG_BUCKET,
       heartbeatIntervalS: e.HEARTBEAT_INTERVAL_S,
       riskPollIntervalS: e.RISK_POLL_INTERVAL_S,
       controlPollIntervalS: e.CONTROL_POLL_INTERVAL_S,

@@ -1,5 +1,6 @@
 import './polyfills';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -121,6 +122,12 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   const dataDir = options.dataDir === undefined ? undefined : resolvePath(options.dataDir);
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
 
+  // Where containers run (their Freqtrade user_data) and what stands in for S3 buckets they write.
+  const scratch = dataDir ?? (await mkdtemp(join(tmpdir(), 'tradai-local-')));
+  const containerRoot = join(scratch, 'containers');
+  const localS3Root = join(scratch, 's3');
+  await mkdir(containerRoot, { recursive: true });
+
   const dynamo = await startLocalDynamo({
     ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
     region,
@@ -194,8 +201,14 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   const platform = new ProcessPlatform({
     cluster: `tradai-${stage}`,
     region,
-    command: [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'container/agent/main.ts')],
-    cwd: REPO_ROOT,
+    // tsx by its resolved URL: containers run in a folder of their own, outside the repository.
+    command: [
+      process.execPath,
+      '--import',
+      import.meta.resolve('tsx'),
+      join(REPO_ROOT, 'container/agent/main.ts'),
+    ],
+    cwd: containerRoot,
     baseEnvironment: {
       ...awsEnvironment,
       DYNAMODB_TABLE: tables.sessions,
@@ -205,6 +218,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       ARCTICDB_S3_URI: 's3://tradai-arcticdb-local',
       EXCHANGE_SECRET_NAME: 'tradai/exchange/binance',
       SECRETS_FILE: join(DEMO_DIR, 'secrets.json'),
+      RESULTS_S3_URI: `file://${join(localS3Root, 'tradai-results')}`,
       FREQTRADE_CMD: options.freqtradeCmd ?? process.env.FREQTRADE_CMD ?? SIMULATOR_CMD,
       HEALTH_PORT: '0',
       HEALTH_HOST: '127.0.0.1',
@@ -401,6 +415,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       admin.destroy();
       doc.destroy();
       await dynamo.close();
+      if (dataDir === undefined) await rm(scratch, { recursive: true, force: true });
     },
   };
 };

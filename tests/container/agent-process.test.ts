@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,12 +148,13 @@ describe('Agent: spawning Freqtrade (simulator binary)', () => {
     }
   });
 
-  it('runs a backtest as a one-shot and records completed with the result location', async () => {
+  it('runs a backtest as a one-shot, stores its results outside the container and records where', async () => {
     // prepare
     const { runId, options } = await fx.session({
       mode: 'backtest',
       overrides: { user_data_dir: join(fx.dir, 'user_data') },
     });
+    const stored = join(fx.dir, runId, 'configs', 'results', runId);
     // act
     const agent = await startAgent(options, { store: fx.store });
     const code = await agent.handle.done;
@@ -161,7 +162,25 @@ describe('Agent: spawning Freqtrade (simulator binary)', () => {
     const session = await fx.store.get(runId);
     expect(code).toBe(EXIT.ok);
     expect(session?.status).toBe('completed');
-    expect(session?.result_s3_path).toBe(join(fx.dir, 'user_data', 'backtest_results'));
+    expect(session?.result_s3_path).toBe(`file://${stored}/`);
+    expect((await readdir(stored)).some((name) => name.startsWith('backtest-result-'))).toBe(true);
+  });
+
+  it('fails a one-shot whose results cannot be stored, saying so', async () => {
+    // prepare
+    const { runId, options } = await fx.session({
+      mode: 'backtest',
+      overrides: { user_data_dir: join(fx.dir, 'user_data-unstored') },
+    });
+    const refusing = { publish: async () => Promise.reject(new Error('AccessDenied: s3:PutObject')) };
+    // act
+    const agent = await startAgent(options, { store: fx.store, resultStore: refusing });
+    const code = await agent.handle.done;
+    // assess
+    const session = await fx.store.get(runId);
+    expect(code).toBe(EXIT.fault);
+    expect(session?.status).toBe('failed');
+    expect(session?.status_reason).toMatch(/results could not be stored: AccessDenied/);
   });
 
   it('runs end to end as a process: heartbeats in DynamoDB, SIGTERM drains and exits 0', async () => {
