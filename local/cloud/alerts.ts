@@ -1,5 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { parseInput } from '../../shared/domain/errors';
 import { type Alert, type AlertPublisher, AlertSchema } from '../../shared/domain/ports';
 
 const COLOURS = { INFO: '\x1b[36m', WARNING: '\x1b[33m', CRITICAL: '\x1b[41m\x1b[97m' } as const;
@@ -24,7 +25,8 @@ export class LocalAlertPublisher implements AlertPublisher {
   }
 
   async publish(raw: Alert): Promise<void> {
-    const alert = AlertSchema.parse(raw);
+    // The same typed refusal as the SNS adapter, not a bare ZodError.
+    const alert = parseInput(AlertSchema, raw, 'alert');
     this.published.push(alert);
     const at = new Date().toISOString();
     const print = this.#options.print ?? ((line: string) => process.stdout.write(`${line}\n`));

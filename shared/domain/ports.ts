@@ -37,12 +37,13 @@ export const AlertSchema = z.object({
   subject: z.string().min(1).max(100),
   /** Written for a person on call: what happened, to which strategy, what was done, what to do. */
   message: z.string().min(1).max(16_384),
-  strategy_id: z.string(),
-  run_id: z.string(),
+  // The four routing fields travel as SNS message attributes, whose values SNS refuses when empty.
+  strategy_id: z.string().min(1),
+  run_id: z.string().min(1),
   /** A stable name of the event (e.g. `status.stale`), for routing and deduplication. */
-  kind: z.string().max(64),
+  kind: z.string().min(1).max(64),
   /** Identifies the change that caused the alert, so a redelivered stream record does not page twice. */
-  dedup_id: z.string().max(256),
+  dedup_id: z.string().min(1).max(256),
 });
 export type Alert = z.infer<typeof AlertSchema>;
 
