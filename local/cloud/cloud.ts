@@ -124,9 +124,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
 
   // Where containers run (their Freqtrade user_data) and what stands in for S3 buckets they write.
   const scratch = dataDir ?? (await mkdtemp(join(tmpdir(), 'tradai-local-')));
-  const containerRoot = join(scratch, 'containers');
   const localS3Root = join(scratch, 's3');
-  await mkdir(containerRoot, { recursive: true });
 
   const dynamo = await startLocalDynamo({
     ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
@@ -208,7 +206,9 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       import.meta.resolve('tsx'),
       join(REPO_ROOT, 'container/agent/main.ts'),
     ],
-    cwd: containerRoot,
+    // A fresh folder per task (Fargate's ephemeral disk); the trade store outlives tasks (EFS in AWS).
+    tasksDir: join(scratch, 'tasks'),
+    tradeStoreDir: join(scratch, 'trade-store'),
     baseEnvironment: {
       ...awsEnvironment,
       DYNAMODB_TABLE: tables.sessions,

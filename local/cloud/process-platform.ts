@@ -1,13 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { serviceNameOf, startedByOf } from '../../shared/adapters/ecs/naming';
 import type { ContainerPlatform, ContainerSpec } from '../../shared/domain/ports';
-import { type ContainerRef, isServiceMode, TradingModeSchema } from '../../shared/domain/session';
+import {
+  type ContainerRef,
+  isServiceMode,
+  StrategyIdSchema,
+  TradingModeSchema,
+} from '../../shared/domain/session';
 
 export const CONTAINER_NAME = 'strategy';
 
@@ -34,7 +39,8 @@ export type EcsTaskStateChange = EventBridgeEvent<'ECS Task State Change', EcsTa
 
 const SpecSchema = z.object({
   run_id: z.string(),
-  strategy_id: z.string(),
+  // It names a folder in the trade store: the API's own rule, so no path can climb out of it.
+  strategy_id: StrategyIdSchema,
   strategy_name: z.string(),
   trading_mode: TradingModeSchema,
   environment: z.record(z.string(), z.string()),
@@ -65,7 +71,16 @@ export interface ProcessPlatformOptions {
   region: string;
   /** How a container starts: the agent from source, e.g. [node, --import, tsx, container/agent/main.ts]. */
   command: readonly string[];
-  cwd: string;
+  /**
+   * Each task gets a fresh folder `<tasksDir>/<task id>/` (its cwd, AGENT_WORK_DIR and TMPDIR), removed
+   * when the task ends: a replacement task starts with nothing on disk, as on Fargate's ephemeral storage.
+   */
+  tasksDir: string;
+  /**
+   * The durable per-strategy trade store (EFS in AWS): `<tradeStoreDir>/<strategy id>/`, handed to
+   * live and dry-run tasks as TRADE_DB_URL. It outlives tasks, so a replacement finds the open trades.
+   */
+  tradeStoreDir?: string;
   /** Endpoints, credentials and local file sources every container gets, as a task definition would. */
   baseEnvironment: Record<string, string>;
   /** Services outlive the local cloud process (as in ECS); this file remembers them. */
@@ -78,6 +93,10 @@ export interface ProcessPlatformOptions {
   onTaskStopped: (event: EcsTaskStateChange) => void;
   log: (line: string) => void;
 }
+
+/** Freqtrade's trade database for a strategy and mode in the trade store (one file per mode: never mixed). */
+export const tradeDbUrlOf = (tradeStoreDir: string, strategyId: string, mode: string): string =>
+  `sqlite:///${join(tradeStoreDir, strategyId, `tradesv3.${mode}.sqlite`)}`;
 
 const killGroup = (pid: number | undefined, signal: NodeJS.Signals): void => {
   if (pid === undefined) return;
@@ -121,9 +140,11 @@ export class ProcessPlatform implements ContainerPlatform {
     } catch {
       return [];
     }
+    // A task left running by a control plane that died is ended first: never two agents for one run.
+    for (const service of saved.services) if (service.pid !== undefined) await this.#endOrphan(service.pid);
+    // Their work folders went with them (a new ECS task never sees an old task's disk).
+    await this.#removeLeftoverTaskFolders();
     for (const service of saved.services) {
-      // A task left running by a control plane that died is ended first: never two agents for one run.
-      if (service.pid !== undefined) await this.#endOrphan(service.pid);
       this.#services.set(service.serviceName, {
         spec: service.spec,
         createdAt: service.createdAt,
@@ -201,15 +222,21 @@ export class ProcessPlatform implements ContainerPlatform {
     const taskId = randomUUID().replace(/-/g, '');
     const taskArn = `arn:aws:ecs:${this.#options.region}:000000000000:task/${this.#options.cluster}/${taskId}`;
     const [command, ...args] = this.#options.command;
+    const workDir = join(this.#options.tasksDir, taskId);
+    // Synchronous: the folder must exist before the process starts in it.
+    mkdirSync(workDir, { recursive: true, mode: 0o700 });
     const environment = {
       ...this.#options.baseEnvironment,
       ...spec.environment,
+      ...this.#tradeStoreEnvironment(spec),
       RUN_ID: spec.run_id,
       AGENT_ID: taskArn,
+      AGENT_WORK_DIR: workDir,
+      TMPDIR: workDir,
       ECS_CONTAINER_METADATA_URI_V4: '',
     };
     const child = spawn(command as string, args, {
-      cwd: this.#options.cwd,
+      cwd: workDir,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so the whole "container" (agent and Freqtrade) can be ended together.
@@ -252,11 +279,32 @@ export class ProcessPlatform implements ContainerPlatform {
       killGroup(child.pid, 'SIGKILL');
       this.#tasks.delete(taskArn);
       this.#emitStopped(task, spec, code, signal);
-      resolveExited();
       if (serviceName !== undefined) this.#replaceIfServiceLives(serviceName, task);
+      // The task's disk goes with the task; only the trade store outlives it.
+      void rm(workDir, { recursive: true, force: true, maxRetries: 3 })
+        .catch((error: unknown) => this.#options.log(`ecs: could not remove ${workDir}: ${String(error)}`))
+        .finally(resolveExited);
     });
     child.on('error', (error) => this.#options.log(`ecs: task ${taskId} could not start: ${String(error)}`));
     return task;
+  }
+
+  /** Live and dry-run tasks keep Freqtrade's trade database in the strategy's durable folder. */
+  #tradeStoreEnvironment(spec: ContainerSpec): Record<string, string> {
+    const root = this.#options.tradeStoreDir;
+    if (root === undefined || !isServiceMode(spec.trading_mode)) return {};
+    mkdirSync(join(root, spec.strategy_id), { recursive: true, mode: 0o700 });
+    return { TRADE_DB_URL: tradeDbUrlOf(root, spec.strategy_id, spec.trading_mode) };
+  }
+
+  async #removeLeftoverTaskFolders(): Promise<void> {
+    const running = new Set([...this.#tasks.keys()].map((arn) => arn.split('/').pop()));
+    const entries = await readdir(this.#options.tasksDir).catch(() => [] as string[]);
+    await Promise.all(
+      entries
+        .filter((entry) => !running.has(entry))
+        .map((entry) => rm(join(this.#options.tasksDir, entry), { recursive: true, force: true })),
+    );
   }
 
   #replaceIfServiceLives(serviceName: string, task: RunningTask): void {

@@ -1,12 +1,35 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EcsTaskStateChange, ProcessPlatform } from '../../../local/cloud/process-platform';
 import type { ContainerSpec } from '../../../shared/domain/ports';
 
-/** A stand-in container: exits with EXIT_CODE after EXIT_AFTER_MS, or runs until SIGTERM. */
+/**
+ * A stand-in container: exits with EXIT_CODE after EXIT_AFTER_MS, or runs until SIGTERM. It records
+ * where it ran and what it found there (as an agent would find Freqtrade's files), then leaves a file
+ * in its work folder and one in the trade store.
+ */
 const CONTAINER_SCRIPT = `
+const fs = require('node:fs');
+const path = require('node:path');
+const work = process.env.AGENT_WORK_DIR ?? process.cwd();
+const report = process.env.REPORT_FILE;
+if (report !== undefined) {
+  const tradeDb = (process.env.TRADE_DB_URL ?? '').replace(/^sqlite:\\/\\/\\//, '');
+  const line = {
+    cwd: process.cwd(),
+    work,
+    tmpdir: process.env.TMPDIR,
+    tradeDbUrl: process.env.TRADE_DB_URL,
+    workFiles: fs.existsSync(work) ? fs.readdirSync(work).sort() : null,
+    tradeDbExists: tradeDb !== '' && fs.existsSync(tradeDb),
+  };
+  fs.appendFileSync(report, JSON.stringify(line) + '\\n');
+  fs.writeFileSync(path.join(work, 'left-by-' + process.pid), 'x');
+  if (tradeDb !== '') fs.writeFileSync(tradeDb, 'trades');
+}
 const code = Number(process.env.EXIT_CODE ?? '0');
 const after = process.env.EXIT_AFTER_MS;
 process.on('SIGTERM', () => process.exit(0));
@@ -43,7 +66,8 @@ describe('Local cloud: process platform (ECS stand-in)', () => {
       cluster: 'tradai-test',
       region: 'us-east-1',
       command: [process.execPath, '-e', CONTAINER_SCRIPT],
-      cwd: process.cwd(),
+      tasksDir: join(dir, 'tasks'),
+      tradeStoreDir: join(dir, 'trade-store'),
       baseEnvironment: {},
       registryFile: join(dir, 'services.json'),
       stopTimeoutMs: 5_000,
@@ -162,5 +186,101 @@ describe('Local cloud: process platform (ECS stand-in)', () => {
     expect(second.tasks().map((task) => task.runId)).toEqual(['live-pascal-btc-000007']);
     expect(second.tasks()[0]?.pid).not.toBe(orphanPid);
     expect(() => process.kill(orphanPid as number, 0)).toThrow();
+  });
+
+  describe('work folders and the trade store', () => {
+    interface TaskReport {
+      cwd: string;
+      work: string;
+      tmpdir?: string;
+      tradeDbUrl?: string;
+      workFiles: string[] | null;
+      tradeDbExists: boolean;
+    }
+    const reportsIn = async (file: string): Promise<TaskReport[]> =>
+      existsSync(file)
+        ? (await readFile(file, 'utf8'))
+            .split('\n')
+            .filter((line) => line !== '')
+            .map((line) => JSON.parse(line) as TaskReport)
+        : [];
+
+    it("gives a replacement task a fresh work folder of its own (the first task's files are gone, as on Fargate)", async () => {
+      const platform = newPlatform();
+      const report = join(dir, 'reports.jsonl');
+
+      await platform.startSession(
+        specOf('dry-run-pascal-btc-000010', 'dry-run', { EXIT_AFTER_MS: '50', REPORT_FILE: report }),
+      );
+      await until(() => events.length >= 2, 'a task and its replacement to exit');
+      const [first, replacement] = await reportsIn(report);
+
+      expect(first?.work).toBeDefined();
+      expect(replacement?.work).toBeDefined();
+      expect(replacement?.work).not.toBe(first?.work);
+      expect(replacement?.workFiles).toEqual([]);
+      expect(replacement?.cwd).toBe(replacement?.work);
+      expect(replacement?.tmpdir).toBe(replacement?.work);
+      expect(replacement?.work.startsWith(join(dir, 'tasks'))).toBe(true);
+    });
+
+    it("removes a task's work folder when the task ends", async () => {
+      const platform = newPlatform();
+      const ref = await platform.startSession(specOf('live-pascal-btc-000011', 'live'));
+      await until(() => platform.tasks().length === 1, 'the task');
+      const tasksDir = join(dir, 'tasks');
+      await until(() => existsSync(tasksDir), 'the tasks folder');
+      expect(await readdir(tasksDir)).toHaveLength(1);
+
+      await platform.stopSession(ref, 'operator stop');
+
+      expect(await readdir(tasksDir)).toEqual([]);
+    });
+
+    it('hands every task of a strategy the same durable trade store, one database per mode, that survives tasks', async () => {
+      const platform = newPlatform();
+      const report = join(dir, 'reports.jsonl');
+
+      await platform.startSession(
+        specOf('live-pascal-btc-000012', 'live', { EXIT_AFTER_MS: '50', REPORT_FILE: report }),
+      );
+      await until(() => events.length >= 2, 'a task and its replacement to exit');
+      const [first, replacement] = await reportsIn(report);
+
+      const expected = `sqlite:///${join(dir, 'trade-store', 'pascal-btc', 'tradesv3.live.sqlite')}`;
+      expect(first?.tradeDbUrl).toBe(expected);
+      expect(first?.tradeDbExists).toBe(false);
+      expect(replacement?.tradeDbUrl).toBe(expected);
+      expect(replacement?.tradeDbExists).toBe(true);
+    });
+
+    it('keeps dry-run and live trade databases of one strategy apart', async () => {
+      const platform = newPlatform();
+      const report = join(dir, 'reports.jsonl');
+
+      await platform.startSession(
+        specOf('dry-run-pascal-btc-000013', 'dry-run', { EXIT_AFTER_MS: '10000', REPORT_FILE: report }),
+      );
+      await until(() => platform.tasks().length === 1, 'the task');
+      await until(() => existsSync(report), 'the report');
+      const [dryRun] = await reportsIn(report);
+
+      expect(dryRun?.tradeDbUrl).toBe(
+        `sqlite:///${join(dir, 'trade-store', 'pascal-btc', 'tradesv3.dry-run.sqlite')}`,
+      );
+    });
+
+    it('gives one-shot tasks no trade store (a backtest keeps no positions)', async () => {
+      const platform = newPlatform();
+      const report = join(dir, 'reports.jsonl');
+
+      await platform.startSession(
+        specOf('backtest-pascal-btc-000014', 'backtest', { EXIT_AFTER_MS: '10', REPORT_FILE: report }),
+      );
+      await until(() => events.length === 1, 'the task exit');
+      const [oneShot] = await reportsIn(report);
+
+      expect(oneShot?.tradeDbUrl).toBeUndefined();
+    });
   });
 });
