@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { RiskStateSchema } from './risk';
 import {
+  AccountIdSchema,
   IsoTimestampSchema,
   MAX_OPEN_TRADES_SNAPSHOT,
   OpenTradeSchema,
@@ -33,6 +34,11 @@ export const AgentClaimSchema = z.strictObject({
   strategy_version: z.string().min(1).max(64).nullable(),
   exchange: z.string().min(1).max(64).nullable(),
   pairs: z.array(z.string().min(1).max(64)).max(500),
+  /**
+   * The exchange account's identity (a digest of exchange + API key, never the key itself). A live
+   * session leases (account, pair) with its claim, so two sessions never trade one pair of one account.
+   */
+  account_id: AccountIdSchema.optional(),
 });
 export type AgentClaim = z.infer<typeof AgentClaimSchema>;
 

@@ -1,6 +1,8 @@
 import * as z from 'zod';
+import { StopOutcomeSchema } from './agent-report';
 import type { AgentClaim, Heartbeat, HistoryEntry } from './heartbeat';
 import {
+  AccountIdSchema,
   ContainerRefSchema,
   type DesiredState,
   DesiredStateSchema,
@@ -28,6 +30,30 @@ export type StrategyLock = z.infer<typeof StrategyLockSchema>;
 
 export const lockKeyOf = (strategyId: string): string => `strategy#${strategyId}`;
 
+/**
+ * One writer per (exchange account, pair), ever: a live session leases each pair it trades in the same
+ * transaction as its claim. Leases sit in the sessions table beside the locks; with no `status` and no
+ * `lock_scope` they stay out of every GSI, and the stream filter (item_type = session) keeps them from
+ * the stream processor. A released lease keeps its last holder with `holder_run_id` null.
+ */
+export const AccountLeaseSchema = z.object({
+  item_type: z.literal('account_lease'),
+  run_id: z.string().startsWith('lease#'),
+  account_id: AccountIdSchema,
+  pair: z.string().min(1).max(64),
+  holder_run_id: z.string().nullable(),
+  holder_strategy_id: z.string().nullable(),
+  last_run_id: z.string(),
+  leased_at: IsoTimestampSchema.nullable(),
+  released_at: IsoTimestampSchema.nullable(),
+});
+export type AccountLease = z.infer<typeof AccountLeaseSchema>;
+
+export const leaseKeyOf = (accountId: string, pair: string): string => `lease#${accountId}#${pair}`;
+
+/** DynamoDB's TransactWriteItems takes at most 100 actions: the session update plus one per pair. */
+export const MAX_LEASED_PAIRS = 99;
+
 /** Fields a transition or patch may set beside the status; `null` clears a field. */
 export const SessionPatchSchema = z.strictObject({
   status_reason: z.string().max(1024).nullable().optional(),
@@ -38,6 +64,7 @@ export const SessionPatchSchema = z.strictObject({
   completed_at: IsoTimestampSchema.nullable().optional(),
   result_s3_path: z.string().max(1024).nullable().optional(),
   flatten_on_stop: z.boolean().optional(),
+  stop_outcome: StopOutcomeSchema.nullable().optional(),
 });
 export type SessionPatch = z.infer<typeof SessionPatchSchema>;
 
@@ -68,7 +95,16 @@ export type HeartbeatResult =
 
 export type ClaimResult =
   | { ok: true; session: Session }
-  | { ok: false; reason: 'not_found' | 'terminal'; status?: SessionStatus; message: string };
+  | { ok: false; reason: 'not_found' | 'terminal'; status?: SessionStatus; message: string }
+  /** Another live run holds a pair of this account: this run must not trade (it is failed by its agent). */
+  | {
+      ok: false;
+      reason: 'account_busy';
+      holderRunId: string;
+      accountId: string;
+      pair: string;
+      message: string;
+    };
 
 export type TransitionResult =
   | { ok: true; session: Session; previous: SessionStatus }
@@ -102,7 +138,11 @@ export interface HistoryQuery extends PageRequest {
 export interface SessionStore {
   /** Creates a pending session and takes the strategy lock in one all-or-nothing write. */
   createSession(input: NewSession): Promise<CreateSessionResult>;
-  /** A (re)started agent takes over the session; any older agent's heartbeats are refused from then on. */
+  /**
+   * A (re)started agent takes over the session; any older agent's heartbeats are refused from then on.
+   * A live session with an `account_id` also leases each of its pairs on that account in the same
+   * transaction: refused as `account_busy` (naming the holder) when another run holds one of them.
+   */
   claimSession(claim: AgentClaim): Promise<ClaimResult>;
   /** Fenced: refused when the session is terminal, claimed by another agent, or the seq is not newer. */
   recordHeartbeat(heartbeat: Heartbeat): Promise<HeartbeatResult>;
@@ -118,7 +158,9 @@ export interface SessionStore {
   listByStatus(status: SessionStatus, page?: PageRequest): Promise<Page<Session>>;
   /** Every strategy that ever had a session (its lock item), by strategy id, through the lock GSI. */
   listStrategies(page?: PageRequest): Promise<Page<StrategyLock>>;
+  /** Frees the run's account leases, then the strategy lock; only what this run holds is freed. */
   releaseLock(strategyId: string, runId: string): Promise<ReleaseLockResult>;
+  getAccountLease(accountId: string, pair: string): Promise<AccountLease | undefined>;
   appendHistory(entries: readonly HistoryEntry[]): Promise<void>;
   readHistory(runId: string, query?: HistoryQuery): Promise<Page<HistoryEntry>>;
 }

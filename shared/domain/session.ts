@@ -1,4 +1,10 @@
 import * as z from 'zod';
+import {
+  FailClosedReportSchema,
+  MissingTradesReportSchema,
+  StartFailureReportSchema,
+  StopOutcomeSchema,
+} from './agent-report';
 import { RiskLimitsSchema, RiskStateSchema } from './risk';
 
 export const TRADING_MODES = ['backtest', 'hyperopt', 'dry-run', 'live', 'train'] as const;
@@ -51,6 +57,10 @@ export type RunId = z.infer<typeof RunIdSchema>;
 
 export const IsoTimestampSchema = z.iso.datetime({ offset: false });
 
+/** An exchange account as the control plane knows it: a digest of exchange + API key, never the key. */
+export const AccountIdSchema = z.string().regex(/^[a-f0-9]{16,64}$/, 'must be 16-64 lowercase hex digits');
+export type AccountId = z.infer<typeof AccountIdSchema>;
+
 /** Seed §6 `metrics`, plus the figures the dashboards need. */
 export const SessionMetricsSchema = z.object({
   total_trades: z.number().int().nonnegative(),
@@ -77,6 +87,16 @@ export const SessionHealthSchema = z.object({
   last_process_at: IsoTimestampSchema.nullable().optional(),
   freqtrade_restarts: z.number().int().nonnegative().optional(),
   monitor_failures: z.number().int().nonnegative().optional(),
+  /** Freqtrade restarts within the start-failure window (container/agent: N restarts in M minutes). */
+  restarts_in_window: z.number().int().nonnegative().optional(),
+  /** How the last Freqtrade process ended (`code 1`, `signal SIGKILL`); null while none has exited. */
+  last_exit: z.string().max(128).nullable().optional(),
+  /** A pause/forceexit/stop Freqtrade failed or did not confirm, and what the agent did instead. */
+  fail_closed: FailClosedReportSchema.nullable().optional(),
+  /** Freqtrade never came up with a live loop: restarts stopped, entries off. */
+  start_failure: StartFailureReportSchema.nullable().optional(),
+  /** A replacement task's Freqtrade does not show trades its predecessor reported open: entries paused. */
+  missing_trades: MissingTradesReportSchema.nullable().optional(),
 });
 export type SessionHealth = z.infer<typeof SessionHealthSchema>;
 
@@ -134,6 +154,8 @@ export const SessionSchema = z.object({
   heartbeat_seq: z.number().int().nonnegative(),
   agent_id: z.string().max(128).nullable(),
   exchange: z.string().max(64).nullable(),
+  /** Set by a live claim: the account whose (account, pair) leases this run holds. Absent on older items. */
+  account_id: AccountIdSchema.nullable().optional(),
   pairs: z.array(z.string().max(64)).max(500),
   metrics: SessionMetricsSchema.nullable(),
   health: SessionHealthSchema.nullable(),
@@ -150,6 +172,8 @@ export const SessionSchema = z.object({
   flatten_on_stop: z.boolean(),
   config_s3_path: z.string().max(1024).nullable().optional(),
   result_s3_path: z.string().max(1024).nullable().optional(),
+  /** Written with the agent's final status: what its stop did to the open positions. Absent on older items. */
+  stop_outcome: StopOutcomeSchema.nullable().optional(),
   /** Only one-shot modes expire; live sessions never do (seed §6). */
   ttl: z.number().int().positive().optional(),
   version: z.number().int().positive(),

@@ -426,6 +426,121 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
       expect(range.items.map((entry) => entry.seq)).toEqual([21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
     });
 
+    describe('account leases (one exchange account, two writers)', () => {
+      const account = 'ac0123456789abcd';
+      const liveSession = async (strategyId: string, store: SessionStore = harness.store) => {
+        const input = newSessionInput(strategyId, { trading_mode: 'live' });
+        const created = await store.createSession(input);
+        expect(created.ok).toBe(true);
+        return input.run_id;
+      };
+      const claimOf = (runId: string, pairs: string[], agentId = `agent-${runId}`) => ({
+        run_id: runId,
+        agent_id: agentId,
+        strategy_version: '1.0.0',
+        exchange: 'binance',
+        pairs,
+        account_id: account,
+      });
+
+      it('refuses a second live session that would trade a pair already leased on the same account, naming the holder', async () => {
+        const first = await liveSession('lease-a');
+        const second = await liveSession('lease-a-2');
+        expect((await harness.store.claimSession(claimOf(first, ['BTC/USDT', 'ETH/USDT']))).ok).toBe(true);
+
+        const refused = await harness.store.claimSession(claimOf(second, ['SOL/USDT', 'ETH/USDT']));
+
+        expect(refused).toMatchObject({
+          ok: false,
+          reason: 'account_busy',
+          holderRunId: first,
+          accountId: account,
+          pair: 'ETH/USDT',
+        });
+        const untouched = await harness.store.get(second);
+        expect(untouched?.agent_id).toBeNull();
+        expect(await harness.store.getAccountLease(account, 'SOL/USDT')).toBeUndefined();
+        expect((await harness.store.getAccountLease(account, 'ETH/USDT'))?.holder_run_id).toBe(first);
+      });
+
+      it('lets exactly one of 200 concurrent live claims of one model under different strategy ids hold the lease', async () => {
+        const runIds: string[] = [];
+        for (let index = 0; index < 200; index += 1) runIds.push(await liveSession(`lease-race-${index}`));
+        const stores = Array.from({ length: 20 }, () => harness.separateStore());
+
+        const results = await Promise.all(
+          runIds.map((runId, index) =>
+            (stores[index % stores.length] as SessionStore).claimSession(claimOf(runId, ['BTC/USDT:USDT'])),
+          ),
+        );
+
+        const winners = results.flatMap((result, index) => (result.ok ? [runIds[index]] : []));
+        expect(winners).toHaveLength(1);
+        const lease = await harness.store.getAccountLease(account, 'BTC/USDT:USDT');
+        expect(lease?.holder_run_id).toBe(winners[0]);
+        const refusals = results.filter((result) => !result.ok && result.reason === 'account_busy');
+        expect(refusals).toHaveLength(199);
+        expect(
+          refusals.every(
+            (result) => !result.ok && 'holderRunId' in result && result.holderRunId === winners[0],
+          ),
+        ).toBe(true);
+      });
+
+      it('takes no lease for a dry-run session, which places no orders', async () => {
+        const live = await liveSession('lease-dry-live');
+        await harness.store.claimSession(claimOf(live, ['XRP/USDT']));
+        const dry = newSessionInput('lease-dry');
+        await harness.store.createSession(dry);
+
+        const claimed = await harness.store.claimSession(claimOf(dry.run_id, ['XRP/USDT']));
+
+        expect(claimed.ok).toBe(true);
+        expect((await harness.store.getAccountLease(account, 'XRP/USDT'))?.holder_run_id).toBe(live);
+      });
+
+      it('lets a replacement agent of the same run re-claim the leases its run holds', async () => {
+        const run = await liveSession('lease-again');
+        await harness.store.claimSession(claimOf(run, ['ADA/USDT'], 'agent-old'));
+
+        const again = await harness.store.claimSession(claimOf(run, ['ADA/USDT'], 'agent-new'));
+
+        expect(again.ok && again.session.agent_id).toBe('agent-new');
+      });
+
+      it('frees the leases with the strategy lock, and only the holder can free them', async () => {
+        const first = await liveSession('lease-free');
+        const second = await liveSession('lease-free-2');
+        await harness.store.claimSession(claimOf(first, ['DOT/USDT']));
+        await harness.store.transition(first, 'failed');
+
+        expect((await harness.store.releaseLock('lease-free-2', second)).ok).toBe(true);
+        expect((await harness.store.getAccountLease(account, 'DOT/USDT'))?.holder_run_id).toBe(first);
+        expect((await harness.store.releaseLock('lease-free', first)).ok).toBe(true);
+        const claimed = await harness.store.claimSession(claimOf(second, ['DOT/USDT']));
+
+        expect(claimed.ok).toBe(true);
+        expect((await harness.store.getAccountLease(account, 'DOT/USDT'))?.holder_run_id).toBe(second);
+      });
+
+      it('keeps lease items out of the strategy and status indexes', async () => {
+        const run = await liveSession('lease-index');
+        await harness.store.claimSession(claimOf(run, ['LINK/USDT']));
+
+        const strategies: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await harness.store.listStrategies(cursor === undefined ? {} : { cursor });
+          strategies.push(...page.items.map((lock) => lock.run_id));
+          cursor = page.cursor;
+        } while (cursor !== undefined);
+        const pending = await harness.store.listByStatus('pending', { limit: 1000 });
+
+        expect(strategies.some((key) => key.startsWith('lease#'))).toBe(false);
+        expect(pending.items.some((session) => session.run_id.startsWith('lease#'))).toBe(false);
+      });
+    });
+
     it.each([
       [
         'createSession',

@@ -19,6 +19,7 @@ import {
 } from '../../domain/heartbeat';
 import {
   ACTIVE_STATUSES,
+  AccountIdSchema,
   buildSession,
   type DesiredState,
   DesiredStateSchema,
@@ -32,12 +33,16 @@ import {
   TERMINAL_STATUSES,
 } from '../../domain/session';
 import {
+  type AccountLease,
+  AccountLeaseSchema,
   type ClaimResult,
   type CreateSessionResult,
   type HeartbeatResult,
   type HistoryQuery,
   LOCK_SCOPE,
+  leaseKeyOf,
   lockKeyOf,
+  MAX_LEASED_PAIRS,
   type Page,
   type PageRequest,
   type ReleaseLockResult,
@@ -216,27 +221,118 @@ export class DynamoSessionStore implements SessionStore {
   async claimSession(raw: unknown): Promise<ClaimResult> {
     const claim = parseInput(AgentClaimSchema, raw, 'agent claim');
     const terminal = inList('t', TERMINAL_STATUSES);
+    const now = new Date(this.#clock.now()).toISOString();
+    // Only live money takes leases; the mode never changes after creation, so reading it first is safe.
+    const accountId = claim.account_id;
+    const leasing =
+      accountId !== undefined && (await this.get(claim.run_id))?.trading_mode === 'live'
+        ? accountId
+        : undefined;
+    const set = setClause({
+      agent_id: claim.agent_id,
+      strategy_version: claim.strategy_version,
+      exchange: claim.exchange,
+      pairs: claim.pairs,
+      ...(leasing === undefined ? {} : { account_id: leasing }),
+      updated_at: now,
+    });
+    if (leasing !== undefined) return this.#claimWithLeases(claim, leasing, set, now);
     const outcome = await this.#updateSession(claim.run_id, {
-      set: setClause({
-        agent_id: claim.agent_id,
-        strategy_version: claim.strategy_version,
-        exchange: claim.exchange,
-        pairs: claim.pairs,
-        updated_at: new Date(this.#clock.now()).toISOString(),
-      }),
+      set,
       condition: `NOT (${terminal.expression})`,
       values: terminal.values,
     });
     if (outcome.ok) return outcome;
-    const { current } = outcome;
-    if (current === undefined)
-      return { ok: false, reason: 'not_found', message: `no session ${claim.run_id}` };
+    return this.#whyClaimRefused(claim.run_id, outcome.current);
+  }
+
+  #whyClaimRefused(runId: string, current: Session | undefined): ClaimResult {
+    if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
     return {
       ok: false,
       reason: 'terminal',
       status: current.status,
-      message: `session ${claim.run_id} is ${current.status}`,
+      message: `session ${runId} is ${current.status}`,
     };
+  }
+
+  /** The claim and one lease per pair, all or nothing: a second writer on a pair of the account is refused. */
+  async #claimWithLeases(
+    claim: z.output<typeof AgentClaimSchema>,
+    accountId: string,
+    set: ReturnType<typeof setClause>,
+    now: string,
+  ): Promise<ClaimResult> {
+    const pairs = [...new Set(claim.pairs)];
+    if (pairs.length > MAX_LEASED_PAIRS) {
+      throw new InvalidInputError('agent claim', [
+        {
+          field: 'pairs',
+          message: `a live session leases at most ${MAX_LEASED_PAIRS} pairs (got ${pairs.length})`,
+        },
+      ]);
+    }
+    const terminal = inList('t', TERMINAL_STATUSES);
+    const session = await this.get(claim.run_id);
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.#sessionsTable,
+                Key: { run_id: claim.run_id },
+                UpdateExpression: set.expression,
+                ConditionExpression: `item_type = :session AND NOT (${terminal.expression})`,
+                ExpressionAttributeNames: { '#status': 'status', ...set.names },
+                ExpressionAttributeValues: { ...set.values, ...terminal.values, ':session': 'session' },
+              },
+            },
+            ...pairs.map((pair) => ({
+              Put: {
+                TableName: this.#sessionsTable,
+                Item: {
+                  item_type: 'account_lease',
+                  run_id: leaseKeyOf(accountId, pair),
+                  account_id: accountId,
+                  pair,
+                  holder_run_id: claim.run_id,
+                  holder_strategy_id: session?.strategy_id ?? null,
+                  last_run_id: claim.run_id,
+                  leased_at: now,
+                  released_at: null,
+                } satisfies AccountLease,
+                // Free (never taken, or released to null) or already ours (a replacement task of this run).
+                ConditionExpression:
+                  'attribute_not_exists(holder_run_id) OR attribute_type(holder_run_id, :nullType) OR holder_run_id = :run',
+                ExpressionAttributeValues: { ':nullType': 'NULL', ':run': claim.run_id },
+              },
+            })),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!isTransactionCancelled(error)) throw error;
+      const [sessionReason, ...leaseReasons] = error.CancellationReasons ?? [];
+      if (sessionReason?.Code === 'ConditionalCheckFailed')
+        return this.#whyClaimRefused(claim.run_id, await this.get(claim.run_id));
+      const busy = leaseReasons.findIndex((reason) => reason?.Code === 'ConditionalCheckFailed');
+      if (busy === -1) throw error;
+      const pair = pairs[busy] as string;
+      const holderRunId = (await this.getAccountLease(accountId, pair))?.holder_run_id ?? 'unknown';
+      return {
+        ok: false,
+        reason: 'account_busy',
+        holderRunId,
+        accountId,
+        pair,
+        message: `exchange account ${accountId} already trades ${pair} in live run ${holderRunId}: run ${claim.run_id} must not trade it too`,
+      };
+    }
+    const claimed = await this.get(claim.run_id);
+    if (claimed === undefined)
+      return { ok: false, reason: 'not_found', message: `no session ${claim.run_id}` };
+    return { ok: true, session: claimed };
   }
 
   async recordHeartbeat(raw: unknown): Promise<HeartbeatResult> {
@@ -479,6 +575,13 @@ export class DynamoSessionStore implements SessionStore {
   async releaseLock(strategyIdRaw: string, runIdRaw: string): Promise<ReleaseLockResult> {
     const strategyId = parseInput(StrategyIdSchema, strategyIdRaw, 'strategy_id');
     const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
+    const now = new Date(this.#clock.now()).toISOString();
+    // Leases first: a crash in between leaves the lock held, so the retried release frees both.
+    const session = await this.get(runId);
+    if (session?.account_id) {
+      for (const pair of new Set(session.pairs))
+        await this.#releaseLease(session.account_id, pair, runId, now);
+    }
     try {
       await this.#doc.send(
         new UpdateCommand({
@@ -488,7 +591,7 @@ export class DynamoSessionStore implements SessionStore {
           ConditionExpression: 'active_run_id = :run',
           ExpressionAttributeValues: {
             ':null': null,
-            ':now': new Date(this.#clock.now()).toISOString(),
+            ':now': now,
             ':run': runId,
           },
         }),
@@ -505,6 +608,38 @@ export class DynamoSessionStore implements SessionStore {
         message: `run ${runId} does not hold the lock of ${strategyId} (held by ${activeRunId ?? 'nobody'})`,
       };
     }
+  }
+
+  /** Only the holder frees a lease; a lease another run took since is left alone. */
+  async #releaseLease(accountId: string, pair: string, runId: string, now: string): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#sessionsTable,
+          Key: { run_id: leaseKeyOf(accountId, pair) },
+          UpdateExpression: 'SET holder_run_id = :null, holder_strategy_id = :null, released_at = :now',
+          ConditionExpression: 'item_type = :lease AND holder_run_id = :run',
+          ExpressionAttributeValues: { ':null': null, ':now': now, ':run': runId, ':lease': 'account_lease' },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async getAccountLease(accountIdRaw: string, pairRaw: string): Promise<AccountLease | undefined> {
+    const accountId = parseInput(AccountIdSchema, accountIdRaw, 'account_id');
+    const pair = parseInput(z.string().min(1).max(64), pairRaw, 'pair');
+    const result = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#sessionsTable,
+        Key: { run_id: leaseKeyOf(accountId, pair) },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item === undefined
+      ? undefined
+      : parseStored(AccountLeaseSchema, result.Item, 'account lease');
   }
 
   async appendHistory(raw: readonly HistoryEntry[]): Promise<void> {
