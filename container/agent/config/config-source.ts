@@ -76,7 +76,9 @@ export class FileConfigSource implements ConfigSource {
     let path: string;
     if (explicit !== undefined) path = explicit;
     else {
-      const relative = normalize(location.replace(/^s3:\/\/[^/]+\//, ''));
+      // A leading slash is stripped as S3ConfigSource does, so a tag reads the same key in both; only
+      // `file://` names an absolute path.
+      const relative = normalize(location.replace(/^s3:\/\/[^/]+\//, '').replace(/^\/+/, ''));
       if (isAbsolute(relative) || relative.startsWith('..')) {
         throw new StrategyConfigError('configuration_file', `${location} points outside the config folder`);
       }
