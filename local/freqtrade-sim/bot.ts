@@ -83,6 +83,8 @@ export interface BotDeps {
   market: PaperMarket;
   /** The bot's own random stream (entry signals, long or short). */
   rng: Rng;
+  /** Called after every change to the trades (entry, exit order placed, exit filled): the database commit. */
+  onTradesChanged?: () => void;
 }
 
 export class PaperBot {
@@ -194,6 +196,19 @@ export class PaperBot {
     this.#setState(config.initial_state);
   }
 
+  /**
+   * Trades read back from the database at start, as Freqtrade finds them in its sqlite file: open ones
+   * are managed again, closed ones count in the wallet and /profit, and ids go on after the highest.
+   */
+  restoreTrades(trades: readonly PaperTrade[]): void {
+    const sorted = [...trades].sort((a, b) => a.id - b.id);
+    this.#trades.splice(0, this.#trades.length, ...sorted);
+    this.#open = sorted.filter((trade) => trade.isOpen);
+    this.#closed.splice(0, this.#closed.length, ...sorted.filter((trade) => !trade.isOpen));
+    this.#closedProfit = this.#closed.reduce((sum, trade) => sum + (trade.closeProfitAbs ?? 0), 0);
+    this.#nextTradeId = sorted.reduce((highest, trade) => Math.max(highest, trade.id), 0) + 1;
+  }
+
   /** Positions that exist before the first iteration, like trades left in Freqtrade's database. */
   openInitialPositions(count: number): void {
     for (const pair of this.#config.exchange.pair_whitelist) {
@@ -242,6 +257,7 @@ export class PaperBot {
       this.#open = this.#open.filter((open) => open !== trade);
       this.#closed.push(trade);
       this.#closedProfit += trade.closeProfitAbs ?? 0;
+      this.#deps.onTradesChanged?.();
       this.#log(
         'INFO',
         'freqtrade.freqtradebot',
@@ -319,6 +335,7 @@ export class PaperBot {
     });
     this.#trades.push(trade);
     this.#open.push(trade);
+    this.#deps.onTradesChanged?.();
     this.#log(
       'INFO',
       'freqtrade.freqtradebot',
@@ -345,6 +362,7 @@ export class PaperBot {
     const type = this.#exitOrderType(orderType);
     if (tradeId === 'all') {
       for (const trade of this.openTrades()) trade.placeExit(type, this.rate(trade.pair), now);
+      this.#deps.onTradesChanged?.();
       return ok({ result: 'Created exit orders for all open trades.' });
     }
     const trade = /^\d+$/.test(tradeId)
@@ -355,6 +373,7 @@ export class PaperBot {
       return refuse('invalid argument');
     }
     trade.placeExit(type, this.rate(trade.pair), now);
+    this.#deps.onTradesChanged?.();
     return ok({ result: `Created exit order for trade ${tradeId}.` });
   }
 

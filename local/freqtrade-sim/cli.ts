@@ -181,6 +181,8 @@ const overridesOf = (values: Record<string, string | string[] | true>): Record<s
   if (Array.isArray(values.pairs)) overrides.exchange = { pair_whitelist: values.pairs };
   const userdir = text(values.userdir);
   if (userdir) overrides.user_data_dir = userdir;
+  const dbUrl = text(values.dbUrl);
+  if (dbUrl) overrides.db_url = dbUrl;
   return overrides;
 };
 

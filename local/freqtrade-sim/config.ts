@@ -153,6 +153,8 @@ export const FreqtradeConfigSchema = z
     order_types: OrderTypesConfigSchema.optional(),
     internals: InternalsSchema.prefault({}),
     user_data_dir: z.string().min(1).optional(),
+    /** Freqtrade's trade database (SQLAlchemy URL); the simulator keeps its trades there (trade-store.ts). */
+    db_url: z.string().min(1).optional(),
     sim: SimBlockSchema.prefault({}),
   })
   .superRefine((config, ctx) => {

@@ -122,6 +122,13 @@ export class PaperMarket {
     }
   }
 
+  /** Prices kept with the trade store: the exchange's prices went on while the bot was down. */
+  restorePrices(prices: Readonly<Record<string, number>>): void {
+    for (const [pair, price] of Object.entries(prices)) {
+      if (this.#prices.has(pair)) this.#prices.set(pair, roundPrice(price));
+    }
+  }
+
   /** Moves one pair by a factor (scenarios use it to push prices against held positions). */
   scale(pair: string, factor: number): void {
     const price = this.#prices.get(pair);

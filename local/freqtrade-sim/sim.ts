@@ -14,6 +14,8 @@ import { createLogger, type LogSink, silentSink } from './logger';
 import { createRng, PaperMarket } from './market';
 import { type Scenario, ScenarioControl, type ScenarioInput, ScenarioSchema } from './scenarios';
 import { type SimState, SimStateSchema } from './schemas';
+import { PaperTrade } from './trade';
+import { dbLocationOf, TradeStoreFile } from './trade-store';
 
 export interface FreqtradeSimOptions {
   /** FREQTRADE__* overrides and FREQTRADE_SIM_SCENARIO; in-process the default is none (not process.env). */
@@ -61,6 +63,8 @@ const authSettings = (config: FreqtradeConfig): AuthSettings | null =>
       }
     : null;
 
+const PRICE_SAVE_INTERVAL_MS = 5_000;
+
 /** Starts the simulator; rejects with ConfigError when the configuration is invalid. */
 export const startFreqtradeSim = async (
   rawConfig: unknown,
@@ -93,7 +97,41 @@ export const startFreqtradeSim = async (
     drift: sim.drift,
     startPrices: sim.start_prices,
   });
-  const bot = new PaperBot(initialConfig, { clock, logger, market, rng: createRng(sim.seed, 3) });
+  // Freqtrade's database: trades outlive the process when db_url names a file (trade-store.ts).
+  const dbLocation = dbLocationOf(initialConfig.db_url, source);
+  const tradeStore = dbLocation.kind === 'file' ? new TradeStoreFile(dbLocation.path, source) : null;
+  const stored = tradeStore?.load() ?? null;
+  let lastSavedAt = Number.NEGATIVE_INFINITY;
+  const saveTrades = (): void => {
+    if (tradeStore === null) return;
+    try {
+      tradeStore.save(
+        { trades: bot.trades.map((trade) => trade.toRecord()), prices: market.snapshot() },
+        clock.now(),
+      );
+      lastSavedAt = clock.now();
+    } catch (error) {
+      // As Freqtrade on a failed commit: the loop logs it and goes on; the next change tries again.
+      const detail = error instanceof Error ? error.message : String(error);
+      logger.log('ERROR', 'freqtrade.persistence', `Could not write the trade database: ${detail}`);
+    }
+  };
+  const bot = new PaperBot(initialConfig, {
+    clock,
+    logger,
+    market,
+    rng: createRng(sim.seed, 3),
+    onTradesChanged: saveTrades,
+  });
+  if (stored !== null) {
+    market.restorePrices(stored.prices);
+    bot.restoreTrades(stored.trades.map((record) => PaperTrade.fromRecord(record)));
+    logger.log(
+      'INFO',
+      'freqtrade.persistence',
+      `Loaded ${bot.openTrades().length} open and ${bot.closedTrades().length} closed trades from ${dbLocation.kind === 'file' ? dbLocation.path : 'memory'}`,
+    );
+  }
   const scenarios = new ScenarioControl(clock, sim.scenario);
   // Without an api_server block nothing can authenticate; the placeholder is never consulted.
   const auth = new ApiAuth(
@@ -119,7 +157,9 @@ export const startFreqtradeSim = async (
     'freqtrade.simulator',
     'This is the Freqtrade REST API simulator: no exchange is contacted and no order leaves this process.',
   );
-  if (sim.open_trades_at_start > 0) bot.openInitialPositions(sim.open_trades_at_start);
+  // Start positions stand in for trades already in the database: a database that has trades keeps its own.
+  if (sim.open_trades_at_start > 0 && bot.trades.length === 0)
+    bot.openInitialPositions(sim.open_trades_at_start);
   logger.log('INFO', 'freqtrade.worker', `Changing state to: ${bot.state.toUpperCase()}`);
 
   let tickCount = 0;
@@ -221,6 +261,8 @@ export const startFreqtradeSim = async (
       heartbeat();
     }
     trackEquity();
+    // Prices move every tick; keep them with the trades now and then (trades themselves save at once).
+    if (clock.now() - lastSavedAt >= PRICE_SAVE_INTERVAL_MS) saveTrades();
   };
 
   const simState = (): SimState => {

@@ -5,6 +5,7 @@
  */
 import { formatDate, round } from './format';
 import type { OrderTypeValue, TradingMode } from './schemas';
+import type { TradeRecord } from './trade-store';
 
 export type ExitReason = 'roi' | 'stop_loss' | 'liquidation' | 'force_exit';
 
@@ -102,7 +103,8 @@ export class PaperTrade {
   /** An exit order placed (by /forceexit) and filled by the next bot loop iteration. */
   pendingExit: PaperOrder | null = null;
 
-  constructor(params: OpenTradeParams) {
+  /** `restored`: a trade read back from the trade store, whose stored values win over fresh arithmetic. */
+  constructor(params: OpenTradeParams, restored?: TradeRecord) {
     const [base = params.pair, quoteWithSettle = ''] = params.pair.split('/');
     this.id = params.id;
     this.pair = params.pair;
@@ -131,6 +133,23 @@ export class PaperTrade {
     this.enterTag = params.enterTag;
     this.minRate = params.rate;
     this.maxRate = params.rate;
+    if (restored !== undefined) {
+      this.amount = restored.amount;
+      this.stakeAmount = restored.stakeAmount;
+      this.stopLossRate = restored.stopLossRate;
+      this.liquidationRate = restored.liquidationRate;
+      this.minRate = restored.minRate;
+      this.maxRate = restored.maxRate;
+      this.closeRate = restored.closeRate;
+      this.closedAt = restored.closedAt;
+      this.exitReason = restored.exitReason;
+      this.closeProfit = restored.closeProfit;
+      this.closeProfitAbs = restored.closeProfitAbs;
+      this.orders.push(...restored.orders.map((order) => ({ ...order })));
+      this.pendingExit =
+        restored.pendingExitIndex === null ? null : (this.orders[restored.pendingExitIndex] ?? null);
+      return;
+    }
     this.orders.push({
       orderId: `dry_run_${params.isShort ? 'sell' : 'buy'}_${params.pair}_${params.at / 1000}`,
       side: params.isShort ? 'sell' : 'buy',
@@ -141,6 +160,62 @@ export class PaperTrade {
       filledAt: params.at,
       tag: params.enterTag,
     });
+  }
+
+  /** A trade read back from the trade store. */
+  static fromRecord(record: TradeRecord): PaperTrade {
+    return new PaperTrade(
+      {
+        id: record.id,
+        pair: record.pair,
+        isShort: record.isShort,
+        leverage: record.leverage,
+        stakeAmount: record.stakeAmount,
+        rate: record.openRate,
+        at: record.openedAt,
+        fee: record.fee,
+        stoploss: record.stoploss,
+        tradingMode: record.tradingMode,
+        exchange: record.exchange,
+        strategy: record.strategy,
+        timeframeMinutes: record.timeframeMinutes,
+        enterTag: record.enterTag,
+        orderType: record.orders[0]?.orderType ?? 'limit',
+      },
+      record,
+    );
+  }
+
+  /** What the trade store keeps of this trade (a row of Freqtrade's `trades` table and its orders). */
+  toRecord(): TradeRecord {
+    return {
+      id: this.id,
+      pair: this.pair,
+      isShort: this.isShort,
+      leverage: this.leverage,
+      amount: this.amount,
+      stakeAmount: this.stakeAmount,
+      openRate: this.openRate,
+      openedAt: this.openedAt,
+      fee: this.fee,
+      stoploss: this.stoploss,
+      stopLossRate: this.stopLossRate,
+      liquidationRate: this.liquidationRate,
+      tradingMode: this.tradingMode,
+      exchange: this.exchange,
+      strategy: this.strategy,
+      timeframeMinutes: this.timeframeMinutes,
+      enterTag: this.enterTag,
+      orders: this.orders.map((order) => ({ ...order })),
+      minRate: this.minRate,
+      maxRate: this.maxRate,
+      closeRate: this.closeRate,
+      closedAt: this.closedAt,
+      exitReason: this.exitReason,
+      closeProfit: this.closeProfit,
+      closeProfitAbs: this.closeProfitAbs,
+      pendingExitIndex: this.pendingExit === null ? null : this.orders.indexOf(this.pendingExit),
+    };
   }
 
   get isOpen(): boolean {
