@@ -60,6 +60,7 @@ const noopPlatform: ContainerPlatform = {
     throw new Error('not in the sweep');
   },
   stopSession: async () => undefined,
+  containerGone: async () => true,
 };
 
 /**

@@ -6,16 +6,20 @@ import { runIdOfTask, taskIdOf } from '../../shared/adapters/ecs/naming';
 import { restartAlert } from '../../shared/domain/alerts';
 import { type Clock, systemClock } from '../../shared/domain/clock';
 import { parseInput } from '../../shared/domain/errors';
-import type { AlertPublisher } from '../../shared/domain/ports';
-import { RunIdSchema, type SessionStatus } from '../../shared/domain/session';
+import type { AlertPublisher, ContainerPlatform } from '../../shared/domain/ports';
+import { isTerminal, RunIdSchema, type SessionStatus } from '../../shared/domain/session';
 import type { SessionStore } from '../../shared/domain/session-store';
+import { releaseLockIfContainerGone } from '../../shared/runtime/container-release';
 import { type DedupLedger, once } from '../../shared/runtime/events-dedup';
 import { alertsFromEnv } from '../../shared/runtime/workflow-alerts';
 import { lazyHandler, loggerFor, storeFromEnv } from '../../shared/runtime/workflow-deps';
+import { platformFromEnv } from '../../shared/runtime/workflow-platform';
 import { type EcsTaskStateChangeDetail, EcsTaskStateChangeEventSchema } from './schema';
 
 export interface EcsEventsDeps {
   store: SessionStore;
+  /** Confirms a finished session's container is gone before its lock is freed. */
+  platform: Pick<ContainerPlatform, 'containerGone'>;
   alerts: AlertPublisher;
   ledger: DedupLedger;
   clock: Clock;
@@ -29,6 +33,8 @@ const REASON_MAX = 900;
 export type EcsEventOutcome =
   | { outcome: 'ignored'; why: string }
   | { outcome: 'restarting'; run_id: string }
+  /** A finished session's last task stopped: its strategy lock and account leases are free now. */
+  | { outcome: 'released'; run_id: string }
   | { outcome: 'failed'; run_id: string };
 
 /** "Essential container in task exited (stopCode EssentialContainerExited, exit code 137)" */
@@ -58,6 +64,15 @@ export const handleTaskStateChange = async (
 
   const session = await store.get(runId.data);
   if (session === undefined) return { outcome: 'ignored', why: `no session ${runId.data}` };
+  if (isTerminal(session.status)) {
+    // The stop was expected; what it still owes is the lock, kept until nothing of the session runs.
+    const released = await releaseLockIfContainerGone(store, deps.platform, session);
+    if (released === 'released') {
+      logger.info('last task stopped: lock released', { run_id: session.run_id });
+      return { outcome: 'released', run_id: session.run_id };
+    }
+    return { outcome: 'ignored', why: `session is ${session.status}: lock ${released}` };
+  }
   if (!ACTIVE.includes(session.status)) {
     return { outcome: 'ignored', why: `session is ${session.status}: the stop was expected` };
   }
@@ -97,7 +112,14 @@ export const createHandler = (deps: EcsEventsDeps) =>
 
 export const defaultDeps = (): EcsEventsDeps => {
   const { store, ledger } = storeFromEnv();
-  return { store, ledger, alerts: alertsFromEnv(), clock: systemClock, logger: loggerFor() };
+  return {
+    store,
+    ledger,
+    platform: platformFromEnv(),
+    alerts: alertsFromEnv(),
+    clock: systemClock,
+    logger: loggerFor(),
+  };
 };
 
 /** Built from the environment on the first invocation, never at import. */

@@ -193,6 +193,14 @@ export class ProcessPlatform implements ContainerPlatform {
     if (task !== undefined) await this.#stopTask(task, reason, 'UserInitiated');
   }
 
+  /** As ECS's DescribeTasks: true once no task of the service (or the task itself) is still running. */
+  async containerGone(ref: ContainerRef): Promise<boolean> {
+    const serviceName = ref.launch_type === 'service' ? ref.service_arn?.split('/').pop() : undefined;
+    return ![...this.#tasks.values()].some((task) =>
+      ref.launch_type === 'service' ? task.serviceName === serviceName : task.taskArn === ref.task_arn,
+    );
+  }
+
   /** Running tasks, for the console and tests. */
   tasks(): { taskArn: string; runId: string; pid: number | undefined; serviceName?: string }[] {
     return [...this.#tasks.values()].map((task) => ({

@@ -24,8 +24,14 @@ export interface ContainerSpec {
 export interface ContainerPlatform {
   /** Live and dry-run: a service of exactly one task; one-shot modes: a task. Idempotent per run id. */
   startSession(spec: ContainerSpec): Promise<ContainerRef>;
-  /** Idempotent: stopping what is already gone succeeds. */
+  /** Idempotent: stopping what is already gone succeeds. It asks for the stop; it does not wait for it. */
   stopSession(ref: ContainerRef, reason: string): Promise<void>;
+  /**
+   * True only when nothing of the session runs any more (every task STOPPED, or none left): a task that
+   * was asked to stop may trade on until its StopTimeout, so the strategy lock and the account leases are
+   * freed only once this says so.
+   */
+  containerGone(ref: ContainerRef): Promise<boolean>;
 }
 
 export const AlertSeveritySchema = z.enum(['INFO', 'WARNING', 'CRITICAL']);

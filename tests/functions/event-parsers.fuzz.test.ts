@@ -104,6 +104,7 @@ describe('Event parsers: fuzzed input', () => {
       ledger: new InMemoryDedupLedger(),
       clock: new ManualClock('2026-03-02T10:05:00.000Z'),
       logger: silentLogger(),
+      platform: { containerGone: async () => true },
     };
     const before = await dynamo.doc.send(new ScanCommand({ TableName: dynamo.tables.sessions }));
 

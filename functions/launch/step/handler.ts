@@ -7,6 +7,7 @@ import { parseInput } from '../../../shared/domain/errors';
 import type { ContainerPlatform, ContainerSpec } from '../../../shared/domain/ports';
 import { type ContainerRef, isTerminal, type Session } from '../../../shared/domain/session';
 import type { SessionStore } from '../../../shared/domain/session-store';
+import { releaseLockIfContainerGone } from '../../../shared/runtime/container-release';
 import {
   lazyHandler,
   loggerFor,
@@ -157,9 +158,9 @@ const compensate = async (
   }
   const container: ContainerRef | null = session.container ?? state.started?.container ?? null;
   if (container !== null) await platform.stopSession(container, reason);
-  const released = await store.releaseLock(session.strategy_id, session.run_id);
-  if (!released.ok)
-    logger.info('lock already released', { run_id: session.run_id, detail: released.message });
+  // Freed only once the container is gone; otherwise the ECS STOPPED event or the sweep frees it.
+  const released = await releaseLockIfContainerGone(store, platform, { ...session, container });
+  if (released !== 'released') logger.info('lock not released now', { run_id: session.run_id, released });
   logger.warn('launch compensated', { run_id: session.run_id, status, reason });
   return { status, reason };
 };

@@ -12,6 +12,7 @@ import type { AlertPublisher, ContainerPlatform, LaunchWorkflow } from '../../..
 import { type Session, SessionSchema } from '../../../shared/domain/session';
 import type { SessionStore } from '../../../shared/domain/session-store';
 import { classifySessionChange, type SessionEffect } from '../../../shared/domain/stream';
+import { describeLockRelease, releaseLockIfContainerGone } from '../../../shared/runtime/container-release';
 import { type DedupLedger, once } from '../../../shared/runtime/events-dedup';
 import { alertsFromEnv } from '../../../shared/runtime/workflow-alerts';
 import { lazyHandler, loggerFor, metricsFor, storeFromEnv } from '../../../shared/runtime/workflow-deps';
@@ -96,8 +97,7 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
       } else {
         done.push('no container was recorded');
       }
-      const released = await store.releaseLock(current.strategy_id, current.run_id);
-      done.push(released.ok ? 'strategy lock released' : 'strategy lock already free');
+      done.push(describeLockRelease(await releaseLockIfContainerGone(store, platform, current)));
     } catch (error) {
       deferred = error;
       done.push(`teardown FAILED (${errorName(error)}), being retried`);

@@ -9,6 +9,7 @@ import {
   type ECSClient,
   type KeyValuePair,
   type LaunchType,
+  ListTasksCommand,
   type NetworkConfiguration,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
@@ -108,6 +109,36 @@ export class EcsContainerPlatform implements ContainerPlatform {
         new StopTaskCommand({ cluster: ref.cluster, task, reason: reason.slice(0, STOP_REASON_MAX) }),
       ),
     );
+  }
+
+  async containerGone(ref: ContainerRef): Promise<boolean> {
+    const tasks: string[] = [];
+    if (ref.launch_type === 'service') {
+      const serviceName = ref.service_arn?.split('/').pop();
+      if (serviceName === undefined) return true;
+      // Tasks asked to stop have desiredStatus STOPPED while they drain: both lists, then their lastStatus.
+      for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
+        try {
+          const listed = await this.#client.send(
+            new ListTasksCommand({ cluster: ref.cluster, serviceName, desiredStatus }),
+          );
+          tasks.push(...(listed?.taskArns ?? []));
+        } catch (error) {
+          if (!isGone(error)) throw error;
+        }
+      }
+    } else if (ref.task_arn !== undefined) {
+      tasks.push(ref.task_arn);
+    }
+    if (tasks.length === 0) return true;
+    // DescribeTasks takes at most 100 tasks; a one-task service never has more than a few.
+    for (let start = 0; start < tasks.length; start += 100) {
+      const described = await this.#client.send(
+        new DescribeTasksCommand({ cluster: ref.cluster, tasks: tasks.slice(start, start + 100) }),
+      );
+      if ((described.tasks ?? []).some((task) => task.lastStatus !== 'STOPPED')) return false;
+    }
+    return true;
   }
 
   /** Stopping what is already gone is success: the port promises idempotent stops. */

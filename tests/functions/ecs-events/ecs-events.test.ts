@@ -1,3 +1,4 @@
+import { DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -47,6 +48,7 @@ describe('Handler: ecs-events', () => {
   const clock = new ManualClock('2026-03-02T10:05:00.000Z');
   const adapters = awsAdapters();
   const sns = mockClient(adapters.sns);
+  const ecs = mockClient(adapters.ecs);
   let handler: ReturnType<typeof createHandler>;
   const invoke = (event: unknown) => handler(event, lambdaContext('ecs-events'));
 
@@ -55,6 +57,7 @@ describe('Handler: ecs-events', () => {
     store = dynamo.newStore(clock);
     const deps: EcsEventsDeps = {
       store,
+      platform: adapters.platform,
       alerts: adapters.alerts,
       ledger: new InMemoryDedupLedger(),
       clock,
@@ -69,6 +72,7 @@ describe('Handler: ecs-events', () => {
 
   beforeEach(() => {
     sns.reset();
+    ecs.reset();
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
   });
 
@@ -165,6 +169,47 @@ describe('Handler: ecs-events', () => {
     expect(result).toMatchObject({ outcome: 'ignored' });
     expect((await store.get(session.run_id))?.status).toBe('stopping');
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it('frees the lock of a stopped session once ECS reports its last task STOPPED (lock freed before the container is gone)', async () => {
+    // prepare: the session was force-stopped while its task was still draining, so the lock is still held
+    const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
+    await store.setDesiredState(session.run_id, 'stopped', 'operator stop');
+    await store.transition(session.run_id, 'stopped', { from: ['stopping'] });
+    const task = taskArn('t-6');
+    ecs.on(ListTasksCommand).resolves({ taskArns: [task] });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: task, lastStatus: 'STOPPED' }] });
+
+    // act
+    const result = await invoke(stoppedEvent({ taskArn: task, group: `service:tradai-${session.run_id}` }));
+
+    // assess
+    expect(result).toEqual({ outcome: 'released', run_id: session.run_id });
+    expect((await store.getLock(session.strategy_id))?.active_run_id).toBeNull();
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it('keeps the lock of a stopped session while another of its tasks still runs', async () => {
+    // prepare
+    const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
+    await store.setDesiredState(session.run_id, 'stopped', 'operator stop');
+    await store.transition(session.run_id, 'stopped', { from: ['stopping'] });
+    ecs.on(ListTasksCommand).resolves({ taskArns: [taskArn('t-7'), taskArn('t-8')] });
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: taskArn('t-7'), lastStatus: 'STOPPED' },
+        { taskArn: taskArn('t-8'), lastStatus: 'DEACTIVATING' },
+      ],
+    });
+
+    // act
+    const result = await invoke(
+      stoppedEvent({ taskArn: taskArn('t-7'), group: `service:tradai-${session.run_id}` }),
+    );
+
+    // assess
+    expect(result).toMatchObject({ outcome: 'ignored' });
+    expect((await store.getLock(session.strategy_id))?.active_run_id).toBe(session.run_id);
   });
 
   it('ignores tasks that are not TradAI sessions', async () => {

@@ -1,6 +1,7 @@
 import {
   DeleteServiceCommand,
   DescribeTasksCommand,
+  ListTasksCommand,
   StopTaskCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
@@ -378,12 +379,61 @@ describe('Handler: session-events', () => {
     ]);
   });
 
-  it('ignores strategy locks and dedup markers', async () => {
+  it('keeps the strategy lock while ECS still runs the task of a stopped session (lock freed before the container is gone)', async () => {
+    // prepare: a hung agent force-stopped; ECS has sent SIGTERM and waits its StopTimeout before SIGKILL
+    const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
+    const hung = `${CLUSTER_ARN.replace(':cluster/', ':task/')}/t-hung`;
+    ecs.on(ListTasksCommand).resolves({ taskArns: [hung] });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: hung, lastStatus: 'DEACTIVATING' }] });
+    await store.setDesiredState(session.run_id, 'stopped', 'operator stop');
+    await store.transition(session.run_id, 'stopped', {
+      from: ['stopping'],
+      patch: { status_reason: 'forced stop: the agent did not confirm the stop within 120 s' },
+    });
+
+    // act
+    const result = await invoke(nextBatch());
+
+    // assess
+    expect(result.batchItemFailures).toEqual([]);
+    expect((await store.getLock(session.strategy_id))?.active_run_id).toBe(session.run_id);
+    const stopped = published().find(
+      (alert) => alert.run_id === session.run_id && alert.kind === 'status.stopped',
+    );
+    expect(stopped?.message).toContain('strategy lock kept until the container is confirmed gone');
+  });
+
+  it('releases the strategy lock at teardown when ECS shows no task of the session left', async () => {
+    // prepare
+    const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    await store.setDesiredState(session.run_id, 'stopped', 'operator stop');
+    await store.transition(session.run_id, 'stopped', { from: ['stopping'] });
+
+    // act
+    await invoke(nextBatch());
+
+    // assess
+    expect((await store.getLock(session.strategy_id))?.active_run_id).toBeNull();
+  });
+
+  it('ignores strategy locks, account leases and dedup markers', async () => {
     // prepare
     await dynamo.doc.send(
       new PutCommand({
         TableName: dynamo.tables.sessions,
         Item: { run_id: 'strategy#lonely', item_type: 'strategy_lock', active_run_id: null },
+      }),
+    );
+    await dynamo.doc.send(
+      new PutCommand({
+        TableName: dynamo.tables.sessions,
+        Item: {
+          run_id: 'lease#ac0123456789abcd#BTC/USDT',
+          item_type: 'account_lease',
+          holder_run_id: 'live-x-000001',
+          status: 'running',
+        },
       }),
     );
     await dynamo.doc.send(
