@@ -1,5 +1,5 @@
 import type { Clock } from '../../shared/domain/clock';
-import { drawdownPct, type RiskSnapshot } from '../../shared/domain/risk';
+import { drawdownBaseline, drawdownPct, type RiskSnapshot } from '../../shared/domain/risk';
 import {
   type FreqtradeState,
   MAX_OPEN_TRADES_SNAPSHOT,
@@ -54,6 +54,13 @@ export interface MetricsCollectorOptions {
   loopStaleAfterMs: number;
   /** Peak equity carried over from the session (a restarted agent must not forget the high-water mark). */
   initialPeakEquity?: number;
+  /**
+   * The last snapshot the session holds (a restarted agent keeps its predecessor's peak and whether the
+   * operator had acknowledged losses); supersedes `initialPeakEquity`.
+   */
+  previous?: RiskSnapshot | null;
+  /** `risk_limits.starting_capital`: where given, it is the capital the session started with. */
+  startingCapital?: number;
 }
 
 /**
@@ -74,6 +81,9 @@ export class MetricsCollector {
   #daily: Daily | undefined;
   #balanceOk = false;
   #peakEquity: number;
+  readonly #startingCapitalLimit: number | undefined;
+  /** Set when the operator resumed past a breach: the starting capital no longer is the baseline. */
+  #lossesAcknowledgedAt: string | null;
   #consecutiveFailures = 0;
   #lastOutcome: PollOutcome | undefined;
   /** After an operator resumes past a breach, today's losses up to then are acknowledged. */
@@ -82,7 +92,9 @@ export class MetricsCollector {
   constructor(options: MetricsCollectorOptions) {
     this.#clock = options.clock;
     this.#loopStaleAfterMs = options.loopStaleAfterMs;
-    this.#peakEquity = options.initialPeakEquity ?? 0;
+    this.#peakEquity = options.previous?.peak_equity ?? options.initialPeakEquity ?? 0;
+    this.#lossesAcknowledgedAt = options.previous?.losses_acknowledged_at ?? null;
+    this.#startingCapitalLimit = options.startingCapital;
   }
 
   get consecutiveFailures(): number {
@@ -188,6 +200,16 @@ export class MetricsCollector {
     return this.#peakEquity;
   }
 
+  /**
+   * The capital the session started with: the operator's `risk_limits.starting_capital` where given, else
+   * Freqtrade's own `/balance` `starting_capital` (its `available_capital`, or the wallet at its start).
+   */
+  get startingCapital(): number | null {
+    if (this.#startingCapitalLimit !== undefined) return this.#startingCapitalLimit;
+    const reported = this.#balance?.starting_capital;
+    return reported === undefined || reported === null || reported <= 0 ? null : reported;
+  }
+
   get openTrades(): OpenTrade[] {
     return this.#trades.slice(0, MAX_OPEN_TRADES_SNAPSHOT).map(toOpenTrade);
   }
@@ -249,15 +271,23 @@ export class MetricsCollector {
 
   /** The numbers the risk limits are evaluated on (and re-evaluated by the control plane). */
   riskSnapshot(): RiskSnapshot {
-    // Before the first balance (Freqtrade booting) equity is unknown, not zero: an inherited peak must not
-    // read as a 100 % drawdown. Blindness is caught by monitor_failures instead.
-    const equity = this.equity ?? this.#peakEquity;
+    const basis = {
+      peak_equity: this.#peakEquity,
+      starting_capital: this.startingCapital,
+      losses_acknowledged_at: this.#lossesAcknowledgedAt,
+    };
+    const baseline = drawdownBaseline({}, basis);
+    // Before the first balance (Freqtrade booting) equity is unknown, not zero: an inherited peak or a
+    // starting capital must not read as a 100 % drawdown. Blindness is caught by monitor_failures instead.
+    const equity = this.equity ?? baseline;
     const today = utcDay(this.#clock.now());
     const ack = this.#dailyAck?.day === today ? this.#dailyAck.pnl : 0;
     return {
       equity: round(equity),
       peak_equity: round(this.#peakEquity),
-      drawdown_pct: round(drawdownPct(this.#peakEquity, equity)),
+      drawdown_pct: round(drawdownPct(baseline, equity)),
+      starting_capital: basis.starting_capital === null ? null : round(basis.starting_capital),
+      losses_acknowledged_at: basis.losses_acknowledged_at,
       daily_pnl: round(this.pnlToday - Math.min(0, ack)),
       open_trades: this.openTradeCount,
       max_leverage: this.maxLeverage,
@@ -268,12 +298,13 @@ export class MetricsCollector {
 
   /**
    * The operator resumed after a breach: the loss up to now is accepted. Drawdown is measured from
-   * today's equity again and today's loss limit counts from here, so the resume is not undone at the
+   * today's equity again (no longer from the starting capital) and today's loss limit counts from here, so the resume is not undone at the
    * next poll by the loss the operator has just accepted.
    */
   acknowledgeLosses(): void {
     const equity = this.equity;
     if (equity !== undefined) this.#peakEquity = equity;
+    this.#lossesAcknowledgedAt = isoOfMs(this.#clock.now());
     this.#dailyAck = { day: utcDay(this.#clock.now()), pnl: this.pnlToday };
   }
 }

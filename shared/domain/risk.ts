@@ -24,6 +24,17 @@ export const RiskLimitsSchema = z.strictObject({
     .refine((ladder) => new Set(ladder).size === ladder.length, 'must not repeat a step')
     .default(['pause']),
   escalation_grace_s: z.number().int().min(0).max(86_400).default(120),
+  /**
+   * The capital the session started with, in the stake currency: drawdown is measured from the higher of
+   * this and the session's peak equity. Without it, Freqtrade's own `/balance` `starting_capital` is used.
+   * Optional: limits stored before it existed still parse.
+   */
+  starting_capital: z.number().positive().optional(),
+  /**
+   * Take the next ladder step when the grace period is over even if the latest assessment is clean
+   * (exposure alone has not fallen). Off by default: a breach that has cleared does not escalate.
+   */
+  escalate_when_clear: z.boolean().optional(),
 });
 export type RiskLimits = z.infer<typeof RiskLimitsSchema>;
 
@@ -96,8 +107,20 @@ export const validateDeploymentBounds = (limits: unknown, mode: TradingMode): De
 /** What the agent measured at one poll; the control plane re-evaluates the same numbers. */
 export const RiskSnapshotSchema = z.object({
   equity: z.number(),
+  /** The highest equity seen in the session (since the operator last acknowledged losses, if ever). */
   peak_equity: z.number(),
+  /** From the drawdown baseline: the higher of `peak_equity` and `starting_capital` (see drawdownBaseline). */
   drawdown_pct: z.number().min(0).max(100),
+  /**
+   * The capital the session started with (risk_limits.starting_capital, else Freqtrade's /balance
+   * `starting_capital`); null while unknown. Optional: snapshots of older agents lack it.
+   */
+  starting_capital: z.number().nonnegative().nullable().optional(),
+  /**
+   * When an operator's resume after a breach accepted the losses so far: from then on drawdown counts from
+   * the equity at that resume (peak_equity), no longer from the starting capital.
+   */
+  losses_acknowledged_at: z.iso.datetime({ offset: false }).nullable().optional(),
   daily_pnl: z.number(),
   open_trades: z.number().int().nonnegative(),
   max_leverage: z.number().nonnegative(),
@@ -137,18 +160,41 @@ export const drawdownPct = (peakEquity: number, equity: number): number => {
 
 const round = (value: number): number => Math.round(value * 1e4) / 1e4;
 
+/**
+ * The equity drawdown is measured from: the higher of the session's peak equity and the capital it started
+ * with, so a bot that is already below its starting capital at start or attach is not measured from its
+ * first (already reduced) equity. After the operator acknowledged losses (a resume past a breach) only the
+ * peak since then counts, or the resume would be undone at the next poll.
+ */
+export const drawdownBaseline = (
+  limits: Pick<RiskLimits, 'starting_capital'>,
+  snapshot: Pick<RiskSnapshot, 'peak_equity' | 'starting_capital' | 'losses_acknowledged_at'>,
+): number => {
+  if (snapshot.losses_acknowledged_at) return snapshot.peak_equity;
+  return Math.max(snapshot.peak_equity, snapshot.starting_capital ?? 0, limits.starting_capital ?? 0);
+};
+
+/**
+ * The drawdown the rules judge: the agent's figure, or the one derived from the snapshot's own equity and
+ * baseline when that is higher. The stream processor (second line) thus sees a bot below its starting
+ * capital even when the agent that reported it measured only from its peak (an older agent).
+ */
+export const assessedDrawdownPct = (limits: RiskLimits, snapshot: RiskSnapshot): number =>
+  Math.max(snapshot.drawdown_pct, drawdownPct(drawdownBaseline(limits, snapshot), snapshot.equity));
+
 /** Pure and shared: the agent acts on it first, the stream processor re-checks every heartbeat with it. */
 export const evaluateRisk = (limits: RiskLimits, snapshot: RiskSnapshot): RiskAssessment => {
   const breaches: Breach[] = [];
   const check = (rule: RiskRule, breached: boolean, limit: number, observed: number, message: string) => {
     if (breached) breaches.push({ rule, limit, observed: round(observed), message });
   };
+  const drawdown = assessedDrawdownPct(limits, snapshot);
   check(
     'drawdown',
-    snapshot.drawdown_pct >= limits.max_drawdown_pct,
+    drawdown >= limits.max_drawdown_pct,
     limits.max_drawdown_pct,
-    snapshot.drawdown_pct,
-    `equity drawdown ${round(snapshot.drawdown_pct)}% reached the ${limits.max_drawdown_pct}% limit`,
+    drawdown,
+    `equity drawdown ${round(drawdown)}% reached the ${limits.max_drawdown_pct}% limit`,
   );
   check(
     'daily_loss',

@@ -5,7 +5,9 @@ import {
   drawdownPct,
   evaluateRisk,
   type RiskLimits,
+  RiskLimitsSchema,
   type RiskSnapshot,
+  RiskStateSchema,
   validateDeploymentBounds,
 } from '../../shared/domain';
 
@@ -154,5 +156,54 @@ describe('Domain: breach ladder', () => {
     const paused = decideRiskResponse(pauseOnly, breach, null, 400, t0);
 
     expect(decideRiskResponse(pauseOnly, breach, paused, 400, t0 + 3_600_000)?.step).toBe('pause');
+  });
+});
+
+describe('Domain: drawdown baseline (both lines of defence)', () => {
+  const twenty = { ...limits, max_drawdown_pct: 20 };
+  /** What a bot 23 % below its starting capital looks like to an agent that measured only from its peak. */
+  const belowStart: RiskSnapshot = {
+    ...calm,
+    equity: 1001,
+    peak_equity: 1001,
+    drawdown_pct: 0,
+    starting_capital: 1300,
+  };
+
+  it('breaches on the snapshot starting capital even when the reported drawdown is 0 (drawdown measured only from first equity seen)', () => {
+    const assessment = evaluateRisk(twenty, belowStart);
+
+    expect(assessment.breaches.map((breach) => breach.rule)).toEqual(['drawdown']);
+    expect(assessment.breaches[0]?.observed).toBeCloseTo(23, 1);
+  });
+
+  it('breaches on risk_limits.starting_capital when the snapshot has none (an older agent)', () => {
+    const { starting_capital: _, ...older } = belowStart;
+
+    expect(evaluateRisk({ ...twenty, starting_capital: 1300 }, older).breached).toBe(true);
+    expect(evaluateRisk(twenty, older).breached).toBe(false);
+  });
+
+  it('measures only from the peak once the operator acknowledged the losses', () => {
+    const acknowledged = { ...belowStart, losses_acknowledged_at: '2026-01-01T00:00:00.000Z' };
+
+    expect(evaluateRisk({ ...twenty, starting_capital: 1300 }, acknowledged).breached).toBe(false);
+  });
+
+  it('reads limits and risk states written before the starting capital existed (schema evolution)', () => {
+    const storedLimits = {
+      max_drawdown_pct: 10,
+      max_daily_loss: 500,
+      max_open_trades: 3,
+      max_leverage: 2,
+      max_monitor_failures: 3,
+      breach_ladder: ['pause'],
+      escalation_grace_s: 60,
+    };
+    const storedRisk = { state: 'ok', snapshot: calm, breaches: [], response: null, breached_at: null };
+
+    expect(RiskLimitsSchema.parse(storedLimits).starting_capital).toBeUndefined();
+    expect(RiskStateSchema.parse(storedRisk).snapshot?.starting_capital).toBeUndefined();
+    expect(RiskLimitsSchema.safeParse({ ...storedLimits, starting_capital: -5 }).success).toBe(false);
   });
 });
