@@ -832,6 +832,7 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
     supervisor = new FreqtradeSupervisor({
       command: options.freqtradeCmd,
       workDir,
+      ...(options.tradeDbUrl === undefined ? {} : { tradeDbUrl: options.tradeDbUrl }),
       config: loaded.config,
       env: freqtradeEnv,
       spawn,

@@ -58,6 +58,13 @@ const RawEnvSchema = z
     HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
     /** Where Freqtrade's config and user data live; default: a folder per run under the OS temp dir. */
     AGENT_WORK_DIR: optionalText,
+    /** Freqtrade's durable trade database (SQLAlchemy URL on EFS, or PostgreSQL); required for live trading. */
+    TRADE_DB_URL: optionalText.pipe(
+      z
+        .string()
+        .regex(/^(sqlite:\/\/\/.+|postgresql(\+\w+)?:\/\/.+)$/, 'must be a sqlite:/// or postgresql:// URL')
+        .optional(),
+    ),
     AGENT_ID: optionalText.pipe(
       z
         .string()
@@ -123,6 +130,8 @@ export interface AgentOptions {
   freqtradeAuth: 'jwt' | 'basic';
   health: { host: string; port: number };
   workDir?: string;
+  /** TRADE_DB_URL: Freqtrade's durable trade database; the config writer refuses live trading without it. */
+  tradeDbUrl?: string;
   agentId?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -197,6 +206,7 @@ export const parseAgentEnv = (env: NodeJS.ProcessEnv): EnvParseResult => {
       freqtradeAuth: e.FREQTRADE_AUTH,
       health: { host: e.HEALTH_HOST, port: e.HEALTH_PORT },
       ...optional('workDir', e.AGENT_WORK_DIR),
+      ...optional('tradeDbUrl', e.TRADE_DB_URL),
       ...optional('agentId', e.AGENT_ID),
       logLevel: e.LOG_LEVEL,
     },

@@ -32,6 +32,19 @@ export class StrategyConfigValidationError extends AgentError {
   }
 }
 
+/**
+ * A live Freqtrade would keep its trade database where the next task cannot find it (the task's own
+ * disk): refused before it starts, naming the variable that declares the durable store.
+ */
+export class TradeStoreMissingError extends AgentError {
+  readonly field = 'TRADE_DB_URL';
+
+  constructor(message: string) {
+    super(`TRADE_DB_URL: ${message}`);
+    this.name = 'TradeStoreMissingError';
+  }
+}
+
 /** The exchange credentials could not be read. The message never contains the secret's value. */
 export class SecretsError extends AgentError {
   constructor(message: string, options?: { cause?: unknown }) {

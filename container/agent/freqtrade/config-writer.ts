@@ -3,6 +3,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { isPlainObject, type JsonObject } from '../config/merge';
+import { TradeStoreMissingError } from '../errors';
 import type { FreqtradeEndpoint } from './client';
 
 /** Freqtrade's `initial_state`: the state the bot loop starts in. `paused` needs Freqtrade ≥ 2025.4. */
@@ -27,9 +28,50 @@ export const freePort = (): Promise<number> =>
 
 const token = (bytes: number) => randomBytes(bytes).toString('base64url');
 
+/** Freqtrade's `db_url` for this start, and whether it outlives the task. */
+export interface TradeDatabase {
+  url: string;
+  durable: boolean;
+}
+
+export type TradeDatabaseDecision =
+  | ({ ok: true } & TradeDatabase)
+  | { ok: false; field: 'TRADE_DB_URL'; reason: string };
+
+/**
+ * Where Freqtrade keeps its trades. A task's own disk goes with the task (every ECS replacement starts
+ * empty), so the durable store the platform declares (TRADE_DB_URL: EFS in AWS, a per-strategy folder
+ * locally) wins over anything else. Live money without one is refused: a replacement task would forget
+ * the open positions on the exchange and stop managing their exits. Dry-run may fall back to the
+ * strategy config's db_url or the work folder (Freqtrade's own `tradesv3.dryrun.sqlite`), not durable.
+ */
+export const tradeDatabaseOf = (input: {
+  config: JsonObject;
+  workDir: string;
+  tradeDbUrl?: string;
+}): TradeDatabaseDecision => {
+  if (input.tradeDbUrl !== undefined) return { ok: true, url: input.tradeDbUrl, durable: true };
+  // Freqtrade trades real money exactly when dry_run is false (the loader sets it from TRADING_MODE).
+  if (input.config.dry_run === false) {
+    return {
+      ok: false,
+      field: 'TRADE_DB_URL',
+      reason:
+        'a live session needs a durable trade store (TRADE_DB_URL); without one a replacement task ' +
+        'would forget the open positions',
+    };
+  }
+  const url =
+    typeof input.config.db_url === 'string'
+      ? input.config.db_url
+      : `sqlite:///${join(input.workDir, 'tradesv3.dryrun.sqlite')}`;
+  return { ok: true, url, durable: false };
+};
+
 export interface WrittenConfig {
   path: string;
   endpoint: FreqtradeEndpoint;
+  tradeDatabase: TradeDatabase;
 }
 
 /**
@@ -41,19 +83,23 @@ export const writeFreqtradeConfig = async (
   workDir: string,
   config: JsonObject,
   initialState: InitialState,
-  options: { port?: number } = {},
+  options: { port?: number; tradeDbUrl?: string } = {},
 ): Promise<WrittenConfig> => {
+  const database = tradeDatabaseOf({
+    config,
+    workDir,
+    ...(options.tradeDbUrl === undefined ? {} : { tradeDbUrl: options.tradeDbUrl }),
+  });
+  if (!database.ok) throw new TradeStoreMissingError(database.reason);
   await mkdir(workDir, { recursive: true, mode: 0o700 });
   const port = options.port ?? (await freePort());
   const username = `agent-${token(6)}`;
   const password = token(24);
   const existingApi = isPlainObject(config.api_server) ? config.api_server : {};
-  const dbName = config.dry_run === false ? 'tradesv3.sqlite' : 'tradesv3.dryrun.sqlite';
   const full: JsonObject = {
     ...config,
     initial_state: initialState,
-    // Kept in the work dir so a restarted Freqtrade finds its open trades again.
-    db_url: typeof config.db_url === 'string' ? config.db_url : `sqlite:///${join(workDir, dbName)}`,
+    db_url: database.url,
     api_server: {
       ...existingApi,
       enabled: true,
@@ -70,5 +116,9 @@ export const writeFreqtradeConfig = async (
   const path = join(workDir, 'config.json');
   await writeFile(path, `${JSON.stringify(full, null, 2)}\n`, { mode: 0o600 });
   await chmod(path, 0o600);
-  return { path, endpoint: { url: `http://${API_HOST}:${port}`, username, password, auth: 'jwt' } };
+  return {
+    path,
+    endpoint: { url: `http://${API_HOST}:${port}`, username, password, auth: 'jwt' },
+    tradeDatabase: { url: database.url, durable: database.durable },
+  };
 };

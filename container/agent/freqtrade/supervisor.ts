@@ -12,6 +12,8 @@ export interface SupervisorOptions {
   /** `FREQTRADE_CMD`, split on spaces (e.g. `python -m freqtrade`). */
   command: string;
   workDir: string;
+  /** TRADE_DB_URL: Freqtrade's durable trade database (the writer refuses live trading without it). */
+  tradeDbUrl?: string;
   config: JsonObject;
   /** Credentials and anything else Freqtrade needs in its environment. */
   env: Record<string, string>;
@@ -86,7 +88,15 @@ export class FreqtradeSupervisor {
   async start(): Promise<void> {
     if (this.#stopping) return;
     const initial = this.#options.initialState();
-    const written = await writeFreqtradeConfig(this.#options.workDir, this.#options.config, initial);
+    const written = await writeFreqtradeConfig(this.#options.workDir, this.#options.config, initial, {
+      ...(this.#options.tradeDbUrl === undefined ? {} : { tradeDbUrl: this.#options.tradeDbUrl }),
+    });
+    if (!written.tradeDatabase.durable && this.#starts === 0) {
+      this.#options.logger.warn('dry-run trades are kept on the task disk: a replacement task starts empty', {
+        db_url: written.tradeDatabase.url,
+        fix: 'set TRADE_DB_URL',
+      });
+    }
     const [command, ...prefix] = this.#argv;
     if (command === undefined) throw new Error('FREQTRADE_CMD is empty');
     const startedAt = this.#options.clock.now();

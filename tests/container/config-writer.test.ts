@@ -1,0 +1,120 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseAgentEnv } from '../../container/agent/env';
+import { TradeStoreMissingError } from '../../container/agent/errors';
+import { tradeDatabaseOf, writeFreqtradeConfig } from '../../container/agent/freqtrade/config-writer';
+
+const STRATEGY_CONFIG = {
+  strategy: 'PascalStrategy',
+  stake_currency: 'USDT',
+  exchange: { name: 'binance', pair_whitelist: ['BTC/USDT'] },
+};
+const DURABLE = 'sqlite:////mnt/trade-store/pascal-btc/tradesv3.live.sqlite';
+
+describe('Freqtrade config writer: where the trade database lives', () => {
+  let workDir: string;
+  beforeEach(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'tradai-writer-'));
+  });
+  afterEach(async () => {
+    await rm(workDir, { recursive: true, force: true });
+  });
+  const written = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+
+  it('points a live Freqtrade at the durable trade store, not at the task work folder (lost with every replacement task)', async () => {
+    const result = await writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: false }, 'running', {
+      port: 18_080,
+      tradeDbUrl: DURABLE,
+    });
+
+    expect((await written(result.path)).db_url).toBe(DURABLE);
+    expect(result.tradeDatabase).toEqual({ url: DURABLE, durable: true });
+  });
+
+  it('refuses to write a live config with no durable trade store, naming TRADE_DB_URL', async () => {
+    const attempt = writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: false }, 'running', {
+      port: 18_080,
+    });
+
+    await expect(attempt).rejects.toBeInstanceOf(TradeStoreMissingError);
+    await expect(attempt).rejects.toMatchObject({ field: 'TRADE_DB_URL' });
+    await expect(attempt).rejects.toThrow(/TRADE_DB_URL/);
+  });
+
+  it('lets the trade store win over a db_url in the strategy config (a path inside the container dies with it)', async () => {
+    const result = await writeFreqtradeConfig(
+      workDir,
+      { ...STRATEGY_CONFIG, dry_run: false, db_url: 'sqlite:///tradesv3.sqlite' },
+      'running',
+      { port: 18_080, tradeDbUrl: DURABLE },
+    );
+
+    expect((await written(result.path)).db_url).toBe(DURABLE);
+  });
+
+  it('falls back to the work folder in dry-run without a trade store, and says it is not durable', async () => {
+    const result = await writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: true }, 'running', {
+      port: 18_080,
+    });
+
+    const url = `sqlite:///${join(workDir, 'tradesv3.dryrun.sqlite')}`;
+    expect((await written(result.path)).db_url).toBe(url);
+    expect(result.tradeDatabase).toEqual({ url, durable: false });
+  });
+
+  it('decides the trade database as a table of cases', () => {
+    const cases = [
+      { dryRun: false, tradeDbUrl: DURABLE, configDbUrl: undefined, expected: { ok: true, url: DURABLE } },
+      { dryRun: false, tradeDbUrl: undefined, configDbUrl: undefined, expected: { ok: false } },
+      { dryRun: false, tradeDbUrl: undefined, configDbUrl: 'sqlite:///x.sqlite', expected: { ok: false } },
+      { dryRun: true, tradeDbUrl: DURABLE, configDbUrl: undefined, expected: { ok: true, url: DURABLE } },
+      {
+        dryRun: true,
+        tradeDbUrl: undefined,
+        configDbUrl: 'sqlite:///x.sqlite',
+        expected: { ok: true, url: 'sqlite:///x.sqlite', durable: false },
+      },
+    ] as const;
+    for (const entry of cases) {
+      const decided = tradeDatabaseOf({
+        config: {
+          dry_run: entry.dryRun,
+          ...(entry.configDbUrl === undefined ? {} : { db_url: entry.configDbUrl }),
+        },
+        workDir: '/work',
+        ...(entry.tradeDbUrl === undefined ? {} : { tradeDbUrl: entry.tradeDbUrl }),
+      });
+      expect(decided, JSON.stringify(entry)).toMatchObject(entry.expected);
+    }
+  });
+});
+
+describe('Agent env: TRADE_DB_URL', () => {
+  const ENV = {
+    STRATEGY: 'PascalStrategy',
+    STRATEGY_ID: 'pascal-btc',
+    RUN_ID: 'live-pascal-btc-20260101-abc',
+    TRADING_MODE: 'live',
+    MLFLOW_TRACKING_URI: 'http://mlflow.tradai-dev.local:5000/mlflow',
+    EXCHANGE_SECRET_NAME: 'tradai/exchange/binance',
+    DYNAMODB_TABLE: 'tradai-workflow-state-dev',
+    ARCTICDB_S3_URI: 's3://tradai-arcticdb-dev',
+    S3_CONFIG_BUCKET: 'tradai-configs-dev',
+  };
+
+  it('reads the durable trade store', () => {
+    const parsed = parseAgentEnv({ ...ENV, TRADE_DB_URL: DURABLE });
+
+    expect(parsed.ok && parsed.options.tradeDbUrl).toBe(DURABLE);
+  });
+
+  it('refuses a TRADE_DB_URL that is not a database URL, naming it and not echoing it', () => {
+    const parsed = parseAgentEnv({ ...ENV, TRADE_DB_URL: '/mnt/trade-store/x.sqlite' });
+
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.message).toContain('TRADE_DB_URL');
+    expect(!parsed.ok && parsed.message).not.toContain('/mnt/trade-store/x.sqlite');
+  });
+});
