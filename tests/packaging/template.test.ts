@@ -264,4 +264,46 @@ describe('Packaging: CloudFormation template', () => {
     ]);
     expect(template.Parameters).toHaveProperty('LoadBalancerSecurityGroupId');
   });
+
+  it('sends what the async functions gave up on (sweep, ECS events) to a dead-letter queue that pages', () => {
+    // prepare
+    const configs = byType(template, 'AWS::Lambda::EventInvokeConfig').map(([, value]) => value.Properties);
+    const ecsRule = byType(template, 'AWS::Events::Rule').find(([, value]) => value.Properties.EventPattern);
+    const alarms = byType(template, 'AWS::CloudWatch::Alarm').map(([, value]) => JSON.stringify(value));
+
+    // assess
+    for (const fn of ['SweepLambdaFunction', 'EcsEventsLambdaFunction']) {
+      expect(configs, fn).toContainEqual(
+        expect.objectContaining({
+          FunctionName: { Ref: fn },
+          DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['AsyncEventsDlq', 'Arn'] } } },
+        }),
+      );
+    }
+    // EventBridge itself could not deliver an ECS task event (cfn-lint ES4000 is ignored only for the sweep's schedule).
+    expect(ecsRule?.[1].Properties.Targets).toEqual([
+      expect.objectContaining({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['AsyncEventsDlq', 'Arn'] } } }),
+    ]);
+    expect(alarms.some((alarm) => alarm.includes('AsyncEventsDlq') && alarm.includes('AlertsTopic'))).toBe(
+      true,
+    );
+  });
+
+  it('passes cfn-lint with the serverless rules; every exception is justified in .cfnlintrc.yaml', async () => {
+    // act: cfn-lint exits non-zero when it finds anything, so read its JSON report either way.
+    const report = await promisify(execFile)(
+      join(ROOT, '.venv', 'bin', 'cfn-lint'),
+      ['--format', 'json', '--', join(dir, 'cloudformation-template-update-stack.json')],
+      { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+    ).catch((error: { stdout?: string; stderr?: string }) => {
+      if (error.stdout === undefined || error.stdout === '') throw error;
+      return { stdout: error.stdout, stderr: error.stderr ?? '' };
+    });
+
+    // assess
+    const findings = (
+      JSON.parse(report.stdout) as { Rule: { Id: string }; Message: string; Location: { Path: unknown[] } }[]
+    ).map((finding) => `${finding.Rule.Id} ${finding.Location.Path.join('/')}: ${finding.Message}`);
+    expect(findings).toEqual([]);
+  }, 120_000);
 });
