@@ -125,10 +125,11 @@ export class MetricsCollector {
         client.count(),
         client.daily(),
       ]);
+      // Every failed call counts, 5xx included: a /balance stuck at 502 ("Error getting current tickers")
+      // would otherwise freeze equity at its last value while the account moves.
       const keep = <T>(result: CallResult<T>, set: (value: T) => void) => {
         if (result.ok) set(result.value);
-        // A 502 refusal is Freqtrade saying "not in this state": the bot is up, keep the last value.
-        else if (result.failure.kind !== 'refused') failures.push(describe(result.failure));
+        else failures.push(describe(result.failure));
       };
       keep(config, (value) => {
         this.#config = value;
@@ -146,9 +147,15 @@ export class MetricsCollector {
       keep(profit, (value) => {
         this.#profit = value;
       });
-      keep(count, (value) => {
-        this.#count = value;
-      });
+      if (!count.ok && isStoppedRefusal(count.failure)) {
+        // Freqtrade's `_rpc_count` refuses while the trader is stopped: expected, and exposure then
+        // comes from /status rather than from a count of a running trader.
+        this.#count = undefined;
+      } else {
+        keep(count, (value) => {
+          this.#count = value;
+        });
+      }
       keep(daily, (value) => {
         this.#daily = value;
       });
@@ -310,4 +317,7 @@ export class MetricsCollector {
 }
 
 const describe = (failure: CallFailure) => `${failure.kind}: ${failure.message}`;
+/** rpc.py raises `RPCException("trader is not running")` (HTTP 502) for calls a stopped trader cannot answer. */
+const isStoppedRefusal = (failure: CallFailure) =>
+  failure.kind === 'refused' && failure.message.endsWith('trader is not running');
 const round = (value: number) => Math.round(value * 1e6) / 1e6;

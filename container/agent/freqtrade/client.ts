@@ -24,9 +24,9 @@ import {
 } from './schemas';
 
 /**
- * Why a call gave no data. `refused` is Freqtrade's HTTP 502 `{"error": ...}` for a state-dependent
- * refusal (e.g. "trader is not running"): the bot is up. `shape` is an answer we could not parse: a
- * monitoring failure, never a crash.
+ * Why a call gave no data. `refused` is Freqtrade's HTTP 502 `{"error": ...}` (an RPCException, e.g.
+ * "trader is not running" or "Error getting current tickers"); `http` any other non-2xx. Both are
+ * monitoring failures for the poll, like `shape` (an answer we could not parse): never a crash.
  */
 export type FailureKind = 'unreachable' | 'timeout' | 'auth' | 'not_found' | 'refused' | 'http' | 'shape';
 export interface CallFailure {

@@ -225,7 +225,13 @@ export const startReplayServer = async (
       response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     const forced = bot.failRoutes[route];
     if (forced !== undefined) {
-      reply(forced, forced === 502 ? { error: 'Error getting current tickers.' } : { detail: 'error' });
+      // Freqtrade answers an RPCException with 502 {"error": "Error querying <path>: <message>"}.
+      reply(
+        forced,
+        forced === 502
+          ? { error: `Error querying ${url.pathname}: Error getting current tickers.` }
+          : { detail: 'Internal Server Error' },
+      );
       return;
     }
     const nowMs = now();
@@ -261,6 +267,10 @@ export const startReplayServer = async (
       case '/profit':
         return reply(200, profitOf(bot, nowMs));
       case '/count':
+        // rpc.py `_rpc_count` refuses while the trader is stopped.
+        if (bot.state === 'stopped') {
+          return reply(502, { error: `Error querying ${url.pathname}: trader is not running` });
+        }
         return reply(200, { current: 0, max: 3, total_stake: 0 });
       case '/daily':
         return reply(200, {
