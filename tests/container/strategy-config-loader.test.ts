@@ -252,7 +252,8 @@ describe('StrategyConfigLoader: MLflow REST', () => {
       .load(request({ strategy: 'Other' }))
       .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(StrategyConfigError);
-    expect(String(missing)).toContain('RESOURCE_DOES_NOT_EXIST');
+    expect(missing).toMatchObject({ reason: 'not_found', errorCode: 'INVALID_PARAMETER_VALUE' });
+    expect(String(missing)).toContain('PascalStrategy@nope');
     expect(String(broken)).toContain('configuration_file');
     expect(String(unknown)).toContain('Other');
   });

@@ -25,7 +25,7 @@ export const MlflowModelVersionSchema = z.object({
 });
 export type MlflowModelVersion = z.infer<typeof MlflowModelVersionSchema>;
 
-const AliasResponseSchema = z.object({ model_version: MlflowModelVersionSchema });
+const ModelVersionResponseSchema = z.object({ model_version: MlflowModelVersionSchema });
 const LatestVersionsResponseSchema = z.object({
   model_versions: z.array(MlflowModelVersionSchema).optional(),
 });
@@ -41,31 +41,45 @@ export interface ModelVersion {
   tags: Record<string, string>;
 }
 
-/** Which version: by alias (MLflow ≥ 2.3), by stage, or an exact version. */
+/** Which version: by alias (MLflow ≥ 2.3), by stage, an exact version, or the newest of all (`models:/Name/latest`). */
 export type ModelVersionRef =
   | { name: string; alias: string }
   | { name: string; stage: string }
-  | { name: string; version: string };
+  | { name: string; version: string }
+  | { name: string; latest: true };
 
 export interface ModelRegistry {
   getModelVersion(ref: ModelVersionRef): Promise<ModelVersion>;
 }
 
-const describeRef = (ref: ModelVersionRef): string =>
+export const describeRef = (ref: ModelVersionRef): string =>
   'alias' in ref
     ? `${ref.name}@${ref.alias}`
     : 'stage' in ref
       ? `${ref.name} (stage ${ref.stage})`
-      : `${ref.name} v${ref.version}`;
+      : 'version' in ref
+        ? `${ref.name} v${ref.version}`
+        : `${ref.name} (latest version)`;
+
+/** MLflow reads `latest` (any case) as a keyword in a model URI's stage position, never as a stage name. */
+export const isLatestKeyword = (stage: string): boolean => stage.toLowerCase() === 'latest';
+
+/** MLflow answers `""` (not an absent field) for a version registered without a run. */
+const emptyToNull = (value: string | undefined): string | null =>
+  value === undefined || value === '' ? null : value;
 
 const toModelVersion = (raw: MlflowModelVersion): ModelVersion => ({
   name: raw.name,
   version: raw.version,
   stage: raw.current_stage ?? null,
-  source: raw.source ?? null,
-  runId: raw.run_id ?? null,
+  source: emptyToNull(raw.source),
+  runId: emptyToNull(raw.run_id),
   tags: Object.fromEntries((raw.tags ?? []).map((tag) => [tag.key, tag.value])),
 });
+
+/** The newest version among the given ones (versions are decimal strings). */
+const newest = <V extends { version: string }>(versions: V[]): V | undefined =>
+  [...versions].sort((a, b) => Number(b.version) - Number(a.version))[0];
 
 export interface MlflowRestOptions {
   trackingUri: string;
@@ -75,6 +89,50 @@ export interface MlflowRestOptions {
   password?: string;
   timeoutMs?: number;
 }
+
+/**
+ * Why MLflow did not give a version:
+ * - `not_found`: no such model, version or alias, or no version in the stage (the session is wrong);
+ * - `refused`: MLflow rejected the request as invalid (e.g. an unknown stage name);
+ * - `unauthorized`: 401/403 (credentials, permissions, or a Host header MLflow does not allow);
+ * - `unavailable`: unreachable, timed out or a 5xx (may succeed on a later start);
+ * - `bad_reply`: an answer that is not MLflow's REST API.
+ */
+export type MlflowFailureReason = 'not_found' | 'refused' | 'unauthorized' | 'unavailable' | 'bad_reply';
+
+export class MlflowRegistryError extends StrategyConfigError {
+  readonly reason: MlflowFailureReason;
+  /** HTTP status of MLflow's answer, null when there was none. */
+  readonly status: number | null;
+  /** MLflow's `error_code` (e.g. RESOURCE_DOES_NOT_EXIST), null when the body was not an MLflow error. */
+  readonly errorCode: string | null;
+
+  constructor(
+    reason: MlflowFailureReason,
+    message: string,
+    details: { status?: number | null; errorCode?: string | null; cause?: unknown } = {},
+  ) {
+    super('mlflow', message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'MlflowRegistryError';
+    this.reason = reason;
+    this.status = details.status ?? null;
+    this.errorCode = details.errorCode ?? null;
+  }
+}
+
+/**
+ * Classifies an MLflow error answer. An unknown alias of an existing model is answered
+ * 400 INVALID_PARAMETER_VALUE "Registered model alias X not found." (not 404 RESOURCE_DOES_NOT_EXIST),
+ * so the message decides there.
+ */
+const reasonOf = (status: number, errorCode: string | null, message: string): MlflowFailureReason => {
+  if (status === 401 || status === 403) return 'unauthorized';
+  if (status >= 500 || status === 429) return 'unavailable';
+  if (errorCode === 'RESOURCE_DOES_NOT_EXIST' || status === 404) return 'not_found';
+  if (errorCode === 'INVALID_PARAMETER_VALUE' && /\balias\b.*\bnot found\b/i.test(message))
+    return 'not_found';
+  return 'refused';
+};
 
 /** The tracking server's REST API; MLFLOW_TRACKING_TOKEN or basic auth like MLflow's own clients. */
 export class MlflowRestRegistry implements ModelRegistry {
@@ -98,32 +156,47 @@ export class MlflowRestRegistry implements ModelRegistry {
     if ('alias' in ref) {
       const query = new URLSearchParams({ name: ref.name, alias: ref.alias });
       const body = await this.#call('GET', `registered-models/alias?${query}`, undefined, ref);
-      return toModelVersion(this.#parse(AliasResponseSchema, body, ref).model_version);
+      return toModelVersion(this.#parse(ModelVersionResponseSchema, body, ref).model_version);
     }
     if ('version' in ref) {
       const query = new URLSearchParams({ name: ref.name, version: ref.version });
       const body = await this.#call('GET', `model-versions/get?${query}`, undefined, ref);
-      return toModelVersion(this.#parse(AliasResponseSchema, body, ref).model_version);
+      return toModelVersion(this.#parse(ModelVersionResponseSchema, body, ref).model_version);
     }
+    // `latest` (any case) is MLflow's keyword, as in its client's models:/Name/latest: the newest
+    // version among the latest of every stage. Sent as a stage it would be refused (400).
+    const latestOfAll = 'latest' in ref || isLatestKeyword(ref.stage);
     const body = await this.#call(
       'POST',
       'registered-models/get-latest-versions',
-      { name: ref.name, stages: [ref.stage] },
+      latestOfAll ? { name: ref.name } : { name: ref.name, stages: [ref.stage] },
       ref,
     );
+    // MLflow answers `{}` (no model_versions) when no version is in the stage.
     const versions = this.#parse(LatestVersionsResponseSchema, body, ref).model_versions ?? [];
-    const latest = versions
-      .filter((version) => (version.current_stage ?? '').toLowerCase() === ref.stage.toLowerCase())
-      .sort((a, b) => Number(b.version) - Number(a.version))[0];
-    if (latest === undefined) {
-      throw new StrategyConfigError('mlflow', `no version of ${ref.name} is in stage ${ref.stage}`);
+    const chosen = latestOfAll
+      ? newest(versions)
+      : newest(
+          versions.filter(
+            (version) => (version.current_stage ?? '').toLowerCase() === ref.stage.toLowerCase(),
+          ),
+        );
+    if (chosen === undefined) {
+      throw new MlflowRegistryError(
+        'not_found',
+        latestOfAll
+          ? `${ref.name} has no version in MLflow at ${this.#base}`
+          : `no version of ${ref.name} is in stage ${'stage' in ref ? ref.stage : ''} in MLflow at ${this.#base}`,
+        { status: 200 },
+      );
     }
-    return toModelVersion(latest);
+    return toModelVersion(chosen);
   }
 
   async #call(method: 'GET' | 'POST', path: string, body: unknown, ref: ModelVersionRef): Promise<unknown> {
     const url = `${this.#base}/api/2.0/mlflow/${path}`;
     let response: Response;
+    let text: string;
     try {
       response = await this.#fetch(url, {
         method,
@@ -132,12 +205,14 @@ export class MlflowRestRegistry implements ModelRegistry {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
+      text = await response.text();
     } catch (error) {
-      throw new StrategyConfigError('mlflow', `MLflow at ${this.#base} is unreachable: ${String(error)}`, {
-        cause: error,
-      });
+      throw new MlflowRegistryError(
+        'unavailable',
+        `MLflow at ${this.#base} is unreachable for ${describeRef(ref)}: ${describeFetchError(error)}`,
+        { cause: error },
+      );
     }
-    const text = await response.text();
     let json: unknown;
     try {
       json = text === '' ? {} : JSON.parse(text);
@@ -146,14 +221,54 @@ export class MlflowRestRegistry implements ModelRegistry {
     }
     if (!response.ok) {
       const detail = MlflowErrorSchema.safeParse(json);
-      const reason = detail.success
-        ? `${detail.data.error_code ?? response.status}: ${detail.data.message ?? ''}`
-        : `HTTP ${response.status}`;
-      throw new StrategyConfigError('mlflow', `MLflow refused ${describeRef(ref)}: ${reason}`);
+      if (!detail.success) throw this.#nonMlflowRefusal(response.status, text, ref);
+      const errorCode = detail.data.error_code ?? null;
+      const message = detail.data.message ?? '';
+      throw new MlflowRegistryError(
+        reasonOf(response.status, errorCode, message),
+        `MLflow refused ${describeRef(ref)}: ${errorCode ?? `HTTP ${response.status}`}: ${message}`,
+        { status: response.status, errorCode },
+      );
     }
-    if (json === undefined)
-      throw new StrategyConfigError('mlflow', `MLflow answered non-JSON for ${describeRef(ref)}`);
+    if (json === undefined) {
+      throw new MlflowRegistryError(
+        'bad_reply',
+        `MLflow at ${this.#base} answered non-JSON for ${describeRef(ref)} (HTTP ${response.status}): check MLFLOW_TRACKING_URI`,
+        { status: response.status },
+      );
+    }
     return json;
+  }
+
+  /** A refusal whose body is not an MLflow error: a wrong URI, a proxy, or MLflow's own auth and host checks. */
+  #nonMlflowRefusal(status: number, text: string, ref: ModelVersionRef): MlflowRegistryError {
+    const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 120);
+    if (status === 404) {
+      return new MlflowRegistryError(
+        'not_found',
+        `no MLflow REST API at ${this.#base} (HTTP 404 for ${describeRef(ref)}): check MLFLOW_TRACKING_URI`,
+        { status },
+      );
+    }
+    if (status === 403 && /invalid host header/i.test(text)) {
+      return new MlflowRegistryError(
+        'unauthorized',
+        `MLflow at ${this.#base} refused the Host header (${excerpt}): start it with --allowed-hosts naming this host`,
+        { status },
+      );
+    }
+    if (status === 401 || status === 403) {
+      return new MlflowRegistryError(
+        'unauthorized',
+        `MLflow at ${this.#base} refused the credentials for ${describeRef(ref)} (HTTP ${status}): check MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`,
+        { status },
+      );
+    }
+    return new MlflowRegistryError(
+      reasonOf(status, null, ''),
+      `MLflow at ${this.#base} answered HTTP ${status} for ${describeRef(ref)}${excerpt === '' ? '' : `: ${excerpt}`}`,
+      { status },
+    );
   }
 
   #parse<S extends z.ZodType>(schema: S, body: unknown, ref: ModelVersionRef): z.output<S> {
@@ -171,6 +286,15 @@ export class MlflowRestRegistry implements ModelRegistry {
   }
 }
 
+/** fetch's own message is "fetch failed"; the reason (ECONNREFUSED, a timeout) is in its cause. */
+export const describeFetchError = (error: unknown): string => {
+  if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause instanceof Error)
+    return `${String(error)} (${(cause as NodeJS.ErrnoException).code ?? cause.message})`;
+  return String(error);
+};
+
 /**
  * The local stand-in: one JSON file with the same model versions and tag schema.
  * `{ "registered_models": [ { "name", "aliases": { "champion": "2" },
@@ -183,7 +307,7 @@ const FileVersionSchema = z.object({
   run_id: z.string().optional(),
   tags: z.union([z.record(z.string(), z.string()), z.array(TagSchema)]).default({}),
 });
-const FileRegistrySchema = z.object({
+export const FileRegistrySchema = z.object({
   registered_models: z.array(
     z.object({
       name: z.string(),
@@ -227,19 +351,25 @@ export class FileModelRegistry implements ModelRegistry {
   async getModelVersion(ref: ModelVersionRef): Promise<ModelVersion> {
     const registry = await this.#load();
     const model = registry.registered_models.find((candidate) => candidate.name === ref.name);
-    if (model === undefined) throw new StrategyConfigError('mlflow', `no registered model ${ref.name}`);
+    if (model === undefined) throw new MlflowRegistryError('not_found', `no registered model ${ref.name}`);
     let chosen: z.infer<typeof FileVersionSchema> | undefined;
     if ('alias' in ref) {
       const version = model.aliases[ref.alias];
       chosen = model.versions.find((candidate) => candidate.version === version);
     } else if ('version' in ref) {
       chosen = model.versions.find((candidate) => candidate.version === ref.version);
+    } else if ('latest' in ref || isLatestKeyword(ref.stage)) {
+      chosen = newest(model.versions);
     } else {
-      chosen = model.versions
-        .filter((candidate) => candidate.current_stage.toLowerCase() === ref.stage.toLowerCase())
-        .sort((a, b) => Number(b.version) - Number(a.version))[0];
+      chosen = newest(
+        model.versions.filter(
+          (candidate) => candidate.current_stage.toLowerCase() === ref.stage.toLowerCase(),
+        ),
+      );
     }
-    if (chosen === undefined) throw new StrategyConfigError('mlflow', `no model version ${describeRef(ref)}`);
+    if (chosen === undefined) {
+      throw new MlflowRegistryError('not_found', `no model version ${describeRef(ref)} in ${this.#uri}`);
+    }
     const tags = Array.isArray(chosen.tags)
       ? Object.fromEntries(chosen.tags.map((tag) => [tag.key, tag.value]))
       : chosen.tags;
@@ -260,7 +390,8 @@ export const createModelRegistry = (options: MlflowRestOptions): ModelRegistry =
     : new MlflowRestRegistry(options);
 
 /**
- * `models:/Name/Production`, `models:/Name/3` or `models:/Name@alias` (MLflow's model URIs) → a reference.
+ * `models:/Name/Production`, `models:/Name/3`, `models:/Name/latest` or `models:/Name@alias` (MLflow's
+ * model URIs) → a reference. `latest` is a keyword in any case, as in MLflow's own URI parser.
  */
 export const parseModelUri = (uri: string): ModelVersionRef | undefined => {
   const match = /^models:\/([^/@]+)(?:@([^/]+)|\/([^/]+))$/.exec(uri.trim());
@@ -269,5 +400,6 @@ export const parseModelUri = (uri: string): ModelVersionRef | undefined => {
   if (name === undefined) return undefined;
   if (alias !== undefined) return { name, alias };
   if (stageOrVersion === undefined) return undefined;
-  return /^\d+$/.test(stageOrVersion) ? { name, version: stageOrVersion } : { name, stage: stageOrVersion };
+  if (/^\d+$/.test(stageOrVersion)) return { name, version: stageOrVersion };
+  return isLatestKeyword(stageOrVersion) ? { name, latest: true } : { name, stage: stageOrVersion };
 };

@@ -55,9 +55,13 @@ export const startFakeMlflow = async (
       const alias = url.searchParams.get('alias') ?? '';
       const found = versions.find((v) => v.name === name && (v.aliases ?? []).includes(alias));
       if (found === undefined) {
-        send(404, {
-          error_code: 'RESOURCE_DOES_NOT_EXIST',
-          message: `Registered model alias ${alias} not found.`,
+        // Real MLflow 3.17: 404 for an unknown model, 400 INVALID_PARAMETER_VALUE for an unknown alias.
+        const knownModel = versions.some((v) => v.name === name);
+        send(knownModel ? 400 : 404, {
+          error_code: knownModel ? 'INVALID_PARAMETER_VALUE' : 'RESOURCE_DOES_NOT_EXIST',
+          message: knownModel
+            ? `Registered model alias ${alias} not found.`
+            : `Registered Model with name=${name} not found`,
         });
         return;
       }

@@ -1,0 +1,323 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileConfigSource } from '../../container/agent/config/config-source';
+import {
+  MlflowRegistryError,
+  type MlflowRestOptions,
+  MlflowRestRegistry,
+  parseModelUri,
+} from '../../container/agent/config/mlflow';
+import {
+  StrategyConfigLoader,
+  type StrategyConfigRequest,
+} from '../../container/agent/config/strategy-config-loader';
+import { StrategyConfigValidationError } from '../../container/agent/errors';
+import { mlflowInstalled, startTestMlflow, type TestMlflow } from '../support/mlflow-server';
+
+/** seed §4 (StrategyMetadata.to_mlflow_tags()), as a training job registers them. */
+const TAGS = {
+  strategy_name: 'PascalStrategy',
+  strategy_version: '2.0.0',
+  timeframe: '1h',
+  category: 'mean_reversion',
+  author: 'TradAI Team',
+  status: 'production',
+  can_short: 'true',
+  pairs: 'BTC/USDT:USDT,ETH/USDT:USDT',
+  stake_amount: '100',
+  max_open_trades: '3',
+  warmup_days: '45',
+  data_format: 'ohlcv',
+  configuration_file: 'base.json',
+  ecr_url: '123456789.dkr.ecr.eu-central-1.amazonaws.com/tradai/pascal:2.0.0',
+};
+
+const BASE_CONFIG = {
+  stake_currency: 'USDT',
+  stake_amount: 50,
+  max_open_trades: 1,
+  dry_run: false,
+  timeframe: '5m',
+  exchange: { name: 'binance', pair_whitelist: ['SOL/USDT:USDT'] },
+  freqai: { enabled: true },
+};
+
+const request = (overrides: Partial<StrategyConfigRequest> = {}): StrategyConfigRequest => ({
+  strategy: 'PascalStrategy',
+  strategyId: 'pascal-btc',
+  runId: 'dry-run-pascal-btc-1',
+  tradingMode: 'dry-run',
+  arcticdbS3Uri: 's3://arctic',
+  alias: null,
+  stage: null,
+  overrides: {},
+  ...overrides,
+});
+
+/** fetch cannot set Host (undici drops it), so the foreign-host request goes through node:http. */
+const fetchWithHost =
+  (host: string): typeof fetch =>
+  async (input, init) => {
+    const url = new URL(String(input));
+    const headers = { ...(init?.headers as Record<string, string>), host };
+    return new Promise<Response>((resolve, reject) => {
+      const outgoing = httpRequest(url, { method: init?.method ?? 'GET', headers }, (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('end', () =>
+          resolve(new Response(Buffer.concat(chunks), { status: incoming.statusCode ?? 500 })),
+        );
+      });
+      outgoing.on('error', reject);
+      outgoing.end(init?.body === undefined ? undefined : String(init.body));
+    });
+  };
+
+/** A port nothing listens on: bound, then released. */
+const closedPort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+
+const caught = async (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => new Error('expected a refusal'),
+    (error: unknown) => error,
+  );
+
+describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server', () => {
+  let mlflow: TestMlflow;
+  let dir: string;
+  let freqaiRunId: string;
+
+  beforeAll(async () => {
+    // prepare: one server for the whole file, seeded over the REST API
+    dir = await mkdtemp(join(tmpdir(), 'tradai-mlflow-configs-'));
+    await writeFile(join(dir, 'base.json'), JSON.stringify(BASE_CONFIG));
+    mlflow = await startTestMlflow();
+    const { admin } = mlflow;
+
+    const experiment = await admin.experimentId('tradai-freqai');
+    const run = await admin.createRun(experiment, 'pascal-freqai-train');
+    freqaiRunId = run.runId;
+    await admin.uploadArtifact(run.artifactUri, 'model/model.joblib', 'model bytes');
+    await admin.createRegisteredModel('PascalStrategy-FreqAI');
+    const freqai = await admin.createModelVersion('PascalStrategy-FreqAI', {
+      source: `runs:/${run.runId}/model`,
+      runId: run.runId,
+    });
+    await admin.transitionStage('PascalStrategy-FreqAI', freqai, 'Production');
+
+    await admin.createRegisteredModel('PascalStrategy');
+    const v1 = await admin.createModelVersion('PascalStrategy', {
+      source: 's3://tradai-mlflow/PascalStrategy/1',
+      tags: { ...TAGS, strategy_version: '1.0.0', status: 'staging' },
+    });
+    await admin.transitionStage('PascalStrategy', v1, 'Staging');
+    // v2's tags are set after creation, as `MlflowClient.set_model_version_tag` does.
+    const v2 = await admin.createModelVersion('PascalStrategy', {
+      source: 's3://tradai-mlflow/PascalStrategy/2',
+    });
+    for (const [key, value] of Object.entries({
+      ...TAGS,
+      freqai_model: 'models:/PascalStrategy-FreqAI/Production',
+    })) {
+      await admin.setModelVersionTag('PascalStrategy', v2, key, value);
+    }
+    await admin.transitionStage('PascalStrategy', v2, 'Production');
+    await admin.setAlias('PascalStrategy', 'champion', v2);
+    const v3 = await admin.createModelVersion('PascalStrategy', {
+      source: 's3://tradai-mlflow/PascalStrategy/3',
+      tags: { ...TAGS, pairs: '', timeframe: 'hourly' },
+    });
+    await admin.setAlias('PascalStrategy', 'broken', v3);
+    // The newest version, in no stage: only `latest` reaches it.
+    await admin.createModelVersion('PascalStrategy', {
+      source: 's3://tradai-mlflow/PascalStrategy/4',
+      tags: { ...TAGS, strategy_version: '3.0.0-rc1', status: 'testing' },
+    });
+  });
+
+  afterAll(async () => {
+    await mlflow?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const registry = (options: Partial<MlflowRestOptions> = {}) =>
+    new MlflowRestRegistry({ trackingUri: mlflow.url, ...options });
+  const loader = () => new StrategyConfigLoader(registry(), new FileConfigSource(`file://${dir}`));
+
+  describe('resolving a version', () => {
+    it('resolves an alias through registered-models/alias', async () => {
+      // act
+      const loaded = await loader().load(request({ alias: 'champion' }));
+      // assess
+      expect(loaded.modelVersion).toMatchObject({
+        name: 'PascalStrategy',
+        version: '2',
+        stage: 'Production',
+      });
+      expect(loaded.strategyVersion).toBe('2.0.0');
+      expect(loaded.pairs).toEqual(['BTC/USDT:USDT', 'ETH/USDT:USDT']);
+      expect(loaded.config).toMatchObject({ timeframe: '1h', stake_amount: 100, max_open_trades: 3 });
+    });
+
+    it('resolves Production by default and a named stage through get-latest-versions', async () => {
+      const production = await loader().load(request());
+      const staging = await loader().load(request({ stage: 'Staging' }));
+      expect(production.modelVersion.version).toBe('2');
+      expect(staging.modelVersion).toMatchObject({ version: '1', stage: 'Staging' });
+      expect(staging.strategyVersion).toBe('1.0.0');
+    });
+
+    it('matches a stage whatever its case, as MLflow canonicalises stages', async () => {
+      const loaded = await loader().load(request({ stage: 'staging' }));
+      expect(loaded.modelVersion.version).toBe('1');
+    });
+
+    it('resolves models:/Name/latest to the newest version in any stage (MLflow reads "latest" as a keyword, not as a stage name)', async () => {
+      // act
+      const ref = parseModelUri('models:/PascalStrategy/latest');
+      const latest = ref === undefined ? undefined : await registry().getModelVersion(ref);
+      // assess
+      expect(latest).toMatchObject({ version: '4', stage: 'None' });
+      expect(latest?.tags.strategy_version).toBe('3.0.0-rc1');
+    });
+
+    it('resolves a session asking for stage "latest" to the newest version (MLflow refuses "latest" as a stage: 400)', async () => {
+      const loaded = await loader().load(request({ stage: 'latest' }));
+      expect(loaded.modelVersion.version).toBe('4');
+    });
+
+    it('resolves an exact version through model-versions/get', async () => {
+      const version = await registry().getModelVersion({ name: 'PascalStrategy', version: '1' });
+      expect(version).toMatchObject({
+        version: '1',
+        stage: 'Staging',
+        source: 's3://tradai-mlflow/PascalStrategy/1',
+      });
+    });
+  });
+
+  describe('reading tags', () => {
+    it('reads every seed §4 tag, set at creation or afterwards with set-tag', async () => {
+      const v1 = await registry().getModelVersion({ name: 'PascalStrategy', version: '1' });
+      const v2 = await registry().getModelVersion({ name: 'PascalStrategy', alias: 'champion' });
+      expect(v1.tags).toEqual({ ...TAGS, strategy_version: '1.0.0', status: 'staging' });
+      expect(v2.tags).toEqual({ ...TAGS, freqai_model: 'models:/PascalStrategy-FreqAI/Production' });
+    });
+
+    it('reports a version registered without a run as runId null (MLflow answers run_id "")', async () => {
+      const version = await registry().getModelVersion({ name: 'PascalStrategy', version: '1' });
+      expect(version.runId).toBeNull();
+    });
+
+    it('resolves the FreqAI model named by the freqai_model tag, with its run and source', async () => {
+      const loaded = await loader().load(request({ alias: 'champion' }));
+      expect(loaded.freqaiModel).toEqual({
+        uri: 'models:/PascalStrategy-FreqAI/Production',
+        name: 'PascalStrategy-FreqAI',
+        version: '1',
+        source: `runs:/${freqaiRunId}/model`,
+        run_id: freqaiRunId,
+      });
+      expect(loaded.config).toMatchObject({ freqai: { identifier: 'PascalStrategy-FreqAI-v1' } });
+    });
+
+    it('names every invalid tag of a version', async () => {
+      const error = await caught(loader().load(request({ alias: 'broken' })));
+      expect(error).toBeInstanceOf(StrategyConfigValidationError);
+      expect(String(error)).toContain('tags.pairs');
+      expect(String(error)).toContain('tags.timeframe');
+    });
+  });
+
+  describe('the errors MLflow really returns', () => {
+    it('refuses an unknown model as not found (404 RESOURCE_DOES_NOT_EXIST)', async () => {
+      const error = await caught(loader().load(request({ strategy: 'NoSuchStrategy' })));
+      expect(error).toBeInstanceOf(MlflowRegistryError);
+      expect(error).toMatchObject({ reason: 'not_found', status: 404, errorCode: 'RESOURCE_DOES_NOT_EXIST' });
+      expect(String(error)).toContain('NoSuchStrategy');
+    });
+
+    it('refuses an unknown alias of a known model as not found (MLflow answers 400 INVALID_PARAMETER_VALUE, not 404)', async () => {
+      const error = await caught(loader().load(request({ alias: 'nope' })));
+      expect(error).toBeInstanceOf(MlflowRegistryError);
+      expect(error).toMatchObject({ reason: 'not_found', status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+      expect(String(error)).toContain('PascalStrategy@nope');
+    });
+
+    it('refuses an alias of an unknown model as not found (404 RESOURCE_DOES_NOT_EXIST)', async () => {
+      const error = await caught(loader().load(request({ strategy: 'NoSuchStrategy', alias: 'champion' })));
+      expect(error).toMatchObject({ reason: 'not_found', status: 404, errorCode: 'RESOURCE_DOES_NOT_EXIST' });
+    });
+
+    it('refuses an unknown version number as not found', async () => {
+      const error = await caught(registry().getModelVersion({ name: 'PascalStrategy', version: '99' }));
+      expect(error).toMatchObject({ reason: 'not_found', status: 404, errorCode: 'RESOURCE_DOES_NOT_EXIST' });
+    });
+
+    it('says which stage is empty when no version is in it (MLflow answers 200 {} )', async () => {
+      const error = await caught(loader().load(request({ stage: 'Archived' })));
+      expect(error).toBeInstanceOf(MlflowRegistryError);
+      expect(error).toMatchObject({ reason: 'not_found' });
+      expect(String(error)).toContain('stage Archived');
+    });
+
+    it('refuses a stage MLflow does not have with its own message (400 INVALID_PARAMETER_VALUE)', async () => {
+      const error = await caught(loader().load(request({ stage: 'Canary' })));
+      expect(error).toMatchObject({ reason: 'refused', status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+      expect(String(error)).toContain('Value must be one of None, Staging, Production, Archived');
+    });
+
+    it("refuses a version that is not a number with MLflow's message (400)", async () => {
+      const error = await caught(registry().getModelVersion({ name: 'PascalStrategy', version: 'v2' }));
+      expect(error).toMatchObject({ reason: 'refused', status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+      expect(String(error)).toContain('must be an integer');
+    });
+
+    it('names the tracking URI when it has no MLflow REST API behind it (HTML 404, not an MLflow error)', async () => {
+      const error = await caught(
+        registry({ trackingUri: `${mlflow.url}/not-mlflow` }).getModelVersion({
+          name: 'PascalStrategy',
+          alias: 'champion',
+        }),
+      );
+      expect(error).toMatchObject({ reason: 'not_found', status: 404, errorCode: null });
+      expect(String(error)).toContain('MLFLOW_TRACKING_URI');
+      expect(String(error)).toContain(`${mlflow.url}/not-mlflow`);
+    });
+
+    it('refuses a tracking URI whose host name MLflow does not allow (403 Invalid Host header)', async () => {
+      // MLflow ≥ 3.5 refuses Host headers outside localhost and private IPs unless --allowed-hosts says so.
+      const error = await caught(
+        registry({ fetch: fetchWithHost('mlflow.tradai.internal') }).getModelVersion({
+          name: 'PascalStrategy',
+          alias: 'champion',
+        }),
+      );
+      expect(error).toMatchObject({ reason: 'unauthorized', status: 403 });
+      expect(String(error)).toContain('--allowed-hosts');
+    });
+
+    it('reports an MLflow that is not listening as unavailable', async () => {
+      const port = await closedPort();
+      const error = await caught(
+        registry({ trackingUri: `http://127.0.0.1:${port}`, timeoutMs: 2_000 }).getModelVersion({
+          name: 'PascalStrategy',
+          alias: 'champion',
+        }),
+      );
+      expect(error).toMatchObject({ reason: 'unavailable', status: null });
+      expect(String(error)).toContain('ECONNREFUSED');
+    });
+  });
+});
