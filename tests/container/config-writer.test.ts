@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -116,5 +116,51 @@ describe('Agent env: TRADE_DB_URL', () => {
     expect(parsed.ok).toBe(false);
     expect(!parsed.ok && parsed.message).toContain('TRADE_DB_URL');
     expect(!parsed.ok && parsed.message).not.toContain('/mnt/trade-store/x.sqlite');
+  });
+});
+
+describe('Freqtrade config writer: what real Freqtrade 2026.9 needs to start', () => {
+  let workDir: string;
+  beforeEach(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'tradai-writer-'));
+  });
+  afterEach(async () => {
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('gives Freqtrade a user_data_dir that exists (real `freqtrade trade` exits at start without one; the simulator never cared)', async () => {
+    const result = await writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: true }, 'running', {
+      port: 18_080,
+    });
+
+    const config = JSON.parse(await readFile(result.path, 'utf8')) as Record<string, unknown>;
+    expect(config.user_data_dir).toBe(join(workDir, 'user_data'));
+    expect((await stat(join(workDir, 'user_data'))).isDirectory()).toBe(true);
+  });
+
+  it('keeps a user_data_dir the strategy config names, and creates it', async () => {
+    const own = join(workDir, 'elsewhere', 'user_data');
+
+    const result = await writeFreqtradeConfig(
+      workDir,
+      { ...STRATEGY_CONFIG, dry_run: true, user_data_dir: own },
+      'running',
+      { port: 18_080 },
+    );
+
+    const config = JSON.parse(await readFile(result.path, 'utf8')) as Record<string, unknown>;
+    expect(config.user_data_dir).toBe(own);
+    expect((await stat(own)).isDirectory()).toBe(true);
+  });
+
+  it('writes API credentials as long as Freqtrade’s config schema demands (jwt_secret_key ≥ 32, ws_token ≥ 32 characters)', async () => {
+    const result = await writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: true }, 'running', {
+      port: 18_080,
+    });
+
+    const api = (JSON.parse(await readFile(result.path, 'utf8')) as { api_server: Record<string, string> })
+      .api_server;
+    expect(api.jwt_secret_key?.length).toBeGreaterThanOrEqual(32);
+    expect(api.ws_token?.length).toBeGreaterThanOrEqual(32);
   });
 });

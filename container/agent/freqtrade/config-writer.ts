@@ -92,6 +92,10 @@ export const writeFreqtradeConfig = async (
   });
   if (!database.ok) throw new TradeStoreMissingError(database.reason);
   await mkdir(workDir, { recursive: true, mode: 0o700 });
+  // Real Freqtrade refuses to trade without an existing user_data_dir (it defaults to ./user_data).
+  const userDataDir =
+    typeof config.user_data_dir === 'string' ? config.user_data_dir : join(workDir, 'user_data');
+  await mkdir(userDataDir, { recursive: true, mode: 0o700 });
   const port = options.port ?? (await freePort());
   const username = `agent-${token(6)}`;
   const password = token(24);
@@ -99,6 +103,7 @@ export const writeFreqtradeConfig = async (
   const full: JsonObject = {
     ...config,
     initial_state: initialState,
+    user_data_dir: userDataDir,
     db_url: database.url,
     api_server: {
       ...existingApi,
