@@ -19,3 +19,6 @@ export const EXIT = {
   /** The control plane fenced this agent off (session superseded or gone). */
   fenced: 3,
 } as const;
+
+/** How long a (re)starting Freqtrade may take before its silence counts as monitoring failures. */
+export const STARTUP_GRACE_MS = 90_000;

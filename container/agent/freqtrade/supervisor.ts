@@ -149,12 +149,15 @@ export class FreqtradeSupervisor {
     }, delay);
   }
 
-  /** Stops for good: SIGTERM (Freqtrade shuts down cleanly), SIGKILL if it has not exited in time. */
-  async stop(timeoutMs: number): Promise<void> {
+  /**
+   * Stops for good: SIGTERM (Freqtrade shuts down cleanly), SIGKILL if it has not exited in time. Says
+   * which it took, so a fail-closed report can tell the operator.
+   */
+  async stop(timeoutMs: number): Promise<'stopped' | 'killed' | 'still_running' | 'not_running'> {
     this.#stopping = true;
     if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
     const child = this.#child;
-    if (child === undefined) return;
+    if (child === undefined) return 'not_running';
     child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
@@ -164,11 +167,18 @@ export class FreqtradeSupervisor {
       }),
     ]);
     if (timer !== undefined) clearTimeout(timer);
-    if (timedOut && this.#child === child) {
-      this.#options.logger.warn('freqtrade did not stop in time; killing it');
-      child.kill('SIGKILL');
-      await Promise.race([this.#exited, new Promise((resolve) => setTimeout(resolve, 1000))]);
-    }
+    if (!timedOut || this.#child !== child) return 'stopped';
+    this.#options.logger.warn('freqtrade did not stop in time; killing it');
+    child.kill('SIGKILL');
+    let killTimer: NodeJS.Timeout | undefined;
+    const gone = await Promise.race([
+      this.#exited.then(() => true),
+      new Promise<boolean>((resolve) => {
+        killTimer = setTimeout(() => resolve(false), 1000);
+      }),
+    ]);
+    if (killTimer !== undefined) clearTimeout(killTimer);
+    return gone ? 'killed' : 'still_running';
   }
 }
 

@@ -1,0 +1,162 @@
+import type { Clock } from '../../shared/domain/clock';
+import { isTerminal, type Session } from '../../shared/domain/session';
+import type { SessionStore } from '../../shared/domain/session-store';
+import { type ConfigSource, createConfigSource } from './config/config-source';
+import { createModelRegistry, type ModelRegistry } from './config/mlflow';
+import { type LoadedStrategyConfig, StrategyConfigLoader } from './config/strategy-config-loader';
+import { EXIT } from './constants';
+import type { AgentOptions } from './env';
+import {
+  ClaimRefusedError,
+  SecretsError,
+  StrategyConfigError,
+  StrategyConfigValidationError,
+} from './errors';
+import { type AgentLogger, describeError, type Redactor } from './logger';
+import { createSecretSource, type ExchangeCredentials, type SecretSource } from './secrets';
+
+export interface BootstrapDeps {
+  store: SessionStore;
+  clock: Clock;
+  logger: AgentLogger;
+  redactor: Redactor;
+  fetch: typeof fetch;
+  registry?: ModelRegistry;
+  configSource?: ConfigSource;
+  secrets?: SecretSource;
+}
+
+export interface Booted {
+  /** The session as it was before this agent claimed it: what the predecessor last reported. */
+  before: Session;
+  /** The session as claimed. */
+  session: Session;
+  credentials: ExchangeCredentials | null;
+  loaded: LoadedStrategyConfig;
+  claimedAt: number;
+}
+
+/** Why the agent cannot start; `markFailed` fails the session (a bad config), otherwise it is left as is. */
+export interface BootRefusal {
+  code: number;
+  message: string;
+  markFailed: boolean;
+}
+
+export type BootResult = { ok: true; booted: Booted } | { ok: false; refusal: BootRefusal };
+
+const refuse = (code: number, message: string, markFailed: boolean): BootResult => ({
+  ok: false,
+  refusal: { code, message, markFailed },
+});
+
+/**
+ * Before trading: read the session (which model, overrides and limits the operator asked for), the
+ * exchange credentials, the strategy config, then claim the session. A failure ends the agent with a
+ * clear reason.
+ */
+export const bootstrap = async (
+  options: AgentOptions,
+  agentId: string,
+  deps: BootstrapDeps,
+): Promise<BootResult> => {
+  const { store, clock, logger, redactor } = deps;
+  // 1. The session.
+  let before: Session | undefined;
+  try {
+    before = await store.get(options.runId);
+  } catch (error) {
+    return refuse(EXIT.fault, `cannot read session ${options.runId}: ${describeError(error).error}`, false);
+  }
+  if (before === undefined) return refuse(EXIT.fenced, `no session ${options.runId}: not trading`, false);
+  if (isTerminal(before.status)) {
+    return refuse(EXIT.ok, `session ${options.runId} is already ${before.status}: nothing to do`, false);
+  }
+  if (before.strategy_id !== options.strategyId || before.trading_mode !== options.tradingMode) {
+    return refuse(
+      EXIT.configuration,
+      `session ${options.runId} is ${before.strategy_id}/${before.trading_mode}, not STRATEGY_ID ${options.strategyId}/TRADING_MODE ${options.tradingMode}`,
+      true,
+    );
+  }
+
+  // 2. Exchange credentials: registered with the redactor before anything else can print them.
+  let credentials: ExchangeCredentials | null = null;
+  if (options.exchangeSecretName !== undefined) {
+    try {
+      const secrets = deps.secrets ?? (await createSecretSource(options.secretsFile));
+      credentials = await secrets.getExchangeCredentials(options.exchangeSecretName);
+      for (const value of [credentials.key, credentials.secret, credentials.password, credentials.uid]) {
+        redactor.add(value);
+      }
+    } catch (error) {
+      const message = error instanceof SecretsError ? error.message : 'cannot read the exchange credentials';
+      return refuse(EXIT.configuration, message, true);
+    }
+  }
+
+  // 3. Strategy config (seed §4).
+  let loaded: LoadedStrategyConfig;
+  try {
+    const registry =
+      deps.registry ??
+      createModelRegistry({
+        trackingUri: options.mlflow.uri,
+        fetch: deps.fetch,
+        ...(options.mlflow.token === undefined ? {} : { token: options.mlflow.token }),
+        ...(options.mlflow.username === undefined ? {} : { username: options.mlflow.username }),
+        ...(options.mlflow.password === undefined ? {} : { password: options.mlflow.password }),
+      });
+    const source = deps.configSource ?? (await createConfigSource(options.configBucket));
+    loaded = await new StrategyConfigLoader(registry, source).load({
+      strategy: options.strategy,
+      strategyId: options.strategyId,
+      runId: options.runId,
+      tradingMode: options.tradingMode,
+      arcticdbS3Uri: options.arcticdbS3Uri,
+      alias: before.alias,
+      stage: before.stage,
+      overrides: before.overrides,
+    });
+  } catch (error) {
+    const known = error instanceof StrategyConfigError || error instanceof StrategyConfigValidationError;
+    return refuse(
+      EXIT.configuration,
+      known
+        ? `strategy config: ${error.message}`
+        : `strategy config could not be loaded: ${describeError(error).error}`,
+      true,
+    );
+  }
+  logger.info('strategy config loaded', {
+    model: loaded.modelVersion.name,
+    model_version: loaded.modelVersion.version,
+    strategy_version: loaded.strategyVersion,
+    exchange: loaded.exchange,
+    pairs: loaded.pairs.length,
+    timeframe: loaded.timeframe,
+  });
+
+  // 4. Claim: from here on, an older agent's heartbeats are refused.
+  let session: Session;
+  try {
+    const claim = await store.claimSession({
+      run_id: options.runId,
+      agent_id: agentId,
+      strategy_version: loaded.strategyVersion.slice(0, 64),
+      exchange: loaded.exchange.slice(0, 64),
+      pairs: loaded.pairs.slice(0, 500),
+    });
+    if (!claim.ok) throw new ClaimRefusedError(claim.message);
+    session = claim.session;
+  } catch (error) {
+    const refused = error instanceof ClaimRefusedError;
+    return refuse(
+      refused ? EXIT.fenced : EXIT.fault,
+      `cannot claim session ${options.runId}: ${describeError(error).error}`,
+      false,
+    );
+  }
+  logger.info('session claimed', { status: session.status, desired_state: session.desired_state });
+  return { ok: true, booted: { before, session, credentials, loaded, claimedAt: clock.now() } };
+};

@@ -1,0 +1,291 @@
+import type { ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { StopOutcome } from '../../shared/domain/agent-report';
+import type { Heartbeat } from '../../shared/domain/heartbeat';
+import { isTerminal, type Session, type TradingMode } from '../../shared/domain/session';
+import type { SessionStore, TransitionResult } from '../../shared/domain/session-store';
+import type { Booted } from './bootstrap';
+import type { AgentOptions } from './env';
+import { writeFreqtradeConfig } from './freqtrade/config-writer';
+import { runOneShot, type SpawnFn } from './freqtrade/supervisor';
+import type { HealthVerdict } from './health-server';
+import { type HeartbeatOutcome, HeartbeatReporter } from './heartbeat';
+import type { StopCause } from './lifecycle';
+import { describeError } from './logger';
+import { MetricsCollector } from './metrics';
+import { createResultStore, type ResultStore } from './results';
+import { RiskMonitor } from './risk-monitor';
+import type { AgentRun, AgentRuntime, AgentStatus } from './runtime';
+import type { StopPorts } from './stop';
+
+export interface OneShotRunDeps {
+  store: SessionStore;
+  spawn: SpawnFn;
+  freqtradeEnv: Record<string, string>;
+  workDir: string;
+  resultStore?: ResultStore;
+}
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+export const oneShotArgs = (
+  mode: TradingMode,
+  configPath: string,
+  config: Record<string, unknown>,
+): string[] => {
+  switch (mode) {
+    case 'backtest':
+      return ['backtesting', '--config', configPath, '--export', 'trades'];
+    case 'hyperopt':
+      return ['hyperopt', '--config', configPath];
+    case 'train': {
+      // FreqAI trains during a backtest (seed §5); the model class comes from the config.
+      const model = typeof config.freqaimodel === 'string' ? ['--freqaimodel', config.freqaimodel] : [];
+      return ['backtesting', '--config', configPath, ...model];
+    }
+    default:
+      return ['trade', '--config', configPath];
+  }
+};
+
+const resultLocationOf = (mode: TradingMode, config: Record<string, unknown>): string => {
+  const userData = typeof config.user_data_dir === 'string' ? config.user_data_dir : 'user_data';
+  const folder = mode === 'hyperopt' ? 'hyperopt_results' : mode === 'train' ? 'models' : 'backtest_results';
+  return resolve(userData, folder);
+};
+
+/** backtest / hyperopt / train: one Freqtrade command whose exit code (and stored results) decide the end. */
+export const createOneShotRun = (
+  options: AgentOptions,
+  runtime: AgentRuntime,
+  booted: Booted,
+  deps: OneShotRunDeps,
+): AgentRun => {
+  const { clock, logger, agentId } = runtime;
+  const { store } = deps;
+  const { session, loaded } = booted;
+  let desired = session.desired_state;
+  let state: 'running' | 'completed' | 'failed' = 'running';
+  let child: ChildProcess | undefined;
+  const collector = new MetricsCollector({ clock, loopStaleAfterMs: 60_000 });
+  const risk = new RiskMonitor(session.risk_limits, session.risk, session.desired_state);
+  const lastSnapshot = session.risk?.snapshot ?? null;
+  const stopping = () => runtime.phase() === 'stopping' || runtime.phase() === 'done';
+  /** What the run's end writes, decided once the command is over. */
+  let result: { completed: boolean; reason: string; location: string } | undefined;
+
+  const build = (seq: number, at: string): Heartbeat => ({
+    run_id: options.runId,
+    agent_id: agentId,
+    seq,
+    at,
+    metrics: collector.metrics(),
+    health: {
+      cpu_percent: 0,
+      memory_mb: 0,
+      exchange_connected: false,
+      last_trade_at: null,
+      freqtrade_state: state === 'running' ? 'running' : 'stopped',
+      last_process_at: null,
+      freqtrade_restarts: 0,
+      monitor_failures: 0,
+    },
+    risk: risk.state(lastSnapshot),
+    open_trades: [],
+  });
+  const heartbeats = new HeartbeatReporter({
+    store,
+    clock,
+    logger,
+    strategyId: options.strategyId,
+    initialSeq: session.heartbeat_seq,
+    build,
+  });
+  const stop = (cause: StopCause, why: string) => runtime.stop(cause, why);
+
+  const onSession = async (fresh: Session) => {
+    if (fresh.agent_id !== agentId) {
+      const message = `session now held by ${fresh.agent_id ?? '(none)'}`;
+      await stop({ kind: 'fenced', reason: 'superseded', message }, `fenced: ${message}`);
+      return;
+    }
+    if (isTerminal(fresh.status)) {
+      const message = `session is ${fresh.status}`;
+      await stop({ kind: 'fenced', reason: 'terminal', message }, `fenced: ${message}`);
+      return;
+    }
+    desired = fresh.desired_state;
+    if (desired === 'stopped') await stop({ kind: 'one_shot_stop' }, 'one-shot stopped by the operator');
+  };
+  const sendHeartbeat = async (reason: string): Promise<HeartbeatOutcome> => {
+    const outcome = await heartbeats.send(reason);
+    if (stopping()) return outcome;
+    if (outcome.kind === 'ok') await onSession(outcome.session);
+    else if (outcome.kind === 'fenced')
+      await stop(
+        { kind: 'fenced', reason: outcome.reason, message: outcome.message },
+        `fenced: ${outcome.message}`,
+      );
+    return outcome;
+  };
+
+  /** `completed` may only follow `running`: the launch workflow marks running on our first heartbeat. */
+  const writeResult = async (outcome: StopOutcome) => {
+    if (result === undefined) return;
+    const { completed, reason, location } = result;
+    const now = new Date(clock.now()).toISOString();
+    const deadline = clock.now() + 60_000;
+    for (;;) {
+      const written: TransitionResult | { ok: false; message: string; current: undefined } = await (completed
+        ? store.transition(options.runId, 'completed', {
+            from: ['running'],
+            heldBy: agentId,
+            patch: {
+              status_reason: reason,
+              completed_at: now,
+              result_s3_path: location,
+              stop_outcome: outcome,
+            },
+          })
+        : store.transition(options.runId, 'failed', {
+            heldBy: agentId,
+            patch: { status_reason: reason, completed_at: now, stop_outcome: outcome },
+          })
+      ).catch((error: unknown) => ({
+        ok: false as const,
+        message: String(describeError(error).error),
+        current: undefined,
+      }));
+      if (written.ok) break;
+      const waiting =
+        'current' in written && (written.current === 'launching' || written.current === 'pending');
+      if (!waiting || clock.now() > deadline) {
+        logger.error('could not record the one-shot result', { detail: written.message });
+        break;
+      }
+      await sleep(250);
+    }
+  };
+
+  const ports: StopPorts = {
+    now: () => clock.now(),
+    trades: false,
+    freqtradeState: () => (state === 'running' ? 'running' : 'stopped'),
+    openTradeIds: () => [],
+    refresh: async () => {},
+    command: async () => ({ ok: false, detail: 'one-shot: no trading API' }),
+    flatten: async () => [],
+    stopProcess: async () => 'not_running',
+    killOneShot: () => {
+      child?.kill('SIGTERM');
+    },
+    heartbeat: async (kind) => {
+      await heartbeats.send(kind);
+    },
+    writeFinal: async (outcome, status) => {
+      if (status === 'result') {
+        await writeResult(outcome);
+        return;
+      }
+      await store
+        .transition(options.runId, 'stopped', {
+          from: ['stopping'],
+          heldBy: agentId,
+          patch: { stop_outcome: outcome },
+        })
+        .catch(() => undefined);
+    },
+  };
+  runtime.setStopPorts(ports);
+
+  return {
+    status: (): AgentStatus => ({
+      agentId,
+      phase: runtime.phase(),
+      desiredState: desired,
+      freqtradeState: state === 'running' ? 'running' : 'stopped',
+      riskStep: null,
+      failClosed: false,
+      heartbeatsSent: heartbeats.sent,
+      restarts: 0,
+      monitorFailures: 0,
+      freqtradeUrl: undefined,
+    }),
+    health: (): HealthVerdict => {
+      const reasons: string[] = [];
+      if (runtime.phase() !== 'running') reasons.push(`agent is ${runtime.phase()}`);
+      if (!heartbeats.lastOk) reasons.push('last heartbeat did not succeed');
+      return {
+        healthy: reasons.length === 0,
+        reasons,
+        details: { run_id: options.runId, freqtrade_state: state, risk: null, fail_closed: false },
+      };
+    },
+    start: async () => {
+      runtime.enter('running');
+      const written = await writeFreqtradeConfig(deps.workDir, loaded.config, 'running');
+      const args = oneShotArgs(options.tradingMode, written.path, loaded.config);
+      runtime.every(
+        'heartbeat',
+        () => options.heartbeatIntervalS * 1000,
+        () => sendHeartbeat('interval'),
+      );
+      runtime.every(
+        'control poll',
+        () => options.controlPollIntervalS * 1000,
+        async () => {
+          if (stopping()) return;
+          const fresh = await store.get(options.runId).catch((error: unknown) => {
+            logger.warn('control poll failed', describeError(error));
+            return null;
+          });
+          if (fresh === null) return;
+          if (fresh === undefined) {
+            const message = `session ${options.runId} is gone`;
+            await stop({ kind: 'fenced', reason: 'not_found', message }, `fenced: ${message}`);
+            return;
+          }
+          await onSession(fresh);
+        },
+      );
+      void sendHeartbeat('started');
+      const exited = await runOneShot(
+        {
+          command: options.freqtradeCmd,
+          workDir: deps.workDir,
+          env: deps.freqtradeEnv,
+          spawn: deps.spawn,
+          logger,
+        },
+        args,
+        (spawned) => {
+          child = spawned;
+        },
+      );
+      const succeeded = exited.code === 0;
+      state = succeeded ? 'completed' : 'failed';
+      // Stopped by the operator, fenced or SIGTERM: that stop plan ends the agent.
+      if (stopping()) return;
+      // The container's disk goes with the task: results count only once they are stored outside it.
+      let location = resultLocationOf(options.tradingMode, loaded.config);
+      let unstored: string | undefined;
+      if (succeeded) {
+        try {
+          const results = deps.resultStore ?? (await createResultStore(options.resultsUri));
+          location = await results.publish(location, options.runId);
+        } catch (error) {
+          unstored = error instanceof Error ? error.message : String(error);
+        }
+      }
+      const completed = succeeded && unstored === undefined;
+      const reason = completed
+        ? `freqtrade ${args[0]} completed; results in ${location}`
+        : succeeded
+          ? `freqtrade ${args[0]} completed but its results could not be stored: ${unstored}`
+          : `freqtrade ${args[0]} exited with ${exited.code === null ? `signal ${exited.signal}` : `code ${exited.code}`}`;
+      result = { completed, reason, location };
+      logger.info(reason);
+      await stop({ kind: 'one_shot_done', succeeded: completed }, reason);
+    },
+  };
+};

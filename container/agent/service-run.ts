@@ -1,0 +1,419 @@
+import type { StopOutcome } from '../../shared/domain/agent-report';
+import type { Heartbeat } from '../../shared/domain/heartbeat';
+import type { RiskSnapshot } from '../../shared/domain/risk';
+import type { DesiredState, Session } from '../../shared/domain/session';
+import type { SessionStore } from '../../shared/domain/session-store';
+import type { Booted } from './bootstrap';
+import { EXIT, FREQTRADE_DEFAULT_THROTTLE_S, LOOP_STALE_CYCLES, STARTUP_GRACE_MS } from './constants';
+import { actionFor, targetOf } from './control';
+import type { AgentOptions } from './env';
+import { type BotControl, FreqtradeClient, type FreqtradeEndpoint } from './freqtrade/client';
+import type { InitialState } from './freqtrade/config-writer';
+import { FreqtradeSupervisor, type SpawnFn } from './freqtrade/supervisor';
+import type { HealthVerdict } from './health-server';
+import { type HeartbeatOutcome, HeartbeatReporter } from './heartbeat';
+import type { HttpFetch } from './http';
+import type { StopCause } from './lifecycle';
+import { describeError } from './logger';
+import { MetricsCollector } from './metrics';
+import { ProcessStats } from './process-stats';
+import { RiskMonitor } from './risk-monitor';
+import type { AgentRun, AgentRuntime, AgentStatus } from './runtime';
+import type { ProcessStopResult, StopPorts } from './stop';
+
+export interface ServiceRunDeps {
+  store: SessionStore;
+  spawn: SpawnFn;
+  freqtradeFetch?: HttpFetch;
+  freqtradeEnv: Record<string, string>;
+  workDir: string;
+}
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+const throttleOf = (config: Record<string, unknown>): number => {
+  const internals = config.internals;
+  if (typeof internals === 'object' && internals !== null && 'process_throttle_secs' in internals) {
+    const value = internals.process_throttle_secs;
+    if (typeof value === 'number' && value > 0) return value;
+  }
+  return FREQTRADE_DEFAULT_THROTTLE_S;
+};
+
+/**
+ * dry-run / live: runs (or attaches to) Freqtrade, polls it, enforces risk locally, reports heartbeats
+ * and reconciles Freqtrade to the operator's desired state. Every way it ends goes through runtime.stop.
+ */
+export const createServiceRun = (
+  options: AgentOptions,
+  runtime: AgentRuntime,
+  booted: Booted,
+  deps: ServiceRunDeps,
+): AgentRun => {
+  const { clock, logger, agentId } = runtime;
+  const { store } = deps;
+  const { session, loaded, claimedAt } = booted;
+
+  let current: Session = session;
+  let desired: DesiredState = session.desired_state;
+  const risk = new RiskMonitor(session.risk_limits, session.risk, session.desired_state);
+  const loopStaleAfterMs =
+    (options.loopStaleAfterS ?? Math.max(30, LOOP_STALE_CYCLES * throttleOf(loaded.config))) * 1000;
+  const collector = new MetricsCollector({
+    clock,
+    loopStaleAfterMs,
+    // The predecessor's peak and loss acknowledgement; the operator's starting capital (drawdown baseline).
+    previous: session.risk?.snapshot ?? null,
+    ...(session.risk_limits.starting_capital === undefined
+      ? {}
+      : { startingCapital: session.risk_limits.starting_capital }),
+  });
+  const stats = new ProcessStats();
+  let lastStats = { cpuPercent: 0, memoryMb: 0 };
+  let client: FreqtradeClient | undefined;
+  let clientStartedAt = clock.now();
+  let apiAnsweredSinceStart = false;
+  /** A poll without failures has shown Freqtrade's open trades at least once. */
+  let seenTrades = false;
+  let supervisor: FreqtradeSupervisor | undefined;
+  let lastSnapshot: RiskSnapshot | null = session.risk?.snapshot ?? null;
+  const stopping = () => runtime.phase() === 'stopping' || runtime.phase() === 'done';
+
+  const heartbeats: HeartbeatReporter = new HeartbeatReporter({
+    store,
+    clock,
+    logger,
+    strategyId: options.strategyId,
+    initialSeq: session.heartbeat_seq,
+    build: (seq, at) => buildHeartbeat(seq, at),
+  });
+  const failClosed = () =>
+    clock.now() - (heartbeats.lastSuccessAt ?? claimedAt) > options.heartbeatFailClosedS * 1000;
+  const target = () => targetOf({ desired, riskStep: risk.response?.step ?? null, failClosed: failClosed() });
+
+  const buildHeartbeat = (seq: number, at: string): Heartbeat => {
+    const freqtradeState =
+      stopping() && supervisor !== undefined && !supervisor.running ? 'stopped' : collector.freqtradeState;
+    const loopAlive = collector.loopAlive;
+    return {
+      run_id: options.runId,
+      agent_id: agentId,
+      seq,
+      at,
+      metrics: collector.metrics(),
+      health: {
+        cpu_percent: lastStats.cpuPercent,
+        memory_mb: lastStats.memoryMb,
+        exchange_connected: collector.exchangeConnected,
+        last_trade_at: collector.lastTradeAt(),
+        freqtrade_state: freqtradeState,
+        ...(loopAlive === undefined ? {} : { loop_alive: loopAlive }),
+        last_process_at: collector.lastProcessAt,
+        freqtrade_restarts: supervisor?.restarts ?? 0,
+        monitor_failures: collector.consecutiveFailures,
+      },
+      risk: risk.state(lastSnapshot),
+      open_trades: collector.openTrades,
+    };
+  };
+
+  // ---- Talking to Freqtrade ----
+  const command = async (action: BotControl | 'forceexit', why: string): Promise<boolean> => {
+    if (client === undefined) return false;
+    const result = action === 'forceexit' ? await client.forceExitAll() : await client.control(action);
+    if (result.ok) logger.info(`freqtrade ${action}`, { why });
+    else
+      logger.warn(`freqtrade ${action} failed`, {
+        why,
+        failure: result.failure.message,
+        kind: result.failure.kind,
+      });
+    return result.ok;
+  };
+
+  let reconciling = false;
+  let lastCommand: BotControl | null = null;
+  /** Moves Freqtrade towards the state it must be in now; called after every poll and every change. */
+  const reconcile = async (why: string) => {
+    if (stopping() || runtime.phase() === 'held' || reconciling || client === undefined) return;
+    reconciling = true;
+    try {
+      const goal = target();
+      const observed = collector.freqtradeState;
+      let action = actionFor(observed, goal);
+      // An older Freqtrade stops entries with /stopentry and stays "running": that is paused enough.
+      if (action === 'pause' && observed === 'running' && client.pausesByStopEntry && lastCommand === 'pause')
+        action = null;
+      if (action === null) return;
+      if (await command(action, why)) {
+        lastCommand = action;
+        // Believe our own command until the next poll shows the truth (a second call would be a no-op anyway).
+        await pollOnce(false);
+      }
+    } finally {
+      reconciling = false;
+    }
+  };
+  const initialState = (): InitialState => {
+    const goal = target();
+    return goal === 'stopped' ? 'stopped' : goal;
+  };
+
+  const stop = (cause: StopCause, why: string) => runtime.stop(cause, why);
+
+  /** Every session the agent reads (heartbeat ALL_NEW or control poll) goes through here. */
+  const onSession = async (fresh: Session, why: string) => {
+    current = fresh;
+    if (fresh.agent_id !== agentId) {
+      const message = `session now held by ${fresh.agent_id ?? '(none)'}`;
+      await stop({ kind: 'fenced', reason: 'superseded', message }, `fenced: ${message}`);
+      return;
+    }
+    if (fresh.status === 'stopped' || fresh.status === 'failed' || fresh.status === 'completed') {
+      const message = `session is ${fresh.status}`;
+      await stop({ kind: 'fenced', reason: 'terminal', message }, `fenced: ${message}`);
+      return;
+    }
+    risk.setLimits(fresh.risk_limits);
+    const changed = fresh.desired_state !== desired;
+    desired = fresh.desired_state;
+    if (risk.observeDesired(desired, fresh.desired_state_changed_at ?? null)) {
+      collector.acknowledgeLosses();
+      logger.warn('operator resumed after a risk breach: latch cleared, losses so far acknowledged');
+    }
+    if (desired === 'stopped') {
+      await stop({ kind: 'operator_stop', flatten: current.flatten_on_stop }, 'session stop requested');
+      return;
+    }
+    if (changed) logger.info('desired state changed', { desired_state: desired, via: why });
+    await reconcile(`desired_state ${desired} (${why})`);
+  };
+
+  const sendHeartbeat = async (reason: string): Promise<HeartbeatOutcome> => {
+    const outcome = await heartbeats.send(reason);
+    if (outcome.kind === 'ok' && !stopping()) await onSession(outcome.session, 'heartbeat');
+    else if (outcome.kind === 'fenced' && !stopping())
+      await stop(
+        { kind: 'fenced', reason: outcome.reason, message: outcome.message },
+        `fenced: ${outcome.message}`,
+      );
+    return outcome;
+  };
+
+  // ---- Polling Freqtrade and enforcing risk ----
+  let polling: Promise<void> | undefined;
+  const pollOnce = async (act: boolean): Promise<void> => {
+    const inStartup = !apiAnsweredSinceStart && clock.now() - clientStartedAt < STARTUP_GRACE_MS;
+    const outcome = await collector.poll(client, !inStartup);
+    if (outcome.failures.length === 0) {
+      apiAnsweredSinceStart = true;
+      seenTrades = true;
+    } else
+      logger.warn('freqtrade poll failed', {
+        failures: outcome.failures,
+        consecutive: collector.consecutiveFailures,
+      });
+    lastStats = await stats.sample(supervisor?.pid);
+    const snapshot = collector.riskSnapshot();
+    lastSnapshot = snapshot;
+    if (!act) return;
+    const decision = risk.evaluate(snapshot, clock.now());
+    if (decision.newStep !== null) {
+      logger.error('risk breach: taking ladder step', {
+        step: decision.newStep,
+        breaches: decision.assessment.breaches.map((breach) => breach.message),
+      });
+      // Act first, then report (DESIGN.md §3): the pause must not wait for DynamoDB.
+      if (decision.newStep === 'pause') await command('pause', 'risk breach');
+      else if (decision.newStep === 'flatten') {
+        await command('pause', 'risk breach: flatten');
+        await command('forceexit', 'risk breach: flatten');
+      } else await stop({ kind: 'risk_stop' }, 'risk breach: stop');
+      lastCommand = decision.newStep === 'stop' ? 'stop' : 'pause';
+      if (decision.newStep !== 'stop') void sendHeartbeat(`risk ${decision.newStep}`);
+    }
+    await reconcile('risk poll');
+  };
+  const riskPoll = async () => {
+    if (polling !== undefined) return polling;
+    if (stopping()) return;
+    polling = pollOnce(true).finally(() => {
+      polling = undefined;
+    });
+    await polling;
+  };
+
+  // ---- Loops ----
+  let heartbeatBackoffMs = 0;
+  const heartbeatLoop = () => {
+    const intervalMs = options.heartbeatIntervalS * 1000;
+    runtime.every(
+      'heartbeat',
+      () => (heartbeatBackoffMs > 0 ? Math.min(heartbeatBackoffMs, intervalMs) : intervalMs),
+      async () => {
+        const outcome = await sendHeartbeat('interval');
+        // DynamoDB unreachable: retry sooner, doubling up to the interval, and keep trading under local risk control.
+        heartbeatBackoffMs =
+          outcome.kind === 'error' ? Math.min(intervalMs, Math.max(50, heartbeatBackoffMs * 2 || 250)) : 0;
+        if (outcome.kind === 'error' && failClosed()) await reconcile('no heartbeat: fail-closed');
+      },
+    );
+  };
+  const controlLoop = () =>
+    runtime.every(
+      'control poll',
+      () => options.controlPollIntervalS * 1000,
+      async () => {
+        if (stopping()) return;
+        let fresh: Session | undefined;
+        try {
+          fresh = await store.get(options.runId);
+        } catch (error) {
+          logger.warn('control poll failed', describeError(error));
+          return;
+        }
+        if (fresh === undefined) {
+          const message = `session ${options.runId} is gone`;
+          await stop({ kind: 'fenced', reason: 'not_found', message }, `fenced: ${message}`);
+          return;
+        }
+        await onSession(fresh, 'control poll');
+      },
+    );
+
+  // ---- What the stop plans act on ----
+  const ports: StopPorts = {
+    now: () => clock.now(),
+    get trades() {
+      return client !== undefined;
+    },
+    freqtradeState: () => collector.freqtradeState,
+    openTradeIds: () => {
+      // Never seen Freqtrade's /status: what the predecessor last reported is the best knowledge there is.
+      if (!seenTrades) return booted.before.open_trades.map((trade) => trade.trade_id);
+      if ((collector.lastOutcome?.failures.length ?? 1) > 0) return null;
+      return collector.openTrades.map((trade) => trade.trade_id);
+    },
+    refresh: () => pollOnce(false),
+    command: async (action, why) => {
+      const ok = await command(action, why);
+      return { ok, detail: ok ? 'ok' : `${action} failed` };
+    },
+    flatten: async (untilMs) => {
+      await command('forceexit', 'session stopping: flatten_on_stop');
+      while (clock.now() < untilMs) {
+        await collector.poll(client, false);
+        if (collector.lastOutcome?.failures.length === 0 && collector.openTradeCount === 0) return [];
+        await sleep(Math.min(1000, options.riskPollIntervalS * 1000));
+      }
+      const ids = collector.openTrades.map((trade) => trade.trade_id);
+      logger.error('positions still open after flatten_on_stop; stopping anyway', { open_trades: ids });
+      return collector.lastOutcome?.failures.length === 0 ? ids : null;
+    },
+    stopProcess: async (timeoutMs): Promise<ProcessStopResult> => {
+      if (supervisor === undefined) return 'not_supervised';
+      return supervisor.stop(timeoutMs);
+    },
+    killOneShot: () => {},
+    heartbeat: async (kind) => {
+      await heartbeats.send(kind);
+    },
+    writeFinal: async (outcome: StopOutcome) => {
+      // Only the operator stop plans end here with a status of their own; start failures are the runtime's.
+      const result = await store
+        .transition(options.runId, 'stopped', {
+          from: ['stopping'],
+          heldBy: agentId,
+          patch: { stop_outcome: outcome },
+        })
+        .catch((error: unknown) => ({ ok: false as const, message: describeError(error).error }));
+      if (result.ok) logger.info('session stopped');
+      else logger.warn('final status write failed', { detail: result.message });
+    },
+  };
+  runtime.setStopPorts(ports);
+
+  const connect = (endpoint: FreqtradeEndpoint) => {
+    client = new FreqtradeClient(endpoint, {
+      ...(deps.freqtradeFetch === undefined ? {} : { fetch: deps.freqtradeFetch }),
+      timeoutMs: options.freqtradeTimeoutS * 1000,
+    });
+    clientStartedAt = clock.now();
+    apiAnsweredSinceStart = false;
+    lastCommand = null;
+  };
+
+  return {
+    status: (): AgentStatus => ({
+      agentId,
+      phase: runtime.phase(),
+      desiredState: desired,
+      freqtradeState: collector.freqtradeState,
+      riskStep: risk.response?.step ?? null,
+      failClosed: failClosed(),
+      heartbeatsSent: heartbeats.sent,
+      restarts: supervisor?.restarts ?? 0,
+      monitorFailures: collector.consecutiveFailures,
+      freqtradeUrl: client?.url,
+    }),
+    health: (): HealthVerdict => {
+      const reasons: string[] = [];
+      if (runtime.phase() !== 'running') reasons.push(`agent is ${runtime.phase()}`);
+      if (!heartbeats.lastOk) reasons.push('last heartbeat did not succeed');
+      if (collector.loopAlive === false) reasons.push('freqtrade bot loop is stuck');
+      else if (collector.lastOutcome === undefined || collector.lastOutcome.failures.length > 0) {
+        reasons.push('freqtrade is not answering');
+      }
+      return {
+        healthy: reasons.length === 0,
+        reasons,
+        details: {
+          run_id: options.runId,
+          freqtrade_state: collector.freqtradeState,
+          risk: risk.response?.step ?? null,
+          fail_closed: failClosed(),
+        },
+      };
+    },
+    start: async () => {
+      if (options.attach !== undefined) {
+        connect({ ...options.attach });
+        logger.info('attached to a running freqtrade', { url: options.attach.url });
+      } else {
+        supervisor = new FreqtradeSupervisor({
+          command: options.freqtradeCmd,
+          workDir: deps.workDir,
+          ...(options.tradeDbUrl === undefined ? {} : { tradeDbUrl: options.tradeDbUrl }),
+          config: loaded.config,
+          env: deps.freqtradeEnv,
+          spawn: deps.spawn,
+          logger,
+          clock,
+          backoffMaxMs: options.restartBackoffMaxS * 1000,
+          initialState,
+          onStarted: (endpoint) => {
+            connect(endpoint);
+            // Poll soon after a (re)start, so a latched pause is re-applied without waiting for the interval.
+            void riskPoll();
+          },
+        });
+        const started = supervisor;
+        runtime.onCleanup(async () => {
+          await started.stop(options.stopTimeoutS * 1000);
+        });
+        try {
+          await supervisor.start();
+        } catch (error) {
+          const message = `freqtrade could not be started: ${describeError(error).error}`;
+          await stop({ kind: 'start_failed', code: EXIT.fault, message, markFailed: true }, message);
+          return;
+        }
+      }
+      runtime.enter('running');
+      runtime.every('risk poll', () => options.riskPollIntervalS * 1000, riskPoll);
+      heartbeatLoop();
+      controlLoop();
+      void riskPoll().then(() => sendHeartbeat('started'));
+    },
+  };
+};
