@@ -3,12 +3,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { highLossAlert } from '../../shared/domain/alerts';
+import { corruptItemAlert, highLossAlert } from '../../shared/domain/alerts';
 import { type Clock, systemClock } from '../../shared/domain/clock';
 import type { AlertPublisher, ContainerPlatform } from '../../shared/domain/ports';
-import type { Session, SessionStatus } from '../../shared/domain/session';
-import type { SessionStore } from '../../shared/domain/session-store';
-import { heartbeatAgeSeconds, isHeartbeatStale, secondsInStatus } from '../../shared/domain/staleness';
+import type { Session } from '../../shared/domain/session';
+import type { CorruptItem, SessionStore } from '../../shared/domain/session-store';
+import { heartbeatAgeSeconds, secondsInStatus } from '../../shared/domain/staleness';
+import { decideLockBackstop, decideSweep, SWEPT_STATUSES, type SweepPolicy } from '../../shared/domain/sweep';
+import { releaseLockIfContainerGone } from '../../shared/runtime/container-release';
 import { type DedupLedger, once } from '../../shared/runtime/events-dedup';
 import { alertsFromEnv } from '../../shared/runtime/workflow-alerts';
 import {
@@ -41,8 +43,7 @@ export interface SweepDeps {
 /** The sweep is the backstop for the launch workflow's own timeout, so it waits a little longer. */
 export const LAUNCH_SWEEP_MARGIN_S = 60;
 
-/** Statuses the sweep looks at, each one GSI query (never a Scan). */
-export const SWEPT_STATUSES = ['running', 'paused', 'stale', 'launching', 'pending', 'stopping'] as const;
+export { SWEPT_STATUSES };
 
 export interface SweepReport {
   /** Sessions read per status through the status GSI. */
@@ -51,6 +52,10 @@ export interface SweepReport {
   launchTimedOut: string[];
   forcedStops: string[];
   autoPaused: string[];
+  /** Finished sessions whose lock (and account leases) the sweep freed once their container was gone. */
+  locksReleased: string[];
+  /** Keys of items in the status index that fail the session schema (paged once per item per day). */
+  corrupt: string[];
   errors: { run_id: string; error: string }[];
 }
 
@@ -87,10 +92,11 @@ const emitSessionMetrics = (metrics: Metrics, session: Session, nowMs: number, f
 };
 
 /** One figure per metric across all strategies (service dimension only): what the alarms watch. */
-const emitFleetMetrics = (metrics: Metrics, fleet: Fleet) => {
-  if (fleet.maxHeartbeatAgeS !== undefined) {
-    metrics.addMetric('HeartbeatAgeSeconds', MetricUnit.Seconds, Math.round(fleet.maxHeartbeatAgeS));
-  }
+const emitFleetMetrics = (metrics: Metrics, fleet: Fleet, report: SweepReport) => {
+  // Emitted on every sweep, 0 when nothing reports: the heartbeat-stale alarm treats missing data as
+  // breaching, so a sweep that stops running (or publishing) pages instead of looking like a quiet fleet.
+  metrics.addMetric('HeartbeatAgeSeconds', MetricUnit.Seconds, Math.round(fleet.maxHeartbeatAgeS ?? 0));
+  metrics.addMetric('CorruptSessionItems', MetricUnit.Count, report.corrupt.length);
   if (fleet.minExchangeConnected !== undefined) {
     metrics.addMetric('ExchangeConnected', MetricUnit.Count, fleet.minExchangeConnected);
   }
@@ -109,33 +115,33 @@ const inPool = async <T>(items: readonly T[], size: number, work: (item: T) => P
   await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
 };
 
-/** What the sweep owes one session; every write is conditional on the status it read. */
+export const policyOf = (timings: WorkflowTimings): SweepPolicy => ({
+  staleAfterS: timings.staleAfterS,
+  launchLimitS: timings.launchTimeoutS + LAUNCH_SWEEP_MARGIN_S,
+  stopGraceS: timings.stopGraceS,
+  highLossPause: timings.highLossPause,
+});
+
+/** Executes what decideSweep says one session is owed; every write is conditional on the status it read. */
 const sweepSession = async (deps: SweepDeps, session: Session, report: SweepReport, fleet: Fleet) => {
   const { store, platform, alerts, ledger, clock, logger, metrics, timings } = deps;
   const nowMs = clock.now();
   const runId = session.run_id;
-  switch (session.status) {
-    case 'running':
-    case 'paused':
-    case 'stale': {
-      emitSessionMetrics(metrics, session, nowMs, fleet);
-      if (session.status !== 'stale' && isHeartbeatStale(session, nowMs, timings.staleAfterS)) {
-        const age = Math.round(heartbeatAgeSeconds(session, nowMs) ?? 0);
+  for (const action of decideSweep(session, nowMs, policyOf(timings))) {
+    switch (action.type) {
+      case 'emit_metrics':
+        emitSessionMetrics(metrics, session, nowMs, fleet);
+        break;
+      case 'mark_stale': {
         const moved = await store.transition(runId, 'stale', {
-          from: [session.status],
-          patch: { status_reason: `no heartbeat for ${age} s (threshold ${timings.staleAfterS} s)` },
+          from: [action.from],
+          patch: { status_reason: action.reason },
         });
         if (moved.ok) report.markedStale.push(runId);
-        return;
+        break;
       }
-      const pnl = session.metrics?.pnl_today;
-      if (
-        session.status === 'running' &&
-        session.desired_state === 'running' &&
-        pnl !== undefined &&
-        pnl < -timings.highLossPause
-      ) {
-        const alert = highLossAlert(session, timings.highLossPause, nowMs, [
+      case 'high_loss_pause': {
+        const alert = highLossAlert(session, action.floor, nowMs, [
           'desired state set to paused: the agent stops new entries',
         ]);
         await once(ledger, `alert:${alert.dedup_id}`, async () => {
@@ -144,43 +150,79 @@ const sweepSession = async (deps: SweepDeps, session: Session, report: SweepRepo
           report.autoPaused.push(runId);
           await alerts.publish(alert);
         });
+        break;
       }
-      return;
-    }
-    case 'launching':
-    case 'pending': {
-      const limit = timings.launchTimeoutS + LAUNCH_SWEEP_MARGIN_S;
-      const waited = secondsInStatus(session, nowMs);
-      if (waited <= limit) return;
-      const moved = await store.transition(runId, 'failed', {
-        from: [session.status],
-        patch: {
-          status_reason: `launch timed out: ${session.status} for ${Math.round(waited)} s without a first heartbeat (limit ${limit} s)`,
-          launch_token: null,
-        },
-      });
-      // The stream processor pages, tears down, frees the lock and fails the workflow's token.
-      if (moved.ok) report.launchTimedOut.push(runId);
-      return;
-    }
-    case 'stopping': {
-      const waited = secondsInStatus(session, nowMs);
-      if (waited <= timings.stopGraceS) return;
-      const reason = `forced stop: the agent did not confirm the stop within ${timings.stopGraceS} s`;
-      if (session.container !== null) await platform.stopSession(session.container, reason);
-      const moved = await store.transition(runId, 'stopped', {
-        from: ['stopping'],
-        patch: { status_reason: reason, launch_token: null },
-      });
-      if (moved.ok) {
-        report.forcedStops.push(runId);
-        logger.warn('forced stop', { run_id: runId, waited_s: Math.round(waited) });
+      case 'fail_launch': {
+        const moved = await store.transition(runId, 'failed', {
+          from: [action.from],
+          patch: { status_reason: action.reason, launch_token: null },
+        });
+        // The stream processor pages, tears down, frees the lock and fails the workflow's token.
+        if (moved.ok) report.launchTimedOut.push(runId);
+        break;
       }
-      return;
+      case 'force_stop': {
+        // The stop is asked for first; the lock waits until the container is confirmed gone.
+        if (session.container !== null) await platform.stopSession(session.container, action.reason);
+        const moved = await store.transition(runId, 'stopped', {
+          from: ['stopping'],
+          patch: { status_reason: action.reason, launch_token: null },
+        });
+        if (moved.ok) {
+          report.forcedStops.push(runId);
+          logger.warn('forced stop', {
+            run_id: runId,
+            waited_s: Math.round(secondsInStatus(session, nowMs)),
+          });
+        }
+        break;
+      }
     }
-    default:
-      return;
   }
+};
+
+/** Pages an item the sweep cannot read, once per item per UTC day (the dedup id carries the day). */
+const reportCorrupt = async (deps: SweepDeps, status: string, item: CorruptItem, report: SweepReport) => {
+  report.corrupt.push(item.key);
+  deps.logger.error('corrupt session item skipped by the sweep', {
+    key: item.key,
+    status,
+    issues: item.issues,
+  });
+  const alert = corruptItemAlert(item, status, deps.clock.now());
+  await once(deps.ledger, `alert:${alert.dedup_id}`, () => deps.alerts.publish(alert));
+};
+
+/** Frees locks still held by sessions that are over, once their containers are gone (the ECS event's backstop). */
+const sweepLocks = async (deps: SweepDeps, report: SweepReport) => {
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.listStrategies({
+      limit: deps.pageSize ?? 500,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const held = page.items.filter((lock) => lock.active_run_id !== null);
+    await inPool(held, deps.concurrency ?? 16, async (lock) => {
+      const runId = lock.active_run_id as string;
+      try {
+        const session = await deps.store.get(runId);
+        if (decideLockBackstop(lock, session) !== 'release_if_gone') return;
+        const outcome = await releaseLockIfContainerGone(deps.store, deps.platform, {
+          strategy_id: lock.strategy_id,
+          run_id: runId,
+          container: session?.container ?? null,
+        });
+        if (outcome === 'released') {
+          report.locksReleased.push(runId);
+          deps.logger.warn('lock of a finished session released by the sweep', { run_id: runId });
+        }
+      } catch (error) {
+        report.errors.push({ run_id: runId, error: error instanceof Error ? error.message : String(error) });
+        deps.logger.error('lock backstop failed', { run_id: runId, error });
+      }
+    });
+    cursor = page.cursor;
+  } while (cursor !== undefined);
 };
 
 export const runSweep = async (deps: SweepDeps): Promise<SweepReport> => {
@@ -190,15 +232,27 @@ export const runSweep = async (deps: SweepDeps): Promise<SweepReport> => {
     launchTimedOut: [],
     forcedStops: [],
     autoPaused: [],
+    locksReleased: [],
+    corrupt: [],
     errors: [],
   };
   const fleet: Fleet = {};
-  for (const status of SWEPT_STATUSES satisfies readonly SessionStatus[]) {
+  for (const status of SWEPT_STATUSES) {
     let cursor: string | undefined;
     report.read[status] = 0;
     do {
       const page = await deps.store.listByStatus(status, { limit: deps.pageSize ?? 500, cursor });
       report.read[status] += page.items.length;
+      for (const item of page.corrupt ?? []) {
+        try {
+          await reportCorrupt(deps, status, item, report);
+        } catch (error) {
+          report.errors.push({
+            run_id: item.key,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }
       await inPool(page.items, deps.concurrency ?? 16, async (session) => {
         try {
           await sweepSession(deps, session, report, fleet);
@@ -214,13 +268,21 @@ export const runSweep = async (deps: SweepDeps): Promise<SweepReport> => {
       cursor = page.cursor;
     } while (cursor !== undefined);
   }
-  emitFleetMetrics(deps.metrics, fleet);
+  try {
+    await sweepLocks(deps, report);
+  } catch (error) {
+    report.errors.push({ run_id: '(locks)', error: error instanceof Error ? error.message : String(error) });
+    deps.logger.error('lock backstop could not list strategies', { error });
+  }
+  emitFleetMetrics(deps.metrics, fleet, report);
   deps.logger.info('sweep done', {
     read: report.read,
     marked_stale: report.markedStale.length,
     launch_timed_out: report.launchTimedOut.length,
     forced_stops: report.forcedStops.length,
     auto_paused: report.autoPaused.length,
+    locks_released: report.locksReleased.length,
+    corrupt: report.corrupt.length,
     errors: report.errors.length,
   });
   return report;
@@ -235,6 +297,8 @@ export const createHandler = (deps: SweepDeps) =>
       launch_timed_out: report.launchTimedOut.length,
       forced_stops: report.forcedStops.length,
       auto_paused: report.autoPaused.length,
+      locks_released: report.locksReleased.length,
+      corrupt: report.corrupt.length,
       errors: report.errors.length,
     };
   }).use(injectLambdaContext(deps.logger, { resetKeys: true }));

@@ -23,7 +23,8 @@ export type AlertKind =
   | 'status.pending'
   | 'risk.breach'
   | 'risk.high_loss'
-  | 'container.restarting';
+  | 'container.restarting'
+  | 'store.corrupt_item';
 
 /** SNS subjects: at most 100 characters, printable ASCII, no line breaks. */
 export const SUBJECT_MAX = 100;
@@ -277,3 +278,38 @@ export const restartAlert = (
   kind: 'container.restarting',
   dedup_id: `${session.run_id}:task:${taskId}:container.restarting`,
 });
+
+/** How many failed fields a corrupt-item page lists; the rest is in the sweep's log. */
+const CORRUPT_ISSUES_SHOWN = 12;
+
+/**
+ * An item in the status index that fails the session schema: the sweep cannot supervise it (no stale
+ * check, no forced stop, no launch timeout), so a person must repair it. Paged once per item per UTC day.
+ */
+export const corruptItemAlert = (
+  item: { key: string; strategy_id: string | null; issues: readonly string[] },
+  status: string,
+  nowMs: number,
+): Alert => {
+  const day = new Date(nowMs).toISOString().slice(0, 10);
+  const shown = item.issues.slice(0, CORRUPT_ISSUES_SHOWN);
+  const more = item.issues.length - shown.length;
+  return {
+    severity: 'CRITICAL',
+    subject: subjectOf(
+      `[CRITICAL] ${item.strategy_id ?? 'unknown strategy'}: stored session ${item.key} is corrupt, not supervised`,
+    ),
+    message: [
+      `Strategy:   ${item.strategy_id ?? 'unknown'}`,
+      `Run:        ${item.key}`,
+      `What:       the session item (status ${status}) does not match the session schema; the health sweep skips it`,
+      `Reason:     ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
+      'Done:       the rest of the fleet was swept; this item is neither marked stale nor stopped nor timed out',
+      `To do:      If this run may still trade, check its container and the exchange account now. Then repair the item in the sessions table (or stop the run's container and mark it failed). You are paged again each day until it parses.`,
+    ].join('\n'),
+    strategy_id: item.strategy_id ?? 'unknown',
+    run_id: item.key,
+    kind: 'store.corrupt_item',
+    dedup_id: `${item.key}:${day}:store.corrupt_item`,
+  };
+};

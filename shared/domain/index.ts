@@ -9,4 +9,5 @@ export * from './session';
 export * from './session-store';
 export * from './staleness';
 export * from './stream';
+export * from './sweep';
 export * from './transitions';

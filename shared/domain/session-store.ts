@@ -72,6 +72,18 @@ export interface Page<T> {
   items: T[];
   /** Opaque; pass back to read the next page. Absent on the last page. */
   cursor?: string;
+  /** Items of the page that failed their schema: left out of `items`, so one bad item never hides the rest. */
+  corrupt?: CorruptItem[];
+}
+
+/** A stored item that does not parse, named so an operator can find and repair it. */
+export interface CorruptItem {
+  /** The item's key (`run_id`), or `(no key)`. */
+  key: string;
+  /** Its strategy, when that much could be read. */
+  strategy_id: string | null;
+  /** The failed fields, one `field: message` each. */
+  issues: string[];
 }
 
 export interface PageRequest {
@@ -155,6 +167,7 @@ export interface SessionStore {
   getLock(strategyId: string): Promise<StrategyLock | undefined>;
   /** The active session of a strategy, or its last one when none is active. */
   currentSessionOf(strategyId: string): Promise<Session | undefined>;
+  /** Parses item by item: items that fail the schema come back in `corrupt`, never as a thrown error. */
   listByStatus(status: SessionStatus, page?: PageRequest): Promise<Page<Session>>;
   /** Every strategy that ever had a session (its lock item), by strategy id, through the lock GSI. */
   listStrategies(page?: PageRequest): Promise<Page<StrategyLock>>;

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { type Clock, systemClock } from '../../domain/clock';
-import { InvalidInputError, parseInput, parseStored } from '../../domain/errors';
+import { InvalidInputError, issuesOf, parseInput, parseStored } from '../../domain/errors';
 import {
   AgentClaimSchema,
   AgentIdSchema,
@@ -36,6 +36,7 @@ import {
   type AccountLease,
   AccountLeaseSchema,
   type ClaimResult,
+  type CorruptItem,
   type CreateSessionResult,
   type HeartbeatResult,
   type HistoryQuery,
@@ -144,6 +145,12 @@ const whyHeartbeatRefused = (heartbeat: Heartbeat, current: Session | undefined)
     message: `heartbeat ${heartbeat.seq} is not newer than ${current.heartbeat_seq}`,
   };
 };
+
+const corruptItemOf = (item: Record<string, unknown>, error: z.ZodError): CorruptItem => ({
+  key: typeof item.run_id === 'string' ? item.run_id.slice(0, 256) : '(no key)',
+  strategy_id: typeof item.strategy_id === 'string' ? item.strategy_id.slice(0, 64) : null,
+  issues: issuesOf(error).map((issue) => `${issue.field}: ${issue.message}`),
+});
 
 export class DynamoSessionStore implements SessionStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -551,8 +558,18 @@ export class DynamoSessionStore implements SessionStore {
       }),
     );
     const cursor = encodeCursor(result.LastEvaluatedKey);
-    const items = (result.Items ?? []).map((item) => this.#parseSession(item));
-    return cursor === undefined ? { items } : { items, cursor };
+    const items: Session[] = [];
+    const corrupt: CorruptItem[] = [];
+    for (const item of result.Items ?? []) {
+      const parsed = SessionSchema.safeParse(item);
+      if (parsed.success) items.push(parsed.data);
+      else corrupt.push(corruptItemOf(item, parsed.error));
+    }
+    return {
+      items,
+      ...(cursor === undefined ? {} : { cursor }),
+      ...(corrupt.length === 0 ? {} : { corrupt }),
+    };
   }
 
   async listStrategies(page: PageRequest = {}): Promise<Page<StrategyLock>> {

@@ -1,0 +1,107 @@
+import type { Session, SessionStatus } from './session';
+import type { StrategyLock } from './session-store';
+import { heartbeatAgeSeconds, isHeartbeatStale, secondsInStatus } from './staleness';
+
+/**
+ * The health sweep's per-session policy as a pure decision (as `classifySessionChange` is for the
+ * stream): what the sweep owes a session it read, given the time and the thresholds. The handler only
+ * executes the actions, each as a write conditional on the status it read.
+ */
+
+export interface SweepPolicy {
+  /** A heartbeat older than this marks a running or paused session stale. */
+  staleAfterS: number;
+  /** A launch (pending or launching) older than this fails: the workflow's own timeout plus a margin. */
+  launchLimitS: number;
+  /** A stop the agent has not confirmed after this is forced. */
+  stopGraceS: number;
+  /** Platform-wide daily-loss floor (positive amount); below it a running session is auto-paused. */
+  highLossPause: number;
+}
+
+export type SweepAction =
+  /** Publish the session's heartbeat age, exchange connection and daily PnL. */
+  | { type: 'emit_metrics' }
+  | { type: 'mark_stale'; from: 'running' | 'paused'; reason: string }
+  | { type: 'high_loss_pause'; floor: number }
+  | { type: 'fail_launch'; from: 'pending' | 'launching'; reason: string }
+  /** Stop the container, then write stopped: the lock follows only once the container is gone. */
+  | { type: 'force_stop'; reason: string };
+
+/** Statuses the sweep reads, each one GSI query (never a Scan). */
+export const SWEPT_STATUSES = [
+  'running',
+  'paused',
+  'stale',
+  'launching',
+  'pending',
+  'stopping',
+] as const satisfies readonly SessionStatus[];
+
+export const decideSweep = (session: Session, nowMs: number, policy: SweepPolicy): SweepAction[] => {
+  switch (session.status) {
+    case 'running':
+    case 'paused':
+    case 'stale': {
+      const actions: SweepAction[] = [{ type: 'emit_metrics' }];
+      if (session.status !== 'stale' && isHeartbeatStale(session, nowMs, policy.staleAfterS)) {
+        const age = Math.round(heartbeatAgeSeconds(session, nowMs) ?? 0);
+        actions.push({
+          type: 'mark_stale',
+          from: session.status,
+          reason: `no heartbeat for ${age} s (threshold ${policy.staleAfterS} s)`,
+        });
+        // A silent session's figures are old: no loss decision on them.
+        return actions;
+      }
+      const pnl = session.metrics?.pnl_today;
+      if (
+        session.status === 'running' &&
+        session.desired_state === 'running' &&
+        pnl !== undefined &&
+        pnl < -policy.highLossPause
+      ) {
+        actions.push({ type: 'high_loss_pause', floor: policy.highLossPause });
+      }
+      return actions;
+    }
+    case 'launching':
+    case 'pending': {
+      const waited = secondsInStatus(session, nowMs);
+      if (waited <= policy.launchLimitS) return [];
+      return [
+        {
+          type: 'fail_launch',
+          from: session.status,
+          reason: `launch timed out: ${session.status} for ${Math.round(waited)} s without a first heartbeat (limit ${policy.launchLimitS} s)`,
+        },
+      ];
+    }
+    case 'stopping': {
+      if (secondsInStatus(session, nowMs) <= policy.stopGraceS) return [];
+      return [
+        {
+          type: 'force_stop',
+          reason: `forced stop: the agent did not confirm the stop within ${policy.stopGraceS} s`,
+        },
+      ];
+    }
+    default:
+      return [];
+  }
+};
+
+/**
+ * The backstop of the lock release: a lock still held by a session that is over (its teardown found the
+ * container still running and the ECS STOPPED event never came) is freed once the container is gone.
+ * A lock naming a session that no longer exists is freed too: no agent can trade without its session.
+ */
+export type LockBackstop = 'none' | 'release_if_gone';
+
+export const decideLockBackstop = (lock: StrategyLock, session: Session | undefined): LockBackstop => {
+  if (lock.active_run_id === null) return 'none';
+  if (session === undefined) return 'release_if_gone';
+  return session.status === 'stopped' || session.status === 'failed' || session.status === 'completed'
+    ? 'release_if_gone'
+    : 'none';
+};
