@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/domain/clock';
 import { isTerminal, type Session } from '../../shared/domain/session';
 import type { SessionStore } from '../../shared/domain/session-store';
+import { accountIdOf } from '../../shared/runtime/account-identity';
 import { type ConfigSource, createConfigSource } from './config/config-source';
 import { createModelRegistry, type ModelRegistry } from './config/mlflow';
 import { type LoadedStrategyConfig, StrategyConfigLoader } from './config/strategy-config-loader';
@@ -146,7 +147,11 @@ export const bootstrap = async (
       strategy_version: loaded.strategyVersion.slice(0, 64),
       exchange: loaded.exchange.slice(0, 64),
       pairs: loaded.pairs.slice(0, 500),
+      ...(credentials === null ? {} : { account_id: accountIdOf(loaded.exchange, credentials.key) }),
     });
+    // Another live run trades a pair of this account: this run must never trade; it is failed, not fenced.
+    if (!claim.ok && claim.reason === 'account_busy')
+      return refuse(EXIT.configuration, `account_busy: ${claim.message}`, true);
     if (!claim.ok) throw new ClaimRefusedError(claim.message);
     session = claim.session;
   } catch (error) {
