@@ -129,6 +129,16 @@ const command = (name: BotCommand): Route => ({
   handle: (_request, ctx) => json(200, ctx.bot.command(name)),
 });
 
+/** /stopentry: the 2024 era's max_open_trades = 0, an alias of /pause since 2025.4. */
+const stopEntry: Route = {
+  guard: 'protected',
+  handle: (_request, ctx) =>
+    json(200, ctx.bot.config.sim.era === '2024' ? ctx.bot.stopEntries() : ctx.bot.command('pause')),
+};
+
+/** Routes a Freqtrade of the 2024 era does not have (404 as FastAPI answers any unknown path). */
+const ABSENT_IN_2024 = new Set(['POST /api/v1/pause']);
+
 const timeunit = (unit: rpc.TimeUnit, fallback: number): Route => ({
   guard: 'protected',
   handle: (request, ctx) => {
@@ -219,8 +229,8 @@ const ROUTES: Readonly<Record<string, Route>> = {
   'POST /stop': command('stop'),
   'POST /pause': command('pause'),
   // Aliases kept by Freqtrade since /pause replaced them (2025.4); before that they set max_open_trades to 0.
-  'POST /stopentry': command('pause'),
-  'POST /stopbuy': command('pause'),
+  'POST /stopentry': stopEntry,
+  'POST /stopbuy': stopEntry,
   'POST /reload_config': command('reload_config'),
   'POST /forceexit': forceExit,
   'POST /forcesell': forceExit,
@@ -264,6 +274,9 @@ const resolve = (method: string, path: string): Route | 404 | 405 => {
 };
 
 const dispatch = (method: string, request: Request, ctx: ApiContext): Reply => {
+  if (ctx.bot.config.sim.era === '2024' && ABSENT_IN_2024.has(`${method} ${request.path}`)) {
+    return json(404, { detail: 'Not Found' });
+  }
   const route = resolve(method, request.path);
   if (route === 404) return json(404, { detail: 'Not Found' });
   if (route === 405) return json(405, { detail: 'Method Not Allowed' });

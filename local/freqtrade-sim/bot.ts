@@ -21,6 +21,7 @@ const ok = <T>(value: T): RpcResult<T> => ({ ok: true, value });
 const refuse = <T>(reason: string): RpcResult<T> => ({ ok: false, reason });
 
 const PAUSED_STATUS = 'paused, no more entries will occur from now. Run /start to enable entries.';
+const STOPENTRY_STATUS = 'No more entries will occur from now. Run /reload_config to reset.';
 
 /**
  * Freqtrade's transitions (rpc.py `_rpc_start`, `_rpc_stop`, `_rpc_pause`, `_rpc_reload_config`,
@@ -99,6 +100,8 @@ export class PaperBot {
   #closedProfit = 0;
   lastProcessAt: number | null = null;
   processCount = 0;
+  /** 2024 era: /stopentry has set max_open_trades to 0 in the running config, until /reload_config. */
+  #entriesStopped = false;
   readonly startedAt: number;
 
   constructor(config: FreqtradeConfig, deps: BotDeps) {
@@ -141,7 +144,25 @@ export class PaperBot {
 
   /** -1 in the config means unlimited. */
   maxOpenTrades(): number {
-    return this.#config.max_open_trades === -1 ? Number.POSITIVE_INFINITY : this.#config.max_open_trades;
+    const configured = this.configuredMaxOpenTrades();
+    return configured === -1 ? Number.POSITIVE_INFINITY : configured;
+  }
+
+  /** `max_open_trades` as /show_config and /count report it (-1: unlimited; 0 after a 2024 /stopentry). */
+  configuredMaxOpenTrades(): number {
+    return this.#entriesStopped ? 0 : this.#config.max_open_trades;
+  }
+
+  /**
+   * /stopentry (and /stopbuy) before 2025.4 (rpc.py `_rpc_stopentry`): a running bot's max_open_trades
+   * becomes 0, the state stays RUNNING; a stopped bot is left as it is. Only /reload_config undoes it.
+   */
+  stopEntries(): StatusMsg {
+    if (this.#state === 'running') {
+      this.#entriesStopped = true;
+      this.#log('INFO', 'freqtrade.rpc.rpc', 'max_open_trades set to 0 (stopentry)');
+    }
+    return { status: STOPENTRY_STATUS };
   }
 
   /** Freqtrade's starting balance: `available_capital` if set, else `dry_run_wallet`. */
@@ -190,6 +211,7 @@ export class PaperBot {
    */
   applyConfig(config: FreqtradeConfig): void {
     this.#config = config;
+    this.#entriesStopped = false;
     this.#deps.market.addPairs(config.exchange.pair_whitelist);
     this.lastProcessAt = null;
     this.#log('INFO', 'freqtrade.worker', 'config reloaded');

@@ -15,6 +15,7 @@ import {
   DEFAULT_JWT_SECRET,
   DEFAULT_REFRESH_TOKEN_TTL_S,
   LOOPBACK,
+  SIM_FREQTRADE_2024_VERSION,
   SIM_FREQTRADE_VERSION,
 } from './constants';
 import { ConfigError, type ConfigIssue } from './errors';
@@ -78,7 +79,7 @@ const OrderTypesConfigSchema = z.looseObject({
   stoploss_on_exchange: z.boolean(),
 });
 
-export const SimBlockSchema = z.strictObject({
+const SimBlockFieldsSchema = z.strictObject({
   /** Seeds the market and the bot's decisions: the same seed gives the same trades, tick for tick. */
   seed: z
     .number()
@@ -118,8 +119,18 @@ export const SimBlockSchema = z.strictObject({
   start_prices: z.record(PairSchema, z.number().positive()).default({}),
   /** How long `backtesting` and `hyperopt` pretend to work before writing their result. */
   oneshot_ms: z.number().int().min(0).max(600_000).default(200),
-  version: z.string().min(1).default(SIM_FREQTRADE_VERSION),
+  /**
+   * Which Freqtrade the simulator is: `2025.4` (and later) has PAUSED and /pause; `2024` has neither,
+   * and /stopentry sets max_open_trades to 0 (state stays RUNNING) until /reload_config.
+   */
+  era: z.enum(['2024', '2025.4']).default('2025.4'),
+  /** Defaults to the era's: a 2024.x or 2025.x version string, as the agent reads the era from it. */
+  version: z.string().min(1).optional(),
 });
+export const SimBlockSchema = SimBlockFieldsSchema.transform((block) => ({
+  ...block,
+  version: block.version ?? (block.era === '2024' ? SIM_FREQTRADE_2024_VERSION : SIM_FREQTRADE_VERSION),
+}));
 export type SimBlock = z.output<typeof SimBlockSchema>;
 
 export const FreqtradeConfigSchema = z
@@ -158,6 +169,14 @@ export const FreqtradeConfigSchema = z
     sim: SimBlockSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
+    if (config.sim.era === '2024' && config.initial_state === 'paused') {
+      // Freqtrade 2024.x's config schema: initial_state is one of running, stopped.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['initial_state'],
+        message: "'paused' is not one of ['running', 'stopped'] (Freqtrade before 2025.4)",
+      });
+    }
     if (config.trading_mode !== 'spot' && config.margin_mode === '') {
       ctx.addIssue({
         code: 'custom',

@@ -1,6 +1,9 @@
 /** Reported by /version, /show_config and `--version`; the suffix tells a simulator from the real bot. */
 export const SIM_FREQTRADE_VERSION = '2025.6-sim';
 
+/** Reported in the 2024 era (`sim.era: "2024"`): before /pause, when /stopentry set max_open_trades to 0. */
+export const SIM_FREQTRADE_2024_VERSION = '2024.12-sim';
+
 /** Freqtrade's REST API version (`api_version` in /show_config) the simulator's routes follow. */
 export const API_VERSION = 2.43;
 

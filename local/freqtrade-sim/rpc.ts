@@ -78,7 +78,7 @@ export const showConfig = (bot: PaperBot, state: BotState | ''): ShowConfig => {
     stake_amount: String(config.stake_amount),
     available_capital: config.available_capital ?? null,
     stake_currency_decimals: decimalsPerCoin(config.stake_currency),
-    max_open_trades: config.max_open_trades,
+    max_open_trades: bot.configuredMaxOpenTrades(),
     minimal_roi: config.minimal_roi,
     stoploss: config.stoploss,
     stoploss_on_exchange: config.order_types?.stoploss_on_exchange ?? false,
@@ -127,7 +127,7 @@ export const count = (bot: PaperBot): RpcResult<Count> => {
     ok: true,
     value: CountSchema.parse({
       current: open.length,
-      max: bot.config.max_open_trades,
+      max: bot.configuredMaxOpenTrades(),
       total_stake: round(sum(open.map((trade) => trade.openRate * trade.amount)), 8),
     }),
   };
