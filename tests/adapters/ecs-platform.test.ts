@@ -32,6 +32,16 @@ const spec = (mode: TradingMode, runId = `${mode}-pascal-20260302100000-abc`): C
   environment: { STRATEGY: 'PascalStrategy', STRATEGY_ID: 'pascal', RUN_ID: runId, TRADING_MODE: mode },
 });
 
+/** serverless.yml's EFS volume: the trade store's access point, TLS and IAM authorization. */
+const TRADE_STORE_VOLUME = {
+  name: 'trade-store',
+  efsVolumeConfiguration: {
+    fileSystemId: 'fs-0123456789abcdef0',
+    transitEncryption: 'ENABLED' as const,
+    authorizationConfig: { accessPointId: 'fsap-0123456789abcdef0', iam: 'ENABLED' as const },
+  },
+};
+
 const awsError = <E extends Error>(
   ErrorClass: new (opts: { message: string; $metadata: object }) => E,
   message: string,
@@ -72,9 +82,13 @@ describe('Adapter: EcsContainerPlatform', () => {
               { name: 'DYNAMODB_TABLE', value: 'tradai-workflow-state-test' },
               { name: 'RUN_ID', value: 'stale-from-an-older-revision' },
             ],
+            mountPoints: [
+              { sourceVolume: 'trade-store', containerPath: '/mnt/trade-store', readOnly: false },
+            ],
           },
           { name: 'sidecar', image: 'otel:1' },
         ],
+        volumes: [TRADE_STORE_VOLUME],
       },
     });
     ecs.on(RegisterTaskDefinitionCommand).resolves({
@@ -146,10 +160,79 @@ describe('Adapter: EcsContainerPlatform', () => {
       { name: 'STRATEGY_ID', value: 'pascal' },
       { name: 'RUN_ID', value: 'live-pascal-20260302100000-abc' },
       { name: 'TRADING_MODE', value: 'live' },
+      { name: 'TRADE_DB_URL', value: 'sqlite:////mnt/trade-store/pascal/tradesv3.live.sqlite' },
     ]);
     expect(
       input?.containerDefinitions?.find((container) => container.name === 'sidecar')?.environment,
     ).toBeUndefined();
+  });
+
+  it('mounts the durable trade store (EFS) in a live revision and points TRADE_DB_URL at the strategy folder on it (a task disk dies with the task)', async () => {
+    // prepare
+    ecs.on(CreateServiceCommand).resolves({ service: { serviceArn: SERVICE_ARN } });
+
+    // act
+    await platform.startSession(spec('live'));
+
+    // assess
+    const input = ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input;
+    expect(input?.volumes).toEqual([TRADE_STORE_VOLUME]);
+    const strategy = input?.containerDefinitions?.find((container) => container.name === 'strategy');
+    expect(strategy?.mountPoints).toEqual([
+      { sourceVolume: 'trade-store', containerPath: '/mnt/trade-store', readOnly: false },
+    ]);
+    expect(strategy?.environment).toContainEqual({
+      name: 'TRADE_DB_URL',
+      value: 'sqlite:////mnt/trade-store/pascal/tradesv3.live.sqlite',
+    });
+  });
+
+  it('keeps the dry-run database of a strategy apart from its live one on the same store', async () => {
+    // prepare
+    ecs.on(CreateServiceCommand).resolves({ service: { serviceArn: SERVICE_ARN } });
+
+    // act
+    await platform.startSession(spec('dry-run'));
+
+    // assess
+    const input = ecs.commandCalls(RegisterTaskDefinitionCommand)[0]?.args[0].input;
+    const strategy = input?.containerDefinitions?.find((container) => container.name === 'strategy');
+    expect(strategy?.environment).toContainEqual({
+      name: 'TRADE_DB_URL',
+      value: 'sqlite:////mnt/trade-store/pascal/tradesv3.dry-run.sqlite',
+    });
+  });
+
+  it('refuses a live session when the task definition mounts no trade store, before any service exists', async () => {
+    // prepare
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: {
+        family: 'tradai-strategy-test',
+        containerDefinitions: [{ name: 'strategy', image: 'tradai:2' }],
+      },
+    });
+
+    // act
+    const attempt = platform.startSession(spec('live'));
+
+    // assess
+    await expect(attempt).rejects.toBeInstanceOf(ContainerStartError);
+    await expect(attempt).rejects.toThrow(/trade-store/);
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(CreateServiceCommand)).toHaveLength(0);
+  });
+
+  it('hands a one-shot task no trade store (a backtest keeps no positions)', async () => {
+    // prepare
+    ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK_ARN }] });
+
+    // act
+    await platform.startSession(spec('backtest'));
+
+    // assess
+    const overrides = ecs.commandCalls(RunTaskCommand)[0]?.args[0].input.overrides;
+    const names = overrides?.containerOverrides?.[0]?.environment?.map((variable) => variable.name);
+    expect(names).not.toContain('TRADE_DB_URL');
   });
 
   it('allows Fargate Spot for dry-run sessions', async () => {

@@ -86,7 +86,15 @@ describe('State machine: launch-session', () => {
     ecs.on(DescribeTaskDefinitionCommand).resolves({
       taskDefinition: {
         family: 'tradai-strategy-test',
-        containerDefinitions: [{ name: 'strategy', image: 'tradai:1', environment: [] }],
+        containerDefinitions: [
+          {
+            name: 'strategy',
+            image: 'tradai:1',
+            environment: [],
+            mountPoints: [{ sourceVolume: 'trade-store', containerPath: '/mnt/trade-store' }],
+          },
+        ],
+        volumes: [{ name: 'trade-store', efsVolumeConfiguration: { fileSystemId: 'fs-1' } }],
         cpu: '1024',
         memory: '2048',
         networkMode: 'awsvpc',

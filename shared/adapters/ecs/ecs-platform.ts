@@ -40,6 +40,16 @@ export interface EcsPlatformOptions {
 
 const STOP_REASON_MAX = 255;
 
+/** The task definition's volume that holds Freqtrade's trade databases (EFS in serverless.yml). */
+export const TRADE_STORE_VOLUME = 'trade-store';
+
+/**
+ * Freqtrade's database for one strategy and mode on the mounted trade store: one folder per strategy,
+ * one file per mode (a dry-run never mixes with live). Four slashes: an absolute sqlite path.
+ */
+export const tradeDbUrlOn = (mountPath: string, strategyId: string, mode: string): string =>
+  `sqlite:///${mountPath.replace(/\/+$/, '')}/${strategyId}/tradesv3.${mode}.sqlite`;
+
 const nameOf = (error: unknown): string => (error instanceof Error ? error.name : '');
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -249,7 +259,25 @@ export class EcsContainerPlatform implements ContainerPlatform {
     if (definition?.containerDefinitions === undefined || definition.family === undefined) {
       throw new ContainerStartError(`task definition ${this.#options.taskDefinition} not found`);
     }
-    const sessionEnvironment = this.#environment(spec);
+    // The task's disk goes with the task: Freqtrade's trades live on the trade store the definition mounts.
+    const agent = definition.containerDefinitions.find((c) => c.name === this.#options.containerName);
+    const mountPath = agent?.mountPoints?.find(
+      (mount) => mount.sourceVolume === TRADE_STORE_VOLUME && mount.readOnly !== true,
+    )?.containerPath;
+    const mounted =
+      mountPath !== undefined && (definition.volumes ?? []).some((v) => v.name === TRADE_STORE_VOLUME);
+    if (!mounted && spec.trading_mode === 'live') {
+      throw new ContainerStartError(
+        `task definition ${this.#options.taskDefinition} mounts no writable volume ${TRADE_STORE_VOLUME}: ` +
+          'a live session would lose its open positions with its task',
+      );
+    }
+    const sessionEnvironment = [
+      ...this.#environment(spec),
+      ...(mounted && mountPath !== undefined
+        ? [{ name: 'TRADE_DB_URL', value: tradeDbUrlOn(mountPath, spec.strategy_id, spec.trading_mode) }]
+        : []),
+    ];
     const names = new Set(sessionEnvironment.map((variable) => variable.name));
     const containerDefinitions: ContainerDefinition[] = definition.containerDefinitions.map((container) =>
       container.name !== this.#options.containerName
