@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,22 +16,28 @@ const DURABLE = 'sqlite:////mnt/trade-store/pascal-btc/tradesv3.live.sqlite';
 
 describe('Freqtrade config writer: where the trade database lives', () => {
   let workDir: string;
+  /** Stands in for the EFS mount: present, with no strategy folder yet. */
+  let mount: string;
+  let durable: string;
   beforeEach(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'tradai-writer-'));
+    mount = await mkdtemp(join(tmpdir(), 'tradai-trade-store-'));
+    durable = `sqlite:///${join(mount, 'pascal-btc', 'tradesv3.live.sqlite')}`;
   });
   afterEach(async () => {
     await rm(workDir, { recursive: true, force: true });
+    await rm(mount, { recursive: true, force: true });
   });
   const written = async (path: string) => JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
 
   it('points a live Freqtrade at the durable trade store, not at the task work folder (lost with every replacement task)', async () => {
     const result = await writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: false }, 'running', {
       port: 18_080,
-      tradeDbUrl: DURABLE,
+      tradeDbUrl: durable,
     });
 
-    expect((await written(result.path)).db_url).toBe(DURABLE);
-    expect(result.tradeDatabase).toEqual({ url: DURABLE, durable: true });
+    expect((await written(result.path)).db_url).toBe(durable);
+    expect(result.tradeDatabase).toEqual({ url: durable, durable: true });
   });
 
   it('refuses to write a live config with no durable trade store, naming TRADE_DB_URL', async () => {
@@ -48,10 +55,10 @@ describe('Freqtrade config writer: where the trade database lives', () => {
       workDir,
       { ...STRATEGY_CONFIG, dry_run: false, db_url: 'sqlite:///tradesv3.sqlite' },
       'running',
-      { port: 18_080, tradeDbUrl: DURABLE },
+      { port: 18_080, tradeDbUrl: durable },
     );
 
-    expect((await written(result.path)).db_url).toBe(DURABLE);
+    expect((await written(result.path)).db_url).toBe(durable);
   });
 
   it('falls back to the work folder in dry-run without a trade store, and says it is not durable', async () => {
@@ -62,6 +69,28 @@ describe('Freqtrade config writer: where the trade database lives', () => {
     const url = `sqlite:///${join(workDir, 'tradesv3.dryrun.sqlite')}`;
     expect((await written(result.path)).db_url).toBe(url);
     expect(result.tradeDatabase).toEqual({ url, durable: false });
+  });
+
+  it('creates the strategy folder on the mounted trade store (a new strategy has none yet)', async () => {
+    await writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: false }, 'running', {
+      port: 18_080,
+      tradeDbUrl: durable,
+    });
+
+    expect(existsSync(join(mount, 'pascal-btc'))).toBe(true);
+  });
+
+  it('refuses a trade store whose mount is missing (an unmounted volume would leave the trades on the task disk)', async () => {
+    const unmounted = `sqlite:///${join(mount, 'not-mounted', 'pascal-btc', 'tradesv3.live.sqlite')}`;
+
+    const attempt = writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: false }, 'running', {
+      port: 18_080,
+      tradeDbUrl: unmounted,
+    });
+
+    await expect(attempt).rejects.toBeInstanceOf(TradeStoreMissingError);
+    await expect(attempt).rejects.toThrow(/not-mounted/);
+    expect(existsSync(join(mount, 'not-mounted'))).toBe(false);
   });
 
   it('decides the trade database as a table of cases', () => {

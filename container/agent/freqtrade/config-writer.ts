@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isPlainObject, type JsonObject } from '../config/merge';
 import { TradeStoreMissingError } from '../errors';
 import type { FreqtradeEndpoint } from './client';
@@ -68,6 +68,31 @@ export const tradeDatabaseOf = (input: {
   return { ok: true, url, durable: false };
 };
 
+/** `sqlite:////abs/path` → `/abs/path` (SQLAlchemy: four slashes for an absolute path). */
+const sqliteFileOf = (url: string): string | undefined => /^sqlite:\/\/\/(\/.+)$/.exec(url)?.[1];
+
+/**
+ * sqlite creates its file, not its folder: the strategy's folder on the trade store is made here, and
+ * only that folder. The store's root (the EFS mount) must already exist: creating it too would quietly
+ * put live trades on the task's own disk when the volume is not mounted.
+ */
+const ensureStrategyFolder = async (url: string): Promise<void> => {
+  const file = sqliteFileOf(url);
+  if (file === undefined) return;
+  const folder = dirname(file);
+  try {
+    await mkdir(folder, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    throw new TradeStoreMissingError(
+      code === 'ENOENT'
+        ? `the trade store ${dirname(folder)} does not exist: is its volume mounted?`
+        : `cannot create ${folder} on the trade store (${code ?? String(error)})`,
+    );
+  }
+};
+
 export interface WrittenConfig {
   path: string;
   endpoint: FreqtradeEndpoint;
@@ -91,6 +116,7 @@ export const writeFreqtradeConfig = async (
     ...(options.tradeDbUrl === undefined ? {} : { tradeDbUrl: options.tradeDbUrl }),
   });
   if (!database.ok) throw new TradeStoreMissingError(database.reason);
+  if (database.durable) await ensureStrategyFolder(database.url);
   await mkdir(workDir, { recursive: true, mode: 0o700 });
   // Real Freqtrade refuses to trade without an existing user_data_dir (it defaults to ./user_data).
   const userDataDir =
