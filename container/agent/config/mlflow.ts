@@ -134,15 +134,18 @@ const reasonOf = (status: number, errorCode: string | null, message: string): Ml
   return 'refused';
 };
 
-/** The tracking server's REST API; MLFLOW_TRACKING_TOKEN or basic auth like MLflow's own clients. */
-export class MlflowRestRegistry implements ModelRegistry {
-  readonly #base: string;
+/**
+ * HTTP to a tracking server: MLFLOW_TRACKING_TOKEN or basic auth like MLflow's own clients, a timeout
+ * per request, and every refusal turned into an MlflowRegistryError that says `what` was asked.
+ */
+export class MlflowHttp {
+  readonly base: string;
   readonly #fetch: typeof fetch;
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
 
   constructor(options: MlflowRestOptions) {
-    this.#base = options.trackingUri.replace(/\/+$/, '');
+    this.base = options.trackingUri.replace(/\/+$/, '');
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#headers = { accept: 'application/json' };
@@ -152,28 +155,179 @@ export class MlflowRestRegistry implements ModelRegistry {
     }
   }
 
+  /** `path` from the server root, e.g. `/api/2.0/mlflow/registered-models/alias?...`. */
+  async json(method: 'GET' | 'POST', path: string, body: unknown, what: string): Promise<unknown> {
+    const response = await this.#send(method, path, body, what, this.#timeoutMs);
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new MlflowRegistryError(
+        'unavailable',
+        `MLflow at ${this.base} broke off its answer for ${what}: ${describeFetchError(error)}`,
+        { cause: error },
+      );
+    }
+    let json: unknown;
+    try {
+      json = text === '' ? {} : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) throw refusalOf(this.base, response.status, text, json, what);
+    if (json === undefined) {
+      throw new MlflowRegistryError(
+        'bad_reply',
+        `MLflow at ${this.base} answered non-JSON for ${what} (HTTP ${response.status}): check MLFLOW_TRACKING_URI`,
+        { status: response.status },
+      );
+    }
+    return json;
+  }
+
+  /** A GET whose body the caller streams (artifact downloads); refusals are read and thrown here. */
+  async stream(path: string, what: string, timeoutMs: number): Promise<Response> {
+    const response = await this.#send('GET', path, undefined, what, timeoutMs);
+    if (response.ok) return response;
+    const text = await response.text().catch(() => '');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    throw refusalOf(this.base, response.status, text, json, what);
+  }
+
+  parse<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+    const result = schema.safeParse(body);
+    if (!result.success) {
+      throw new StrategyConfigValidationError(
+        `MLflow answer for ${what}`,
+        result.error.issues.map((issue) => ({
+          path: issue.path.map(String).join('.'),
+          message: issue.message,
+        })),
+      );
+    }
+    return result.data;
+  }
+
+  async #send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    what: string,
+    timeoutMs: number,
+  ): Promise<Response> {
+    try {
+      return await this.#fetch(`${this.base}${path}`, {
+        method,
+        headers:
+          body === undefined ? this.#headers : { ...this.#headers, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new MlflowRegistryError(
+        'unavailable',
+        `MLflow at ${this.base} is unreachable for ${what}: ${describeFetchError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** An error answer: MLflow's own `{error_code, message}`, or a body that is not MLflow's (wrong URI, proxy, host check). */
+const refusalOf = (
+  base: string,
+  status: number,
+  text: string,
+  json: unknown,
+  what: string,
+): MlflowRegistryError => {
+  const detail = MlflowErrorSchema.safeParse(json);
+  if (detail.success && detail.data.error_code !== undefined) {
+    const errorCode = detail.data.error_code;
+    const message = detail.data.message ?? '';
+    return new MlflowRegistryError(
+      reasonOf(status, errorCode, message),
+      `MLflow refused ${what}: ${errorCode}: ${message}`,
+      { status, errorCode },
+    );
+  }
+  const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 120);
+  if (status === 404) {
+    return new MlflowRegistryError(
+      'not_found',
+      `no MLflow REST API at ${base} (HTTP 404 for ${what}): check MLFLOW_TRACKING_URI`,
+      { status },
+    );
+  }
+  if (status === 403 && /invalid host header/i.test(text)) {
+    return new MlflowRegistryError(
+      'unauthorized',
+      `MLflow at ${base} refused the Host header (${excerpt}): start it with --allowed-hosts naming this host`,
+      { status },
+    );
+  }
+  if (status === 401 || status === 403) {
+    return new MlflowRegistryError(
+      'unauthorized',
+      `MLflow at ${base} refused the credentials for ${what} (HTTP ${status}): check MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`,
+      { status },
+    );
+  }
+  return new MlflowRegistryError(
+    reasonOf(status, null, ''),
+    `MLflow at ${base} answered HTTP ${status} for ${what}${excerpt === '' ? '' : `: ${excerpt}`}`,
+    { status },
+  );
+};
+
+const REGISTRY_API = '/api/2.0/mlflow';
+
+/** The tracking server's Model Registry REST API. */
+export class MlflowRestRegistry implements ModelRegistry {
+  readonly #http: MlflowHttp;
+
+  constructor(options: MlflowRestOptions) {
+    this.#http = new MlflowHttp(options);
+  }
+
   async getModelVersion(ref: ModelVersionRef): Promise<ModelVersion> {
+    const what = describeRef(ref);
     if ('alias' in ref) {
       const query = new URLSearchParams({ name: ref.name, alias: ref.alias });
-      const body = await this.#call('GET', `registered-models/alias?${query}`, undefined, ref);
-      return toModelVersion(this.#parse(ModelVersionResponseSchema, body, ref).model_version);
+      const body = await this.#http.json(
+        'GET',
+        `${REGISTRY_API}/registered-models/alias?${query}`,
+        undefined,
+        what,
+      );
+      return toModelVersion(this.#http.parse(ModelVersionResponseSchema, body, what).model_version);
     }
     if ('version' in ref) {
       const query = new URLSearchParams({ name: ref.name, version: ref.version });
-      const body = await this.#call('GET', `model-versions/get?${query}`, undefined, ref);
-      return toModelVersion(this.#parse(ModelVersionResponseSchema, body, ref).model_version);
+      const body = await this.#http.json(
+        'GET',
+        `${REGISTRY_API}/model-versions/get?${query}`,
+        undefined,
+        what,
+      );
+      return toModelVersion(this.#http.parse(ModelVersionResponseSchema, body, what).model_version);
     }
     // `latest` (any case) is MLflow's keyword, as in its client's models:/Name/latest: the newest
     // version among the latest of every stage. Sent as a stage it would be refused (400).
     const latestOfAll = 'latest' in ref || isLatestKeyword(ref.stage);
-    const body = await this.#call(
+    const body = await this.#http.json(
       'POST',
-      'registered-models/get-latest-versions',
+      `${REGISTRY_API}/registered-models/get-latest-versions`,
       latestOfAll ? { name: ref.name } : { name: ref.name, stages: [ref.stage] },
-      ref,
+      what,
     );
     // MLflow answers `{}` (no model_versions) when no version is in the stage.
-    const versions = this.#parse(LatestVersionsResponseSchema, body, ref).model_versions ?? [];
+    const versions = this.#http.parse(LatestVersionsResponseSchema, body, what).model_versions ?? [];
     const chosen = latestOfAll
       ? newest(versions)
       : newest(
@@ -185,104 +339,12 @@ export class MlflowRestRegistry implements ModelRegistry {
       throw new MlflowRegistryError(
         'not_found',
         latestOfAll
-          ? `${ref.name} has no version in MLflow at ${this.#base}`
-          : `no version of ${ref.name} is in stage ${'stage' in ref ? ref.stage : ''} in MLflow at ${this.#base}`,
+          ? `${ref.name} has no version in MLflow at ${this.#http.base}`
+          : `no version of ${ref.name} is in stage ${'stage' in ref ? ref.stage : ''} in MLflow at ${this.#http.base}`,
         { status: 200 },
       );
     }
     return toModelVersion(chosen);
-  }
-
-  async #call(method: 'GET' | 'POST', path: string, body: unknown, ref: ModelVersionRef): Promise<unknown> {
-    const url = `${this.#base}/api/2.0/mlflow/${path}`;
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.#fetch(url, {
-        method,
-        headers:
-          body === undefined ? this.#headers : { ...this.#headers, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      throw new MlflowRegistryError(
-        'unavailable',
-        `MLflow at ${this.#base} is unreachable for ${describeRef(ref)}: ${describeFetchError(error)}`,
-        { cause: error },
-      );
-    }
-    let json: unknown;
-    try {
-      json = text === '' ? {} : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!response.ok) {
-      const detail = MlflowErrorSchema.safeParse(json);
-      if (!detail.success) throw this.#nonMlflowRefusal(response.status, text, ref);
-      const errorCode = detail.data.error_code ?? null;
-      const message = detail.data.message ?? '';
-      throw new MlflowRegistryError(
-        reasonOf(response.status, errorCode, message),
-        `MLflow refused ${describeRef(ref)}: ${errorCode ?? `HTTP ${response.status}`}: ${message}`,
-        { status: response.status, errorCode },
-      );
-    }
-    if (json === undefined) {
-      throw new MlflowRegistryError(
-        'bad_reply',
-        `MLflow at ${this.#base} answered non-JSON for ${describeRef(ref)} (HTTP ${response.status}): check MLFLOW_TRACKING_URI`,
-        { status: response.status },
-      );
-    }
-    return json;
-  }
-
-  /** A refusal whose body is not an MLflow error: a wrong URI, a proxy, or MLflow's own auth and host checks. */
-  #nonMlflowRefusal(status: number, text: string, ref: ModelVersionRef): MlflowRegistryError {
-    const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 120);
-    if (status === 404) {
-      return new MlflowRegistryError(
-        'not_found',
-        `no MLflow REST API at ${this.#base} (HTTP 404 for ${describeRef(ref)}): check MLFLOW_TRACKING_URI`,
-        { status },
-      );
-    }
-    if (status === 403 && /invalid host header/i.test(text)) {
-      return new MlflowRegistryError(
-        'unauthorized',
-        `MLflow at ${this.#base} refused the Host header (${excerpt}): start it with --allowed-hosts naming this host`,
-        { status },
-      );
-    }
-    if (status === 401 || status === 403) {
-      return new MlflowRegistryError(
-        'unauthorized',
-        `MLflow at ${this.#base} refused the credentials for ${describeRef(ref)} (HTTP ${status}): check MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`,
-        { status },
-      );
-    }
-    return new MlflowRegistryError(
-      reasonOf(status, null, ''),
-      `MLflow at ${this.#base} answered HTTP ${status} for ${describeRef(ref)}${excerpt === '' ? '' : `: ${excerpt}`}`,
-      { status },
-    );
-  }
-
-  #parse<S extends z.ZodType>(schema: S, body: unknown, ref: ModelVersionRef): z.output<S> {
-    const result = schema.safeParse(body);
-    if (!result.success) {
-      throw new StrategyConfigValidationError(
-        `MLflow answer for ${describeRef(ref)}`,
-        result.error.issues.map((issue) => ({
-          path: issue.path.map(String).join('.'),
-          message: issue.message,
-        })),
-      );
-    }
-    return result.data;
   }
 }
 
