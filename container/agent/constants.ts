@@ -22,3 +22,11 @@ export const EXIT = {
 
 /** How long a (re)starting Freqtrade may take before its silence counts as monitoring failures. */
 export const STARTUP_GRACE_MS = 90_000;
+
+/**
+ * A restrictive command (/pause, /stop) Freqtrade's own state (show_config) does not confirm within this
+ * many seconds counts as failed, and the agent stops the Freqtrade process instead (fail-closed).
+ */
+export const DEFAULT_COMMAND_CONFIRM_S = 10;
+/** A risk flatten's forceexit is confirmed when /status shows no open trade within this many seconds. */
+export const FLATTEN_CONFIRM_S = 30;

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { RunIdSchema, StrategyIdSchema, TradingModeSchema } from '../../shared/domain/session';
-import { DEFAULT_HEALTH_PORT, DEFAULT_STOP_TIMEOUT_S } from './constants';
+import { DEFAULT_COMMAND_CONFIRM_S, DEFAULT_HEALTH_PORT, DEFAULT_STOP_TIMEOUT_S } from './constants';
 
 /** Seconds from an environment string; decimals allowed so tests can run fast loops (≥ 0.05 s). */
 const intervalS = (fallback: number, max = 86_400) => z.coerce.number().min(0.05).max(max).default(fallback);
@@ -50,6 +50,8 @@ const RawEnvSchema = z
     STOP_TIMEOUT_S: intervalS(DEFAULT_STOP_TIMEOUT_S, 600),
     FREQTRADE_CMD: z.string().trim().min(1).default('freqtrade'),
     FREQTRADE_RESTART_BACKOFF_MAX_S: intervalS(60, 3600),
+    /** A pause/stop Freqtrade's own state does not show within this long counts as failed: its process is stopped. */
+    FREQTRADE_CONFIRM_TIMEOUT_S: intervalS(DEFAULT_COMMAND_CONFIRM_S, 300),
     FREQTRADE_API_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
     FREQTRADE_USERNAME: optionalText,
     FREQTRADE_PASSWORD: optionalText,
@@ -126,6 +128,7 @@ export interface AgentOptions {
   stopTimeoutS: number;
   freqtradeCmd: string;
   restartBackoffMaxS: number;
+  commandConfirmTimeoutS: number;
   attach?: { url: string; username: string; password: string; auth: 'jwt' | 'basic' };
   freqtradeAuth: 'jwt' | 'basic';
   health: { host: string; port: number };
@@ -191,6 +194,7 @@ export const parseAgentEnv = (env: NodeJS.ProcessEnv): EnvParseResult => {
       stopTimeoutS: e.STOP_TIMEOUT_S,
       freqtradeCmd: e.FREQTRADE_CMD,
       restartBackoffMaxS: e.FREQTRADE_RESTART_BACKOFF_MAX_S,
+      commandConfirmTimeoutS: e.FREQTRADE_CONFIRM_TIMEOUT_S,
       ...(e.FREQTRADE_API_URL !== undefined &&
       e.FREQTRADE_USERNAME !== undefined &&
       e.FREQTRADE_PASSWORD !== undefined

@@ -103,9 +103,10 @@ export const executeStopPlan = async (
     detail: [why, ...notes].join('; ').slice(0, 512),
     at: new Date(ports.now()).toISOString(),
   });
-  // The last report goes out before the process stop, while the budget still has room for it.
-  if (stopPlan.heartbeat !== null)
-    await step(ports.heartbeat(stopPlan.heartbeat, outcomeOf()), 5000, undefined);
+  // A last heartbeat goes out before the process stop, while the budget still has room for it; a report of
+  // an agent that stays up goes after it, so it can say how the process ended.
+  const lastHeartbeat = stopPlan.heartbeat === 'report' ? null : stopPlan.heartbeat;
+  if (lastHeartbeat !== null) await step(ports.heartbeat(lastHeartbeat, outcomeOf()), 5000, undefined);
   if (stopPlan.stopProcess) {
     const result = await step(
       ports.stopProcess(stopPlan.bounded ? Math.max(0, left() - 500) : budget.stopTimeoutMs),
@@ -116,6 +117,7 @@ export const executeStopPlan = async (
       notes.push(`freqtrade process ${result.replace('_', ' ')}`);
   }
   const outcome = outcomeOf();
+  if (stopPlan.heartbeat === 'report') await step(ports.heartbeat('report', outcome), 5000, undefined);
   if (stopPlan.finalStatus !== null) await ports.writeFinal(outcome, stopPlan.finalStatus);
   return outcome;
 };

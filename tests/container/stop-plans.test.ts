@@ -178,7 +178,7 @@ describe('Agent lifecycle: one stop routine, a table of stop plans', () => {
   it('fail-closed process stop: stops the process without asking its API, reports, agent held', async () => {
     const { ports, calls } = fakePorts({ open: [5], pauseFails: true });
     const outcome = await executeStopPlan(STOP_PLANS.fail_closed_process_stop, ports, budget, 'pause failed');
-    expect(calls).toEqual(['heartbeat:report', 'stopProcess']);
+    expect(calls).toEqual(['stopProcess', 'heartbeat:report']);
     expect(outcome).toMatchObject({ positions: 'left_open', open_trade_ids: [5] });
     expect(STOP_PLANS.fail_closed_process_stop.phaseAfter).toBe('held');
   });

@@ -1,0 +1,128 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpFetch, nodeHttpFetch } from '../../container/agent/http';
+import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
+import { type Fixture, startFixture } from './support/fixture';
+import { pollUntil } from './support/poll';
+import { type RunningAgent, startAgent } from './support/run';
+import { attachTo, startSim } from './support/sim';
+
+/** Freqtrade's HTTP with one command broken: refused with a 500, or "accepted" without effect. */
+const breaking = (route: string, mode: 'fail' | 'ignore'): HttpFetch => {
+  return async (url, init) => {
+    if (init.method === 'POST' && new URL(url).pathname.endsWith(route)) {
+      if (mode === 'fail') return { ok: false, status: 500, text: async () => 'Internal Server Error' };
+      return { ok: true, status: 200, text: async () => JSON.stringify({ status: 'paused' }) };
+    }
+    return nodeHttpFetch(url, init);
+  };
+};
+
+const reachable = async (url: string | undefined) => {
+  if (url === undefined) return false;
+  try {
+    await nodeHttpFetch(`${url}/api/v1/ping`, {
+      method: 'GET',
+      headers: {},
+      signal: AbortSignal.timeout(500),
+    });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('Agent: fail-closed means closed (issue 8 finding 3)', () => {
+  let fx: Fixture;
+  const agents: RunningAgent[] = [];
+  const sims: FreqtradeSimHandle[] = [];
+
+  beforeAll(async () => {
+    fx = await startFixture();
+  });
+  afterEach(async () => {
+    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
+    for (const sim of sims.splice(0)) await sim.close();
+  });
+  afterAll(async () => {
+    await fx.close();
+  });
+
+  const breachWith = async (fetch: HttpFetch) => {
+    const { runId, options } = await fx.session({
+      limits: { max_drawdown_pct: 5 },
+      sim: { scenario: { name: 'drawdown', at_s: 1.5, depth_pct: 8 } },
+    });
+    const agent = await startAgent(
+      { ...options, commandConfirmTimeoutS: 0.5 },
+      { store: fx.store, freqtradeFetch: fetch },
+    );
+    agents.push(agent);
+    return { runId, agent };
+  };
+
+  it('stops the Freqtrade process when /pause fails at a breach (the latch was set while Freqtrade kept trading)', async () => {
+    // prepare
+    const { runId, agent } = await breachWith(breaking('/pause', 'fail'));
+    const url = await pollUntil('freqtrade up', () => agent.handle.status().freqtradeUrl, 30_000);
+    // act
+    const session = await pollUntil(
+      'fail-closed report on the session',
+      async () => {
+        const s = await fx.store.get(runId);
+        return s?.health?.fail_closed ? s : undefined;
+      },
+      30_000,
+    );
+    // assess
+    expect(session.health?.fail_closed).toMatchObject({ command: 'pause', action: 'process_stopped' });
+    expect(session.health?.fail_closed?.failure).toContain('500');
+    expect(session.health?.freqtrade_state).toBe('stopped');
+    expect(await reachable(url)).toBe(false);
+    expect(agent.handle.status().phase).toBe('held');
+    expect(agent.exits).toEqual([]);
+  });
+
+  it('stops the process when /pause answers 200 but Freqtrade still shows running (not confirmed)', async () => {
+    // prepare
+    const { runId, agent } = await breachWith(breaking('/pause', 'ignore'));
+    const url = await pollUntil('freqtrade up', () => agent.handle.status().freqtradeUrl, 30_000);
+    // act
+    const session = await pollUntil(
+      'fail-closed report on the session',
+      async () => {
+        const s = await fx.store.get(runId);
+        return s?.health?.fail_closed ? s : undefined;
+      },
+      30_000,
+    );
+    // assess
+    expect(session.health?.fail_closed).toMatchObject({ command: 'pause', action: 'process_stopped' });
+    expect(session.health?.fail_closed?.failure).toMatch(/not confirmed/);
+    expect(await reachable(url)).toBe(false);
+  });
+
+  it('in attach mode says it has no process to stop (the operator must stop the bot by hand)', async () => {
+    // prepare
+    const sim = await startSim();
+    sims.push(sim);
+    const { runId, options } = await fx.session({ limits: { max_drawdown_pct: 5 } });
+    const agent = await startAgent(
+      { ...options, attach: attachTo(sim), commandConfirmTimeoutS: 0.5 },
+      { store: fx.store, freqtradeFetch: breaking('/pause', 'fail') },
+    );
+    agents.push(agent);
+    await pollUntil(
+      'first heartbeat',
+      async () => (await fx.store.get(runId))?.metrics?.equity !== undefined,
+    );
+    // act
+    sim.setScenario({ name: 'drawdown', at_s: 0, depth_pct: 8 });
+    const session = await pollUntil('fail-closed report', async () => {
+      const s = await fx.store.get(runId);
+      return s?.health?.fail_closed ? s : undefined;
+    });
+    // assess
+    expect(session.health?.fail_closed).toMatchObject({ command: 'pause', action: 'attach_mode_no_process' });
+    expect(sim.state().state).toBe('running');
+  });
+});

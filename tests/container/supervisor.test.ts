@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FreqtradeSupervisor } from '../../container/agent/freqtrade/supervisor';
+import { createLogger } from '../../container/agent/logger';
+import { systemClock } from '../../shared/domain/clock';
+import { pollUntil } from './support/poll';
+
+describe('FreqtradeSupervisor: stopping the process', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tradai-supervisor-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const supervisorOf = (command: string) =>
+    new FreqtradeSupervisor({
+      command,
+      workDir: join(dir, 'work'),
+      config: { stake_currency: 'USDT', exchange: { name: 'binance' } },
+      env: {},
+      spawn,
+      logger: createLogger({ level: 'error', write: () => {} }),
+      clock: systemClock,
+      backoffMaxMs: 50,
+      initialState: () => 'paused',
+    });
+
+  it('kills a Freqtrade that ignores SIGTERM after the bound, and says so', async () => {
+    // prepare: a process that ignores SIGTERM (as a hung Python interpreter may)
+    const script = join(dir, 'deaf.sh');
+    const ready = join(dir, 'deaf.ready');
+    await writeFile(script, `#!/bin/sh\ntrap '' TERM\ntouch ${ready}\nwhile true; do sleep 0.05; done\n`);
+    await chmod(script, 0o700);
+    const supervisor = supervisorOf(script);
+    await supervisor.start();
+    await pollUntil('the trap is set', () => access(ready).then(() => true), 5000);
+    // act
+    const result = await supervisor.stop(200);
+    // assess
+    expect(result).toBe('killed');
+    expect(supervisor.running).toBe(false);
+  });
+
+  it('stops a Freqtrade that honours SIGTERM without killing it', async () => {
+    const script = join(dir, 'polite.sh');
+    await writeFile(script, '#!/bin/sh\nwhile true; do sleep 0.05; done\n');
+    await chmod(script, 0o700);
+    const supervisor = supervisorOf(script);
+    await supervisor.start();
+    expect(await supervisor.stop(5000)).toBe('stopped');
+  });
+});
