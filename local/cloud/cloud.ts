@@ -12,6 +12,7 @@ import { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
 import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
 import { systemClock } from '../../shared/domain/clock';
+import type { Session } from '../../shared/domain/session';
 import { createDynamoIdempotency } from '../../shared/runtime/api-command-deps';
 import { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
 import {
@@ -376,9 +377,13 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   );
 
   for (const mapping of mappings) await mapping.start('TRIM_HORIZON');
-  const restored = await platform.restore();
+  // Launches cut short by the last shutdown are failed, and their services get no task: read them first.
+  const interrupted = await interruptedLaunches(store);
+  const restored = await platform.restore(
+    (runId) => !interrupted.some((session) => session.run_id === runId),
+  );
   if (restored.length > 0) print(`ecs: restored ${restored.length} service(s): ${restored.join(', ')}`);
-  await failInterruptedLaunches(store, print);
+  await failInterruptedLaunches(store, interrupted, print);
 
   const api = await startHttpApi({ routes, issuer, port: options.port ?? 4000, log: print });
 
@@ -440,27 +445,41 @@ const localIntrinsics = (value: unknown, arns: ReadonlyMap<string, string>): unk
   return Object.fromEntries(entries.map(([key, item]) => [key, localIntrinsics(item, arns)]));
 };
 
-/**
- * Launch executions live in this process only: a launch cut short by a restart cannot resume, so its
- * session is failed with the reason (the stream processor then tears down and frees the lock) rather than
- * left launching. Running sessions are not touched: their services come back and their agents re-claim.
- */
-const failInterruptedLaunches = async (store: DynamoSessionStore, print: (line: string) => void) => {
+/** Sessions whose launch workflow lived in the stopped process: pending or launching at start-up. */
+const interruptedLaunches = async (store: DynamoSessionStore): Promise<Session[]> => {
+  const found: Session[] = [];
   for (const status of ['pending', 'launching'] as const) {
     let cursor: string | undefined;
     do {
       const page = await store.listByStatus(status, cursor === undefined ? {} : { cursor });
-      for (const session of page.items) {
-        const result = await store.transition(session.run_id, 'failed', {
-          from: [status],
-          patch: {
-            status_reason: 'the local cloud restarted while this session was launching; start it again',
-          },
-        });
-        if (result.ok)
-          print(`local cloud: ${session.run_id} was ${status} when the cloud stopped: marked failed`);
-      }
+      found.push(...page.items);
       cursor = page.cursor;
     } while (cursor !== undefined);
+  }
+  return found;
+};
+
+/**
+ * Launch executions live in this process only: a launch cut short by a restart cannot resume, so its
+ * session is failed with the reason (the stream processor then tears down and frees the lock) rather than
+ * left launching, and its service was not restored. Running sessions are not touched: their services come
+ * back and their agents re-claim.
+ */
+const failInterruptedLaunches = async (
+  store: DynamoSessionStore,
+  sessions: readonly Session[],
+  print: (line: string) => void,
+) => {
+  for (const session of sessions) {
+    const status = session.status;
+    const result = await store.transition(session.run_id, 'failed', {
+      from: [status],
+      patch: {
+        status_reason: 'the local cloud restarted while this session was launching; start it again',
+        launch_token: null,
+      },
+    });
+    if (result.ok)
+      print(`local cloud: ${session.run_id} was ${status} when the cloud stopped: marked failed`);
   }
 };

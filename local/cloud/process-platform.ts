@@ -132,7 +132,7 @@ export class ProcessPlatform implements ContainerPlatform {
   }
 
   /** Brings back the services that existed when the local cloud last stopped, each with one new task. */
-  async restore(): Promise<string[]> {
+  async restore(keep: (runId: string) => boolean = () => true): Promise<string[]> {
     if (this.#options.registryFile === undefined) return [];
     let saved: z.infer<typeof RegistrySchema>;
     try {
@@ -144,7 +144,10 @@ export class ProcessPlatform implements ContainerPlatform {
     for (const service of saved.services) if (service.pid !== undefined) await this.#endOrphan(service.pid);
     // Their work folders went with them (a new ECS task never sees an old task's disk).
     await this.#removeLeftoverTaskFolders();
-    for (const service of saved.services) {
+    // `keep` says no for a session that is over or whose launch was cut short: no task, and the service is
+    // dropped from the registry, so it never gets a container again.
+    const kept = saved.services.filter((service) => keep(service.spec.run_id));
+    for (const service of kept) {
       this.#services.set(service.serviceName, {
         spec: service.spec,
         createdAt: service.createdAt,
@@ -152,7 +155,8 @@ export class ProcessPlatform implements ContainerPlatform {
       });
       this.#startTask(service.spec, service.serviceName);
     }
-    return saved.services.map((service) => service.spec.run_id);
+    if (kept.length < saved.services.length) await this.#saveRegistry();
+    return kept.map((service) => service.spec.run_id);
   }
 
   async startSession(spec: ContainerSpec): Promise<ContainerRef> {

@@ -95,6 +95,42 @@ interface TransitionCopy {
 const stopHint = (session: Session) =>
   `To stop it: POST /strategies/${session.strategy_id}/stop (add flatten to close positions).`;
 
+/**
+ * A failed session pages by what it may have left on the exchange. Only a live run whose agent claimed
+ * it can have placed orders (the agent claims before Freqtrade starts); a dry-run or one-shot run never
+ * places real orders, and a live run no agent ever claimed (refused start, account busy, no container)
+ * traded nothing. Those must not send anyone to the exchange account.
+ */
+const failedCopy = (session: Session): TransitionCopy => {
+  const fixIt = 'Read the reason and the container logs, fix the cause and start a new session.';
+  if (session.trading_mode === 'live' && session.agent_id !== null) {
+    return {
+      severity: 'CRITICAL',
+      kind: 'status.failed',
+      headline: 'FAILED',
+      todo: [
+        'Positions are NOT closed automatically: check the exchange account now and close or hedge what this run left open.',
+        `Then: ${fixIt}`,
+      ],
+    };
+  }
+  if (session.trading_mode === 'live') {
+    return {
+      severity: 'WARNING',
+      kind: 'status.failed',
+      headline: 'FAILED before trading',
+      todo: ['No agent ever ran this live session, so it placed no orders.', fixIt],
+    };
+  }
+  const traded = session.started_at !== null || session.last_heartbeat !== null;
+  return {
+    severity: traded ? 'WARNING' : 'INFO',
+    kind: 'status.failed',
+    headline: traded ? 'FAILED' : 'FAILED before trading',
+    todo: [`A ${session.trading_mode} session places no real orders.`, fixIt],
+  };
+};
+
 /** What a transition means to the person on call. Entering stale or failed pages; the rest informs. */
 const copyOf = (from: SessionStatus | null, session: Session): TransitionCopy => {
   const to = session.status;
@@ -160,15 +196,7 @@ const copyOf = (from: SessionStatus | null, session: Session): TransitionCopy =>
     case 'stopped':
       return { severity: 'INFO', kind: 'status.stopped', headline: 'stopped', todo: [] };
     case 'failed':
-      return {
-        severity: 'CRITICAL',
-        kind: 'status.failed',
-        headline: 'FAILED',
-        todo: [
-          'Positions are NOT closed automatically: check the exchange account now and close or hedge what this run left open.',
-          'Then read the reason and the container logs, fix the cause and start a new session.',
-        ],
-      };
+      return failedCopy(session);
     case 'completed':
       return { severity: 'INFO', kind: 'status.completed', headline: 'completed', todo: [] };
   }

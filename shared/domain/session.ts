@@ -97,6 +97,11 @@ export const SessionHealthSchema = z.object({
   start_failure: StartFailureReportSchema.nullable().optional(),
   /** A replacement task's Freqtrade does not show trades its predecessor reported open: entries paused. */
   missing_trades: MissingTradesReportSchema.nullable().optional(),
+  /**
+   * The agent is shutting down on SIGTERM (a replacement task, a deployment, Ctrl-C locally): it paused
+   * entries for the handover. That pause is nobody's intent, so the status does not follow it.
+   */
+  draining: z.boolean().optional(),
 });
 export type SessionHealth = z.infer<typeof SessionHealthSchema>;
 

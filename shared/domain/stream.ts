@@ -82,9 +82,11 @@ export const classifySessionChange = (previous: Session | undefined, current: Se
   }
 
   // The status says what Freqtrade is doing, not what was asked: it moves only when a heartbeat confirms it.
+  // A draining agent's pause (SIGTERM handover) is not a state anyone asked for: the status stays put.
   const freqtrade = current.health?.freqtrade_state;
   if (
     previous !== undefined &&
+    current.health?.draining !== true &&
     current.heartbeat_seq > previous.heartbeat_seq &&
     (current.status === 'running' || current.status === 'paused') &&
     (freqtrade === 'running' || freqtrade === 'paused') &&

@@ -62,13 +62,48 @@ describe('Domain: alerts', () => {
   it('pages CRITICAL on stale and failed, WARNING on recovery, INFO otherwise', () => {
     // assess
     expect(transitionAlert('running', base({ status: 'stale' }), NOW).severity).toBe('CRITICAL');
-    expect(transitionAlert('launching', base({ status: 'failed' }), NOW).severity).toBe('CRITICAL');
+    expect(transitionAlert('running', base({ status: 'failed', agent_id: 'agent-1' }), NOW).severity).toBe(
+      'CRITICAL',
+    );
     expect(transitionAlert('stale', base({ status: 'running' }), NOW)).toMatchObject({
       severity: 'WARNING',
       kind: 'status.recovered',
     });
     expect(transitionAlert('running', base({ status: 'paused' }), NOW).severity).toBe('INFO');
   });
+
+  it.each<[string, Partial<Session>, string, boolean]>([
+    ['a live run an agent claimed', { trading_mode: 'live', agent_id: 'agent-1' }, 'CRITICAL', true],
+    [
+      'a live run no agent ever claimed (account busy, no container)',
+      { trading_mode: 'live' },
+      'WARNING',
+      false,
+    ],
+    [
+      'a dry-run that was trading',
+      { trading_mode: 'dry-run', agent_id: 'agent-1', started_at: new Date(NOW).toISOString() },
+      'WARNING',
+      false,
+    ],
+    [
+      'a dry-run interrupted while launching',
+      { trading_mode: 'dry-run', agent_id: 'agent-1' },
+      'INFO',
+      false,
+    ],
+    ['a backtest', { trading_mode: 'backtest', agent_id: 'agent-1' }, 'INFO', false],
+  ])(
+    'pages a failed session by what it may have left on the exchange: %s (CRITICAL check the exchange account for a dry-run)',
+    (_case, overrides, severity, sendsToAccount) => {
+      // act
+      const alert = transitionAlert('launching', base({ status: 'failed', ...overrides }), NOW);
+
+      // assess
+      expect(alert.severity).toBe(severity);
+      expect(alert.message.includes('exchange account')).toBe(sendsToAccount);
+    },
+  );
 
   it('writes a body an on-call person can act on', () => {
     // prepare
@@ -191,5 +226,25 @@ describe('Domain: session change classification', () => {
     expect(confirmed).toEqual([{ type: 'confirm_state', from: 'running', to: 'paused' }]);
     expect(resumed).toEqual([{ type: 'confirm_state', from: 'paused', to: 'running' }]);
     expect(unknown).toEqual([]);
+  });
+
+  it("leaves the status alone when a draining agent reports its handover pause (restart paged 'paused' then 'resumed')", () => {
+    // prepare
+    const health = { cpu_percent: 1, memory_mb: 100, exchange_connected: true, last_trade_at: null };
+    const running = base({
+      status: 'running',
+      heartbeat_seq: 7,
+      health: { ...health, freqtrade_state: 'running' },
+    });
+
+    // act
+    const effects = classifySessionChange(running, {
+      ...running,
+      heartbeat_seq: 8,
+      health: { ...health, freqtrade_state: 'paused', draining: true },
+    });
+
+    // assess
+    expect(effects).toEqual([]);
   });
 });

@@ -103,8 +103,16 @@ describe('Handler: session-events', () => {
     if (!created.ok) throw new Error(created.message);
     const runId = created.session.run_id;
     await store.transition(runId, 'launching', { from: ['pending'] });
+    // An agent claimed it: a live run that may have placed orders, so the failure sends on-call to the account.
+    await store.claimSession({
+      run_id: runId,
+      agent_id: 'agent-1',
+      strategy_version: '2',
+      exchange: 'binance',
+      pairs: [],
+    });
     await store.transition(runId, 'failed', {
-      patch: { status_reason: 'launch failed: ContainerStartError: no image' },
+      patch: { status_reason: 'launch failed: agent lost its container' },
     });
 
     // act
@@ -123,7 +131,7 @@ describe('Handler: session-events', () => {
     expect(failed.subject.length).toBeLessThanOrEqual(100);
     expect(failed.message).toContain(`Run:        ${runId}`);
     expect(failed.message).toContain('launching -> failed');
-    expect(failed.message).toContain('no image');
+    expect(failed.message).toContain('agent lost its container');
     expect(failed.message).toContain('strategy lock released');
     expect(failed.message).toContain('check the exchange account');
     expect((await store.getLock(created.session.strategy_id))?.active_run_id).toBeNull();
