@@ -1,10 +1,16 @@
-import type { StopOutcome } from '../../shared/domain/agent-report';
+import type { FailClosedReport, StopOutcome } from '../../shared/domain/agent-report';
 import type { Heartbeat } from '../../shared/domain/heartbeat';
 import type { RiskSnapshot } from '../../shared/domain/risk';
 import type { DesiredState, Session } from '../../shared/domain/session';
 import type { SessionStore } from '../../shared/domain/session-store';
 import type { Booted } from './bootstrap';
-import { EXIT, FREQTRADE_DEFAULT_THROTTLE_S, LOOP_STALE_CYCLES, STARTUP_GRACE_MS } from './constants';
+import {
+  EXIT,
+  FLATTEN_CONFIRM_S,
+  FREQTRADE_DEFAULT_THROTTLE_S,
+  LOOP_STALE_CYCLES,
+  STARTUP_GRACE_MS,
+} from './constants';
 import { actionFor, targetOf } from './control';
 import type { AgentOptions } from './env';
 import { type BotControl, FreqtradeClient, type FreqtradeEndpoint } from './freqtrade/client';
@@ -19,7 +25,16 @@ import { MetricsCollector } from './metrics';
 import { ProcessStats } from './process-stats';
 import { RiskMonitor } from './risk-monitor';
 import type { AgentRun, AgentRuntime, AgentStatus } from './runtime';
-import type { ProcessStopResult, StopPorts } from './stop';
+import type { CommandReport, ProcessStopResult, StopPorts } from './stop';
+
+/** How the process stop ended, in the words of the fail-closed report. */
+const FAIL_CLOSED_ACTIONS: Record<ProcessStopResult, FailClosedReport['action']> = {
+  stopped: 'process_stopped',
+  not_running: 'process_stopped',
+  killed: 'process_killed',
+  still_running: 'process_stop_failed',
+  not_supervised: 'attach_mode_no_process',
+};
 
 export interface ServiceRunDeps {
   store: SessionStore;
@@ -95,7 +110,9 @@ export const createServiceRun = (
   let draining = false;
   const buildHeartbeat = (seq: number, at: string): Heartbeat => {
     const freqtradeState =
-      stopping() && supervisor !== undefined && !supervisor.running ? 'stopped' : collector.freqtradeState;
+      (stopping() || held()) && supervisor !== undefined && !supervisor.running
+        ? 'stopped'
+        : collector.freqtradeState;
     const loopAlive = collector.loopAlive;
     return {
       run_id: options.runId,
@@ -114,6 +131,7 @@ export const createServiceRun = (
         freqtrade_restarts: supervisor?.restarts ?? 0,
         monitor_failures: collector.consecutiveFailures,
         ...(draining ? { draining: true } : {}),
+        ...(failClosedReport === undefined ? {} : { fail_closed: failClosedReport }),
       },
       risk: risk.state(lastSnapshot),
       open_trades: collector.openTrades,
@@ -121,17 +139,81 @@ export const createServiceRun = (
   };
 
   // ---- Talking to Freqtrade ----
-  const command = async (action: BotControl | 'forceexit', why: string): Promise<boolean> => {
-    if (client === undefined) return false;
+  const send = async (action: BotControl | 'forceexit', why: string): Promise<CommandReport> => {
+    if (client === undefined) return { ok: false, detail: 'freqtrade is not running' };
     const result = action === 'forceexit' ? await client.forceExitAll() : await client.control(action);
-    if (result.ok) logger.info(`freqtrade ${action}`, { why });
-    else
-      logger.warn(`freqtrade ${action} failed`, {
-        why,
-        failure: result.failure.message,
-        kind: result.failure.kind,
-      });
-    return result.ok;
+    if (result.ok) {
+      logger.info(`freqtrade ${action}`, { why });
+      return { ok: true, detail: 'sent' };
+    }
+    logger.warn(`freqtrade ${action} failed`, {
+      why,
+      failure: result.failure.message,
+      kind: result.failure.kind,
+    });
+    return { ok: false, detail: `${action} failed: ${result.failure.message}` };
+  };
+
+  /** Whether Freqtrade's own state (the latest poll) shows the command done. */
+  const confirmed = (action: BotControl | 'forceexit'): boolean => {
+    const clean = collector.lastOutcome?.failures.length === 0;
+    const state = collector.freqtradeState;
+    switch (action) {
+      case 'pause':
+        // An older Freqtrade stops entries with /stopentry and stays "running": the accepted call is all there is.
+        return state === 'paused' || state === 'stopped' || (client?.pausesByStopEntry ?? false);
+      case 'stop':
+        return state === 'stopped';
+      case 'start':
+        return state === 'running';
+      case 'forceexit':
+        return clean && collector.openTradeCount === 0;
+    }
+  };
+
+  /** Sends a command, then polls (bounded) until Freqtrade's own state shows it: a 200 alone proves nothing. */
+  const command = async (action: BotControl | 'forceexit', why: string): Promise<CommandReport> => {
+    const sent = await send(action, why);
+    if (!sent.ok) return sent;
+    const boundMs = (action === 'forceexit' ? FLATTEN_CONFIRM_S : options.commandConfirmTimeoutS) * 1000;
+    const everyMs = Math.max(20, Math.min(250, boundMs / 4));
+    const deadline = clock.now() + boundMs;
+    // Counted as well as timed, so an injected clock that stands still cannot make this wait forever.
+    for (let attempt = 0; ; attempt += 1) {
+      await pollOnce(false);
+      if (confirmed(action)) return { ok: true, detail: 'confirmed' };
+      if (clock.now() >= deadline || attempt * everyMs >= boundMs) {
+        return {
+          ok: false,
+          detail: `${action} not confirmed within ${boundMs / 1000} s (freqtrade ${collector.freqtradeState}, ${collector.openTradeCount} open trades)`,
+        };
+      }
+      await sleep(everyMs);
+    }
+  };
+
+  /** What the agent did when Freqtrade did not honour a command (health.fail_closed). */
+  let failClosedReport: FailClosedReport | undefined;
+  let pendingFailClosed: Pick<FailClosedReport, 'command' | 'failure'> | undefined;
+  const held = () => runtime.phase() === 'held';
+  const processGone = () => held() && supervisor !== undefined && !supervisor.running;
+
+  /** Fail-closed means closed: a restrictive command Freqtrade did not honour stops its process. */
+  const failClosedStop = async (action: 'pause' | 'stop' | 'forceexit', failure: string) => {
+    if (runtime.phase() !== 'running') return;
+    logger.error('freqtrade did not honour a command: stopping its process (fail-closed)', {
+      command: action,
+      failure,
+    });
+    pendingFailClosed = { command: action, failure: failure.slice(0, 256) };
+    await runtime.stop({ kind: 'fail_closed', command: action, failure }, `freqtrade ${action}: ${failure}`);
+  };
+  /** A restrictive command that must take effect: confirmed, or the process is stopped instead. */
+  const enforce = async (action: 'pause' | 'stop' | 'forceexit', why: string): Promise<boolean> => {
+    const report = await command(action, why);
+    if (report.ok) return true;
+    await failClosedStop(action, report.detail);
+    return false;
   };
 
   let reconciling = false;
@@ -148,11 +230,8 @@ export const createServiceRun = (
       if (action === 'pause' && observed === 'running' && client.pausesByStopEntry && lastCommand === 'pause')
         action = null;
       if (action === null) return;
-      if (await command(action, why)) {
-        lastCommand = action;
-        // Believe our own command until the next poll shows the truth (a second call would be a no-op anyway).
-        await pollOnce(false);
-      }
+      const ok = action === 'start' ? (await command(action, why)).ok : await enforce(action, why);
+      if (ok) lastCommand = action;
     } finally {
       reconciling = false;
     }
@@ -227,11 +306,15 @@ export const createServiceRun = (
         breaches: decision.assessment.breaches.map((breach) => breach.message),
       });
       // Act first, then report (DESIGN.md §3): the pause must not wait for DynamoDB.
-      if (decision.newStep === 'pause') await command('pause', 'risk breach');
+      if (decision.newStep === 'pause') await enforce('pause', 'risk breach');
       else if (decision.newStep === 'flatten') {
-        await command('pause', 'risk breach: flatten');
-        await command('forceexit', 'risk breach: flatten');
-      } else await stop({ kind: 'risk_stop' }, 'risk breach: stop');
+        if (await enforce('pause', 'risk breach: flatten'))
+          await enforce('forceexit', 'risk breach: flatten');
+      } else {
+        const outcome = await stop({ kind: 'risk_stop' }, 'risk breach: stop');
+        if (collector.freqtradeState !== 'stopped')
+          await failClosedStop('stop', outcome?.detail ?? 'stop not confirmed');
+      }
       lastCommand = decision.newStep === 'stop' ? 'stop' : 'pause';
       if (decision.newStep !== 'stop') void sendHeartbeat(`risk ${decision.newStep}`);
     }
@@ -240,6 +323,11 @@ export const createServiceRun = (
   const riskPoll = async () => {
     if (polling !== undefined) return polling;
     if (stopping()) return;
+    // Held down after a fail-closed process stop: nothing to act on; an attached bot is still watched.
+    if (held()) {
+      if (supervisor === undefined) await pollOnce(false);
+      return;
+    }
     polling = pollOnce(true).finally(() => {
       polling = undefined;
     });
@@ -288,7 +376,7 @@ export const createServiceRun = (
   const ports: StopPorts = {
     now: () => clock.now(),
     get trades() {
-      return client !== undefined;
+      return client !== undefined && !processGone();
     },
     freqtradeState: () => collector.freqtradeState,
     openTradeIds: () => {
@@ -298,12 +386,9 @@ export const createServiceRun = (
       return collector.openTrades.map((trade) => trade.trade_id);
     },
     refresh: () => pollOnce(false),
-    command: async (action, why) => {
-      const ok = await command(action, why);
-      return { ok, detail: ok ? 'ok' : `${action} failed` };
-    },
+    command: (action, why) => command(action, why),
     flatten: async (untilMs) => {
-      await command('forceexit', 'session stopping: flatten_on_stop');
+      await send('forceexit', 'session stopping: flatten_on_stop');
       while (clock.now() < untilMs) {
         await collector.poll(client, false);
         if (collector.lastOutcome?.failures.length === 0 && collector.openTradeCount === 0) return [];
@@ -314,8 +399,17 @@ export const createServiceRun = (
       return collector.lastOutcome?.failures.length === 0 ? ids : null;
     },
     stopProcess: async (timeoutMs): Promise<ProcessStopResult> => {
-      if (supervisor === undefined) return 'not_supervised';
-      return supervisor.stop(timeoutMs);
+      const result = supervisor === undefined ? 'not_supervised' : await supervisor.stop(timeoutMs);
+      if (pendingFailClosed !== undefined) {
+        failClosedReport = {
+          ...pendingFailClosed,
+          action: FAIL_CLOSED_ACTIONS[result],
+          at: new Date(clock.now()).toISOString(),
+        };
+        pendingFailClosed = undefined;
+        logger.error('fail-closed: freqtrade process', { ...failClosedReport });
+      }
+      return result;
     },
     killOneShot: () => {},
     heartbeat: async (kind) => {
