@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { FreqtradeClient } from '../../container/agent/freqtrade/client';
+import {
+  BalanceSchema,
+  CountSchema,
+  DailySchema,
+  HealthSchema,
+  ProfitSchema,
+  ShowConfigSchema,
+  StatusSchema,
+} from '../../container/agent/freqtrade/schemas';
+import type { HttpFetch } from '../../container/agent/http';
+import { MetricsCollector } from '../../container/agent/metrics';
+import { ManualClock } from '../../shared/domain/clock';
+
+/**
+ * Replies of real Freqtrade 2026.9 (dry-run, TradaiDemo on the local exchange, entry_pricing on the
+ * same side of the book so one entry order rests): BTC/USDT's entry order is open (amount 0, stake 100),
+ * ETH/USDT's has filled. Captured from its REST API by the real-Freqtrade suite's set-up.
+ */
+const ENTRY_ORDER_OPEN = JSON.parse(
+  readFileSync(new URL('./support/freqtrade-2026.9/entry-order-open.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+
+const clientServing = (replies: Record<string, unknown>) => {
+  const fetch: HttpFetch = async (url) => {
+    const path = new URL(url).pathname.replace('/api/v1/', '');
+    const body = replies[path];
+    return body === undefined
+      ? { ok: false, status: 404, text: async () => '{"detail":"Not Found"}' }
+      : { ok: true, status: 200, text: async () => JSON.stringify(body) };
+  };
+  return new FreqtradeClient(
+    { url: 'http://127.0.0.1:1', username: 'u', password: 'p', auth: 'basic' },
+    { fetch },
+  );
+};
+
+describe('Agent: replies of real Freqtrade 2026.9', () => {
+  it.each([
+    ['show_config', ShowConfigSchema],
+    ['health', HealthSchema],
+    ['status', StatusSchema],
+    ['balance', BalanceSchema],
+    ['profit', ProfitSchema],
+    ['count', CountSchema],
+    ['daily', DailySchema],
+  ] as const)('parses /%s', (route, schema) => {
+    expect(schema.safeParse(ENTRY_ORDER_OPEN[route]).success).toBe(true);
+  });
+
+  it('counts the stake of an entry order still open in equity (total_bot leaves it out until it fills: a false 10 % drawdown at every entry)', async () => {
+    // Prepare: 990 tradable (1000 wallet × tradable_balance_ratio 0.99); one 100 stake fills, one rests.
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+
+    // Act
+    await collector.poll(clientServing(ENTRY_ORDER_OPEN), true);
+    const snapshot = collector.riskSnapshot();
+
+    // Assess: total_bot (889.98) + the resting order's 100 ≈ the 990 the bot started with.
+    expect(snapshot.starting_capital).toBe(990);
+    expect(snapshot.equity).toBeCloseTo(989.976499, 4);
+    expect(snapshot.drawdown_pct).toBeLessThan(0.01);
+  });
+});
