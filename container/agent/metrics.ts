@@ -85,6 +85,8 @@ export class MetricsCollector {
   /** Set when the operator resumed past a breach: the starting capital no longer is the baseline. */
   #lossesAcknowledgedAt: string | null;
   #consecutiveFailures = 0;
+  /** The polled Freqtrade predates /pause (its pause is max_open_trades 0 while running). */
+  #stopEntryEra = false;
   #lastOutcome: PollOutcome | undefined;
   /** After an operator resumes past a breach, today's losses up to then are acknowledged. */
   #dailyAck: { day: string; pnl: number } | undefined;
@@ -160,6 +162,7 @@ export class MetricsCollector {
         this.#daily = value;
       });
     }
+    this.#stopEntryEra = client?.era === 'stopentry';
     const freqtradeState = this.#stateOf(failures.length === 0 || this.#config !== undefined);
     const loopAlive = this.#loopAlive(at, freqtradeState);
     if (loopAlive === false) failures.push('freqtrade bot loop is stuck (last_process too old)');
@@ -174,6 +177,8 @@ export class MetricsCollector {
   #stateOf(known: boolean): FreqtradeState {
     if (!known || this.#config === undefined) return 'unknown';
     const state = this.#config.state.toLowerCase();
+    // Before 2025.4 a pause is /stopentry: RUNNING with max_open_trades 0 (no new entries, exits managed).
+    if (state === 'running' && this.#stopEntryEra && this.#config.max_open_trades === 0) return 'paused';
     return state === 'running' || state === 'paused' || state === 'stopped' ? state : 'unknown';
   }
 
@@ -197,10 +202,23 @@ export class MetricsCollector {
     return ts === undefined || ts === null ? null : isoOfMs(ts * 1000);
   }
 
-  /** Account value in the stake currency, open positions marked to market (unrealized PnL included). */
+  /**
+   * Account value in the stake currency, open positions marked to market (unrealized PnL included).
+   * Freqtrade's `total_bot` leaves out the stake of an entry order that has not filled (the stake leaves
+   * the available balance at once, the coins arrive with the fill; real Freqtrade 2026.9 shows it), so
+   * that stake is added back from /status: `stake_amount` less what has filled. Without it every resting
+   * entry reads as a drawdown of its whole stake. (`total` already counts it, as `used`.)
+   */
   get equity(): number | undefined {
     if (this.#balance === undefined) return undefined;
-    return this.#balance.total_bot ?? this.#balance.total;
+    const totalBot = this.#balance.total_bot;
+    if (totalBot === undefined || totalBot === null) return this.#balance.total;
+    const unfilledEntryStake = this.#trades.reduce(
+      (sum, trade) =>
+        sum + Math.max(0, trade.stake_amount - (trade.amount * trade.open_rate) / (trade.leverage ?? 1)),
+      0,
+    );
+    return totalBot + unfilledEntryStake;
   }
 
   get peakEquity(): number {

@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import { eraOfVersion, type FreqtradeEra } from '../control';
 import { type HttpFetch, nodeHttpFetch } from '../http';
 import {
   AccessTokenSchema,
@@ -27,8 +28,17 @@ import {
  * Why a call gave no data. `refused` is Freqtrade's HTTP 502 `{"error": ...}` (an RPCException, e.g.
  * "trader is not running" or "Error getting current tickers"); `http` any other non-2xx. Both are
  * monitoring failures for the poll, like `shape` (an answer we could not parse): never a crash.
+ * `unconfirmed`: the command was accepted but Freqtrade's own state did not show its effect in time.
  */
-export type FailureKind = 'unreachable' | 'timeout' | 'auth' | 'not_found' | 'refused' | 'http' | 'shape';
+export type FailureKind =
+  | 'unreachable'
+  | 'timeout'
+  | 'auth'
+  | 'not_found'
+  | 'refused'
+  | 'http'
+  | 'shape'
+  | 'unconfirmed';
 export interface CallFailure {
   kind: FailureKind;
   status?: number;
@@ -47,7 +57,16 @@ export interface FreqtradeEndpoint {
 export interface FreqtradeClientOptions {
   fetch?: HttpFetch;
   timeoutMs?: number;
+  /**
+   * How a resume on a /stopentry-era Freqtrade waits for /reload_config to take effect: at most
+   * `attempts` reads of /show_config, `intervalMs` apart (default 20 × 250 ms).
+   */
+  reloadConfirm?: { attempts: number; intervalMs: number };
+  /** Waits between those reads (injectable; default setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const sleepFor = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 export type BotControl = 'start' | 'stop' | 'pause';
 
@@ -56,8 +75,14 @@ export class FreqtradeClient {
   readonly #endpoint: FreqtradeEndpoint;
   readonly #fetch: HttpFetch;
   readonly #timeoutMs: number;
+  readonly #reloadConfirm: { attempts: number; intervalMs: number };
+  readonly #sleep: (ms: number) => Promise<void>;
   #access: string | undefined;
   #refresh: string | undefined;
+  /** The version the latest /show_config reported: it tells how this Freqtrade pauses and resumes. */
+  #version: string | undefined;
+  /** A /reload_config that left max_open_trades at 0 (the config file says 0): not repeated every poll. */
+  #reloadLeftEntriesOff = false;
   /** Freqtrade before 2025.4 has no /pause; /stopentry (older: /stopbuy) stops new entries instead. */
   #pauseRoute: '/pause' | '/stopentry' | '/stopbuy' = '/pause';
 
@@ -65,6 +90,8 @@ export class FreqtradeClient {
     this.#endpoint = { ...endpoint, url: endpoint.url.replace(/\/+$/, '') };
     this.#fetch = options.fetch ?? nodeHttpFetch;
     this.#timeoutMs = options.timeoutMs ?? 3000;
+    this.#reloadConfirm = options.reloadConfirm ?? { attempts: 20, intervalMs: 250 };
+    this.#sleep = options.sleep ?? sleepFor;
   }
 
   get url(): string {
@@ -76,8 +103,19 @@ export class FreqtradeClient {
     return this.#pauseRoute !== '/pause';
   }
 
+  /** From the version Freqtrade reported, else from a /pause that was missing; `unknown` before either. */
+  get era(): FreqtradeEra {
+    const byVersion = eraOfVersion(this.#version);
+    if (byVersion !== 'unknown') return byVersion;
+    return this.pausesByStopEntry ? 'stopentry' : 'unknown';
+  }
+
   ping = () => this.#call('GET', '/ping', PingSchema, { auth: false });
-  showConfig = (): Promise<CallResult<ShowConfig>> => this.#call('GET', '/show_config', ShowConfigSchema);
+  showConfig = async (): Promise<CallResult<ShowConfig>> => {
+    const result = await this.#call('GET', '/show_config', ShowConfigSchema);
+    if (result.ok && result.value.version !== undefined) this.#version = result.value.version;
+    return result;
+  };
   health = (): Promise<CallResult<Health>> => this.#call('GET', '/health', HealthSchema);
   profit = (): Promise<CallResult<Profit>> => this.#call('GET', '/profit', ProfitSchema);
   status = (): Promise<CallResult<FreqtradeOpenTrade[]>> => this.#call('GET', '/status', StatusSchema);
@@ -86,7 +124,10 @@ export class FreqtradeClient {
   daily = (): Promise<CallResult<Daily>> => this.#call('GET', '/daily?timescale=1', DailySchema);
 
   async control(action: BotControl): Promise<CallResult<{ status: string }>> {
+    if (action === 'start' && this.era === 'stopentry') return this.#resumeEntriesByReload();
     if (action !== 'pause') return this.#call('POST', `/${action}`, StatusMsgSchema);
+    // A Freqtrade known to predate /pause is not probed with a 404 first.
+    if (this.era === 'stopentry' && this.#pauseRoute === '/pause') this.#pauseRoute = '/stopentry';
     for (;;) {
       const result = await this.#call('POST', this.#pauseRoute, StatusMsgSchema);
       if (result.ok || result.failure.kind !== 'not_found') return result;
@@ -94,6 +135,58 @@ export class FreqtradeClient {
       else if (this.#pauseRoute === '/stopentry') this.#pauseRoute = '/stopbuy';
       else return result;
     }
+  }
+
+  /**
+   * Resume on Freqtrade before 2025.4: /stopentry set max_open_trades to 0 in the running config and
+   * /start answers "already running", so only /reload_config (the config file's max_open_trades and
+   * initial_state) turns entries back on. Confirmed by /show_config: running with max_open_trades not 0;
+   * a reload that lands in `stopped` (the file's initial_state) is started. Bounded; else `unconfirmed`.
+   */
+  async #resumeEntriesByReload(): Promise<CallResult<{ status: string }>> {
+    const before = await this.showConfig();
+    if (before.ok && before.value.max_open_trades !== 0) {
+      return this.#call('POST', '/start', StatusMsgSchema);
+    }
+    if (this.#reloadLeftEntriesOff) {
+      return {
+        ok: false,
+        failure: {
+          kind: 'unconfirmed',
+          message: 'a /reload_config already left max_open_trades at 0: the config file allows no entries',
+        },
+      };
+    }
+    const reload = await this.#call('POST', '/reload_config', StatusMsgSchema);
+    if (!reload.ok) return reload;
+    const { attempts, intervalMs } = this.#reloadConfirm;
+    for (let attempt = 0; attempt < attempts; attempt += 1) {
+      await this.#sleep(intervalMs);
+      // While Freqtrade reloads, its API may be away for a moment: a failed read is not the answer.
+      const now = await this.showConfig();
+      if (!now.ok) continue;
+      const state = now.value.state.toLowerCase();
+      if (state === 'stopped') {
+        const started = await this.#call('POST', '/start', StatusMsgSchema);
+        if (!started.ok) return started;
+      } else if (state === 'running' && now.value.max_open_trades === 0) {
+        this.#reloadLeftEntriesOff = true;
+      } else if (state === 'running' && now.value.max_open_trades !== 0) {
+        return {
+          ok: true,
+          value: {
+            status: `entries back on after /reload_config (max_open_trades ${now.value.max_open_trades})`,
+          },
+        };
+      }
+    }
+    return {
+      ok: false,
+      failure: {
+        kind: 'unconfirmed',
+        message: `POST /reload_config: entries not back on (running, max_open_trades > 0) after ${attempts} checks`,
+      },
+    };
   }
 
   /** Closes every open trade at market (`forceexit` with `tradeid: "all"`; `/forcesell` before 2022). */
