@@ -88,7 +88,9 @@ const runCommand = async (
 
 /**
  * A stop that finds the session already stopping succeeds: a stop is the emergency brake and pressing it
- * twice must not look like a failure. A second stop may still ask to flatten.
+ * twice must not look like a failure. But the agent reads `flatten_on_stop` once, when its stop begins: a
+ * second stop that adds flatten to a stop already under way without it would be recorded and never done,
+ * so it is refused (409) with what to do instead.
  */
 const stopSession = async (
   deps: CommandDeps,
@@ -105,8 +107,16 @@ const stopSession = async (
   });
   if (result.ok) return { ok: true as const, session: result.session };
   if (result.reason === 'not_allowed' && result.current === 'stopping') {
-    if (flatten === true) return deps.store.update(session.run_id, { flatten_on_stop: true }, ['stopping']);
     const current = await deps.store.get(session.run_id);
+    if (current !== undefined && flatten === true && !current.flatten_on_stop) {
+      return {
+        ok: false as const,
+        reason: 'not_allowed' as const,
+        current: current.status,
+        message:
+          'a stop without flatten is already under way and the agent will not flatten now; close the open positions on the exchange (the stop page names them)',
+      };
+    }
     if (current !== undefined) return { ok: true as const, session: current };
   }
   return result;

@@ -108,7 +108,23 @@ describe('Handler: control-strategy', () => {
     });
   });
 
-  it('accepts a repeated stop, which may still ask to flatten', async () => {
+  it('accepts a repeated stop that asks for nothing new', async () => {
+    // prepare
+    const strategyId = freshStrategy();
+    await runningSession(env, strategyId);
+    await command('stop', strategyId, { flatten: true });
+
+    // act
+    const again = await command('stop', strategyId, { flatten: true });
+    const plain = await command('stop', strategyId, {});
+
+    // assess
+    expect(again.statusCode).toBe(202);
+    expect(again.body).toMatchObject({ status: 'stopping', flatten_on_stop: true });
+    expect(plain.statusCode).toBe(202);
+  });
+
+  it('refuses with 409 a second stop that adds flatten to a stop under way without it (flatten read once, never again)', async () => {
     // prepare
     const strategyId = freshStrategy();
     const session = await runningSession(env, strategyId);
@@ -118,9 +134,10 @@ describe('Handler: control-strategy', () => {
     const again = await command('stop', strategyId, { flatten: true });
 
     // assess
-    expect(again.statusCode).toBe(202);
-    expect(again.body).toMatchObject({ status: 'stopping', flatten_on_stop: true });
-    expect((await env.deps.store.get(session.run_id))?.flatten_on_stop).toBe(true);
+    expect(again.statusCode).toBe(409);
+    expect(errorOf(again).code).toBe('not_allowed');
+    expect(errorOf(again).message).toContain('close the open positions on the exchange');
+    expect((await env.deps.store.get(session.run_id))?.flatten_on_stop).toBe(false);
   });
 
   it('answers 409 when the strategy has nothing active, and audits the refusal', async () => {
