@@ -7,7 +7,14 @@ import { systemClock } from '../../shared/domain/clock';
 import { baseConfig, type Fixture, startFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
 import { type RunningAgent, startAgent } from './support/run';
-import { attachTo, type RecordedRequest, recordingFetch, SIM_PASSWORD, SIM_USER } from './support/sim';
+import {
+  attachTo,
+  type RecordedRequest,
+  recordingFetch,
+  SIM_PASSWORD,
+  SIM_USER,
+  startSim,
+} from './support/sim';
 
 /** The simulator as a Freqtrade of one era, in-process (attach mode), in the given initial state. */
 const simOfEra = (
@@ -200,5 +207,26 @@ describe('Agent: pause and resume on a 2024 Freqtrade (attach mode)', () => {
     expect(paused.health?.freqtrade_state).toBe('paused');
     expect(entriesWhilePaused).toBe(0);
     expect(await showConfigOf(client)).toMatchObject({ state: 'running', max_open_trades: 3 });
+  });
+
+  it('leaves an attached bot stopped by a latched risk stop stopped on SIGTERM (/pause would start it paused)', async () => {
+    // prepare: a 2025.4+ bot whose ladder stops it when a drawdown persists.
+    const sim = await startSim({ open_trades_at_start: 2 });
+    sims.push(sim);
+    const { runId, options } = await fx.session({
+      limits: { max_drawdown_pct: 5, breach_ladder: ['pause', 'stop'], escalation_grace_s: 0 },
+    });
+    const agent = await startAgent({ ...options, attach: attachTo(sim) }, { store: fx.store });
+    await pollUntil('a heartbeat', async () => ((await fx.store.get(runId))?.heartbeat_seq ?? 0) >= 1);
+    sim.setScenario({ name: 'drawdown', at_s: 0, depth_pct: 8 });
+    await pollUntil('the risk stop', async () => {
+      const session = await fx.store.get(runId);
+      return session?.risk?.response?.step === 'stop' && sim.state().state === 'stopped';
+    });
+    // act
+    const code = await agent.handle.shutdown('SIGTERM received');
+    // assess
+    expect(code).toBe(0);
+    expect(sim.state().state).toBe('stopped');
   });
 });
