@@ -265,6 +265,95 @@ describe('Packaging: CloudFormation template', () => {
     expect(template.Parameters).toHaveProperty('LoadBalancerSecurityGroupId');
   });
 
+  it('keeps Freqtrade trade databases on an encrypted, backed-up EFS that outlives tasks and the stack', () => {
+    // prepare
+    const fileSystem = resource('TradeStoreFileSystem') as Resource & Record<string, unknown>;
+    const accessPoint = resource('TradeStoreAccessPoint').Properties;
+    const mountTargets = byType(template, 'AWS::EFS::MountTarget').map(([, value]) => value.Properties);
+
+    // assess
+    expect(fileSystem.Type).toBe('AWS::EFS::FileSystem');
+    expect(fileSystem.DeletionPolicy).toBe('Retain');
+    expect(fileSystem.UpdateReplacePolicy).toBe('Retain');
+    expect(fileSystem.Properties).toMatchObject({ Encrypted: true, BackupPolicy: { Status: 'ENABLED' } });
+    // Only TLS, and only through the access point.
+    expect(JSON.stringify(fileSystem.Properties.FileSystemPolicy)).toContain('aws:SecureTransport');
+    expect(accessPoint).toMatchObject({
+      FileSystemId: { Ref: 'TradeStoreFileSystem' },
+      RootDirectory: { Path: '/trade-store', CreationInfo: { OwnerUid: '1000', OwnerGid: '1000' } },
+      PosixUser: { Uid: '1000', Gid: '1000' },
+    });
+    // One mount target in each private subnet the tasks run in.
+    expect(mountTargets).toHaveLength(2);
+    for (const [index, target] of mountTargets.entries()) {
+      expect(target).toMatchObject({
+        FileSystemId: { Ref: 'TradeStoreFileSystem' },
+        SecurityGroups: [{ Ref: 'TradeStoreSecurityGroup' }],
+      });
+      expect(target.SubnetId).toEqual({
+        'Fn::Select': [index, { 'Fn::Split': [',', { Ref: 'PrivateSubnetIds' }] }],
+      });
+    }
+  });
+
+  it('mounts the trade store in the strategy task over TLS with IAM, and lets only the task role reach it through the access point', () => {
+    // prepare
+    const task = resource('StrategyTaskDefinition').Properties;
+    const [container] = task.ContainerDefinitions as Record<string, unknown>[];
+    const grant = statementsOf(resource('StrategyTaskRole')).find((statement) =>
+      JSON.stringify(statement.Action).includes('elasticfilesystem:ClientMount'),
+    ) as (Statement & { Condition?: unknown }) | undefined;
+
+    // assess
+    expect(task.Volumes).toEqual([
+      {
+        Name: 'trade-store',
+        EFSVolumeConfiguration: {
+          FilesystemId: { Ref: 'TradeStoreFileSystem' },
+          TransitEncryption: 'ENABLED',
+          AuthorizationConfig: { AccessPointId: { Ref: 'TradeStoreAccessPoint' }, IAM: 'ENABLED' },
+        },
+      },
+    ]);
+    expect(container?.MountPoints).toEqual([
+      { SourceVolume: 'trade-store', ContainerPath: '/mnt/trade-store', ReadOnly: false },
+    ]);
+    // The per-session revision sets TRADE_DB_URL per strategy; the base definition names none.
+    expect(JSON.stringify(container?.Environment)).not.toContain('TRADE_DB_URL');
+    expect(grant?.Action).toEqual(['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite']);
+    expect(grant?.Resource).toEqual({ 'Fn::GetAtt': ['TradeStoreFileSystem', 'Arn'] });
+    expect(grant?.Condition).toEqual({
+      StringEquals: {
+        'elasticfilesystem:AccessPointArn': { 'Fn::GetAtt': ['TradeStoreAccessPoint', 'Arn'] },
+      },
+    });
+  });
+
+  it('opens NFS (2049) from the strategy tasks to the trade store mount targets, and nothing else to them', () => {
+    // prepare
+    const storeGroup = resource('TradeStoreSecurityGroup').Properties;
+    const egress = byType(template, 'AWS::EC2::SecurityGroupEgress').map(([, value]) => value.Properties);
+
+    // assess
+    expect(storeGroup.SecurityGroupIngress).toEqual([
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 2049,
+        ToPort: 2049,
+        SourceSecurityGroupId: { Ref: 'StrategySecurityGroup' },
+      }),
+    ]);
+    expect(egress).toContainEqual(
+      expect.objectContaining({
+        GroupId: { Ref: 'StrategySecurityGroup' },
+        IpProtocol: 'tcp',
+        FromPort: 2049,
+        ToPort: 2049,
+        DestinationSecurityGroupId: { Ref: 'TradeStoreSecurityGroup' },
+      }),
+    );
+  });
+
   it('sends what the async functions gave up on (sweep, ECS events) to a dead-letter queue that pages', () => {
     // prepare
     const configs = byType(template, 'AWS::Lambda::EventInvokeConfig').map(([, value]) => value.Properties);
