@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import {
   MlflowRestRegistry,
   parseModelUri,
 } from '../../container/agent/config/mlflow';
+import { MlflowArtifactDownloader } from '../../container/agent/config/model-artifacts';
 import {
   StrategyConfigLoader,
   type StrategyConfigRequest,
@@ -45,6 +47,11 @@ const BASE_CONFIG = {
   exchange: { name: 'binance', pair_whitelist: ['SOL/USDT:USDT'] },
   freqai: { enabled: true },
 };
+
+const MODEL_BYTES = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
+const MODEL_METADATA = JSON.stringify({ label_period_candles: 24, identifier: 'pascal-freqai' });
+const SCALER = Buffer.from([0, 1, 2, 3, 255]);
+const sha256 = (content: Buffer | string) => createHash('sha256').update(content).digest('hex');
 
 const request = (overrides: Partial<StrategyConfigRequest> = {}): StrategyConfigRequest => ({
   strategy: 'PascalStrategy',
@@ -108,13 +115,25 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
     const experiment = await admin.experimentId('tradai-freqai');
     const run = await admin.createRun(experiment, 'pascal-freqai-train');
     freqaiRunId = run.runId;
-    await admin.uploadArtifact(run.artifactUri, 'model/model.joblib', 'model bytes');
+    await admin.uploadArtifact(run.artifactUri, 'model/model.joblib', MODEL_BYTES);
     await admin.createRegisteredModel('PascalStrategy-FreqAI');
     const freqai = await admin.createModelVersion('PascalStrategy-FreqAI', {
       source: `runs:/${run.runId}/model`,
       runId: run.runId,
     });
     await admin.transitionStage('PascalStrategy-FreqAI', freqai, 'Production');
+    await admin.uploadArtifact(run.artifactUri, 'model/sub/metadata.json', MODEL_METADATA);
+    await admin.uploadArtifact(run.artifactUri, 'model/sub/deeper/scaler.bin', SCALER);
+    // v2: a source in the artifact proxy itself; v3: a run path with nothing under it; v4: S3.
+    await admin.createModelVersion('PascalStrategy-FreqAI', {
+      source: `${run.artifactUri}/model`,
+      runId: run.runId,
+    });
+    await admin.createModelVersion('PascalStrategy-FreqAI', {
+      source: `runs:/${run.runId}/never-logged`,
+      runId: run.runId,
+    });
+    await admin.createModelVersion('PascalStrategy-FreqAI', { source: 's3://tradai-mlflow/models/freqai/4' });
 
     await admin.createRegisteredModel('PascalStrategy');
     const v1 = await admin.createModelVersion('PascalStrategy', {
@@ -318,6 +337,106 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
       );
       expect(error).toMatchObject({ reason: 'unavailable', status: null });
       expect(String(error)).toContain('ECONNREFUSED');
+    });
+  });
+
+  describe('downloading a FreqAI model', () => {
+    let work: string;
+
+    beforeAll(async () => {
+      work = await mkdtemp(join(tmpdir(), 'tradai-freqai-work-'));
+    });
+
+    afterAll(async () => {
+      await rm(work, { recursive: true, force: true });
+    });
+
+    const downloader = (limits = {}) => new MlflowArtifactDownloader({ trackingUri: mlflow.url }, limits);
+
+    it('downloads every file of a runs:/ source (get-download-uri answers it unresolved) with sizes and hashes', async () => {
+      // act
+      const destination = join(work, 'models', 'PascalStrategy-FreqAI-v1');
+      const model = await downloader().download({ name: 'PascalStrategy-FreqAI', version: '1' }, destination);
+      // assess
+      expect(model.downloadUri).toBe(`runs:/${freqaiRunId}/model`);
+      expect(model.artifactUri).toMatch(new RegExp(`^mlflow-artifacts:/.*/${freqaiRunId}/artifacts/model$`));
+      expect(model.files).toEqual([
+        { path: 'model.joblib', bytes: MODEL_BYTES.length, sha256: sha256(MODEL_BYTES) },
+        { path: 'sub/deeper/scaler.bin', bytes: SCALER.length, sha256: sha256(SCALER) },
+        { path: 'sub/metadata.json', bytes: MODEL_METADATA.length, sha256: sha256(MODEL_METADATA) },
+      ]);
+      expect(model.totalBytes).toBe(MODEL_BYTES.length + SCALER.length + MODEL_METADATA.length);
+      expect(await readFile(join(destination, 'model.joblib'))).toEqual(MODEL_BYTES);
+      expect(await readFile(join(destination, 'sub', 'metadata.json'), 'utf8')).toBe(MODEL_METADATA);
+      expect((await readdir(join(work, 'models'))).sort()).toEqual(['PascalStrategy-FreqAI-v1']);
+    });
+
+    it('downloads a version whose source is an mlflow-artifacts:/ URI', async () => {
+      const model = await downloader().download(
+        { name: 'PascalStrategy-FreqAI', version: '2' },
+        join(work, 'direct'),
+      );
+      expect(model.files.map((file) => file.path)).toEqual([
+        'model.joblib',
+        'sub/deeper/scaler.bin',
+        'sub/metadata.json',
+      ]);
+    });
+
+    it('refuses a model over the size bound before writing anything', async () => {
+      const destination = join(work, 'too-big');
+      const error = await caught(
+        downloader({ maxTotalBytes: 100_000 }).download(
+          { name: 'PascalStrategy-FreqAI', version: '1' },
+          destination,
+        ),
+      );
+      expect(error).toMatchObject({ reason: 'refused' });
+      expect(String(error)).toContain('over the limit of 100000');
+      expect((await readdir(work)).some((name) => name.startsWith('too-big'))).toBe(false);
+    });
+
+    it('refuses a model with more files than the bound', async () => {
+      const error = await caught(
+        downloader({ maxFiles: 2 }).download(
+          { name: 'PascalStrategy-FreqAI', version: '1' },
+          join(work, 'many'),
+        ),
+      );
+      expect(error).toMatchObject({ reason: 'refused' });
+      expect(String(error)).toContain('more than 2 files');
+    });
+
+    it('reports a missing artifact as not found naming the model (MLflow lists a missing path as 200 {})', async () => {
+      const error = await caught(
+        downloader().download({ name: 'PascalStrategy-FreqAI', version: '3' }, join(work, 'missing')),
+      );
+      expect(error).toMatchObject({ reason: 'not_found' });
+      expect(String(error)).toContain('models:/PascalStrategy-FreqAI/3');
+      expect((await readdir(work)).some((name) => name.startsWith('missing'))).toBe(false);
+    });
+
+    it('refuses a source the tracking server does not serve (s3://), naming it', async () => {
+      const error = await caught(
+        downloader().download({ name: 'PascalStrategy-FreqAI', version: '4' }, join(work, 's3')),
+      );
+      expect(error).toMatchObject({ reason: 'refused' });
+      expect(String(error)).toContain('s3://tradai-mlflow/models/freqai/4');
+    });
+
+    it('refuses an unknown version as not found', async () => {
+      const error = await caught(
+        downloader().download({ name: 'PascalStrategy-FreqAI', version: '42' }, join(work, 'unknown')),
+      );
+      expect(error).toMatchObject({ reason: 'not_found', status: 404, errorCode: 'RESOURCE_DOES_NOT_EXIST' });
+    });
+
+    it('replaces a previous download whole', async () => {
+      const destination = join(work, 'replace');
+      await downloader().download({ name: 'PascalStrategy-FreqAI', version: '1' }, destination);
+      await writeFile(join(destination, 'stale.txt'), 'left over');
+      await downloader().download({ name: 'PascalStrategy-FreqAI', version: '2' }, destination);
+      expect((await readdir(destination)).sort()).toEqual(['model.joblib', 'sub']);
     });
   });
 });

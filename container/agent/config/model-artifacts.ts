@@ -1,0 +1,290 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, posix, resolve, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as z from 'zod';
+import { MlflowHttp, MlflowRegistryError, type MlflowRestOptions } from './mlflow';
+
+/**
+ * Downloads a model version's artifacts (a FreqAI model) from the tracking server into a folder.
+ *
+ * MLflow 3.17, as the real server answers:
+ * - `GET /api/2.0/mlflow/model-versions/get-download-uri?name=&version=` → `{ artifact_uri }`, which is
+ *   the version's source *verbatim* for a `runs:/<run>/<path>` source (not resolved), the logged model's
+ *   location for a `models:/m-...` source, else the source URI (`mlflow-artifacts:/...`, `s3://...`);
+ * - `runs:/` is resolved with `GET runs/get?run_id=` → `run.info.artifact_uri` + path;
+ * - `mlflow-artifacts:/<path>` is served by the server's artifact proxy:
+ *   `GET /api/2.0/mlflow-artifacts/artifacts?path=<dir>` → `{ files?: [{ path, is_dir, file_size? }] }`
+ *   (names relative to `<dir>`; a path with nothing under it answers **200 `{}`**, not 404) and
+ *   `GET /api/2.0/mlflow-artifacts/artifacts/<path>` → the bytes.
+ * Sources the server does not proxy (`s3://`, a local path) are refused with the URI named.
+ */
+
+const DownloadUriSchema = z.object({ artifact_uri: z.string().min(1) });
+const RunSchema = z.object({ run: z.object({ info: z.object({ artifact_uri: z.string().min(1) }) }) });
+/** int64 fields may come as JSON strings from protobuf's JSON mapping; accept both. */
+const FileSizeSchema = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]);
+const ListingSchema = z.object({
+  files: z
+    .array(
+      z.object({
+        path: z.string().min(1),
+        is_dir: z.boolean().default(false),
+        file_size: FileSizeSchema.optional(),
+      }),
+    )
+    .default([]),
+});
+
+export interface ArtifactLimits {
+  /** Refused before anything is downloaded when the listing adds up to more; also enforced on the bytes. */
+  maxTotalBytes: number;
+  maxFiles: number;
+  /** Folder depth below the model's root. */
+  maxDepth: number;
+  /** For each file's download. */
+  fileTimeoutMs: number;
+}
+
+export const DEFAULT_ARTIFACT_LIMITS: ArtifactLimits = {
+  maxTotalBytes: 512 * 1024 * 1024,
+  maxFiles: 1_000,
+  maxDepth: 8,
+  fileTimeoutMs: 120_000,
+};
+
+export interface DownloadedFile {
+  /** Relative to the destination, with `/`. */
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface DownloadedModel {
+  name: string;
+  version: string;
+  /** What get-download-uri answered, and the proxied location it resolved to. */
+  downloadUri: string;
+  artifactUri: string;
+  destination: string;
+  files: DownloadedFile[];
+  totalBytes: number;
+}
+
+interface ListedFile {
+  path: string;
+  size: number;
+}
+
+const ARTIFACTS_API = '/api/2.0/mlflow-artifacts/artifacts';
+
+/** `mlflow-artifacts:/a/b`, `mlflow-artifacts://host/a/b` → `a/b`. */
+const proxiedPathOf = (uri: string): string | undefined => {
+  const match = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*(.*)$/.exec(uri);
+  return match?.[1]?.replace(/\/+$/, '');
+};
+
+/** A listed name may not climb out of the model's folder or be absolute. */
+const safeRelative = (path: string): boolean =>
+  path !== '' &&
+  !path.startsWith('/') &&
+  !path.includes('\\') &&
+  path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+
+const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
+
+export class MlflowArtifactDownloader {
+  readonly #http: MlflowHttp;
+  readonly #limits: ArtifactLimits;
+
+  constructor(options: MlflowRestOptions, limits: Partial<ArtifactLimits> = {}) {
+    this.#http = new MlflowHttp(options);
+    this.#limits = { ...DEFAULT_ARTIFACT_LIMITS, ...limits };
+  }
+
+  /**
+   * Downloads every file of the version's artifacts into `destination` (created; replaced whole only
+   * once every file has arrived with the listed size, so a failed download never leaves a partial model).
+   */
+  async download(model: { name: string; version: string }, destination: string): Promise<DownloadedModel> {
+    const what = `the artifacts of models:/${model.name}/${model.version}`;
+    const downloadUri = await this.#downloadUri(model, what);
+    const artifactUri = await this.#resolve(downloadUri, what);
+    const root = proxiedPathOf(artifactUri);
+    if (root === undefined || root === '') {
+      throw new MlflowRegistryError(
+        'refused',
+        `${what} are at ${artifactUri}, which the tracking server does not serve (only mlflow-artifacts:/ through --serve-artifacts)`,
+      );
+    }
+    const listed = await this.#list(root, '', 0, what);
+    if (listed.length === 0) {
+      // MLflow lists a path with nothing under it as 200 {}: a missing model is an empty listing.
+      throw new MlflowRegistryError('not_found', `${what}: no files under ${artifactUri}`, { status: 200 });
+    }
+    const totalListed = listed.reduce((sum, file) => sum + file.size, 0);
+    if (totalListed > this.#limits.maxTotalBytes) {
+      throw new MlflowRegistryError(
+        'refused',
+        `${what} hold ${totalListed} bytes in ${listed.length} files, over the limit of ${this.#limits.maxTotalBytes}`,
+      );
+    }
+    const target = resolve(destination);
+    const staging = `${target}.partial-${randomUUID().slice(0, 8)}`;
+    await mkdir(staging, { recursive: true });
+    try {
+      const files: DownloadedFile[] = [];
+      for (const file of listed) files.push(await this.#fetchFile(root, file, staging, what));
+      await rm(target, { recursive: true, force: true });
+      await mkdir(dirname(target), { recursive: true });
+      await rename(staging, target);
+      return {
+        name: model.name,
+        version: model.version,
+        downloadUri,
+        artifactUri,
+        destination: target,
+        files,
+        totalBytes: files.reduce((sum, file) => sum + file.bytes, 0),
+      };
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  async #downloadUri(model: { name: string; version: string }, what: string): Promise<string> {
+    const query = new URLSearchParams({ name: model.name, version: model.version });
+    const body = await this.#http.json(
+      'GET',
+      `/api/2.0/mlflow/model-versions/get-download-uri?${query}`,
+      undefined,
+      what,
+    );
+    return this.#http.parse(DownloadUriSchema, body, what).artifact_uri;
+  }
+
+  /** `runs:/<run>/<path>` → the run's artifact root + path; anything else as it is. */
+  async #resolve(uri: string, what: string): Promise<string> {
+    const run = /^runs:\/([^/]+)\/?(.*)$/.exec(uri);
+    if (run === null) return uri;
+    const [, runId = '', path = ''] = run;
+    const body = await this.#http.json(
+      'GET',
+      `/api/2.0/mlflow/runs/get?${new URLSearchParams({ run_id: runId })}`,
+      undefined,
+      what,
+    );
+    const root = this.#http.parse(RunSchema, body, what).run.info.artifact_uri.replace(/\/+$/, '');
+    return path === '' ? root : `${root}/${path.replace(/^\/+|\/+$/g, '')}`;
+  }
+
+  async #list(root: string, relative: string, depth: number, what: string): Promise<ListedFile[]> {
+    if (depth > this.#limits.maxDepth) {
+      throw new MlflowRegistryError(
+        'refused',
+        `${what}: folders nested deeper than ${this.#limits.maxDepth}`,
+      );
+    }
+    const path = relative === '' ? root : `${root}/${relative}`;
+    const body = await this.#http.json(
+      'GET',
+      `${ARTIFACTS_API}?${new URLSearchParams({ path })}`,
+      undefined,
+      what,
+    );
+    const listing = this.#http.parse(ListingSchema, body, what);
+    const files: ListedFile[] = [];
+    for (const entry of listing.files) {
+      // The proxy lists names relative to the listed folder; tolerate full paths under it too.
+      const name = entry.path.startsWith(`${path}/`) ? entry.path.slice(path.length + 1) : entry.path;
+      if (!safeRelative(name)) {
+        throw new MlflowRegistryError(
+          'bad_reply',
+          `${what}: the listing names an unsafe path ${JSON.stringify(entry.path)}`,
+        );
+      }
+      const child = relative === '' ? name : posix.join(relative, name);
+      if (entry.is_dir) files.push(...(await this.#list(root, child, depth + 1, what)));
+      else {
+        if (entry.file_size === undefined) {
+          throw new MlflowRegistryError('bad_reply', `${what}: the listing gives no size for ${child}`);
+        }
+        files.push({ path: child, size: entry.file_size });
+      }
+      if (files.length > this.#limits.maxFiles) {
+        throw new MlflowRegistryError('refused', `${what} hold more than ${this.#limits.maxFiles} files`);
+      }
+    }
+    return files;
+  }
+
+  async #fetchFile(root: string, file: ListedFile, staging: string, what: string): Promise<DownloadedFile> {
+    const response = await this.#http.stream(
+      `${ARTIFACTS_API}/${encodePath(`${root}/${file.path}`)}`,
+      `${what} (${file.path})`,
+      this.#limits.fileTimeoutMs,
+    );
+    const announced = Number(response.headers.get('content-length') ?? Number.NaN);
+    if (Number.isFinite(announced) && announced !== file.size) {
+      await response.body?.cancel();
+      throw new MlflowRegistryError(
+        'bad_reply',
+        `${what}: ${file.path} is announced as ${announced} bytes, listed as ${file.size}`,
+      );
+    }
+    const out = join(staging, ...file.path.split('/'));
+    if (!out.startsWith(staging + sep)) {
+      throw new MlflowRegistryError('bad_reply', `${what}: ${file.path} resolves outside the model folder`);
+    }
+    await mkdir(dirname(out), { recursive: true });
+    const hash = createHash('sha256');
+    let received = 0;
+    const limit = file.size;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        received += chunk.length;
+        if (received > limit) {
+          callback(
+            new MlflowRegistryError(
+              'bad_reply',
+              `${what}: ${file.path} is longer than its listed ${limit} bytes`,
+            ),
+          );
+          return;
+        }
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    if (response.body === null) {
+      throw new MlflowRegistryError('bad_reply', `${what}: no body for ${file.path}`);
+    }
+    try {
+      await pipeline(
+        Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+        meter,
+        createWriteStream(out),
+      );
+    } catch (error) {
+      if (error instanceof MlflowRegistryError) throw error;
+      throw new MlflowRegistryError(
+        'unavailable',
+        `${what}: the download of ${file.path} broke off: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const written = (await stat(out)).size;
+    if (received !== file.size || written !== file.size) {
+      throw new MlflowRegistryError(
+        'bad_reply',
+        `${what}: ${file.path} arrived with ${received} bytes, listed as ${file.size}`,
+      );
+    }
+    return { path: file.path, bytes: received, sha256: hash.digest('hex') };
+  }
+}
