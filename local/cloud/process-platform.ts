@@ -72,7 +72,7 @@ export interface ProcessPlatformOptions {
   /** How a container starts: the agent from source, e.g. [node, --import, tsx, container/agent/main.ts]. */
   command: readonly string[];
   /**
-   * Each task gets a fresh folder `<tasksDir>/<task id>/` (its cwd, AGENT_WORK_DIR and TMPDIR), removed
+   * Each task gets a fresh folder `<tasksDir>/<task id>/` (its cwd and AGENT_WORK_DIR), removed
    * when the task ends: a replacement task starts with nothing on disk, as on Fargate's ephemeral storage.
    */
   tasksDir: string;
@@ -243,8 +243,9 @@ export class ProcessPlatform implements ContainerPlatform {
       ...this.#tradeStoreEnvironment(spec),
       RUN_ID: spec.run_id,
       AGENT_ID: taskArn,
+      // Not TMPDIR: tsx keeps its compile cache there, and compiled code is part of the image, which
+      // every task shares; what a task writes at run time goes to its work folder.
       AGENT_WORK_DIR: workDir,
-      TMPDIR: workDir,
       ECS_CONTAINER_METADATA_URI_V4: '',
     };
     const child = spawn(command as string, args, {

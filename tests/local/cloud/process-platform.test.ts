@@ -21,7 +21,6 @@ if (report !== undefined) {
   const line = {
     cwd: process.cwd(),
     work,
-    tmpdir: process.env.TMPDIR,
     tradeDbUrl: process.env.TRADE_DB_URL,
     workFiles: fs.existsSync(work) ? fs.readdirSync(work).sort() : null,
     tradeDbExists: tradeDb !== '' && fs.existsSync(tradeDb),
@@ -192,7 +191,6 @@ describe('Local cloud: process platform (ECS stand-in)', () => {
     interface TaskReport {
       cwd: string;
       work: string;
-      tmpdir?: string;
       tradeDbUrl?: string;
       workFiles: string[] | null;
       tradeDbExists: boolean;
@@ -220,7 +218,6 @@ describe('Local cloud: process platform (ECS stand-in)', () => {
       expect(replacement?.work).not.toBe(first?.work);
       expect(replacement?.workFiles).toEqual([]);
       expect(replacement?.cwd).toBe(replacement?.work);
-      expect(replacement?.tmpdir).toBe(replacement?.work);
       expect(replacement?.work.startsWith(join(dir, 'tasks'))).toBe(true);
     });
 
