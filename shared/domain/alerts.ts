@@ -2,6 +2,7 @@ import type { Alert, AlertSeverity } from './ports';
 import type { Breach } from './risk';
 import type { Session, SessionStatus } from './session';
 import { heartbeatAgeSeconds } from './staleness';
+import type { AgentReportKind } from './stream';
 
 /**
  * Pure mapping of what happened to a session onto the alert a person on call reads. Every body says
@@ -24,7 +25,11 @@ export type AlertKind =
   | 'risk.breach'
   | 'risk.high_loss'
   | 'container.restarting'
-  | 'store.corrupt_item';
+  | 'store.corrupt_item'
+  | 'freqtrade.start_failure'
+  | 'freqtrade.restarted'
+  | 'takeover.missing_trades'
+  | 'agent.fail_closed';
 
 /** SNS subjects: at most 100 characters, printable ASCII, no line breaks. */
 export const SUBJECT_MAX = 100;
@@ -131,6 +136,60 @@ const failedCopy = (session: Session): TransitionCopy => {
   };
 };
 
+/** `#3 BTC/USDT long 0.5 @ 100` for trades the snapshot knows, `#3` for the others. */
+export const namedTrades = (session: Session, tradeIds: readonly number[]): string =>
+  tradeIds
+    .map((id) => {
+      const trade = session.open_trades.find((candidate) => candidate.trade_id === id);
+      return trade === undefined
+        ? `#${id}`
+        : `#${id} ${trade.pair} ${trade.is_short ? 'short' : 'long'} ${trade.amount} @ ${trade.open_rate}`;
+    })
+    .join(', ');
+
+/**
+ * A stop pages by what it left on the exchange (the agent's `stop_outcome`, or, when the agent never
+ * confirmed the stop, the open trades of its last heartbeat): positions left open page WARNING, a flatten
+ * asked for and not done CRITICAL, and the page names the trades. A dry-run's trades are paper: named, INFO.
+ */
+const stoppedCopy = (session: Session): TransitionCopy => {
+  const outcome = session.stop_outcome ?? null;
+  const confirmed = outcome !== null;
+  const openIds = confirmed
+    ? outcome.positions === 'left_open' || outcome.positions === 'flatten_failed'
+      ? outcome.open_trade_ids
+      : []
+    : session.open_trades.map((trade) => trade.trade_id);
+  if (openIds.length === 0) {
+    return {
+      severity: 'INFO',
+      kind: 'status.stopped',
+      headline: confirmed ? 'stopped, no open positions' : 'stopped (not confirmed by the agent)',
+      todo: confirmed
+        ? [`The agent reports no open positions (${outcome.positions}).`]
+        : ['The agent did not confirm the stop; its last heartbeat reported no open positions.'],
+    };
+  }
+  const live = session.trading_mode === 'live';
+  const flattenFailed = confirmed ? outcome.positions === 'flatten_failed' : session.flatten_on_stop;
+  const severity: AlertSeverity = !live ? 'INFO' : flattenFailed ? 'CRITICAL' : 'WARNING';
+  const trades = namedTrades(session, openIds);
+  const where = live ? 'on the exchange' : 'in the paper account (dry-run)';
+  return {
+    severity,
+    kind: 'status.stopped',
+    headline: flattenFailed
+      ? `stopped, FLATTEN FAILED: ${openIds.length} position(s) still open`
+      : `stopped with ${openIds.length} open position(s)`,
+    todo: [
+      `${confirmed ? 'Still open' : 'Open at the last heartbeat (the stop was not confirmed by the agent)'} ${where}, with nobody managing their exits: ${trades}.`,
+      live
+        ? 'Close or hedge them on the exchange now, or start a session of this strategy to manage them.'
+        : 'Nothing to do on the exchange.',
+    ],
+  };
+};
+
 /** What a transition means to the person on call. Entering stale or failed pages; the rest informs. */
 const copyOf = (from: SessionStatus | null, session: Session): TransitionCopy => {
   const to = session.status;
@@ -194,7 +253,7 @@ const copyOf = (from: SessionStatus | null, session: Session): TransitionCopy =>
         todo: ['Nothing: the stop is forced after the grace period if the agent does not confirm it.'],
       };
     case 'stopped':
-      return { severity: 'INFO', kind: 'status.stopped', headline: 'stopped', todo: [] };
+      return stoppedCopy(session);
     case 'failed':
       return failedCopy(session);
     case 'completed':
@@ -340,4 +399,147 @@ export const corruptItemAlert = (
     kind: 'store.corrupt_item',
     dedup_id: `${item.key}:${day}:store.corrupt_item`,
   };
+};
+
+/** Freqtrade crashes within the agent's window from which a restart page is CRITICAL, not WARNING. */
+export const RESTARTS_CRITICAL_AT = 3;
+
+const FAIL_CLOSED_DONE: Record<string, { done: string; todo: string }> = {
+  process_stopped: {
+    done: 'the agent stopped the Freqtrade process (SIGTERM) and holds it down: no new entries, no exits either',
+    todo: 'Open positions are unmanaged while Freqtrade is down: check them on the exchange now.',
+  },
+  process_killed: {
+    done: 'the agent stopped the Freqtrade process (SIGKILL after SIGTERM was not enough) and holds it down',
+    todo: 'Open positions are unmanaged while Freqtrade is down: check them on the exchange now.',
+  },
+  process_stop_failed: {
+    done: 'the agent could NOT stop the Freqtrade process: it may still be trading',
+    todo: 'Stop the container now (POST /strategies/{id}/stop, or stop the ECS task), then check the exchange account.',
+  },
+  attach_mode_no_process: {
+    done: 'the agent does not own the Freqtrade process (attach mode) and could not stop it',
+    todo: 'Stop that Freqtrade bot by hand now, then check the exchange account.',
+  },
+};
+
+/**
+ * One page per incident the agent reports in its heartbeat (see agentReportsOf): Freqtrade that never
+ * comes up, a Freqtrade crash, trades a replacement task could not find, a command Freqtrade did not
+ * honour. Undefined when the session no longer carries the report.
+ */
+export const agentReportAlert = (
+  report: AgentReportKind,
+  session: Session,
+  nowMs: number,
+  done: readonly string[] = [],
+): Alert | undefined => {
+  const health = session.health;
+  if (health === null) return undefined;
+  const tag = modeTag(session);
+  const alertOf = (
+    severity: AlertSeverity,
+    kind: AlertKind,
+    headline: string,
+    lines: { what: string; reason: string; done: readonly string[]; todo: readonly string[] },
+    incident: string,
+  ): Alert => ({
+    severity,
+    subject: subjectOf(`[${severity}] ${tag}: ${headline}`),
+    message: body(session, nowMs, lines),
+    strategy_id: session.strategy_id,
+    run_id: session.run_id,
+    kind,
+    dedup_id: `${session.run_id}:${incident}:${kind}`.slice(0, 256),
+  });
+  const open =
+    session.open_trades.length === 0
+      ? 'no open trades in the last snapshot'
+      : `open trades: ${namedTrades(
+          session,
+          session.open_trades.map((trade) => trade.trade_id),
+        )}`;
+  switch (report) {
+    case 'start_failure': {
+      const failure = health.start_failure;
+      if (!failure) return undefined;
+      return alertOf(
+        'CRITICAL',
+        'freqtrade.start_failure',
+        'Freqtrade never came up, restarts stopped',
+        {
+          what: `Freqtrade did not reach a live trading loop: ${failure.restarts} restarts in ${Math.round(failure.window_s)} s since ${failure.since} (last exit ${failure.last_exit})`,
+          reason: 'start-up failure breach',
+          done: [...done, 'the agent stopped restarting Freqtrade; entries are off'],
+          todo: [
+            `Nothing trades for this session now; ${open}.`,
+            'Read the container logs for why Freqtrade exits (config, exchange, database), fix it and start a new session.',
+          ],
+        },
+        `start:${failure.since}`,
+      );
+    }
+    case 'missing_trades': {
+      const missing = health.missing_trades;
+      if (!missing) return undefined;
+      const ids = missing.trade_ids.map((id) => `#${id}`).join(', ');
+      return alertOf(
+        'CRITICAL',
+        'takeover.missing_trades',
+        `trades missing at takeover (${missing.trade_ids.length})`,
+        {
+          what: `the replacement task's Freqtrade does not show ${ids}, which the previous task reported open (expected ${missing.expected}, found ${missing.found})`,
+          reason: 'the trade store did not survive the task, or the trades were closed outside Freqtrade',
+          done: [...done, 'entries paused by the agent'],
+          todo: [
+            `Check account ${missing.account} now for these positions: ${namedTrades(session, missing.trade_ids)}. Nobody manages their exits.`,
+            `Close or hedge them on the exchange, then resume only when Freqtrade's trades match the account: POST /strategies/${session.strategy_id}/resume.`,
+          ],
+        },
+        `missing:${missing.at}`,
+      );
+    }
+    case 'fail_closed': {
+      const failed = health.fail_closed;
+      if (!failed) return undefined;
+      const what = FAIL_CLOSED_DONE[failed.action] ?? {
+        done: `the agent did: ${failed.action}`,
+        todo: 'Check the exchange account now.',
+      };
+      return alertOf(
+        'CRITICAL',
+        'agent.fail_closed',
+        `Freqtrade did not honour /${failed.command}: fail-closed`,
+        {
+          what: `Freqtrade did not honour /${failed.command} (${failed.failure}); ${what.done}`,
+          reason: 'fail-closed: a restrictive command must take effect',
+          done: [...done, what.done],
+          todo: [what.todo.replace('{id}', session.strategy_id), `Last snapshot: ${open}.`],
+        },
+        `failclosed:${failed.at}`,
+      );
+    }
+    case 'freqtrade_restart': {
+      const total = health.freqtrade_restarts ?? 0;
+      const inWindow = health.restarts_in_window ?? total;
+      const repeated = inWindow >= RESTARTS_CRITICAL_AT;
+      return alertOf(
+        repeated ? 'CRITICAL' : 'WARNING',
+        'freqtrade.restarted',
+        repeated ? `Freqtrade crashing repeatedly (${inWindow} restarts)` : 'Freqtrade crashed, restarted',
+        {
+          what: `Freqtrade exited${health.last_exit ? ` (${health.last_exit})` : ''} and the agent restarted it: restart ${total} of this task, ${inWindow} in the current window`,
+          reason: 'Freqtrade process exit',
+          done: [...done, 'the agent restarted Freqtrade'],
+          todo: repeated
+            ? [
+                'It keeps crashing: read the container logs now; the agent stops restarting it if it never comes up.',
+                `Check the open positions on the exchange (${open}).`,
+              ]
+            : [`Read the container logs for the cause; ${open}.`],
+        },
+        `restart:${total}`,
+      );
+    }
+  }
 };

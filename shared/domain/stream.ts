@@ -20,7 +20,39 @@ export type SessionEffect =
   /** A heartbeat reports Freqtrade in the other of running/paused: the status follows what is confirmed. */
   | { type: 'confirm_state'; from: 'running' | 'paused'; to: 'running' | 'paused' }
   /** Reached stopped, failed or completed: tear the container down and free the strategy lock. */
-  | { type: 'teardown' };
+  | { type: 'teardown' }
+  /** The agent reported a new incident in its heartbeat's health: one page each. */
+  | { type: 'agent_report'; report: AgentReportKind };
+
+/** What the agent reports beyond figures that pages on-call (see shared/domain/agent-report.ts). */
+export type AgentReportKind = 'start_failure' | 'missing_trades' | 'fail_closed' | 'freqtrade_restart';
+
+/**
+ * New incidents in the agent's report: a report present now and absent (or older) in the previous image.
+ * A Freqtrade restart pages only when that Freqtrade had had a trading loop (a crash): restarts of one that
+ * never came up are start-up failures, paged once by their breach.
+ */
+export const agentReportsOf = (previous: Session | undefined, current: Session): AgentReportKind[] => {
+  const now = current.health;
+  if (now === null || (previous !== undefined && current.heartbeat_seq <= previous.heartbeat_seq)) return [];
+  const before = previous?.health ?? null;
+  const reports: AgentReportKind[] = [];
+  if (now.start_failure && now.start_failure.since !== before?.start_failure?.since)
+    reports.push('start_failure');
+  if (now.missing_trades && now.missing_trades.at !== before?.missing_trades?.at)
+    reports.push('missing_trades');
+  if (now.fail_closed && now.fail_closed.at !== before?.fail_closed?.at) reports.push('fail_closed');
+  const restarts = now.freqtrade_restarts ?? 0;
+  if (
+    previous !== undefined &&
+    restarts > (before?.freqtrade_restarts ?? 0) &&
+    (now.last_process_at ?? null) !== null &&
+    !now.start_failure
+  ) {
+    reports.push('freqtrade_restart');
+  }
+  return reports;
+};
 
 /** Statuses in which a breach must pause trading; a stopping or finished session is past that. */
 const RISK_WATCHED: readonly SessionStatus[] = ['launching', 'running', 'paused', 'stale'];
@@ -98,5 +130,6 @@ export const classifySessionChange = (previous: Session | undefined, current: Se
   if (statusChanged && TEARDOWN_AT.includes(current.status)) {
     effects.push({ type: 'teardown' });
   }
+  for (const report of agentReportsOf(previous, current)) effects.push({ type: 'agent_report', report });
   return effects;
 };

@@ -5,7 +5,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { breachAlert, transitionAlert } from '../../../shared/domain/alerts';
+import { agentReportAlert, breachAlert, transitionAlert } from '../../../shared/domain/alerts';
 import { type Clock, systemClock } from '../../../shared/domain/clock';
 import { parseInput, parseStored } from '../../../shared/domain/errors';
 import type { AlertPublisher, ContainerPlatform, LaunchWorkflow } from '../../../shared/domain/ports';
@@ -179,6 +179,15 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
     });
     if (!moved.ok)
       logger.info('confirmed state not applied', { run_id: current.run_id, detail: moved.message });
+  }
+
+  for (const effect of effects) {
+    if (effect.type !== 'agent_report') continue;
+    const alert = agentReportAlert(effect.report, current, clock.now());
+    if (alert === undefined) continue;
+    const sent = await once(ledger, `alert:${alert.dedup_id}`, () => alerts.publish(alert));
+    if (sent) metrics.addMetric('AlertsPublished', MetricUnit.Count, 1);
+    logger.warn('agent report', { run_id: current.run_id, report: effect.report, alerted: sent });
   }
 
   if (deferred !== undefined) throw deferred;

@@ -425,6 +425,40 @@ describe('Handler: session-events', () => {
     expect((await store.getLock(session.strategy_id))?.active_run_id).toBeNull();
   });
 
+  it('pages once when a heartbeat reports a fail-closed process stop, however often the report repeats', async () => {
+    // prepare
+    const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
+    await invoke(nextBatch());
+    sns.resetHistory();
+    const failClosed = {
+      command: 'pause' as const,
+      failure: 'HTTP 502 Bad Gateway',
+      action: 'process_stopped' as const,
+      at: '2026-03-02T10:00:40.000Z',
+    };
+    for (const [seq, at] of [
+      [2, '2026-03-02T10:00:41.000Z'],
+      [3, '2026-03-02T10:00:42.000Z'],
+    ] as const) {
+      const heartbeat = heartbeatOf(session, seq, at);
+      const beat = await store.recordHeartbeat({
+        ...heartbeat,
+        health: { ...heartbeat.health, fail_closed: failClosed },
+      });
+      if (!beat.ok) throw new Error(beat.message);
+    }
+    const batch = nextBatch();
+
+    // act
+    await invoke(batch);
+    await invoke(structuredClone(batch));
+
+    // assess
+    const pages = published().filter((alert) => alert.run_id === session.run_id);
+    expect(pages.map((alert) => [alert.kind, alert.severity])).toEqual([['agent.fail_closed', 'CRITICAL']]);
+    expect(pages[0]?.message).toContain('/pause');
+  });
+
   it('ignores strategy locks, account leases and dedup markers', async () => {
     // prepare
     await dynamo.doc.send(
