@@ -30,3 +30,11 @@ export const STARTUP_GRACE_MS = 90_000;
 export const DEFAULT_COMMAND_CONFIRM_S = 10;
 /** A risk flatten's forceexit is confirmed when /status shows no open trade within this many seconds. */
 export const FLATTEN_CONFIRM_S = 30;
+
+/**
+ * A Freqtrade that restarted this many times within DEFAULT_RESTART_WINDOW_S without a live trading loop
+ * does not come up: the agent stops restarting it (entries off) and reports health.start_failure.
+ * 5 restarts at the backoff's 0.5 s → 60 s cap take about 2 minutes; 10 minutes holds them all.
+ */
+export const DEFAULT_MAX_RESTARTS = 5;
+export const DEFAULT_RESTART_WINDOW_S = 600;

@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import { RunIdSchema, StrategyIdSchema, TradingModeSchema } from '../../shared/domain/session';
-import { DEFAULT_COMMAND_CONFIRM_S, DEFAULT_HEALTH_PORT, DEFAULT_STOP_TIMEOUT_S } from './constants';
+import {
+  DEFAULT_COMMAND_CONFIRM_S,
+  DEFAULT_HEALTH_PORT,
+  DEFAULT_MAX_RESTARTS,
+  DEFAULT_RESTART_WINDOW_S,
+  DEFAULT_STOP_TIMEOUT_S,
+} from './constants';
 
 /** Seconds from an environment string; decimals allowed so tests can run fast loops (≥ 0.05 s). */
 const intervalS = (fallback: number, max = 86_400) => z.coerce.number().min(0.05).max(max).default(fallback);
@@ -52,6 +58,9 @@ const RawEnvSchema = z
     FREQTRADE_RESTART_BACKOFF_MAX_S: intervalS(60, 3600),
     /** A pause/stop Freqtrade's own state does not show within this long counts as failed: its process is stopped. */
     FREQTRADE_CONFIRM_TIMEOUT_S: intervalS(DEFAULT_COMMAND_CONFIRM_S, 300),
+    /** N restarts in FREQTRADE_RESTART_WINDOW_S without a live loop: Freqtrade does not come up, restarts stop. */
+    FREQTRADE_MAX_RESTARTS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_MAX_RESTARTS),
+    FREQTRADE_RESTART_WINDOW_S: intervalS(DEFAULT_RESTART_WINDOW_S, 86_400),
     FREQTRADE_API_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
     FREQTRADE_USERNAME: optionalText,
     FREQTRADE_PASSWORD: optionalText,
@@ -129,6 +138,8 @@ export interface AgentOptions {
   freqtradeCmd: string;
   restartBackoffMaxS: number;
   commandConfirmTimeoutS: number;
+  maxRestarts: number;
+  restartWindowS: number;
   attach?: { url: string; username: string; password: string; auth: 'jwt' | 'basic' };
   freqtradeAuth: 'jwt' | 'basic';
   health: { host: string; port: number };
@@ -195,6 +206,8 @@ export const parseAgentEnv = (env: NodeJS.ProcessEnv): EnvParseResult => {
       freqtradeCmd: e.FREQTRADE_CMD,
       restartBackoffMaxS: e.FREQTRADE_RESTART_BACKOFF_MAX_S,
       commandConfirmTimeoutS: e.FREQTRADE_CONFIRM_TIMEOUT_S,
+      maxRestarts: e.FREQTRADE_MAX_RESTARTS,
+      restartWindowS: e.FREQTRADE_RESTART_WINDOW_S,
       ...(e.FREQTRADE_API_URL !== undefined &&
       e.FREQTRADE_USERNAME !== undefined &&
       e.FREQTRADE_PASSWORD !== undefined

@@ -31,7 +31,8 @@ export type StopCause =
   | { kind: 'one_shot_done'; succeeded: boolean }
   | { kind: 'one_shot_stop' }
   | { kind: 'start_failed'; code: number; message: string; markFailed: boolean }
-  | { kind: 'fail_closed'; command: 'pause' | 'forceexit' | 'stop'; failure: string };
+  | { kind: 'fail_closed'; command: 'pause' | 'forceexit' | 'stop'; failure: string }
+  | { kind: 'restarts_exhausted'; restarts: number; lastExit: string };
 
 export interface StopPlan {
   name: StopPlanName;
@@ -170,6 +171,18 @@ export const STOP_PLANS: Readonly<Record<StopPlanName, StopPlan>> = Object.freez
     bounded: false,
     positions: 'left open and unmanaged (no Freqtrade process): CRITICAL, named in health.fail_closed',
   }),
+  restarts_exhausted: plan('restarts_exhausted', {
+    pause: false,
+    flatten: false,
+    stopTrader: false,
+    stopProcess: true,
+    killOneShot: false,
+    heartbeat: 'report',
+    finalStatus: null,
+    phaseAfter: 'held',
+    bounded: false,
+    positions: 'left open and unmanaged (Freqtrade does not come up): CRITICAL via health.start_failure',
+  }),
 });
 
 export const planFor = (cause: StopCause): StopPlan => {
@@ -190,6 +203,8 @@ export const planFor = (cause: StopCause): StopPlan => {
       return STOP_PLANS.start_failed;
     case 'fail_closed':
       return STOP_PLANS.fail_closed_process_stop;
+    case 'restarts_exhausted':
+      return STOP_PLANS.restarts_exhausted;
   }
 };
 

@@ -1,4 +1,4 @@
-import type { FailClosedReport, StopOutcome } from '../../shared/domain/agent-report';
+import type { FailClosedReport, StartFailureReport, StopOutcome } from '../../shared/domain/agent-report';
 import type { Heartbeat } from '../../shared/domain/heartbeat';
 import type { RiskSnapshot } from '../../shared/domain/risk';
 import type { DesiredState, Session } from '../../shared/domain/session';
@@ -110,7 +110,9 @@ export const createServiceRun = (
   let draining = false;
   const buildHeartbeat = (seq: number, at: string): Heartbeat => {
     const freqtradeState =
-      (stopping() || held()) && supervisor !== undefined && !supervisor.running
+      supervisor !== undefined &&
+      !supervisor.running &&
+      (stopping() || held() || supervisor.gaveUp !== undefined || failClosedReport !== undefined)
         ? 'stopped'
         : collector.freqtradeState;
     const loopAlive = collector.loopAlive;
@@ -132,6 +134,10 @@ export const createServiceRun = (
         monitor_failures: collector.consecutiveFailures,
         ...(draining ? { draining: true } : {}),
         ...(failClosedReport === undefined ? {} : { fail_closed: failClosedReport }),
+        ...(supervisor === undefined
+          ? {}
+          : { restarts_in_window: supervisor.restartsInWindow, last_exit: supervisor.lastExit }),
+        ...(startFailureReport === undefined ? {} : { start_failure: startFailureReport }),
       },
       risk: risk.state(lastSnapshot),
       open_trades: collector.openTrades,
@@ -194,6 +200,8 @@ export const createServiceRun = (
 
   /** What the agent did when Freqtrade did not honour a command (health.fail_closed). */
   let failClosedReport: FailClosedReport | undefined;
+  /** Freqtrade did not come up: the supervisor stopped restarting it (health.start_failure). */
+  let startFailureReport: StartFailureReport | undefined;
   let pendingFailClosed: Pick<FailClosedReport, 'command' | 'failure'> | undefined;
   const held = () => runtime.phase() === 'held';
   const processGone = () => held() && supervisor !== undefined && !supervisor.running;
@@ -287,6 +295,7 @@ export const createServiceRun = (
   const pollOnce = async (act: boolean): Promise<void> => {
     const inStartup = !apiAnsweredSinceStart && clock.now() - clientStartedAt < STARTUP_GRACE_MS;
     const outcome = await collector.poll(client, !inStartup);
+    if (outcome.loopAlive === true) supervisor?.markLive();
     if (outcome.failures.length === 0) {
       apiAnsweredSinceStart = true;
       seenTrades = true;
@@ -488,6 +497,21 @@ export const createServiceRun = (
           logger,
           clock,
           backoffMaxMs: options.restartBackoffMaxS * 1000,
+          maxRestarts: options.maxRestarts,
+          restartWindowMs: options.restartWindowS * 1000,
+          onGaveUp: (failure) => {
+            startFailureReport = {
+              restarts: failure.restarts,
+              window_s: failure.windowMs / 1000,
+              since: new Date(failure.since).toISOString(),
+              last_exit: failure.lastExit.slice(0, 128),
+              action: 'restarts_stopped',
+            };
+            void stop(
+              { kind: 'restarts_exhausted', restarts: failure.restarts, lastExit: failure.lastExit },
+              `freqtrade does not come up: ${failure.restarts} restarts in ${failure.windowMs / 1000} s, last ${failure.lastExit}`,
+            );
+          },
           initialState,
           onStarted: (endpoint) => {
             connect(endpoint);

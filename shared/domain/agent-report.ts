@@ -23,6 +23,7 @@ export const STOP_PLAN_NAMES = [
   'one_shot_stop',
   'start_failed',
   'fail_closed_process_stop',
+  'restarts_exhausted',
 ] as const;
 export const StopPlanNameSchema = z.enum(STOP_PLAN_NAMES);
 export type StopPlanName = z.infer<typeof StopPlanNameSchema>;

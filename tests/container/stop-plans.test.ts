@@ -93,6 +93,7 @@ describe('Agent lifecycle: one stop routine, a table of stop plans', () => {
       { kind: 'one_shot_stop' },
       { kind: 'start_failed', code: 2, message: 'bad config', markFailed: true },
       { kind: 'fail_closed', command: 'pause', failure: 'HTTP 500' },
+      { kind: 'restarts_exhausted', restarts: 5, lastExit: 'code 1' },
     ];
     expect(new Set(causes.map((cause) => planFor(cause).name)).size).toBe(STOP_PLAN_NAMES.length);
   });
@@ -181,6 +182,14 @@ describe('Agent lifecycle: one stop routine, a table of stop plans', () => {
     expect(calls).toEqual(['stopProcess', 'heartbeat:report']);
     expect(outcome).toMatchObject({ positions: 'left_open', open_trade_ids: [5] });
     expect(STOP_PLANS.fail_closed_process_stop.phaseAfter).toBe('held');
+  });
+
+  it('restarts exhausted: nothing to ask Freqtrade, makes sure no restart is pending, reports, agent held', async () => {
+    const { ports, calls } = fakePorts({ trades: false, open: [8] });
+    const outcome = await executeStopPlan(STOP_PLANS.restarts_exhausted, ports, budget, 'never came up');
+    expect(calls).toEqual(['stopProcess', 'heartbeat:report']);
+    expect(outcome).toMatchObject({ positions: 'left_open', open_trade_ids: [8] });
+    expect(STOP_PLANS.restarts_exhausted.phaseAfter).toBe('held');
   });
 
   it('a failed pause never keeps the process alive', async () => {

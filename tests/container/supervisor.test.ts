@@ -3,6 +3,7 @@ import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RestartWindow } from '../../container/agent/freqtrade/restart-window';
 import { FreqtradeSupervisor } from '../../container/agent/freqtrade/supervisor';
 import { createLogger } from '../../container/agent/logger';
 import { systemClock } from '../../shared/domain/clock';
@@ -53,5 +54,25 @@ describe('FreqtradeSupervisor: stopping the process', () => {
     const supervisor = supervisorOf(script);
     await supervisor.start();
     expect(await supervisor.stop(5000)).toBe('stopped');
+  });
+});
+
+describe('RestartWindow: N restarts in M minutes without a live loop', () => {
+  it('refuses the restart after N without a live loop, counts again after one', () => {
+    const window = new RestartWindow({ maxRestarts: 3, windowMs: 60_000 });
+    expect([0, 1, 2, 3].map((i) => window.tryRestart(i * 1000))).toEqual([true, true, true, false]);
+    window.live();
+    expect(window.withoutLiveLoop(4000)).toBe(0);
+    expect(window.count(4000)).toBe(3);
+    expect(window.tryRestart(5000)).toBe(true);
+  });
+
+  it('forgets restarts older than the window', () => {
+    const window = new RestartWindow({ maxRestarts: 2, windowMs: 10_000 });
+    window.tryRestart(0);
+    window.tryRestart(1000);
+    expect(window.tryRestart(2000)).toBe(false);
+    expect(window.tryRestart(11_500)).toBe(true);
+    expect(window.count(11_500)).toBe(1);
   });
 });

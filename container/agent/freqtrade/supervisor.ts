@@ -2,9 +2,11 @@ import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../../../shared/domain/clock';
 import type { JsonObject } from '../config/merge';
+import { DEFAULT_MAX_RESTARTS, DEFAULT_RESTART_WINDOW_S } from '../constants';
 import type { AgentLogger } from '../logger';
 import type { FreqtradeEndpoint } from './client';
 import { type InitialState, writeFreqtradeConfig } from './config-writer';
+import { RestartWindow } from './restart-window';
 
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 
@@ -24,7 +26,23 @@ export interface SupervisorOptions {
   /** Asked at every (re)start, so a restart after a breach comes back paused. */
   initialState: () => InitialState;
   onStarted?: (endpoint: FreqtradeEndpoint, start: number) => void;
+  /** N restarts within M minutes without a live trading loop, then no more (FREQTRADE_MAX_RESTARTS / _WINDOW_S). */
+  maxRestarts?: number;
+  restartWindowMs?: number;
+  /** Called once when the supervisor stops restarting: Freqtrade does not come up. */
+  onGaveUp?: (failure: StartFailure) => void;
 }
+
+/** Why the supervisor stopped restarting Freqtrade. */
+export interface StartFailure {
+  restarts: number;
+  windowMs: number;
+  since: number;
+  lastExit: string;
+}
+
+const exitOf = (code: number | null, signal: NodeJS.Signals | null): string =>
+  code !== null ? `code ${code}` : signal !== null ? `signal ${signal}` : 'could not start';
 
 const BACKOFF_BASE_MS = 500;
 /** A run this long is healthy: the next crash starts the backoff from the beginning again. */
@@ -67,14 +85,40 @@ export class FreqtradeSupervisor {
   #restartTimer: NodeJS.Timeout | undefined;
   #starts = 0;
   #exited: Promise<void> = Promise.resolve();
+  readonly #window: RestartWindow;
+  #lastExit: string | null = null;
+  #gaveUp: StartFailure | undefined;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
+    this.#window = new RestartWindow({
+      maxRestarts: options.maxRestarts ?? DEFAULT_MAX_RESTARTS,
+      windowMs: options.restartWindowMs ?? DEFAULT_RESTART_WINDOW_S * 1000,
+    });
     this.#argv = options.command.split(/\s+/).filter((part) => part !== '');
   }
 
   get restarts(): number {
     return this.#restarts;
+  }
+
+  /** How the last Freqtrade process ended (`code 1`, `signal SIGKILL`), null while none has. */
+  get lastExit(): string | null {
+    return this.#lastExit;
+  }
+
+  get restartsInWindow(): number {
+    return this.#window.count(this.#options.clock.now());
+  }
+
+  /** Set once the supervisor gave up restarting. */
+  get gaveUp(): StartFailure | undefined {
+    return this.#gaveUp;
+  }
+
+  /** The agent saw Freqtrade's trading loop alive: earlier restarts no longer count against start-up. */
+  markLive(): void {
+    this.#window.live();
   }
 
   get pid(): number | undefined {
@@ -129,6 +173,24 @@ export class FreqtradeSupervisor {
   #onExit(code: number | null, signal: NodeJS.Signals | null, ranMs: number): void {
     if (this.#stopping) {
       this.#options.logger.info('freqtrade exited', { code, signal });
+      return;
+    }
+    this.#lastExit = exitOf(code, signal);
+    const now = this.#options.clock.now();
+    if (!this.#window.tryRestart(now)) {
+      this.#gaveUp = {
+        restarts: this.#window.withoutLiveLoop(now),
+        windowMs: this.#window.windowMs,
+        since: this.#window.since(now),
+        lastExit: this.#lastExit,
+      };
+      this.#stopping = true;
+      this.#options.logger.error('freqtrade does not come up: no more restarts', {
+        restarts: this.#gaveUp.restarts,
+        window_s: this.#gaveUp.windowMs / 1000,
+        last_exit: this.#lastExit,
+      });
+      this.#options.onGaveUp?.(this.#gaveUp);
       return;
     }
     this.#restarts += 1;
