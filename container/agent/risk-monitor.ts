@@ -2,6 +2,7 @@ import {
   type Breach,
   decideRiskResponse,
   evaluateRisk,
+  type ResumeRecord,
   type RiskAction,
   type RiskAssessment,
   type RiskLimits,
@@ -36,8 +37,16 @@ export class RiskMonitor {
   #breachedAt: string | null;
   #pausedSinceBreach: boolean;
   #lastAssessment: RiskAssessment = { breached: false, breaches: [] };
+  /** The intent and its stamp as last read: a change back to running is an operator's resume. */
+  #lastDesired: DesiredState;
+  #lastChangedAt: string | null | undefined;
+  /** A resume seen, waiting for the next poll's daily PnL (the losses acknowledged by then). */
+  #pendingResume: { at: string | null } | undefined;
+  #resumed: ResumeRecord | null;
 
   constructor(limits: RiskLimits, previous: RiskState | null, desiredAtStart: DesiredState) {
+    this.#lastDesired = desiredAtStart;
+    this.#resumed = previous?.resumed ?? null;
     this.#limits = limits;
     // A restarted agent keeps the latch its predecessor reported: a crash must not clear a breach.
     const inherited = previous?.state === 'breached' && previous.response !== null;
@@ -65,6 +74,11 @@ export class RiskMonitor {
   }
 
   evaluate(snapshot: RiskSnapshot, nowMs: number): RiskDecision {
+    if (this.#pendingResume !== undefined) {
+      const at = this.#pendingResume.at ?? new Date(nowMs).toISOString();
+      this.#resumed = { at, daily_pnl: snapshot.daily_pnl };
+      this.#pendingResume = undefined;
+    }
     const assessment = evaluateRisk(this.#limits, snapshot);
     this.#lastAssessment = assessment;
     const previous = this.#response;
@@ -88,6 +102,7 @@ export class RiskMonitor {
    * was last changed, to running, after the breach (a pause and resume between two polls).
    */
   observeDesired(desired: DesiredState, changedAt: string | null = null): boolean {
+    this.#noteResume(desired, changedAt);
     if (this.#response === null) return false;
     if (desired === 'paused') {
       this.#pausedSinceBreach = true;
@@ -106,6 +121,21 @@ export class RiskMonitor {
     return false;
   }
 
+  /**
+   * Any operator resume (paused → running, or a new stamp of a running intent: a pause and a resume
+   * between two reads, as the store stamps only real changes) is recorded for the platform high-loss
+   * floor, which counts the loss from there (decideHighLossPause).
+   */
+  #noteResume(desired: DesiredState, changedAt: string | null): void {
+    const stampChanged =
+      this.#lastChangedAt !== undefined && changedAt !== null && changedAt !== this.#lastChangedAt;
+    if (desired === 'running' && (this.#lastDesired === 'paused' || stampChanged)) {
+      this.#pendingResume = { at: changedAt };
+    }
+    this.#lastDesired = desired;
+    this.#lastChangedAt = changedAt;
+  }
+
   state(snapshot: RiskSnapshot | null): RiskState {
     const breached = this.#response !== null || this.#lastAssessment.breached;
     return {
@@ -116,6 +146,7 @@ export class RiskMonitor {
         : [],
       response: this.#response,
       breached_at: breached ? this.#breachedAt : null,
+      resumed: this.#resumed,
     };
   }
 }

@@ -235,6 +235,13 @@ export const RiskResponseSchema = z.object({
 });
 export type RiskResponse = z.infer<typeof RiskResponseSchema>;
 
+/** An operator's resume as the agent saw it, with the snapshot's daily PnL at its next poll. */
+export const ResumeRecordSchema = z.object({
+  at: z.iso.datetime({ offset: false }),
+  daily_pnl: z.number(),
+});
+export type ResumeRecord = z.infer<typeof ResumeRecordSchema>;
+
 /** Risk as reported on the session item by each heartbeat. */
 export const RiskStateSchema = z.object({
   state: z.enum(['ok', 'breached']),
@@ -242,13 +249,17 @@ export const RiskStateSchema = z.object({
   breaches: z.array(BreachSchema).max(10),
   response: RiskResponseSchema.nullable(),
   breached_at: z.iso.datetime({ offset: false }).nullable(),
+  /** The latest operator resume (desired_state back to running). Optional: older agents lack it. */
+  resumed: ResumeRecordSchema.nullable().optional(),
 });
 export type RiskState = z.infer<typeof RiskStateSchema>;
 
 /**
- * The ladder: a breach takes the first step; while the breach response is latched, each grace period
- * in which exposure has not fallen takes the next step. Returns the response to hold now (unchanged if
- * nothing new is due). Clearing a latched response is the operator's decision (resume), never automatic.
+ * The ladder: a breach takes the first step; while the breach response is latched and the breach lasts
+ * (the latest assessment still breached), each grace period in which exposure has not fallen takes the
+ * next step. A breach that has cleared holds the step taken, unless the limits say `escalate_when_clear`.
+ * Returns the response to hold now (unchanged if nothing new is due). Clearing a latched response is the
+ * operator's decision (resume), never automatic.
  */
 export const decideRiskResponse = (
   limits: RiskLimits,
@@ -267,8 +278,46 @@ export const decideRiskResponse = (
   const next = limits.breach_ladder[stepIndex + 1];
   const graceOver = nowMs - Date.parse(current.at) >= limits.escalation_grace_s * 1000;
   const exposureFell = exposure < current.exposure_at_step;
-  if (next !== undefined && graceOver && !exposureFell && exposure > 0) {
+  const breachLasts = assessment.breached || limits.escalate_when_clear === true;
+  if (next !== undefined && breachLasts && graceOver && !exposureFell && exposure > 0) {
     return { step: next, at, exposure_at_step: exposure };
   }
   return current;
+};
+
+export interface HighLossInput {
+  runId: string;
+  /** The platform-wide floor (seed §8 high-loss alarm): a loss beyond it pauses the session. */
+  floor: number;
+  nowMs: number;
+  /** The session's latest risk report: its snapshot's daily PnL and the operator's latest resume. */
+  risk: RiskState | null;
+  /** `metrics.pnl_today`, used only while the session has no risk snapshot yet. */
+  pnlToday?: number;
+}
+
+export type HighLossDecision =
+  | { pause: false; loss: number }
+  /** `incident` keys the page (and the pause) so each incident pages once. */
+  | { pause: true; loss: number; incident: string };
+
+const utcDayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * The platform high-loss floor, per session and per resume: the loss counts from the operator's latest
+ * resume today (from the daily PnL then, or from 0 if it was in profit), so a session the floor paused
+ * and the operator resumed is watched again from there, not left unguarded for the rest of the UTC day,
+ * and the resume is not undone at once by the loss the operator has just accepted. Each resume opens a
+ * new incident; without one today, the incident is the UTC day.
+ */
+export const decideHighLossPause = (input: HighLossInput): HighLossDecision => {
+  const day = utcDayOf(input.nowMs);
+  const pnl = input.risk?.snapshot?.daily_pnl ?? input.pnlToday ?? 0;
+  const resumed = input.risk?.resumed ?? null;
+  const resumedToday = resumed !== null && utcDayOf(Date.parse(resumed.at)) === day ? resumed : null;
+  const baseline = resumedToday === null ? 0 : Math.min(0, resumedToday.daily_pnl);
+  const loss = round(baseline - pnl);
+  if (loss <= input.floor) return { pause: false, loss };
+  const epoch = resumedToday === null ? '' : `resumed@${resumedToday.at}:`;
+  return { pause: true, loss, incident: `${input.runId}:${day}:${epoch}risk.high_loss` };
 };

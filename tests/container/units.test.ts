@@ -6,6 +6,7 @@ import { metricsTableOf, parseAgentEnv } from '../../container/agent/env';
 import { FreqtradeClient } from '../../container/agent/freqtrade/client';
 import { createLogger, Redactor } from '../../container/agent/logger';
 import { RiskMonitor } from '../../container/agent/risk-monitor';
+import { ManualClock } from '../../shared/domain/clock';
 import type { RiskLimits, RiskSnapshot, RiskState } from '../../shared/domain/risk';
 
 const ENV = {
@@ -221,16 +222,74 @@ const snapshot = (over: Partial<RiskSnapshot> = {}): RiskSnapshot => ({
 });
 
 describe('RiskMonitor', () => {
-  it('latches a pause on breach and escalates after the grace period while exposure has not fallen', () => {
+  it('latches a pause on breach and escalates after the grace period while the breach lasts and exposure has not fallen', () => {
     const monitor = new RiskMonitor(LIMITS, null, 'running');
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     const first = monitor.evaluate(snapshot({ drawdown_pct: 12 }), t0);
-    const within = monitor.evaluate(snapshot({ drawdown_pct: 3 }), t0 + 30_000);
-    const after = monitor.evaluate(snapshot({ drawdown_pct: 3 }), t0 + 61_000);
+    const within = monitor.evaluate(snapshot({ drawdown_pct: 12 }), t0 + 30_000);
+    const after = monitor.evaluate(snapshot({ drawdown_pct: 12 }), t0 + 61_000);
     expect(first.newStep).toBe('pause');
     expect(within.newStep).toBeNull();
     expect(after.newStep).toBe('flatten');
     expect(monitor.state(null)).toMatchObject({ state: 'breached', response: { step: 'flatten' } });
+  });
+
+  it('does not flatten 121 s after 3 failed polls paused it once the polls are healthy again (escalated after the breach had cleared)', () => {
+    // prepare
+    const clock = new ManualClock('2026-01-01T00:00:00.000Z');
+    const monitor = new RiskMonitor(
+      { ...LIMITS, breach_ladder: ['pause', 'flatten', 'stop'], escalation_grace_s: 120 },
+      null,
+      'running',
+    );
+    const first = monitor.evaluate(snapshot({ monitor_failures: 3 }), clock.now());
+    // act
+    clock.advance(121_000);
+    const later = monitor.evaluate(snapshot(), clock.now());
+    clock.advance(600_000);
+    const muchLater = monitor.evaluate(snapshot(), clock.now());
+    // assess
+    expect(first.newStep).toBe('pause');
+    expect([later.newStep, muchLater.newStep]).toEqual([null, null]);
+    expect(monitor.response?.step).toBe('pause');
+  });
+
+  it("records an operator's resume with the daily PnL of the next poll, and a restarted agent keeps it", () => {
+    // prepare
+    const day = '2026-01-01';
+    const monitor = new RiskMonitor(LIMITS, null, 'running');
+    monitor.observeDesired('running', `${day}T08:00:00.000Z`);
+    monitor.observeDesired('paused', `${day}T09:00:00.000Z`);
+    // act
+    monitor.observeDesired('running', `${day}T10:00:00.000Z`);
+    monitor.evaluate(snapshot({ daily_pnl: -600 }), Date.parse(`${day}T10:00:05.000Z`));
+    monitor.evaluate(snapshot({ daily_pnl: -650 }), Date.parse(`${day}T10:00:10.000Z`));
+    const state = monitor.state(snapshot({ daily_pnl: -650 }));
+    const restarted = new RiskMonitor(LIMITS, state, 'running');
+    // assess
+    expect(state.resumed).toEqual({ at: `${day}T10:00:00.000Z`, daily_pnl: -600 });
+    expect(restarted.state(null).resumed).toEqual(state.resumed);
+  });
+
+  it('sees a pause and resume between two reads by the new stamp of the intent', () => {
+    // prepare
+    const day = '2026-01-01';
+    const monitor = new RiskMonitor(LIMITS, null, 'running');
+    monitor.observeDesired('running', `${day}T08:00:00.000Z`);
+    // act
+    monitor.observeDesired('running', `${day}T10:00:00.000Z`);
+    monitor.evaluate(snapshot({ daily_pnl: -42 }), Date.parse(`${day}T10:00:05.000Z`));
+    // assess
+    expect(monitor.state(null).resumed).toEqual({ at: `${day}T10:00:00.000Z`, daily_pnl: -42 });
+  });
+
+  it('records no resume for a desired_state that was running all along', () => {
+    const monitor = new RiskMonitor(LIMITS, null, 'running');
+    monitor.observeDesired('running', '2026-01-01T08:00:00.000Z');
+    monitor.observeDesired('running', '2026-01-01T08:00:00.000Z');
+    monitor.evaluate(snapshot({ daily_pnl: -42 }), Date.parse('2026-01-01T10:00:05.000Z'));
+
+    expect(monitor.state(null).resumed ?? null).toBeNull();
   });
 
   it('is not cleared by a desired_state that was running all along, only by pause-then-resume after the breach', () => {

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RISK_LIMITS,
+  decideHighLossPause,
   decideRiskResponse,
   drawdownPct,
   evaluateRisk,
+  ManualClock,
   type RiskLimits,
   RiskLimitsSchema,
   type RiskSnapshot,
+  type RiskState,
   RiskStateSchema,
   validateDeploymentBounds,
 } from '../../shared/domain';
@@ -205,5 +208,116 @@ describe('Domain: drawdown baseline (both lines of defence)', () => {
     expect(RiskLimitsSchema.parse(storedLimits).starting_capital).toBeUndefined();
     expect(RiskStateSchema.parse(storedRisk).snapshot?.starting_capital).toBeUndefined();
     expect(RiskLimitsSchema.safeParse({ ...storedLimits, starting_capital: -5 }).success).toBe(false);
+  });
+});
+
+describe('Domain: the breach ladder escalates only while the breach lasts', () => {
+  const clock = new ManualClock('2026-01-01T00:00:00.000Z');
+  const ladder: RiskLimits = {
+    ...limits,
+    breach_ladder: ['pause', 'flatten', 'stop'],
+    escalation_grace_s: 120,
+  };
+  const breached = evaluateRisk(ladder, { ...calm, monitor_failures: 3 });
+  const clean = evaluateRisk(ladder, calm);
+
+  it.each([
+    // name, limits, assessment at the grace period, exposure then, seconds later, expected step
+    [
+      'stays paused when the breach has cleared (escalated after the breach had cleared)',
+      ladder,
+      clean,
+      400,
+      121,
+      'pause',
+    ],
+    ['flattens while the breach lasts and exposure has not fallen', ladder, breached, 400, 121, 'flatten'],
+    [
+      'flattens a cleared breach when the limits say escalate_when_clear',
+      { ...ladder, escalate_when_clear: true },
+      clean,
+      400,
+      121,
+      'flatten',
+    ],
+    ['stays paused while the grace period runs', ladder, breached, 400, 119, 'pause'],
+    ['stays paused when exposure fell', ladder, breached, 100, 121, 'pause'],
+    ['stays paused when nothing is exposed', ladder, breached, 0, 121, 'pause'],
+  ] as const)('%s', (_name, rowLimits, later, exposure, afterS, expected) => {
+    // prepare
+    clock.set('2026-01-01T00:00:00.000Z');
+    const paused = decideRiskResponse(rowLimits, breached, null, 400, clock.now());
+    // act
+    clock.advance(afterS * 1000);
+    const next = decideRiskResponse(rowLimits, later, paused, exposure, clock.now());
+    // assess
+    expect(next?.step).toBe(expected);
+  });
+});
+
+describe('Domain: the platform high-loss floor is per session after a resume', () => {
+  const day = '2026-01-01';
+  const at = (time: string) => Date.parse(`${day}T${time}.000Z`);
+  const riskWith = (dailyPnl: number, resumed: RiskState['resumed'] = null): RiskState => ({
+    state: 'ok',
+    snapshot: { ...calm, daily_pnl: dailyPnl },
+    breaches: [],
+    response: null,
+    breached_at: null,
+    resumed,
+  });
+  const floor = 500;
+
+  it.each([
+    ['pauses below the floor with no resume today', -501, null, true],
+    ['holds at the floor', -500, null, false],
+    [
+      'holds right after a resume at -600 (the loss before it was accepted)',
+      -600,
+      { at: `${day}T10:00:00.000Z`, daily_pnl: -600 },
+      false,
+    ],
+    [
+      'pauses again when a further floor was lost after the resume (off for the rest of the UTC day)',
+      -1101,
+      { at: `${day}T10:00:00.000Z`, daily_pnl: -600 },
+      true,
+    ],
+    [
+      'measures from 0, not from a profit, after a resume in profit',
+      -501,
+      { at: `${day}T10:00:00.000Z`, daily_pnl: 200 },
+      true,
+    ],
+    ["ignores yesterday's resume", -501, { at: '2025-12-31T23:00:00.000Z', daily_pnl: -2000 }, true],
+  ] as const)('%s', (_name, pnl, resumed, pause) => {
+    const decision = decideHighLossPause({
+      runId: 'r1',
+      floor,
+      nowMs: at('12:00:00'),
+      risk: riskWith(pnl, resumed),
+    });
+
+    expect(decision.pause).toBe(pause);
+  });
+
+  it('opens a new incident (its own page) for each resume, one per UTC day without one', () => {
+    const before = decideHighLossPause({ runId: 'r1', floor, nowMs: at('09:00:00'), risk: riskWith(-501) });
+    const resumed = { at: `${day}T10:00:00.000Z`, daily_pnl: -600 };
+    const after = decideHighLossPause({
+      runId: 'r1',
+      floor,
+      nowMs: at('12:00:00'),
+      risk: riskWith(-1101, resumed),
+    });
+
+    expect(before.pause && after.pause && before.incident !== after.incident).toBe(true);
+    expect(before.pause && before.incident).toBe(`r1:${day}:risk.high_loss`);
+  });
+
+  it('falls back to metrics.pnl_today when the session has no risk snapshot yet', () => {
+    expect(
+      decideHighLossPause({ runId: 'r1', floor, nowMs: at('12:00:00'), risk: null, pnlToday: -700 }).pause,
+    ).toBe(true);
   });
 });
