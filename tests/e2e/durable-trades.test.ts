@@ -16,6 +16,14 @@ const TWO_OPEN_TRADES = {
   sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
 };
 
+const LIVE_LIMITS = {
+  max_drawdown_pct: 20,
+  max_daily_loss: 1_000,
+  max_open_trades: 10,
+  max_leverage: 3,
+  max_monitor_failures: 3,
+};
+
 /** A trade as the database knows it: a fresh database that re-enters the same pair has another open date. */
 const tradesOf = (session: Session) =>
   session.open_trades
@@ -45,9 +53,12 @@ describe('Local cloud: durable trade state across replacement tasks', () => {
 
   const tradeStoreOf = (strategyId: string) => join(dataDir, 'trade-store', strategyId);
 
-  /** Starts a dry-run session and waits for its two trades; returns them with the agent that holds them. */
-  const startWithOpenTrades = async (strategyId: string) => {
-    const answer = await api('POST', `/strategies/${strategyId}/start`, { body: startBody(TWO_OPEN_TRADES) });
+  /** Starts a session and waits for its two trades; returns them with the agent that holds them. */
+  const startWithOpenTrades = async (strategyId: string, mode: 'dry-run' | 'live' = 'dry-run') => {
+    const answer = await api('POST', `/strategies/${strategyId}/start`, {
+      body: startBody(TWO_OPEN_TRADES, mode === 'live' ? { mode, risk_limits: LIVE_LIMITS } : {}),
+      scopes: ['strategies:read', 'strategies:write', ...(mode === 'live' ? ['strategies:live'] : [])],
+    });
     expect(answer.status, JSON.stringify(answer.body)).toBe(202);
     const runId = String(answer.body.run_id);
     const session = await sessionWhere(
@@ -94,21 +105,28 @@ describe('Local cloud: durable trade state across replacement tasks', () => {
     );
   };
 
-  it('lets the replacement of a task killed with SIGKILL find its open trades, same ids and open dates, with no page beyond the container restart notice (a fresh task disk had lost them)', async () => {
-    const { runId, agentId, trades } = await startWithOpenTrades('e2e-durable');
-    expect(existsSync(join(tradeStoreOf('e2e-durable'), 'tradesv3.dry-run.sqlite'))).toBe(true);
+  it.each([
+    ['dry-run', 'e2e-durable'],
+    ['live', 'e2e-durable-live'],
+  ] as const)(
+    'lets the replacement of a %s task killed with SIGKILL find its open trades, same ids and open dates, with no page beyond the container restart notice (a fresh task disk had lost them)',
+    async (mode, strategyId) => {
+      const { runId, agentId, trades } = await startWithOpenTrades(strategyId, mode);
+      expect(existsSync(join(tradeStoreOf(strategyId), `tradesv3.${mode}.sqlite`))).toBe(true);
 
-    const pagesBefore = alertsFor(cloud, runId).length;
+      const pagesBefore = alertsFor(cloud, runId).length;
 
-    const replaced = await killTaskAndAwaitReplacement(runId, agentId, (s) => s.open_trades.length > 0);
-    await cloud.streamsDrained();
+      const replaced = await killTaskAndAwaitReplacement(runId, agentId, (s) => s.open_trades.length > 0);
+      await cloud.streamsDrained();
 
-    expect(tradesOf(replaced)).toEqual(trades);
-    const pagesAfterKill = alertsFor(cloud, runId).slice(pagesBefore);
-    expect(pagesAfterKill.map((alert) => [alert.kind, alert.severity])).toEqual([
-      ['container.restarting', 'WARNING'],
-    ]);
-  }, 180_000);
+      expect(tradesOf(replaced)).toEqual(trades);
+      const pagesAfterKill = alertsFor(cloud, runId).slice(pagesBefore);
+      expect(pagesAfterKill.map((alert) => [alert.kind, alert.severity])).toEqual([
+        ['container.restarting', 'WARNING'],
+      ]);
+    },
+    180_000,
+  );
 
   it('gives a replacement task none of the open trades when the trade store was lost between tasks', async () => {
     const { runId, agentId, trades } = await startWithOpenTrades('e2e-store-lost');
