@@ -141,9 +141,12 @@ const sweepSession = async (deps: SweepDeps, session: Session, report: SweepRepo
         break;
       }
       case 'high_loss_pause': {
-        const alert = highLossAlert(session, action.floor, nowMs, [
-          'desired state set to paused: the agent stops new entries',
-        ]);
+        const alert = {
+          ...highLossAlert(session, action.floor, nowMs, [
+            'desired state set to paused: the agent stops new entries',
+          ]),
+          dedup_id: action.incident,
+        };
         await once(ledger, `alert:${alert.dedup_id}`, async () => {
           const paused = await store.setDesiredState(runId, 'paused');
           if (!paused.ok) return;

@@ -1,3 +1,4 @@
+import { decideHighLossPause } from './risk';
 import type { Session, SessionStatus } from './session';
 import type { StrategyLock } from './session-store';
 import { heartbeatAgeSeconds, isHeartbeatStale, secondsInStatus } from './staleness';
@@ -23,7 +24,8 @@ export type SweepAction =
   /** Publish the session's heartbeat age, exchange connection and daily PnL. */
   | { type: 'emit_metrics' }
   | { type: 'mark_stale'; from: 'running' | 'paused'; reason: string }
-  | { type: 'high_loss_pause'; floor: number }
+  /** `incident` keys the page: one per UTC day, and a new one after each operator resume. */
+  | { type: 'high_loss_pause'; floor: number; incident: string }
   | { type: 'fail_launch'; from: 'pending' | 'launching'; reason: string }
   /** Stop the container, then write stopped: the lock follows only once the container is gone. */
   | { type: 'force_stop'; reason: string };
@@ -54,14 +56,18 @@ export const decideSweep = (session: Session, nowMs: number, policy: SweepPolicy
         // A silent session's figures are old: no loss decision on them.
         return actions;
       }
-      const pnl = session.metrics?.pnl_today;
-      if (
-        session.status === 'running' &&
-        session.desired_state === 'running' &&
-        pnl !== undefined &&
-        pnl < -policy.highLossPause
-      ) {
-        actions.push({ type: 'high_loss_pause', floor: policy.highLossPause });
+      if (session.status === 'running' && session.desired_state === 'running' && session.metrics !== null) {
+        // The loss since the operator's latest resume today (decideHighLossPause), not only since midnight.
+        const floor = decideHighLossPause({
+          runId: session.run_id,
+          floor: policy.highLossPause,
+          nowMs,
+          risk: session.risk,
+          pnlToday: session.metrics.pnl_today,
+        });
+        if (floor.pause) {
+          actions.push({ type: 'high_loss_pause', floor: policy.highLossPause, incident: floor.incident });
+        }
       }
       return actions;
     }
