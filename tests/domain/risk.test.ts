@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  buildSession,
+  classifySessionChange,
   DEFAULT_RISK_LIMITS,
   decideHighLossPause,
   decideRiskResponse,
   drawdownPct,
   evaluateRisk,
   ManualClock,
+  NewSessionSchema,
   type RiskLimits,
   RiskLimitsSchema,
   type RiskSnapshot,
@@ -191,6 +194,34 @@ describe('Domain: drawdown baseline (both lines of defence)', () => {
     const acknowledged = { ...belowStart, losses_acknowledged_at: '2026-01-01T00:00:00.000Z' };
 
     expect(evaluateRisk({ ...twenty, starting_capital: 1300 }, acknowledged).breached).toBe(false);
+  });
+
+  it('makes the stream processor pause a session whose heartbeat shows a bot below its starting capital', () => {
+    // prepare
+    const base = buildSession(
+      NewSessionSchema.parse({
+        run_id: 'live-pascal-20260101000000-abc',
+        strategy_id: 'pascal',
+        strategy_name: 'PascalStrategy',
+        trading_mode: 'live',
+        risk_limits: twenty,
+        requested_by: 'ops',
+        trace_id: 't-1',
+      }),
+      Date.parse('2026-01-01T00:00:00.000Z'),
+    );
+    const before = { ...base, status: 'running' as const, heartbeat_seq: 1 };
+    const after = {
+      ...before,
+      heartbeat_seq: 2,
+      risk: { state: 'ok' as const, snapshot: belowStart, breaches: [], response: null, breached_at: null },
+    };
+    // act
+    const effects = classifySessionChange(before, after);
+    // assess
+    expect(effects.find((effect) => effect.type === 'risk_breach')).toMatchObject({
+      breaches: [{ rule: 'drawdown' }],
+    });
   });
 
   it('reads limits and risk states written before the starting capital existed (schema evolution)', () => {
