@@ -165,6 +165,26 @@ export class MlflowAdminClient {
     await this.#api('POST', 'registered-models/alias', { name, alias, version });
   }
 
+  /** basic-auth app only. */
+  async createUser(username: string, password: string): Promise<void> {
+    await this.#api('POST', 'users/create', { username, password });
+  }
+
+  /** basic-auth app only; MLflow 3.17 grants permissions on its 3.0 API. */
+  async grantPermission(
+    username: string,
+    resourceType: 'registered_model' | 'experiment',
+    resourceId: string,
+    permission: 'READ' | 'EDIT' | 'MANAGE' | 'NO_PERMISSIONS',
+  ): Promise<void> {
+    await this.#send('POST', '/api/3.0/mlflow/users/permissions/grant', {
+      username,
+      resource_type: resourceType,
+      resource_id: resourceId,
+      permission,
+    });
+  }
+
   async transitionStage(
     name: string,
     version: string,

@@ -114,6 +114,9 @@ export const startMlflowServer = async (options: MlflowServerOptions): Promise<M
         // No network here, and no reason to phone home from a test or a laptop.
         MLFLOW_DISABLE_TELEMETRY: 'true',
         DO_NOT_TRACK: 'true',
+        // No background job runner (huey consumers for GenAI jobs): less CPU, and SIGTERM ends the
+        // server promptly (with the runner the CLI outlived its uvicorn child until SIGKILL).
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
         PYTHONUNBUFFERED: '1',
         ...options.env,
       },

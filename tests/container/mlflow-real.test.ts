@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
@@ -438,5 +439,101 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
       await downloader().download({ name: 'PascalStrategy-FreqAI', version: '2' }, destination);
       expect((await readdir(destination)).sort()).toEqual(['model.joblib', 'sub']);
     });
+  });
+});
+
+/**
+ * MLflow's basic-auth app needs Flask-WTF (the `mlflow[auth]` extra). Runs where it is importable by
+ * the project's Python (python/requirements.in asks for the extra; until the lock is recompiled, a
+ * PYTHONPATH holding Flask-WTF works too).
+ */
+const basicAuthAvailable = (): boolean =>
+  mlflowInstalled() &&
+  spawnSync(join(import.meta.dirname, '../../.venv/bin/python'), ['-c', 'import flask_wtf'], {
+    stdio: 'ignore',
+  }).status === 0;
+
+describe.skipIf(!basicAuthAvailable())('Config loader against a real MLflow server with basic auth', () => {
+  const ADMIN = { username: 'admin', password: 'tradai-admin-password-1' };
+  const AGENT = { username: 'tradai-agent', password: 'agent-password-12345' };
+  const OUTSIDER = { username: 'outsider', password: 'outsider-password-123' };
+  let mlflow: TestMlflow;
+
+  beforeAll(async () => {
+    mlflow = await startTestMlflow({
+      args: ['--app-name', 'basic-auth'],
+      admin: ADMIN,
+      prepare: async (dir) => {
+        const ini = join(dir, 'basic_auth.ini');
+        await writeFile(
+          ini,
+          [
+            '[mlflow]',
+            // Nobody reads a model unless granted: the agent's user gets READ on its strategy only.
+            'default_permission = NO_PERMISSIONS',
+            `database_uri = sqlite:///${join(dir, 'basic_auth.db')}`,
+            `admin_username = ${ADMIN.username}`,
+            `admin_password = ${ADMIN.password}`,
+            'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+          ].join('\n'),
+        );
+        return { MLFLOW_AUTH_CONFIG_PATH: ini, MLFLOW_FLASK_SERVER_SECRET_KEY: randomUUID() };
+      },
+    });
+    const { admin } = mlflow;
+    await admin.createRegisteredModel('PascalStrategy');
+    const version = await admin.createModelVersion('PascalStrategy', {
+      source: 's3://tradai-mlflow/PascalStrategy/1',
+      tags: TAGS,
+    });
+    await admin.setAlias('PascalStrategy', 'champion', version);
+    for (const user of [AGENT, OUTSIDER]) await admin.createUser(user.username, user.password);
+    await admin.grantPermission(AGENT.username, 'registered_model', 'PascalStrategy', 'READ');
+  });
+
+  afterAll(async () => {
+    await mlflow?.close();
+  });
+
+  const ref = { name: 'PascalStrategy', alias: 'champion' };
+
+  it('reads the version with the credentials MLFLOW_TRACKING_USERNAME/PASSWORD give', async () => {
+    const version = await new MlflowRestRegistry({ trackingUri: mlflow.url, ...AGENT }).getModelVersion(ref);
+    expect(version).toMatchObject({ version: '1', tags: TAGS });
+  });
+
+  it('reports missing credentials as unauthorized (401, a text body, not an MLflow error)', async () => {
+    const error = await caught(new MlflowRestRegistry({ trackingUri: mlflow.url }).getModelVersion(ref));
+    expect(error).toBeInstanceOf(MlflowRegistryError);
+    expect(error).toMatchObject({ reason: 'unauthorized', status: 401, errorCode: null });
+    expect(String(error)).toContain('MLFLOW_TRACKING_USERNAME');
+  });
+
+  it('reports a wrong password as unauthorized and never prints it', async () => {
+    const error = await caught(
+      new MlflowRestRegistry({
+        trackingUri: mlflow.url,
+        username: AGENT.username,
+        password: 'wrong-pw-9876',
+      }).getModelVersion(ref),
+    );
+    expect(error).toMatchObject({ reason: 'unauthorized', status: 401 });
+    expect(String(error)).not.toContain('wrong-pw-9876');
+  });
+
+  it('reports a bearer token the basic-auth app does not take as unauthorized (401)', async () => {
+    const error = await caught(
+      new MlflowRestRegistry({ trackingUri: mlflow.url, token: 'not-a-basic-auth-token' }).getModelVersion(
+        ref,
+      ),
+    );
+    expect(error).toMatchObject({ reason: 'unauthorized', status: 401 });
+  });
+
+  it('reports a user without permission on the model as unauthorized (403 "Permission denied")', async () => {
+    const error = await caught(
+      new MlflowRestRegistry({ trackingUri: mlflow.url, ...OUTSIDER }).getModelVersion(ref),
+    );
+    expect(error).toMatchObject({ reason: 'unauthorized', status: 403, errorCode: null });
   });
 });
