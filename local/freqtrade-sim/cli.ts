@@ -68,6 +68,8 @@ const OPTIONS: Readonly<Record<Subcommand, readonly OptionSpec[]>> = {
     option('dryRun', 'flag', '--dry-run'),
     option('dryRunWallet', 'value', '--dry-run-wallet'),
     option('sdNotify', 'flag', '--sd-notify'),
+    // The simulator's own: which Freqtrade era to serve (sim.era), e.g. `--era 2024`.
+    option('era', 'value', '--era'),
   ],
   backtesting: [
     ...COMMON,
@@ -183,6 +185,8 @@ const overridesOf = (values: Record<string, string | string[] | true>): Record<s
   if (userdir) overrides.user_data_dir = userdir;
   const dbUrl = text(values.dbUrl);
   if (dbUrl) overrides.db_url = dbUrl;
+  const era = text(values.era);
+  if (era) overrides.sim = { era };
   return overrides;
 };
 

@@ -123,7 +123,10 @@ const SimBlockFieldsSchema = z.strictObject({
    * Which Freqtrade the simulator is: `2025.4` (and later) has PAUSED and /pause; `2024` has neither,
    * and /stopentry sets max_open_trades to 0 (state stays RUNNING) until /reload_config.
    */
-  era: z.enum(['2024', '2025.4']).default('2025.4'),
+  era: z
+    // FREQTRADE__SIM__ERA=2024 arrives as a number, as Freqtrade parses its environment.
+    .preprocess((value) => (typeof value === 'number' ? String(value) : value), z.enum(['2024', '2025.4']))
+    .default('2025.4'),
   /** Defaults to the era's: a 2024.x or 2025.x version string, as the agent reads the era from it. */
   version: z.string().min(1).optional(),
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseArgs } from '../../../local/freqtrade-sim/cli';
 import {
   CountSchema,
   ShowConfigSchema,
@@ -87,5 +88,20 @@ describe('FreqtradeSim: the 2024 era (/stopentry)', () => {
     await expect(
       startFreqtradeSim(simConfig({ initial_state: 'paused', sim: { era: '2024' } })),
     ).rejects.toThrow(/initial_state/);
+  });
+
+  it('takes the era from FREQTRADE__SIM__ERA (a number once parsed) and from --era', async () => {
+    // Prepare
+    const config = simConfig({ initial_state: 'running' });
+
+    // Act
+    const sim = await startFreqtradeSim(config, { env: { FREQTRADE__SIM__ERA: '2024' } });
+    const version = (await showConfig(sim.url ?? '')).version;
+    await sim.close();
+    const parsed = parseArgs(['trade', '--config', 'c.json', '--era', '2024']);
+
+    // Assess
+    expect(version).toMatch(/^2024\./);
+    expect(parsed).toMatchObject({ kind: 'run', values: { era: '2024' } });
   });
 });
