@@ -13,7 +13,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/e2e/**'] },
+        test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/e2e/**', 'tests/real-freqtrade/**'] },
       },
       {
         extends: true,
@@ -22,6 +22,18 @@ export default defineConfig({
           include: ['tests/e2e/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
+        },
+      },
+      {
+        // Real `freqtrade trade` (the .venv's Freqtrade) against the local exchange: one file at a time,
+        // like e2e, since each Freqtrade process takes a share of the machine's two cores.
+        extends: true,
+        test: {
+          name: 'real',
+          include: ['tests/real-freqtrade/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 90_000,
         },
       },
     ],

@@ -50,6 +50,8 @@ export interface LocalExchange {
   setScenario(input: ScenarioInput): ScenarioState;
   /** Requests served so far, by `METHOD /path` (unknown paths included, so a test sees what was missed). */
   requests(): Record<string, number>;
+  /** The `METHOD /path` routes it serves. */
+  servedRoutes: readonly string[];
   close(): Promise<void>;
 }
 
@@ -417,6 +419,7 @@ export const startLocalExchange = async (options: LocalExchangeOptions = {}): Pr
     scenario,
     setScenario,
     requests: () => ({ ...counts }),
+    servedRoutes: Object.keys(routes),
     close: () =>
       new Promise<void>((resolve) => {
         stalledUntil = null;

@@ -30,10 +30,16 @@ class TradaiDemo(IStrategy):
     use_exit_signal = True
     startup_candle_count = 30
 
+    # Market orders fill at once in dry-run (at the local exchange's book), so a test sees its positions
+    # open at the first loop; a limit order at the touch may rest while the price drifts away.
+    # Freqtrade requires entry/exit pricing on the "other" side of the book for these (the base config).
     order_types = {
-        "entry": "limit",
-        "exit": "limit",
-        "stoploss": "limit",
+        "entry": "market",
+        "exit": "market",
+        "emergency_exit": "market",
+        "force_exit": "market",
+        "force_entry": "market",
+        "stoploss": "market",
         "stoploss_on_exchange": False,
     }
 
