@@ -57,6 +57,8 @@ export interface LocalCloudOptions {
   scheduleEveryMs?: number;
   /** How long ECS waits between a task's exit and its replacement. */
   restartDelayMs?: (failures: number) => number;
+  /** How long a stopped task gets between SIGTERM and SIGKILL (the task definition's StopTimeout; 30 s). */
+  stopTimeoutMs?: number;
   webhookUrl?: string;
   print?: (line: string) => void;
   colour?: boolean;
@@ -229,6 +231,9 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       ? {}
       : { registryFile: join(dataDir, 'ecs-services.json'), logDir: join(dataDir, 'logs') }),
     ...(options.restartDelayMs === undefined ? {} : { restartDelayMs: options.restartDelayMs }),
+    ...(options.stopTimeoutMs === undefined ? {} : { stopTimeoutMs: options.stopTimeoutMs }),
+    // As ECS: a stop is asked for and returns; the task drains up to its StopTimeout, then its STOPPED event.
+    awaitStop: false,
     onTaskStopped: (event: EcsTaskStateChange) => dispatchEvent(event as EventBridgeEvent<string, unknown>),
     log: print,
   });

@@ -88,6 +88,12 @@ export interface ProcessPlatformOptions {
   logDir?: string;
   /** ECS waits this long for SIGTERM to end a task before SIGKILL (stopTimeout, default 30 s). */
   stopTimeoutMs?: number;
+  /**
+   * Whether stopSession waits for the tasks to exit (default true). ECS's StopTask and DeleteService return
+   * at once while the task drains up to its StopTimeout; the local cloud passes false to behave the same,
+   * so what frees a lock must ask containerGone or wait for the STOPPED event, as in AWS.
+   */
+  awaitStop?: boolean;
   /** How the service scheduler spaces replacement tasks after repeated failures. */
   restartDelayMs?: (consecutiveFailures: number) => number;
   onTaskStopped: (event: EcsTaskStateChange) => void;
@@ -190,11 +196,16 @@ export class ProcessPlatform implements ContainerPlatform {
       this.#pendingRestarts.delete(serviceName);
       await this.#saveRegistry();
       const tasks = [...this.#tasks.values()].filter((task) => task.serviceName === serviceName);
-      await Promise.all(tasks.map((task) => this.#stopTask(task, reason, 'ServiceSchedulerInitiated')));
+      const stopped = Promise.all(
+        tasks.map((task) => this.#stopTask(task, reason, 'ServiceSchedulerInitiated')),
+      );
+      if (this.#options.awaitStop ?? true) await stopped;
       return;
     }
     const task = ref.task_arn === undefined ? undefined : this.#tasks.get(ref.task_arn);
-    if (task !== undefined) await this.#stopTask(task, reason, 'UserInitiated');
+    if (task === undefined) return;
+    const stopped = this.#stopTask(task, reason, 'UserInitiated');
+    if (this.#options.awaitStop ?? true) await stopped;
   }
 
   /** As ECS's DescribeTasks: true once no task of the service (or the task itself) is still running. */
