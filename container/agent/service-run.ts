@@ -1,4 +1,9 @@
-import type { FailClosedReport, StartFailureReport, StopOutcome } from '../../shared/domain/agent-report';
+import type {
+  FailClosedReport,
+  MissingTradesReport,
+  StartFailureReport,
+  StopOutcome,
+} from '../../shared/domain/agent-report';
 import type { Heartbeat } from '../../shared/domain/heartbeat';
 import type { RiskSnapshot } from '../../shared/domain/risk';
 import type { DesiredState, Session } from '../../shared/domain/session';
@@ -26,6 +31,7 @@ import { ProcessStats } from './process-stats';
 import { RiskMonitor } from './risk-monitor';
 import type { AgentRun, AgentRuntime, AgentStatus } from './runtime';
 import type { CommandReport, ProcessStopResult, StopPorts } from './stop';
+import { accountLabelOf, checkTakeover, expectedTradesOf } from './takeover-guard';
 
 /** How the process stop ended, in the words of the fail-closed report. */
 const FAIL_CLOSED_ACTIONS: Record<ProcessStopResult, FailClosedReport['action']> = {
@@ -104,7 +110,53 @@ export const createServiceRun = (
   });
   const failClosed = () =>
     clock.now() - (heartbeats.lastSuccessAt ?? claimedAt) > options.heartbeatFailClosedS * 1000;
-  const target = () => targetOf({ desired, riskStep: risk.response?.step ?? null, failClosed: failClosed() });
+  // ---- Startup guard: a takeover must find the trades its predecessor reported open ----
+  const expectedTrades = expectedTradesOf(booted.before);
+  let guard: 'pending' | 'clear' | 'missing' = expectedTrades.length > 0 ? 'pending' : 'clear';
+  let missingTradesReport: MissingTradesReport | undefined;
+  /** The operator saw `paused` after the report: a later `running` is a deliberate resume past it. */
+  let pausedSinceMissing = false;
+  const account = accountLabelOf(loaded.exchange, options.exchangeSecretName, booted.before.account_id);
+  const checkGuard = () => {
+    if (guard !== 'pending') return;
+    const result = checkTakeover(expectedTrades, collector.openTrades, account, clock.now());
+    if (result.ok) {
+      guard = 'clear';
+      logger.info('takeover: every trade the previous agent reported is open in freqtrade', {
+        trades: expectedTrades.length,
+      });
+      return;
+    }
+    guard = 'missing';
+    missingTradesReport = result.report;
+    logger.error('takeover: trades the previous agent reported are not in freqtrade: entries stay paused', {
+      missing_trade_ids: result.report.trade_ids,
+      expected: result.report.expected,
+      account,
+    });
+    void sendHeartbeat('missing trades');
+  };
+  /** The operator resumes past the report as past a risk latch: paused then running, or running stamped after it. */
+  const observeGuard = (fresh: Session) => {
+    if (guard !== 'missing' || missingTradesReport === undefined) return;
+    if (fresh.desired_state === 'paused') {
+      pausedSinceMissing = true;
+      return;
+    }
+    const changedAt = fresh.desired_state_changed_at ?? null;
+    const resumedAfter = changedAt !== null && Date.parse(changedAt) > Date.parse(missingTradesReport.at);
+    if (fresh.desired_state === 'running' && (pausedSinceMissing || resumedAfter)) {
+      guard = 'clear';
+      logger.warn('operator resumed past the missing trades: entries back on', {
+        missing_trade_ids: missingTradesReport.trade_ids,
+      });
+    }
+  };
+  const target = () => {
+    const goal = targetOf({ desired, riskStep: risk.response?.step ?? null, failClosed: failClosed() });
+    // Until Freqtrade shows the predecessor's trades (or the operator resumes past their loss): no entries.
+    return guard !== 'clear' && goal === 'running' ? 'paused' : goal;
+  };
 
   /** Set by the SIGTERM plan's last heartbeat: its pause is a handover, not a state to report as paused. */
   let draining = false;
@@ -138,6 +190,9 @@ export const createServiceRun = (
           ? {}
           : { restarts_in_window: supervisor.restartsInWindow, last_exit: supervisor.lastExit }),
         ...(startFailureReport === undefined ? {} : { start_failure: startFailureReport }),
+        ...(missingTradesReport === undefined || guard !== 'missing'
+          ? {}
+          : { missing_trades: missingTradesReport }),
       },
       risk: risk.state(lastSnapshot),
       open_trades: collector.openTrades,
@@ -220,7 +275,10 @@ export const createServiceRun = (
   const enforce = async (action: 'pause' | 'stop' | 'forceexit', why: string): Promise<boolean> => {
     const report = await command(action, why);
     if (report.ok) return true;
-    await failClosedStop(action, report.detail);
+    // A Freqtrade still booting has not answered yet: its config's initial_state holds the target, and its
+    // silence counts as monitoring failures once the start-up grace is over. Only a bot that answered and
+    // then does not obey is stopped.
+    if (apiAnsweredSinceStart) await failClosedStop(action, report.detail);
     return false;
   };
 
@@ -265,6 +323,7 @@ export const createServiceRun = (
       return;
     }
     risk.setLimits(fresh.risk_limits);
+    observeGuard(fresh);
     const changed = fresh.desired_state !== desired;
     desired = fresh.desired_state;
     if (risk.observeDesired(desired, fresh.desired_state_changed_at ?? null)) {
@@ -296,6 +355,7 @@ export const createServiceRun = (
     const inStartup = !apiAnsweredSinceStart && clock.now() - clientStartedAt < STARTUP_GRACE_MS;
     const outcome = await collector.poll(client, !inStartup);
     if (outcome.loopAlive === true) supervisor?.markLive();
+    if (outcome.failures.length === 0) checkGuard();
     if (outcome.failures.length === 0) {
       apiAnsweredSinceStart = true;
       seenTrades = true;

@@ -78,7 +78,7 @@ describe('Agent: fail-closed means closed (issue 8 finding 3)', () => {
     expect(session.health?.fail_closed?.failure).toContain('500');
     expect(session.health?.freqtrade_state).toBe('stopped');
     expect(await reachable(url)).toBe(false);
-    expect(agent.handle.status().phase).toBe('held');
+    await pollUntil('agent held', () => agent.handle.status().phase === 'held');
     expect(agent.exits).toEqual([]);
   });
 

@@ -1,0 +1,162 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
+import type { OpenTrade } from '../../shared/domain/session';
+import { type Fixture, startFixture } from './support/fixture';
+import { pollUntil } from './support/poll';
+import { type RunningAgent, startAgent } from './support/run';
+import { attachTo, startSim } from './support/sim';
+
+const trade = (trade_id: number, pair = 'BTC/USDT'): OpenTrade => ({
+  trade_id,
+  pair,
+  is_short: false,
+  amount: 0.01,
+  open_rate: 50_000,
+  current_rate: 50_100,
+  stake_amount: 100,
+  leverage: 1,
+  profit_abs: 1,
+  profit_ratio: 0.01,
+  open_date: '2026-06-01T11:00:00.000Z',
+});
+
+describe('Agent: taking over a session with open trades (issue 8 finding 1, startup guard)', () => {
+  let fx: Fixture;
+  const agents: RunningAgent[] = [];
+  const sims: FreqtradeSimHandle[] = [];
+
+  beforeAll(async () => {
+    fx = await startFixture();
+  });
+  afterEach(async () => {
+    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
+    for (const sim of sims.splice(0)) await sim.close();
+  });
+  afterAll(async () => {
+    await fx.close();
+  });
+
+  /** A predecessor agent claimed the session and last reported these trades open. */
+  const predecessorReported = async (runId: string, trades: OpenTrade[]) => {
+    const claim = await fx.store.claimSession({
+      run_id: runId,
+      agent_id: 'old-task:1:abcd',
+      strategy_version: '1.0.0',
+      exchange: 'binance',
+      pairs: ['BTC/USDT'],
+    });
+    if (!claim.ok) throw new Error(claim.message);
+    const beat = await fx.store.recordHeartbeat({
+      run_id: runId,
+      agent_id: 'old-task:1:abcd',
+      seq: claim.session.heartbeat_seq + 1,
+      at: new Date().toISOString(),
+      metrics: { total_trades: 0, win_rate: 0, pnl_today: 0, pnl_total: 0, open_trade_count: trades.length },
+      health: { cpu_percent: 0, memory_mb: 0, exchange_connected: true, last_trade_at: null },
+      risk: { state: 'ok', snapshot: null, breaches: [], response: null, breached_at: null },
+      open_trades: trades,
+    });
+    if (!beat.ok) throw new Error(beat.message);
+  };
+
+  const sim = async (knobs: Record<string, unknown> = {}) => {
+    const started = await startSim(knobs);
+    sims.push(started);
+    return started;
+  };
+
+  it('keeps entries paused and reports the trades its Freqtrade does not show (the trade store was lost)', async () => {
+    // prepare
+    const bot = await sim({ open_trades_at_start: 0 });
+    const { runId, options } = await fx.session();
+    await predecessorReported(runId, [trade(901), trade(902, 'ETH/USDT')]);
+    // act
+    const agent = await startAgent({ ...options, attach: attachTo(bot) }, { store: fx.store });
+    agents.push(agent);
+    const session = await pollUntil('missing trades on the session', async () => {
+      const s = await fx.store.get(runId);
+      return s?.health?.missing_trades ? s : undefined;
+    });
+    // assess
+    expect(session.health?.missing_trades).toMatchObject({
+      trade_ids: [901, 902],
+      expected: 2,
+      found: 0,
+      action: 'entries_paused',
+    });
+    expect(session.health?.missing_trades?.account).toContain('binance');
+    await pollUntil('entries paused', () => bot.state().state === 'paused');
+    // the guard holds against the pre-takeover desired_state running
+    await pollUntil('a later heartbeat still paused', async () => {
+      const s = await fx.store.get(runId);
+      return (s?.heartbeat_seq ?? 0) > session.heartbeat_seq + 2 ? s : undefined;
+    });
+    expect(bot.state().state).toBe('paused');
+  });
+
+  it('trades again once the operator resumes past the missing trades (pause, then resume)', async () => {
+    // prepare
+    const bot = await sim({ open_trades_at_start: 0 });
+    const { runId, options } = await fx.session();
+    await predecessorReported(runId, [trade(903)]);
+    const agent = await startAgent({ ...options, attach: attachTo(bot) }, { store: fx.store });
+    agents.push(agent);
+    await pollUntil('missing trades', async () => (await fx.store.get(runId))?.health?.missing_trades);
+    await pollUntil('entries paused', () => bot.state().state === 'paused');
+    // act
+    await fx.store.setDesiredState(runId, 'paused');
+    await pollUntil('agent saw paused', () => agent.handle.status().desiredState === 'paused');
+    await fx.store.setDesiredState(runId, 'running');
+    // assess
+    await pollUntil('trading again', () => bot.state().state === 'running');
+    await pollUntil('report cleared', async () => !(await fx.store.get(runId))?.health?.missing_trades);
+  });
+
+  it('finds the trades its predecessor reported and trades on, with no report', async () => {
+    // prepare: a first agent reports the bot's trades, then its task is replaced
+    const bot = await sim();
+    const { runId, options } = await fx.session();
+    const first = await startAgent({ ...options, attach: attachTo(bot) }, { store: fx.store });
+    await pollUntil(
+      'trades reported',
+      async () => ((await fx.store.get(runId))?.open_trades.length ?? 0) > 0,
+    );
+    await first.handle.shutdown('task replaced');
+    // act
+    const second = await startAgent({ ...options, attach: attachTo(bot) }, { store: fx.store });
+    agents.push(second);
+    // assess
+    await pollUntil('trading again', () => bot.state().state === 'running');
+    const session = await pollUntil('a heartbeat of the new agent', async () => {
+      const s = await fx.store.get(runId);
+      return s?.agent_id === second.handle.status().agentId && s.heartbeat_seq > 0 && s.metrics?.equity
+        ? s
+        : undefined;
+    });
+    expect(session.health?.missing_trades ?? null).toBeNull();
+  });
+
+  it('starts a supervised Freqtrade paused until the trades are confirmed', async () => {
+    // prepare
+    const { runId, options } = await fx.session({ sim: { open_trades_at_start: 0 } });
+    await predecessorReported(runId, [trade(77)]);
+    // act
+    const agent = await startAgent(options, { store: fx.store });
+    agents.push(agent);
+    const session = await pollUntil(
+      'missing trades on the session',
+      async () => {
+        const s = await fx.store.get(runId);
+        return s?.health?.missing_trades ? s : undefined;
+      },
+      30_000,
+    );
+    // assess
+    const written = JSON.parse(await readFile(join(options.workDir ?? '', 'config.json'), 'utf8'));
+    expect(written.initial_state).toBe('paused');
+    expect(session.health?.missing_trades?.trade_ids).toEqual([77]);
+    expect(agent.handle.status().freqtradeState).toBe('paused');
+  });
+});
