@@ -7,6 +7,9 @@ import * as z from 'zod';
  */
 const ErrorSchema = z.object({ error_code: z.string(), message: z.string().default('') });
 const CreateVersionSchema = z.object({ model_version: z.object({ version: z.string() }) });
+const LatestVersionsSchema = z.object({
+  model_versions: z.array(z.object({ version: z.string() })).optional(),
+});
 const CreateExperimentSchema = z.object({ experiment_id: z.string() });
 const GetExperimentSchema = z.object({ experiment: z.object({ experiment_id: z.string() }) });
 const CreateRunSchema = z.object({
@@ -159,6 +162,18 @@ export class MlflowAdminClient {
 
   async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
     await this.#api('POST', 'model-versions/set-tag', { name, version, key, value });
+  }
+
+  /** 0 when the model has no version yet (get-latest-versions with no stage: the latest of each stage). */
+  async newestVersionNumber(name: string): Promise<number> {
+    const latest = LatestVersionsSchema.parse(
+      await this.#api('POST', 'registered-models/get-latest-versions', { name }),
+    );
+    return Math.max(0, ...(latest.model_versions ?? []).map((version) => Number(version.version)));
+  }
+
+  async getModelVersion(name: string, version: string): Promise<unknown> {
+    return this.#api('GET', `model-versions/get?${new URLSearchParams({ name, version })}`);
   }
 
   async setAlias(name: string, alias: string, version: string): Promise<void> {

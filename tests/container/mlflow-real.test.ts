@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileConfigSource } from '../../container/agent/config/config-source';
 import {
+  FileModelRegistry,
   MlflowRegistryError,
   type MlflowRestOptions,
   MlflowRestRegistry,
@@ -19,6 +20,7 @@ import {
   type StrategyConfigRequest,
 } from '../../container/agent/config/strategy-config-loader';
 import { StrategyConfigValidationError } from '../../container/agent/errors';
+import { DEMO_REGISTRY_FILE, seedRegistry } from '../../local/mlflow';
 import { mlflowInstalled, startTestMlflow, type TestMlflow } from '../support/mlflow-server';
 
 /** seed §4 (StrategyMetadata.to_mlflow_tags()), as a training job registers them. */
@@ -48,6 +50,8 @@ const BASE_CONFIG = {
   exchange: { name: 'binance', pair_whitelist: ['SOL/USDT:USDT'] },
   freqai: { enabled: true },
 };
+
+const DEMO_DIR = join(import.meta.dirname, '../../local/demo');
 
 const MODEL_BYTES = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
 const MODEL_METADATA = JSON.stringify({ label_period_candles: 24, identifier: 'pascal-freqai' });
@@ -438,6 +442,45 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
       await writeFile(join(destination, 'stale.txt'), 'left over');
       await downloader().download({ name: 'PascalStrategy-FreqAI', version: '2' }, destination);
       expect((await readdir(destination)).sort()).toEqual(['model.joblib', 'sub']);
+    });
+  });
+
+  describe('the demo registry seeded into it (local/mlflow, for npm start)', () => {
+    const demoConfigs = new FileConfigSource(`file://${join(DEMO_DIR, 'configs')}`);
+
+    it('loads every demo strategy exactly as the file registry gives it, by alias and by stage', async () => {
+      // prepare
+      const summary = await seedRegistry(mlflow.admin, DEMO_REGISTRY_FILE);
+      const fromFile = new StrategyConfigLoader(new FileModelRegistry(DEMO_REGISTRY_FILE), demoConfigs);
+      const fromMlflow = new StrategyConfigLoader(registry(), demoConfigs);
+      // act + assess
+      expect(summary).toMatchObject({ models: 2, created: 2 });
+      for (const strategy of ['MomentumStrategy', 'TradaiDemo']) {
+        for (const selection of [{ alias: 'champion' }, { stage: 'Production' }]) {
+          const wanted = await fromFile.load(request({ strategy, ...selection }));
+          const loaded = await fromMlflow.load(request({ strategy, ...selection }));
+          expect(loaded.config).toEqual(wanted.config);
+          expect(loaded.modelVersion).toMatchObject({
+            version: wanted.modelVersion.version,
+            stage: wanted.modelVersion.stage,
+            tags: wanted.modelVersion.tags,
+          });
+        }
+      }
+    });
+
+    it("keeps the file registry's version numbers (MomentumStrategy v3: v1 and v2 are Archived placeholders)", async () => {
+      await seedRegistry(mlflow.admin, DEMO_REGISTRY_FILE);
+      const v3 = await registry().getModelVersion({ name: 'MomentumStrategy', version: '3' });
+      const v1 = await registry().getModelVersion({ name: 'MomentumStrategy', version: '1' });
+      expect(v3.stage).toBe('Production');
+      expect(v1).toMatchObject({ stage: 'Archived', tags: { tradai_placeholder: 'true' } });
+    });
+
+    it('seeds once: a second seed creates nothing', async () => {
+      await seedRegistry(mlflow.admin, DEMO_REGISTRY_FILE);
+      const again = await seedRegistry(mlflow.admin, DEMO_REGISTRY_FILE);
+      expect(again).toEqual({ models: 2, created: 0, placeholders: 0 });
     });
   });
 });
