@@ -1,12 +1,17 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from '../../../local/freqtrade-sim/cli';
 import {
   CountSchema,
   ShowConfigSchema,
   StatusMsgSchema,
   startFreqtradeSim,
 } from '../../../local/freqtrade-sim/index';
-import { get, post, simConfig, startSim } from './helpers';
+import { get, post, simConfig, startSim, waitFor } from './helpers';
+
+const BIN = resolve(import.meta.dirname, '../../../local/freqtrade-sim/bin/freqtrade');
 
 const showConfig = async (url: string) =>
   ShowConfigSchema.parse((await get(url, '/api/v1/show_config')).body);
@@ -90,18 +95,47 @@ describe('FreqtradeSim: the 2024 era (/stopentry)', () => {
     ).rejects.toThrow(/initial_state/);
   });
 
-  it('takes the era from FREQTRADE__SIM__ERA (a number once parsed) and from --era', async () => {
-    // Prepare
-    const config = simConfig({ initial_state: 'running' });
-
+  it('takes the era from FREQTRADE__SIM__ERA (a number once parsed)', async () => {
     // Act
-    const sim = await startFreqtradeSim(config, { env: { FREQTRADE__SIM__ERA: '2024' } });
+    const sim = await startFreqtradeSim(simConfig({ initial_state: 'running' }), {
+      env: { FREQTRADE__SIM__ERA: '2024' },
+    });
     const version = (await showConfig(sim.url ?? '')).version;
     await sim.close();
-    const parsed = parseArgs(['trade', '--config', 'c.json', '--era', '2024']);
 
     // Assess
     expect(version).toMatch(/^2024\./);
-    expect(parsed).toMatchObject({ kind: 'run', values: { era: '2024' } });
+  });
+
+  it('takes the era from `freqtrade trade --era 2024`', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'ftsim-era-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify(simConfig({ initial_state: 'running' })));
+    const child = spawn(BIN, ['trade', '--config', config, '--era', '2024'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    try {
+      // Act
+      const port = await waitFor(
+        () => /Listening on 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1],
+        'the simulator to listen',
+        20_000,
+      );
+      const pause = await post(`http://127.0.0.1:${port}`, '/api/v1/pause');
+
+      // Assess
+      expect((await showConfig(`http://127.0.0.1:${port}`)).version).toMatch(/^2024\./);
+      expect(pause.status).toBe(404);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
