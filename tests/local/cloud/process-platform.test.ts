@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -265,6 +265,23 @@ describe('Local cloud: process platform (ECS stand-in)', () => {
       expect(dryRun?.tradeDbUrl).toBe(
         `sqlite:///${join(dir, 'trade-store', 'pascal-btc', 'tradesv3.dry-run.sqlite')}`,
       );
+    });
+
+    it('clears the work folders a control plane that died left behind before it restores a service', async () => {
+      const first = newPlatform();
+      await first.startSession(specOf('live-pascal-btc-000015', 'live'));
+      await first.close();
+      // A control plane killed with SIGKILL never removed its tasks' folders.
+      const leftover = join(dir, 'tasks', '0123456789abcdef0123456789abcdef');
+      await mkdir(leftover, { recursive: true });
+      await writeFile(join(leftover, 'config.json'), '{}');
+
+      const second = newPlatform();
+      await second.restore();
+      const taskId = second.tasks()[0]?.taskArn.split('/').pop();
+
+      expect(existsSync(leftover)).toBe(false);
+      expect(await readdir(join(dir, 'tasks'))).toEqual([taskId]);
     });
 
     it('gives one-shot tasks no trade store (a backtest keeps no positions)', async () => {
