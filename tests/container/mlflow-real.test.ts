@@ -51,6 +51,12 @@ const BASE_CONFIG = {
   freqai: { enabled: true },
 };
 
+/**
+ * A real server takes 10-35 s to come up on this shared 2-core machine (more with the auth app); the
+ * start itself is bounded by startTestMlflow's deadline, the hook by this.
+ */
+const SERVER_START_BUDGET_MS = 150_000;
+
 const DEMO_DIR = join(import.meta.dirname, '../../local/demo');
 
 const MODEL_BYTES = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
@@ -168,7 +174,7 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
       source: 's3://tradai-mlflow/PascalStrategy/4',
       tags: { ...TAGS, strategy_version: '3.0.0-rc1', status: 'testing' },
     });
-  });
+  }, SERVER_START_BUDGET_MS);
 
   afterAll(async () => {
     await mlflow?.close();
@@ -532,7 +538,7 @@ describe.skipIf(!basicAuthAvailable())('Config loader against a real MLflow serv
     await admin.setAlias('PascalStrategy', 'champion', version);
     for (const user of [AGENT, OUTSIDER]) await admin.createUser(user.username, user.password);
     await admin.grantPermission(AGENT.username, 'registered_model', 'PascalStrategy', 'READ');
-  });
+  }, SERVER_START_BUDGET_MS);
 
   afterAll(async () => {
     await mlflow?.close();

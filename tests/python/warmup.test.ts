@@ -57,7 +57,7 @@ describe.skipIf(!existsSync(PYTHON))('Python: tradai.warmup on the real arcticdb
     expect(run.stderr).toMatch(/^OK$/m);
     expect(run.stdout).toContain('warmup candles BTC/USDT=719 ETH/USDT=719');
     expect(run.stdout).toContain('warmup candles BTC/USDT:USDT 1h=47 BTC/USDT 5m=288');
-  });
+  }, 150_000);
 
   describe('command line, as a strategy container runs it', () => {
     let dir: string;
