@@ -263,6 +263,17 @@ const copyOf = (from: SessionStatus | null, session: Session): TransitionCopy =>
 
 const modeTag = (session: Session) => `${session.strategy_id} ${session.trading_mode}`;
 
+/**
+ * A move to paused that nobody asked for (desired state still running) because the agent itself held
+ * entries back for an incident it reported (trades missing at takeover, Freqtrade never up, a fail-closed
+ * stop): that incident has its own page, so the status change does not page a second time.
+ */
+export const pausePagedByItsCause = (from: SessionStatus | null, session: Session): boolean =>
+  session.status === 'paused' &&
+  from === 'running' &&
+  session.desired_state === 'running' &&
+  Boolean(session.health?.missing_trades || session.health?.start_failure || session.health?.fail_closed);
+
 /** One alert per status transition; `done` lists what the control plane did about it. */
 export const transitionAlert = (
   from: SessionStatus | null,

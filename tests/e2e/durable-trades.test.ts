@@ -139,7 +139,27 @@ describe('Local cloud: durable trade state across replacement tasks', () => {
     expect(tradesOf(replaced).filter((trade) => known.has(JSON.stringify(trade)))).toEqual([]);
   }, 180_000);
 
-  it.todo(
-    'keeps entries paused and pages one CRITICAL naming the missing trades and the account when the trade store was lost (startup guard: engineer D1; page: engineer E)',
-  );
+  it('keeps entries paused and pages one CRITICAL naming the missing trades and the account when the trade store was lost', async () => {
+    const { runId, agentId, trades } = await startWithOpenTrades('e2e-store-lost-page');
+    const pagesBefore = alertsFor(cloud, runId).length;
+
+    await rm(tradeStoreOf('e2e-store-lost-page'), { recursive: true, force: true });
+    const replaced = await killTaskAndAwaitReplacement(
+      runId,
+      agentId,
+      (s) => s.health?.missing_trades !== null && s.health?.missing_trades !== undefined,
+    );
+    await cloud.streamsDrained();
+
+    expect(replaced.health?.freqtrade_state).toBe('paused');
+    const pages = alertsFor(cloud, runId).slice(pagesBefore);
+    const critical = pages.filter((alert) => alert.severity === 'CRITICAL');
+    expect(critical.map((alert) => alert.kind)).toEqual(['takeover.missing_trades']);
+    for (const trade of trades) expect(critical[0]?.message).toContain(`#${trade.trade_id}`);
+    expect(critical[0]?.message).toContain('tradai/exchange/binance');
+    expect(pages.map((alert) => alert.kind).sort()).toEqual([
+      'container.restarting',
+      'takeover.missing_trades',
+    ]);
+  }, 180_000);
 });

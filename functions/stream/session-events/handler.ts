@@ -5,7 +5,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { agentReportAlert, breachAlert, transitionAlert } from '../../../shared/domain/alerts';
+import {
+  agentReportAlert,
+  breachAlert,
+  pausePagedByItsCause,
+  transitionAlert,
+} from '../../../shared/domain/alerts';
 import { type Clock, systemClock } from '../../../shared/domain/clock';
 import { parseInput, parseStored } from '../../../shared/domain/errors';
 import type { AlertPublisher, ContainerPlatform, LaunchWorkflow } from '../../../shared/domain/ports';
@@ -106,7 +111,9 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
   }
 
   const transition = has('transition');
-  if (transition !== undefined) {
+  if (transition !== undefined && pausePagedByItsCause(transition.from, current)) {
+    logger.info('status transition paged by its cause', { run_id: current.run_id, to: transition.to });
+  } else if (transition !== undefined) {
     const alert = transitionAlert(transition.from, current, clock.now(), done);
     const sent = await once(ledger, `alert:${alert.dedup_id}`, () => alerts.publish(alert));
     if (sent) metrics.addMetric('AlertsPublished', MetricUnit.Count, 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentReportAlert, transitionAlert } from '../../../shared/domain/alerts';
+import { agentReportAlert, pausePagedByItsCause, transitionAlert } from '../../../shared/domain/alerts';
 import {
   buildSession,
   NewSessionSchema,
@@ -233,6 +233,35 @@ describe('Domain: pages for what the agent reports (stops, Freqtrade start-up an
     expect(repeated?.severity).toBe('CRITICAL');
     expect(repeated?.message).toContain('3 in the current window');
     expect(once?.dedup_id).not.toBe(repeated?.dedup_id);
+  });
+
+  it.each<[string, Partial<Session>, boolean]>([
+    [
+      'paused by the startup guard, desired running',
+      {
+        health: health({
+          freqtrade_state: 'paused',
+          missing_trades: {
+            trade_ids: [1],
+            expected: 1,
+            found: 0,
+            account: 'binance',
+            action: 'entries_paused',
+            at: iso(1),
+          },
+        }),
+      },
+      true,
+    ],
+    [
+      'paused by the operator',
+      { desired_state: 'paused', health: health({ freqtrade_state: 'paused' }) },
+      false,
+    ],
+    ['paused with no report of the agent', { health: health({ freqtrade_state: 'paused' }) }, false],
+  ])('does not page a pause a second time when its cause paged already: %s', (_case, overrides, skipped) => {
+    // act + assess
+    expect(pausePagedByItsCause('running', base({ status: 'paused', ...overrides }))).toBe(skipped);
   });
 
   it.each<[string, Partial<Session>, string, string[]]>([
