@@ -174,19 +174,27 @@ export class PaperBot {
     return this.#closedProfit;
   }
 
+  /**
+   * What the dry-run wallet started with: `dry_run_wallet` (wallets.py `_start_cap`), even where
+   * `available_capital` says otherwise (that is only the starting capital /balance reports).
+   */
+  walletStart(): number {
+    return this.#config.dry_run_wallet;
+  }
+
   /** Stake currency not tied up in open trades (Freqtrade's dry-run wallet arithmetic). */
   freeStake(): number {
     const inTrades = this.#open.reduce((sum, trade) => sum + trade.stakeAmount, 0);
-    return this.startingCapital() + this.closedProfit() - inTrades;
+    return this.walletStart() + this.closedProfit() - inTrades;
   }
 
-  /** Starting capital plus realised and unrealised profit, fees included. */
+  /** The wallet's start plus realised and unrealised profit, fees included. */
   equity(): number {
     const unrealised = this.#open.reduce(
       (sum, trade) => sum + trade.profitAt(this.rate(trade.pair)).profitAbs,
       0,
     );
-    return this.startingCapital() + this.closedProfit() + unrealised;
+    return this.walletStart() + this.closedProfit() + unrealised;
   }
 
   command(command: BotCommand): StatusMsg {

@@ -180,4 +180,27 @@ describe('Agent: a bot already below its drawdown limit when the agent starts', 
     expect(pause).toBeGreaterThan(firstBalance);
     expect(calls.slice(firstBalance + 1, pause).filter((call) => call.path.endsWith('/balance'))).toEqual([]);
   });
+
+  it('pauses a supervised bot whose Freqtrade reports a starting capital above its wallet at the first risk poll (drawdown measured only from first equity seen)', async () => {
+    // prepare: Freqtrade's available_capital 1300 is its starting_capital; the dry-run wallet holds 1000.
+    const calls: RecordedRequest[] = [];
+    const { runId, options } = await fx.session({
+      limits: { max_drawdown_pct: 20 },
+      overrides: { available_capital: 1300 },
+      sim: { open_trades_at_start: 0 },
+    });
+    // act
+    const agent = await startAgent(options, { store: fx.store, freqtradeFetch: recordingFetch(calls) });
+    agents.push(agent);
+    const session = await breachOf(runId);
+    // assess
+    expect(session.risk?.breaches.map((breach) => breach.rule)).toEqual(['drawdown']);
+    expect(session.risk?.snapshot).toMatchObject({ starting_capital: 1300, equity: 1000 });
+    const firstBalance = calls.findIndex(
+      (call) => call.path.endsWith('/balance') && call.body?.includes('total'),
+    );
+    const pause = calls.findIndex((call) => call.method === 'POST' && call.path.endsWith('/pause'));
+    expect(pause).toBeGreaterThan(firstBalance);
+    expect(calls.slice(firstBalance + 1, pause).filter((call) => call.path.endsWith('/balance'))).toEqual([]);
+  });
 });
