@@ -1,11 +1,19 @@
 /**
- * `npm start [-- --memory] [--data .tradai] [--verbose]`: the whole control plane on this machine, wired
- * from serverless.yml. PORT (default 4000) picks the HTTP API port; FREQTRADE_CMD a real Freqtrade;
+ * `npm start [-- --memory] [--data .tradai] [--verbose] [--freqtrade sim|real]`: the whole control plane
+ * on this machine, wired from serverless.yml. `--freqtrade real` runs the .venv's Freqtrade in every
+ * container (dry-run against a local exchange it starts) instead of the simulator. PORT (default 4000) picks the HTTP API port; FREQTRADE_CMD a real Freqtrade;
  * ALERT_WEBHOOK_URL a webhook for alerts.
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { parseEnv } from '../../shared/runtime/env';
+import {
+  type LocalExchange,
+  REAL_FREQTRADE_CMD,
+  realFreqtradeAvailable,
+  realFreqtradeEnvironment,
+  startLocalExchange,
+} from '../exchange/index';
 import { startLocalCloud } from './cloud';
 
 const { values } = parseArgs({
@@ -13,8 +21,18 @@ const { values } = parseArgs({
     memory: { type: 'boolean', default: false },
     data: { type: 'string', default: '.tradai' },
     verbose: { type: 'boolean', default: false },
+    freqtrade: { type: 'string', default: 'sim' },
   },
 });
+const freqtradeMode = z.enum(['sim', 'real']).safeParse(values.freqtrade);
+if (!freqtradeMode.success) {
+  console.error(`--freqtrade must be sim or real, not ${JSON.stringify(values.freqtrade)}`);
+  process.exit(2);
+}
+if (freqtradeMode.data === 'real' && !realFreqtradeAvailable()) {
+  console.error(`--freqtrade real needs ${REAL_FREQTRADE_CMD}: create it with npm run python:env`);
+  process.exit(2);
+}
 const env = parseEnv(
   z.object({
     PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
@@ -25,29 +43,44 @@ const env = parseEnv(
   }),
 );
 
+// Real Freqtrade needs an exchange to load markets and candles from: a seeded local one, on a free port.
+const exchange: LocalExchange | undefined =
+  freqtradeMode.data === 'real' ? await startLocalExchange({ seed: 7 }) : undefined;
 const cloud = await startLocalCloud({
   ...(values.memory ? {} : { dataDir: values.data }),
   port: env.PORT,
   colour: process.stdout.isTTY,
   logLevel: values.verbose ? 'INFO' : 'WARN',
-  containerEnvironment: { HEARTBEAT_INTERVAL_S: String(env.HEARTBEAT_INTERVAL_S) },
+  containerEnvironment: {
+    HEARTBEAT_INTERVAL_S: String(env.HEARTBEAT_INTERVAL_S),
+    ...(exchange === undefined ? {} : realFreqtradeEnvironment(exchange.url)),
+  },
   ...(env.ALERT_WEBHOOK_URL === undefined ? {} : { webhookUrl: env.ALERT_WEBHOOK_URL }),
-  ...(env.FREQTRADE_CMD === undefined ? {} : { freqtradeCmd: env.FREQTRADE_CMD }),
+  ...(env.FREQTRADE_CMD === undefined
+    ? exchange === undefined
+      ? {}
+      : { freqtradeCmd: REAL_FREQTRADE_CMD }
+    : { freqtradeCmd: env.FREQTRADE_CMD }),
 });
+const demo =
+  exchange === undefined
+    ? { id: 'demo-momentum', strategy: 'MomentumStrategy', on: 'the Freqtrade simulator' }
+    : { id: 'demo-tradai', strategy: 'TradaiDemo', on: `real Freqtrade, local exchange ${exchange.url}` };
 const token = await cloud.token(['strategies:read', 'strategies:write']);
 
 console.log(`
 TradAI control plane is up (${values.memory ? 'in memory' : `data in ${values.data}/`}).
   HTTP API        ${cloud.url}
   DynamoDB        ${cloud.dynamoEndpoint}  (tables ${cloud.tables.sessions}, ${cloud.tables.metrics})
+  Freqtrade       ${exchange === undefined ? 'simulator' : `real (${REAL_FREQTRADE_CMD}), exchange ${exchange.url} (POST /__scenario)`}
   alerts          console${values.memory ? '' : `, ${values.data}/alerts.jsonl`}${env.ALERT_WEBHOOK_URL ? `, ${env.ALERT_WEBHOOK_URL}` : ''}
 
 A token (read + write, 12 h):
   export TOKEN=${token}
 
-Start the demo strategy (dry-run on the Freqtrade simulator), then watch it:
-  curl -s -X POST ${cloud.url}/strategies/demo-momentum/start -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"strategy":"MomentumStrategy","mode":"dry-run","stage":"Production","reason":"demo"}'
-  curl -s ${cloud.url}/strategies/demo-momentum -H "authorization: Bearer $TOKEN"
+Start the demo strategy (dry-run on ${demo.on}), then watch it:
+  curl -s -X POST ${cloud.url}/strategies/${demo.id}/start -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"strategy":"${demo.strategy}","mode":"dry-run","stage":"Production","reason":"demo"}'
+  curl -s ${cloud.url}/strategies/${demo.id} -H "authorization: Bearer $TOKEN"
 
 Or in one go: npm run demo   (other scopes: npm run token -- --scopes "strategies:read strategies:live")
 Ctrl-C stops the containers gracefully; the next npm start brings running sessions back.
@@ -59,6 +92,7 @@ const stop = async (signal: string) => {
   stopping = true;
   console.log(`\n${signal}: stopping containers gracefully...`);
   await cloud.close();
+  await exchange?.close();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));
