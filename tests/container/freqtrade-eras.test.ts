@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eraOfVersion, shutdownCommandFor } from '../../container/agent/control';
 import { FreqtradeClient } from '../../container/agent/freqtrade/client';
+import { type HttpFetch, nodeHttpFetch } from '../../container/agent/http';
 import { MetricsCollector } from '../../container/agent/metrics';
 import { type FreqtradeSimHandle, startFreqtradeSim } from '../../local/freqtrade-sim';
 import { systemClock } from '../../shared/domain/clock';
@@ -149,6 +150,30 @@ describe('FreqtradeClient and MetricsCollector on a 2024 Freqtrade (/stopentry e
     expect(!first.ok && first.failure.kind).toBe('unconfirmed');
     expect(!second.ok && second.failure.kind).toBe('unconfirmed');
     expect(calls.filter((call) => call.path.endsWith('/reload_config'))).toHaveLength(1);
+  });
+
+  it('sends no /reload_config while /show_config fails, and reports the failure', async () => {
+    // prepare
+    const sim = await started('2024');
+    const calls: string[] = [];
+    let failShowConfig = false;
+    const fetch: HttpFetch = async (url, init) => {
+      const path = new URL(url).pathname;
+      calls.push(`${init.method} ${path}`);
+      if (failShowConfig && path.endsWith('/show_config')) {
+        return { ok: false, status: 503, text: async () => '{"detail":"Service Unavailable"}' };
+      }
+      return nodeHttpFetch(url, init);
+    };
+    const client = new FreqtradeClient(attachTo(sim), { fetch });
+    await showConfigOf(client);
+    await client.control('pause');
+    failShowConfig = true;
+    // act
+    const resumed = await client.control('start');
+    // assess
+    expect(!resumed.ok && resumed.failure.status).toBe(503);
+    expect(calls.filter((call) => call.endsWith('/reload_config'))).toEqual([]);
   });
 
   it('pauses and resumes a 2025.4+ bot with /pause and /start', async () => {

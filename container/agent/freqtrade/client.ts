@@ -145,7 +145,9 @@ export class FreqtradeClient {
    */
   async #resumeEntriesByReload(): Promise<CallResult<{ status: string }>> {
     const before = await this.showConfig();
-    if (before.ok && before.value.max_open_trades !== 0) {
+    // Without knowing whether entries are off, a /reload_config (a restart of the bot) is not sent blindly.
+    if (!before.ok) return before;
+    if (before.value.max_open_trades !== 0) {
       return this.#call('POST', '/start', StatusMsgSchema);
     }
     if (this.#reloadLeftEntriesOff) {
