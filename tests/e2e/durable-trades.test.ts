@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
 import type { Session } from '../../shared/domain/session';
-import { agentPidOf, alertsFor, apiOf, FAST, sessionWhere, startBody, startFastCloud } from './support';
+import {
+  agentPidOf,
+  alertsFor,
+  apiOf,
+  childPidsOf,
+  FAST,
+  sessionWhere,
+  startBody,
+  startFastCloud,
+} from './support';
 
 /**
  * Two open trades at the first loop iteration and none closed afterwards (flat prices: no ROI, no
@@ -161,5 +170,47 @@ describe('Local cloud: durable trade state across replacement tasks', () => {
       'container.restarting',
       'takeover.missing_trades',
     ]);
+  }, 180_000);
+
+  it('keeps the trade history when Freqtrade itself crashes (kill -9; trade ids restarted at 1 and PnL dropped to 0)', async () => {
+    // prepare: every iteration exits the open trade (ROI below the fees) and enters a new one
+    const answer = await api('POST', '/strategies/e2e-ft-crash/start', {
+      body: startBody({ ...TWO_OPEN_TRADES, max_open_trades: 1, minimal_roi: { '0': -0.01 } }),
+    });
+    const runId = String(answer.body.run_id);
+    const before = await sessionWhere(
+      cloud,
+      runId,
+      (s) => s.status === 'running' && (s.metrics?.total_trades ?? 0) >= 5 && s.open_trades.length > 0,
+      'a few closed trades',
+      60_000,
+    );
+    const agent = agentPidOf(cloud, runId) as number;
+    const [freqtrade] = childPidsOf(agent);
+    expect(freqtrade).toBeDefined();
+    const highestId = Math.max(...before.open_trades.map((trade) => trade.trade_id));
+
+    // act
+    process.kill(freqtrade as number, 'SIGKILL');
+    const restarted = await sessionWhere(
+      cloud,
+      runId,
+      (s) => (s.health?.freqtrade_restarts ?? 0) >= 1,
+      'Freqtrade restarted',
+    );
+    const after = await sessionWhere(
+      cloud,
+      runId,
+      (s) =>
+        s.heartbeat_seq > restarted.heartbeat_seq + 2 &&
+        s.health?.freqtrade_state === 'running' &&
+        s.open_trades.length > 0,
+      'heartbeats from the restarted Freqtrade',
+    );
+
+    // assess
+    expect(after.metrics?.total_trades).toBeGreaterThanOrEqual(before.metrics?.total_trades ?? 0);
+    expect(after.metrics?.pnl_total).toBeLessThanOrEqual((before.metrics?.pnl_total ?? 0) + 1e-6);
+    expect(Math.min(...after.open_trades.map((trade) => trade.trade_id))).toBeGreaterThan(highestId);
   }, 180_000);
 });
