@@ -19,9 +19,16 @@ import {
   StrategyConfigLoader,
   type StrategyConfigRequest,
 } from '../../container/agent/config/strategy-config-loader';
+import { EXIT } from '../../container/agent/constants';
+import { parseAgentEnv } from '../../container/agent/env';
 import { StrategyConfigValidationError } from '../../container/agent/errors';
+import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
 import { DEMO_REGISTRY_FILE, seedRegistry } from '../../local/mlflow';
 import { mlflowInstalled, startTestMlflow, type TestMlflow } from '../support/mlflow-server';
+import { type Fixture, startFixture } from './support/fixture';
+import { pollUntil } from './support/poll';
+import { type RunningAgent, startAgent } from './support/run';
+import { attachTo, startSim } from './support/sim';
 
 /** seed §4 (StrategyMetadata.to_mlflow_tags()), as a training job registers them. */
 const TAGS = {
@@ -448,6 +455,71 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
       await writeFile(join(destination, 'stale.txt'), 'left over');
       await downloader().download({ name: 'PascalStrategy-FreqAI', version: '2' }, destination);
       expect((await readdir(destination)).sort()).toEqual(['model.joblib', 'sub']);
+    });
+  });
+
+  describe('the agent started on it', () => {
+    let fx: Fixture;
+    const sims: FreqtradeSimHandle[] = [];
+    const agents: RunningAgent[] = [];
+
+    beforeAll(async () => {
+      fx = await startFixture();
+      // The fixture's strategy, registered in the real server instead of its file registry.
+      await mlflow.admin.createRegisteredModel('SimStrategy');
+      const version = await mlflow.admin.createModelVersion('SimStrategy', {
+        source: 's3://tradai-mlflow/SimStrategy/1',
+        tags: {
+          strategy_name: 'SimStrategy',
+          strategy_version: '1.4.2',
+          timeframe: '5m',
+          pairs: 'BTC/USDT,ETH/USDT',
+          configuration_file: 'base.json',
+          warmup_days: '10',
+        },
+      });
+      await mlflow.admin.transitionStage('SimStrategy', version, 'Production');
+    });
+
+    afterAll(async () => {
+      for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
+      for (const sim of sims.splice(0)) await sim.close();
+      await fx?.close();
+    });
+
+    const agentOn = async (trackingUri: string) => {
+      const sim = await startSim();
+      sims.push(sim);
+      const { runId, env } = await fx.session();
+      const parsed = parseAgentEnv({ ...env, MLFLOW_TRACKING_URI: trackingUri });
+      if (!parsed.ok) throw new Error(parsed.message);
+      const agent = await startAgent({ ...parsed.options, attach: attachTo(sim) }, { store: fx.store });
+      agents.push(agent);
+      return { runId, agent };
+    };
+
+    it('loads its config from MLflow and heartbeats with the version MLflow gave', async () => {
+      // act
+      const { runId } = await agentOn(mlflow.url);
+      // assess
+      const session = await pollUntil('a heartbeat', async () => {
+        const current = await fx.store.get(runId);
+        return current && current.heartbeat_seq >= 1 ? current : undefined;
+      });
+      expect(session).toMatchObject({ strategy_version: '1.4.2', pairs: ['BTC/USDT', 'ETH/USDT'] });
+    });
+
+    it('fails the session with the tracking URI named when MLFLOW_TRACKING_URI has no MLflow behind it', async () => {
+      // act
+      const { runId, agent } = await agentOn(`${mlflow.url}/wrong-prefix`);
+      // assess
+      const session = await pollUntil('the session failed', async () => {
+        const current = await fx.store.get(runId);
+        return current?.status === 'failed' ? current : undefined;
+      });
+      expect(agent.exits).toEqual([EXIT.configuration]);
+      expect(session.status_reason).toContain('check MLFLOW_TRACKING_URI');
+      expect(session.status_reason).toContain('/wrong-prefix');
     });
   });
 
