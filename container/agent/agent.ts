@@ -42,6 +42,8 @@ export interface AgentDeps {
   redactor?: Redactor;
   /** Where SIGTERM/SIGINT come from (default: none; main.ts passes `process`). */
   signals?: Pick<NodeJS.Process, 'on' | 'off'>;
+  /** Waits between start-up retries (default: a timer); tests pass one that advances their clock. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface AgentHandle {
@@ -132,6 +134,7 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
     ...(deps.registry === undefined ? {} : { registry: deps.registry }),
     ...(deps.configSource === undefined ? {} : { configSource: deps.configSource }),
     ...(deps.secrets === undefined ? {} : { secrets: deps.secrets }),
+    ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
   });
   if (!boot.ok) return failStart(boot.refusal.code, boot.refusal.message, boot.refusal.markFailed);
   const { booted } = boot;

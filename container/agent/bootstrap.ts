@@ -5,10 +5,11 @@ import { accountIdOf } from '../../shared/runtime/account-identity';
 import { type ConfigSource, createConfigSource } from './config/config-source';
 import { createModelRegistry, type ModelRegistry } from './config/mlflow';
 import { type LoadedStrategyConfig, StrategyConfigLoader } from './config/strategy-config-loader';
-import { EXIT } from './constants';
+import { EXIT, STARTUP_RETRY_FIRST_MS, STARTUP_RETRY_MAX_MS } from './constants';
 import type { AgentOptions } from './env';
 import {
   ClaimRefusedError,
+  isTransientStartupFault,
   SecretsError,
   StrategyConfigError,
   StrategyConfigValidationError,
@@ -25,6 +26,16 @@ export interface BootstrapDeps {
   registry?: ModelRegistry;
   configSource?: ConfigSource;
   secrets?: SecretSource;
+  /** Waits between retries of a transient fault (default: a timer); tests pass one that advances their clock. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A transient fault that lasted past STARTUP_RETRY_S: the agent exits with a fault, the session is left as is. */
+class StartupRetriesExhaustedError extends Error {
+  constructor(what: string, seconds: number, last: unknown) {
+    super(`${what}: still failing after ${seconds} s of retries (${describeError(last).error})`);
+    this.name = 'StartupRetriesExhaustedError';
+  }
 }
 
 export interface Booted {
@@ -62,12 +73,47 @@ export const bootstrap = async (
   deps: BootstrapDeps,
 ): Promise<BootResult> => {
   const { store, clock, logger, redactor } = deps;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+  // One budget for the whole start: a replacement task waits out a minute of MLflow, S3 or Secrets
+  // Manager trouble instead of failing a live session; a bad config still fails at once.
+  const startedAt = clock.now();
+  const budgetMs = options.startupRetryS * 1000;
+  /** Time spent, by the clock or by the waits alone: a clock that stands still cannot make this loop forever. */
+  let waitedMs = 0;
+  const spentMs = () => Math.max(clock.now() - startedAt, waitedMs);
+  const retrying = async <T>(what: string, attempt: () => Promise<T>): Promise<T> => {
+    let delay = STARTUP_RETRY_FIRST_MS;
+    for (let tries = 1; ; tries += 1) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!isTransientStartupFault(error)) throw error;
+        if (spentMs() + delay > budgetMs) {
+          throw new StartupRetriesExhaustedError(what, options.startupRetryS, error);
+        }
+        logger.warn('transient start-up fault: retrying', {
+          what,
+          attempt: tries,
+          retry_in_ms: delay,
+          ...describeError(error),
+        });
+        await sleep(delay);
+        waitedMs += delay;
+        delay = Math.min(STARTUP_RETRY_MAX_MS, delay * 2);
+      }
+    }
+  };
+  const exhausted = (error: unknown): BootResult | undefined =>
+    error instanceof StartupRetriesExhaustedError ? refuse(EXIT.fault, error.message, false) : undefined;
   // 1. The session.
   let before: Session | undefined;
   try {
-    before = await store.get(options.runId);
+    before = await retrying('reading the session', () => store.get(options.runId));
   } catch (error) {
-    return refuse(EXIT.fault, `cannot read session ${options.runId}: ${describeError(error).error}`, false);
+    return (
+      exhausted(error) ??
+      refuse(EXIT.fault, `cannot read session ${options.runId}: ${describeError(error).error}`, false)
+    );
   }
   if (before === undefined) return refuse(EXIT.fenced, `no session ${options.runId}: not trading`, false);
   if (isTerminal(before.status)) {
@@ -86,13 +132,16 @@ export const bootstrap = async (
   if (options.exchangeSecretName !== undefined) {
     try {
       const secrets = deps.secrets ?? (await createSecretSource(options.secretsFile));
-      credentials = await secrets.getExchangeCredentials(options.exchangeSecretName);
+      const name = options.exchangeSecretName;
+      credentials = await retrying('reading the exchange credentials', () =>
+        secrets.getExchangeCredentials(name),
+      );
       for (const value of [credentials.key, credentials.secret, credentials.password, credentials.uid]) {
         redactor.add(value);
       }
     } catch (error) {
       const message = error instanceof SecretsError ? error.message : 'cannot read the exchange credentials';
-      return refuse(EXIT.configuration, message, true);
+      return exhausted(error) ?? refuse(EXIT.configuration, message, true);
     }
   }
 
@@ -109,24 +158,31 @@ export const bootstrap = async (
         ...(options.mlflow.password === undefined ? {} : { password: options.mlflow.password }),
       });
     const source = deps.configSource ?? (await createConfigSource(options.configBucket));
-    loaded = await new StrategyConfigLoader(registry, source).load({
-      strategy: options.strategy,
-      strategyId: options.strategyId,
-      runId: options.runId,
-      tradingMode: options.tradingMode,
-      arcticdbS3Uri: options.arcticdbS3Uri,
-      alias: before.alias,
-      stage: before.stage,
-      overrides: before.overrides,
-    });
+    const loader = new StrategyConfigLoader(registry, source);
+    const session = before;
+    loaded = await retrying('loading the strategy config', () =>
+      loader.load({
+        strategy: options.strategy,
+        strategyId: options.strategyId,
+        runId: options.runId,
+        tradingMode: options.tradingMode,
+        arcticdbS3Uri: options.arcticdbS3Uri,
+        alias: session.alias,
+        stage: session.stage,
+        overrides: session.overrides,
+      }),
+    );
   } catch (error) {
     const known = error instanceof StrategyConfigError || error instanceof StrategyConfigValidationError;
-    return refuse(
-      EXIT.configuration,
-      known
-        ? `strategy config: ${error.message}`
-        : `strategy config could not be loaded: ${describeError(error).error}`,
-      true,
+    return (
+      exhausted(error) ??
+      refuse(
+        EXIT.configuration,
+        known
+          ? `strategy config: ${error.message}`
+          : `strategy config could not be loaded: ${describeError(error).error}`,
+        true,
+      )
     );
   }
   logger.info('strategy config loaded', {
@@ -141,14 +197,16 @@ export const bootstrap = async (
   // 4. Claim: from here on, an older agent's heartbeats are refused.
   let session: Session;
   try {
-    const claim = await store.claimSession({
-      run_id: options.runId,
-      agent_id: agentId,
-      strategy_version: loaded.strategyVersion.slice(0, 64),
-      exchange: loaded.exchange.slice(0, 64),
-      pairs: loaded.pairs.slice(0, 500),
-      ...(credentials === null ? {} : { account_id: accountIdOf(loaded.exchange, credentials.key) }),
-    });
+    const claim = await retrying('claiming the session', () =>
+      store.claimSession({
+        run_id: options.runId,
+        agent_id: agentId,
+        strategy_version: loaded.strategyVersion.slice(0, 64),
+        exchange: loaded.exchange.slice(0, 64),
+        pairs: loaded.pairs.slice(0, 500),
+        ...(credentials === null ? {} : { account_id: accountIdOf(loaded.exchange, credentials.key) }),
+      }),
+    );
     // Another live run trades a pair of this account: this run must never trade; it is failed, not fenced.
     if (!claim.ok && claim.reason === 'account_busy')
       return refuse(EXIT.configuration, `account_busy: ${claim.message}`, true);
@@ -156,10 +214,13 @@ export const bootstrap = async (
     session = claim.session;
   } catch (error) {
     const refused = error instanceof ClaimRefusedError;
-    return refuse(
-      refused ? EXIT.fenced : EXIT.fault,
-      `cannot claim session ${options.runId}: ${describeError(error).error}`,
-      false,
+    return (
+      exhausted(error) ??
+      refuse(
+        refused ? EXIT.fenced : EXIT.fault,
+        `cannot claim session ${options.runId}: ${describeError(error).error}`,
+        false,
+      )
     );
   }
   logger.info('session claimed', { status: session.status, desired_state: session.desired_state });

@@ -38,3 +38,12 @@ export const FLATTEN_CONFIRM_S = 30;
  */
 export const DEFAULT_MAX_RESTARTS = 5;
 export const DEFAULT_RESTART_WINDOW_S = 600;
+
+/**
+ * How long a start keeps retrying transient faults (MLflow, S3, Secrets Manager, DynamoDB unreachable)
+ * before the agent exits with a fault, leaving the session as it is (the sweep's stale alert applies).
+ * Backoff doubles from STARTUP_RETRY_FIRST_MS up to STARTUP_RETRY_MAX_MS.
+ */
+export const DEFAULT_STARTUP_RETRY_S = 300;
+export const STARTUP_RETRY_FIRST_MS = 1000;
+export const STARTUP_RETRY_MAX_MS = 30_000;

@@ -5,6 +5,7 @@ import {
   DEFAULT_HEALTH_PORT,
   DEFAULT_MAX_RESTARTS,
   DEFAULT_RESTART_WINDOW_S,
+  DEFAULT_STARTUP_RETRY_S,
   DEFAULT_STOP_TIMEOUT_S,
 } from './constants';
 
@@ -61,6 +62,8 @@ const RawEnvSchema = z
     /** N restarts in FREQTRADE_RESTART_WINDOW_S without a live loop: Freqtrade does not come up, restarts stop. */
     FREQTRADE_MAX_RESTARTS: z.coerce.number().int().min(1).max(1000).default(DEFAULT_MAX_RESTARTS),
     FREQTRADE_RESTART_WINDOW_S: intervalS(DEFAULT_RESTART_WINDOW_S, 86_400),
+    /** How long a start retries transient faults (MLflow, S3, Secrets Manager, DynamoDB) before it gives up. */
+    STARTUP_RETRY_S: intervalS(DEFAULT_STARTUP_RETRY_S, 3600),
     FREQTRADE_API_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
     FREQTRADE_USERNAME: optionalText,
     FREQTRADE_PASSWORD: optionalText,
@@ -140,6 +143,7 @@ export interface AgentOptions {
   commandConfirmTimeoutS: number;
   maxRestarts: number;
   restartWindowS: number;
+  startupRetryS: number;
   attach?: { url: string; username: string; password: string; auth: 'jwt' | 'basic' };
   freqtradeAuth: 'jwt' | 'basic';
   health: { host: string; port: number };
@@ -208,6 +212,7 @@ export const parseAgentEnv = (env: NodeJS.ProcessEnv): EnvParseResult => {
       commandConfirmTimeoutS: e.FREQTRADE_CONFIRM_TIMEOUT_S,
       maxRestarts: e.FREQTRADE_MAX_RESTARTS,
       restartWindowS: e.FREQTRADE_RESTART_WINDOW_S,
+      startupRetryS: e.STARTUP_RETRY_S,
       ...(e.FREQTRADE_API_URL !== undefined &&
       e.FREQTRADE_USERNAME !== undefined &&
       e.FREQTRADE_PASSWORD !== undefined

@@ -60,3 +60,65 @@ export class ClaimRefusedError extends AgentError {
     this.name = 'ClaimRefusedError';
   }
 }
+
+/** Errors of AWS SDK clients (name) and Node sockets (code) that a later attempt may not see. */
+const TRANSIENT_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'InternalServiceError',
+  'InternalServerError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'NetworkingError',
+  'AbortError',
+]);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+const TRANSIENT_MESSAGE = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up)\b/;
+
+/**
+ * Whether a start-up failure may pass by itself (MLflow, S3, Secrets Manager or DynamoDB unreachable,
+ * throttled or answering 5xx): such faults are retried with backoff and never fail the session. A bad
+ * config (a validation error, a refusal, a missing model) is not transient. Walks the `cause` chain.
+ */
+export const isTransientStartupFault = (error: unknown, depth = 0): boolean => {
+  if (depth > 5 || error === null || typeof error !== 'object') return false;
+  if (error instanceof StrategyConfigValidationError) return false;
+  const fault = error as {
+    name?: unknown;
+    code?: unknown;
+    reason?: unknown;
+    message?: unknown;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+    cause?: unknown;
+  };
+  // config/mlflow.ts's typed error (named here, not imported: mlflow.ts imports this module).
+  if (fault.name === 'MlflowRegistryError') return fault.reason === 'unavailable';
+  if (fault.$retryable !== undefined && fault.$retryable !== null && fault.$retryable !== false) return true;
+  const status = fault.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 500) return true;
+  if (typeof fault.name === 'string' && TRANSIENT_NAMES.has(fault.name)) return true;
+  if (typeof fault.code === 'string' && TRANSIENT_CODES.has(fault.code)) return true;
+  if (fault.cause === undefined && typeof fault.message === 'string' && TRANSIENT_MESSAGE.test(fault.message))
+    return true;
+  return isTransientStartupFault(fault.cause, depth + 1);
+};
