@@ -507,7 +507,7 @@ export const agentReportAlert = (
             `Close or hedge them on the exchange, then resume only when Freqtrade's trades match the account: POST /strategies/${session.strategy_id}/resume.`,
           ],
         },
-        `missing:${missing.at}`,
+        `missing:${session.agent_id ?? 'none'}`,
       );
     }
     case 'fail_closed': {
@@ -527,7 +527,7 @@ export const agentReportAlert = (
           done: [...done, what.done],
           todo: [what.todo.replace('{id}', session.strategy_id), `Last snapshot: ${open}.`],
         },
-        `failclosed:${failed.at}`,
+        `failclosed:${session.agent_id ?? 'none'}:${failed.command}`,
       );
     }
     case 'freqtrade_restart': {

@@ -41,7 +41,12 @@ export const agentReportsOf = (previous: Session | undefined, current: Session):
     reports.push('start_failure');
   if (now.missing_trades && now.missing_trades.at !== before?.missing_trades?.at)
     reports.push('missing_trades');
-  if (now.fail_closed && now.fail_closed.at !== before?.fail_closed?.at) reports.push('fail_closed');
+  // One incident per agent and command: a held agent that reports its fail-closed stop again is not news.
+  if (
+    now.fail_closed &&
+    (before?.fail_closed?.command !== now.fail_closed.command || previous?.agent_id !== current.agent_id)
+  )
+    reports.push('fail_closed');
   const restarts = now.freqtrade_restarts ?? 0;
   if (
     previous !== undefined &&

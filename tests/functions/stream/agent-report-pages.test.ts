@@ -126,6 +126,18 @@ describe('Domain: pages for what the agent reports (stops, Freqtrade start-up an
     );
   });
 
+  it('reports a fail-closed stop once per agent and command, even when the agent restamps it', () => {
+    // prepare
+    const report = { command: 'pause' as const, failure: 'HTTP 503', action: 'process_stopped' as const };
+    const first = beat(running, { fail_closed: { ...report, at: iso(2) } });
+
+    // act
+    const restamped = classifySessionChange(first, beat(first, { fail_closed: { ...report, at: iso(1) } }));
+
+    // assess
+    expect(restamped.filter((effect) => effect.type === 'agent_report')).toEqual([]);
+  });
+
   it('reports each incident once: the next heartbeat repeating the same report is not a new incident', () => {
     // prepare
     const failClosed = {
