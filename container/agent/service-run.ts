@@ -457,14 +457,19 @@ export const createServiceRun = (
     refresh: () => pollOnce(false),
     command: (action, why) => command(action, why),
     flatten: async (untilMs) => {
-      await send('forceexit', 'session stopping: flatten_on_stop');
-      while (clock.now() < untilMs) {
+      const sent = await send('forceexit', 'session stopping: flatten_on_stop');
+      // Refused outright: nothing will close, so there is nothing to wait for.
+      while (sent.ok && clock.now() < untilMs) {
         await collector.poll(client, false);
         if (collector.lastOutcome?.failures.length === 0 && collector.openTradeCount === 0) return [];
         await sleep(Math.min(1000, options.riskPollIntervalS * 1000));
       }
+      if (!sent.ok) await collector.poll(client, false);
       const ids = collector.openTrades.map((trade) => trade.trade_id);
-      logger.error('positions still open after flatten_on_stop; stopping anyway', { open_trades: ids });
+      logger.error('positions still open after flatten_on_stop; stopping anyway', {
+        open_trades: ids,
+        ...(sent.ok ? {} : { failure: sent.detail }),
+      });
       return collector.lastOutcome?.failures.length === 0 ? ids : null;
     },
     stopProcess: async (timeoutMs): Promise<ProcessStopResult> => {
