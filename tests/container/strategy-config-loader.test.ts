@@ -86,6 +86,8 @@ describe('Config: parseModelUri', () => {
     });
     expect(parseModelUri('models:/M/3')).toEqual({ name: 'M', version: '3' });
     expect(parseModelUri('models:/M@champion')).toEqual({ name: 'M', alias: 'champion' });
+    expect(parseModelUri('models:/M/latest')).toEqual({ name: 'M', latest: true });
+    expect(parseModelUri('models:/M/LATEST')).toEqual({ name: 'M', latest: true });
     expect(parseModelUri('s3://nope')).toBeUndefined();
   });
 });
@@ -287,6 +289,45 @@ describe('StrategyConfigLoader: file registry', () => {
       // assess
       expect(loaded.modelVersion.version).toBe('5');
       expect(loaded.timeframe).toBe('1h');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('resolves latest (in any case) to the newest version and refuses what is missing as not_found', async () => {
+    // prepare
+    const dir = await mkdtemp(join(tmpdir(), 'tradai-registry-'));
+    await writeFile(
+      join(dir, 'registry.json'),
+      JSON.stringify({
+        registered_models: [
+          {
+            name: 'PascalStrategy',
+            versions: [
+              { version: 2, current_stage: 'Production', tags: TAGS },
+              { version: 10, current_stage: 'None', tags: TAGS },
+              { version: 9, current_stage: 'Staging', tags: TAGS },
+            ],
+          },
+        ],
+      }),
+    );
+    const registry = new FileModelRegistry(`file://${dir}`);
+    try {
+      // act
+      const latest = await registry.getModelVersion({ name: 'PascalStrategy', latest: true });
+      const latestStage = await registry.getModelVersion({ name: 'PascalStrategy', stage: 'Latest' });
+      const missing = await registry
+        .getModelVersion({ name: 'PascalStrategy', alias: 'champion' })
+        .catch((error: unknown) => error);
+      const unknown = await registry
+        .getModelVersion({ name: 'Other', latest: true })
+        .catch((e: unknown) => e);
+      // assess
+      expect(latest.version).toBe('10');
+      expect(latestStage.version).toBe('10');
+      expect(missing).toMatchObject({ reason: 'not_found' });
+      expect(unknown).toMatchObject({ reason: 'not_found' });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
