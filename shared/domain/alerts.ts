@@ -155,12 +155,13 @@ export const namedTrades = (session: Session, tradeIds: readonly number[]): stri
 const stoppedCopy = (session: Session): TransitionCopy => {
   const outcome = session.stop_outcome ?? null;
   const confirmed = outcome !== null;
-  const openIds = confirmed
+  const snapshotIds = session.open_trades.map((trade) => trade.trade_id);
+  const atRisk = confirmed
     ? outcome.positions === 'left_open' || outcome.positions === 'flatten_failed'
-      ? outcome.open_trade_ids
-      : []
-    : session.open_trades.map((trade) => trade.trade_id);
-  if (openIds.length === 0) {
+    : snapshotIds.length > 0;
+  // The agent names what it saw open; when it could not read them, the last snapshot is the best we know.
+  const openIds = confirmed && outcome.open_trade_ids.length > 0 ? outcome.open_trade_ids : snapshotIds;
+  if (!atRisk) {
     return {
       severity: 'INFO',
       kind: 'status.stopped',
@@ -173,14 +174,18 @@ const stoppedCopy = (session: Session): TransitionCopy => {
   const live = session.trading_mode === 'live';
   const flattenFailed = confirmed ? outcome.positions === 'flatten_failed' : session.flatten_on_stop;
   const severity: AlertSeverity = !live ? 'INFO' : flattenFailed ? 'CRITICAL' : 'WARNING';
-  const trades = namedTrades(session, openIds);
+  const trades =
+    openIds.length > 0
+      ? namedTrades(session, openIds)
+      : 'unknown (the agent could not read them: check the account)';
+  const count = openIds.length > 0 ? String(openIds.length) : 'unknown';
   const where = live ? 'on the exchange' : 'in the paper account (dry-run)';
   return {
     severity,
     kind: 'status.stopped',
     headline: flattenFailed
-      ? `stopped, FLATTEN FAILED: ${openIds.length} position(s) still open`
-      : `stopped with ${openIds.length} open position(s)`,
+      ? `stopped, FLATTEN FAILED: ${count} position(s) still open`
+      : `stopped with ${count} open position(s)`,
     todo: [
       `${confirmed ? 'Still open' : 'Open at the last heartbeat (the stop was not confirmed by the agent)'} ${where}, with nobody managing their exits: ${trades}.`,
       live

@@ -309,6 +309,22 @@ describe('Domain: pages for what the agent reports (stops, Freqtrade start-up an
       ['#5 SOL/USDT', 'FLATTEN FAILED'],
     ],
     [
+      'a live stop whose flatten failed without the agent reading the trades',
+      {
+        flatten_on_stop: true,
+        stop_outcome: {
+          plan: 'operator_stop_flatten',
+          positions: 'flatten_failed',
+          open_trade_ids: [],
+          detail: 'flatten left unknown open',
+          at: iso(1),
+        },
+        open_trades: [trade(11, 'DOGE/USDT')],
+      },
+      'CRITICAL',
+      ['#11 DOGE/USDT', 'FLATTEN FAILED'],
+    ],
+    [
       'a forced stop of a hung agent whose last heartbeat had open trades',
       {
         status_reason: 'forced stop: the agent did not confirm the stop within 120 s',
