@@ -42,7 +42,7 @@ export class LocalLaunchWorkflow implements LaunchWorkflow {
 
   async start(session: Session) {
     const existing = this.#executions.get(session.run_id);
-    if (existing !== undefined) return { executionArn: existing.arn, alreadyStarted: true };
+    if (existing !== undefined) return { executionArn: existing.arn };
     const arn = `${this.#stateMachineArn.replace(':stateMachine:', ':execution:')}:${session.run_id}`;
     const taskToken = this.#tokens.issue(session.run_id);
     const machine = new StateMachine(this.#definition, {
@@ -68,7 +68,7 @@ export class LocalLaunchWorkflow implements LaunchWorkflow {
       )
       .finally(() => this.#tokens.expire(taskToken));
     this.#executions.set(session.run_id, { arn, taskToken, abort: () => execution.abort(), done });
-    return { executionArn: arn, alreadyStarted: false };
+    return { executionArn: arn };
   }
 
   /** The engine speaks JSON values; our bound tasks take and give plain JSON too. */

@@ -3,8 +3,12 @@ import type { ContainerRef, Session, TradingMode } from './session';
 
 /** Starts and releases the launch workflow (Step Functions in AWS, aws-local-stepfunctions locally). */
 export interface LaunchWorkflow {
-  /** Idempotent per run id: the execution is named after it, so a retried start finds the same one. */
-  start(session: Session): Promise<{ executionArn: string; alreadyStarted: boolean }>;
+  /**
+   * Idempotent per run id: the execution is named after it, so a retried start answers the same one, running
+   * or ended. It does not say whether this call started it: Step Functions answers a retry of a running
+   * execution exactly as it answered the first call.
+   */
+  start(session: Session): Promise<{ executionArn: string }>;
   /** Releases a `.waitForTaskToken` state (the first heartbeat arrived). */
   succeed(taskToken: string, output: Record<string, unknown>): Promise<void>;
   /** Fails a `.waitForTaskToken` state, so the workflow's catch compensates. */

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,36 +28,62 @@ export interface MotoServer {
   };
   /** Forgets every resource of every service (moto's `/moto-api/reset`). */
   reset(): Promise<void>;
+  /** moto's own settings (`/moto-api/config`), e.g. `{ stepfunctions: { execute_state_machine: true } }`. */
+  configure(config: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Says in one line how to get moto when the Python side is missing, rather than failing in a hook. */
 export const motoAvailable = (): boolean => existsSync(MOTO_SERVER);
 
+/** A port nobody listens on now. moto must be told it: it calls itself on it (Step Functions tasks). */
+const freePort = async (): Promise<number> => {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+};
+
 /**
- * `moto_server` (AWS service stand-ins over real HTTP) on a port of its own, one per test file. It is
- * asked for port 0 and its banner read for the port it got, so two files never race for a port.
+ * `moto_server` (AWS service stand-ins over real HTTP) on a port of its own, one per test file. The
+ * port is chosen free just before; if another process takes it in between, moto exits and a new port
+ * is tried (bounded).
  */
 export const startMotoServer = async (): Promise<MotoServer> => {
   if (!motoAvailable()) {
     throw new Error(`${MOTO_SERVER} is missing: run \`npm run python:env\` to create the Python side`);
   }
-  const child = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', '0'], {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      return await startOn(await freePort());
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+};
+
+const startOn = async (port: number): Promise<MotoServer> => {
+  const child = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    env: { ...process.env, PYTHONUNBUFFERED: '1', MOTO_PORT: String(port) },
   });
   let output = '';
-  const port = await new Promise<number>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(new Error(`moto_server printed no port within ${READY_DEADLINE_MS} ms:\n${output}`));
+      reject(new Error(`moto_server did not listen within ${READY_DEADLINE_MS} ms:\n${output}`));
     }, READY_DEADLINE_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (match?.[1] !== undefined) {
+      if (output.includes(`Running on http://127.0.0.1:${port}`)) {
         clearTimeout(timer);
-        resolve(Number(match[1]));
+        resolve();
       }
     };
     child.stdout?.on('data', onData);
@@ -68,6 +96,10 @@ export const startMotoServer = async (): Promise<MotoServer> => {
   // Keep reading its request log, or a full pipe would block the server.
   child.stdout?.resume();
   child.stderr?.resume();
+  // A test worker that dies without afterAll must not leave moto behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   await waitUntilAnswering(endpoint, child);
   return {
@@ -76,6 +108,13 @@ export const startMotoServer = async (): Promise<MotoServer> => {
     reset: async () => {
       const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
       if (!response.ok) throw new Error(`moto reset answered ${response.status}`);
+    },
+    configure: async (config) => {
+      const response = await fetch(`${endpoint}/moto-api/config`, {
+        method: 'POST',
+        body: JSON.stringify(config),
+      });
+      if (!response.ok) throw new Error(`moto config answered ${response.status}`);
     },
     close: () => stop(child),
   };

@@ -36,10 +36,11 @@ export class StepFunctionsLaunchWorkflow implements LaunchWorkflow {
           traceHeader: session.trace_id,
         }),
       );
-      return { executionArn: result.executionArn ?? executionArn, alreadyStarted: false };
+      // A retry while the execution runs (same name, same input) is answered like the first call.
+      return { executionArn: result.executionArn ?? executionArn };
     } catch (error) {
-      // Same name and same input: Step Functions reports the existing execution, which is what a retry wants.
-      if (error instanceof ExecutionAlreadyExists) return { executionArn, alreadyStarted: true };
+      // The execution of this run has ended (or had other input): it is still the run's one execution.
+      if (error instanceof ExecutionAlreadyExists) return { executionArn };
       throw error;
     }
   }
