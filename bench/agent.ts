@@ -5,18 +5,27 @@
  *    RSS and CPU (its Freqtrade child excluded) sampled from /proc over `durationS`.
  * 2. Breach → /pause latency over `runs` drawdowns: from the moment the simulator's equity falls past the
  *    limit to the moment Freqtrade is paused, with the default 5 s risk poll. Goal: p99 ≤ poll + 0.5 s.
+ * 3. Failed /pause → process stopped (fail-closed, issue 8 finding 3) over `runs` breaches of a spawned
+ *    simulator whose /pause answers HTTP 500: from the failed reply to the agent's report that the
+ *    Freqtrade process is gone (SIGTERM, SIGKILL after the bound). Goal: p99 ≤ 2 s.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAgent } from '../container/agent/agent';
+import { type HttpFetch, nodeHttpFetch } from '../container/agent/http';
 import { createLogger, Redactor } from '../container/agent/logger';
 import { bundleAgent } from '../container/build';
 import { startFixture } from '../tests/container/support/fixture';
 import { attachTo, startSim } from '../tests/container/support/sim';
 
-export const GOALS = { rss_mb: 60, cpu_pct_of_core: 1, pause_latency_margin_s: 0.5 } as const;
+export const GOALS = {
+  rss_mb: 60,
+  cpu_pct_of_core: 1,
+  pause_latency_margin_s: 0.5,
+  failed_pause_to_process_stopped_s: 2,
+} as const;
 
 /** The V8 flags container/Dockerfile sets in NODE_OPTIONS: a small young generation keeps RSS down. */
 export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'];
@@ -148,7 +157,69 @@ const pauseLatency = async (runs: number, riskPollS: number) => {
   };
 };
 
-export { footprint };
+/** Failed /pause → the supervised Freqtrade process stopped, measured on the agent's own events. */
+const failedPauseToProcessStop = async (runs: number) => {
+  const fx = await startFixture();
+  const latencies: number[] = [];
+  const outcomes: Record<string, number> = {};
+  try {
+    for (let run = 0; run < runs; run += 1) {
+      const { options } = await fx.session({
+        limits: { max_drawdown_pct: 5 },
+        sim: { scenario: { name: 'drawdown', at_s: 1 + Math.random(), depth_pct: 8 } },
+      });
+      let failedAt: number | undefined;
+      let stoppedAt: number | undefined;
+      let action: string | undefined;
+      const failingPause: HttpFetch = async (url, init) => {
+        if (init.method === 'POST' && new URL(url).pathname.endsWith('/pause')) {
+          failedAt ??= performance.now();
+          return { ok: false, status: 500, text: async () => 'Internal Server Error' };
+        }
+        return nodeHttpFetch(url, init);
+      };
+      const agent = await runAgent(
+        { ...options, riskPollIntervalS: 1, heartbeatIntervalS: 30, heartbeatFailClosedS: 120 },
+        {
+          store: fx.store,
+          freqtradeFetch: failingPause,
+          redactor: new Redactor(),
+          logger: createLogger({
+            level: 'error',
+            write: (line) => {
+              if (stoppedAt === undefined && line.includes('"message":"fail-closed: freqtrade process"')) {
+                stoppedAt = performance.now();
+                action = /"action":"([a-z_]+)"/.exec(line)?.[1];
+              }
+            },
+          }),
+        },
+      );
+      const deadline = performance.now() + 30_000;
+      while (stoppedAt === undefined && performance.now() < deadline) await sleep(5);
+      if (failedAt !== undefined && stoppedAt !== undefined) latencies.push((stoppedAt - failedAt) / 1000);
+      outcomes[action ?? 'none'] = (outcomes[action ?? 'none'] ?? 0) + 1;
+      await agent.shutdown('bench run over');
+    }
+  } finally {
+    await fx.close();
+  }
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(latencies, 99);
+  const round = (value: number | null) => (value === null ? null : Math.round(value * 1000) / 1000);
+  return {
+    runs,
+    measured: latencies.length,
+    actions: outcomes,
+    p50_s: round(p50),
+    p99_s: round(p99),
+    max_s: latencies.length === 0 ? null : round(Math.max(...latencies)),
+    goal_p99_s: GOALS.failed_pause_to_process_stopped_s,
+    meets_goal: p99 !== null && latencies.length === runs && p99 <= GOALS.failed_pause_to_process_stopped_s,
+  };
+};
+
+export { failedPauseToProcessStop, footprint };
 
 export async function runAgentBench(options: {
   durationS: number;
@@ -156,7 +227,14 @@ export async function runAgentBench(options: {
 }): Promise<Record<string, unknown>> {
   const footprintResult = await footprint(options.durationS);
   const latency = await pauseLatency(options.runs, 5);
-  return { goals: GOALS, footprint: footprintResult, breach_to_pause: latency };
+  // Each run spawns a simulator process: a tenth of the pause runs, at least 3, keeps the bench short.
+  const processStop = await failedPauseToProcessStop(Math.max(3, Math.ceil(options.runs / 10)));
+  return {
+    goals: GOALS,
+    footprint: footprintResult,
+    breach_to_pause: latency,
+    failed_pause_to_process_stopped: processStop,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

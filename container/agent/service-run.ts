@@ -530,9 +530,14 @@ export const createServiceRun = (
     }),
     health: (): HealthVerdict => {
       const reasons: string[] = [];
-      if (runtime.phase() !== 'running') reasons.push(`agent is ${runtime.phase()}`);
+      // Held with its own Freqtrade stopped on purpose: the task is doing its job (entries off, reporting).
+      // A failing health check would have ECS replace it, and the replacement would start Freqtrade again.
+      const heldOnPurpose = held() && supervisor !== undefined;
+      if (runtime.phase() !== 'running' && !heldOnPurpose) reasons.push(`agent is ${runtime.phase()}`);
       if (!heartbeats.lastOk) reasons.push('last heartbeat did not succeed');
-      if (collector.loopAlive === false) reasons.push('freqtrade bot loop is stuck');
+      if (heldOnPurpose) {
+        // nothing of Freqtrade to check: it is down by the agent's decision (health.fail_closed / start_failure)
+      } else if (collector.loopAlive === false) reasons.push('freqtrade bot loop is stuck');
       else if (collector.lastOutcome === undefined || collector.lastOutcome.failures.length > 0) {
         reasons.push('freqtrade is not answering');
       }
@@ -544,6 +549,7 @@ export const createServiceRun = (
           freqtrade_state: collector.freqtradeState,
           risk: risk.response?.step ?? null,
           fail_closed: failClosed(),
+          held: held(),
         },
       };
     },

@@ -79,6 +79,10 @@ describe('Agent: fail-closed means closed (issue 8 finding 3)', () => {
     expect(session.health?.freqtrade_state).toBe('stopped');
     expect(await reachable(url)).toBe(false);
     await pollUntil('agent held', () => agent.handle.status().phase === 'held');
+    // healthy to ECS: a replacement task would start the Freqtrade that did not obey again
+    const health = await fetch(agent.handle.healthUrl ?? '');
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', held: true });
     expect(agent.exits).toEqual([]);
   });
 

@@ -51,6 +51,7 @@ describe('Agent: a Freqtrade that never comes up (issue 8 finding 4)', () => {
       last_exit: 'code 1',
     });
     expect(session.health?.freqtrade_state).toBe('stopped');
+    await pollUntil('agent held', () => agent.handle.status().phase === 'held');
     expect(agent.handle.status()).toMatchObject({ phase: 'held', restarts: 4 });
     expect(agent.exits).toEqual([]);
   });
