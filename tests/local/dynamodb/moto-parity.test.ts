@@ -167,7 +167,9 @@ const comparableAnswer = (answer: Answer) => {
   }
   const { ConsumedCapacity: _unasked, ItemCollectionMetrics: metrics, ...rest } = answer.body;
   const askedMetrics =
-    metrics !== undefined && Object.keys(metrics).length > 0 ? { ItemCollectionMetrics: metrics } : {};
+    typeof metrics === 'object' && metrics !== null && Object.keys(metrics).length > 0
+      ? { ItemCollectionMetrics: metrics }
+      : {};
   return { status: answer.status, ...rest, ...askedMetrics };
 };
 
