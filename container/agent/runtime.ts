@@ -96,6 +96,7 @@ export const createRuntime = (options: {
   const timers = new Set<NodeJS.Timeout>();
   let ports: StopPorts | undefined;
   let stopping: Promise<StopOutcome | undefined> | undefined;
+  let holding: Promise<StopOutcome | undefined> | undefined;
   let last: StopOutcome | undefined;
   /** Trade ids the session showed before this agent: what a start failure leaves open, as far as we know. */
   let previousTradeIds: number[] = [];
@@ -169,8 +170,10 @@ export const createRuntime = (options: {
       if (finished) return Promise.resolve(last);
       // One ending stop at a time; a holding stop (risk stop, fail-closed) never preempts an ending one.
       if (stopping !== undefined) return stopping;
+      // One holding stop at a time too: a second fail-closed while the first stops the process joins it.
+      if (!ending && holding !== undefined) return holding;
       if (ending && !enter('stopping')) return Promise.resolve(last);
-      if (!ending && phase === 'stopping') return Promise.resolve(last);
+      if (!ending && (phase === 'stopping' || phase === 'held')) return Promise.resolve(last);
       const run = async (): Promise<StopOutcome | undefined> => {
         logger.warn('stopping', { plan: plan.name, cause: cause.kind, why });
         if (ending) stopLoops();
@@ -224,6 +227,12 @@ export const createRuntime = (options: {
       };
       const promise = run();
       if (ending) stopping = promise;
+      else {
+        holding = promise;
+        void promise.finally(() => {
+          holding = undefined;
+        });
+      }
       return promise;
     },
   };
