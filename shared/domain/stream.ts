@@ -51,7 +51,11 @@ export const agentReportsOf = (previous: Session | undefined, current: Session):
   if (
     previous !== undefined &&
     restarts > (before?.freqtrade_restarts ?? 0) &&
-    (now.last_process_at ?? null) !== null &&
+    // Had a trading loop, before the crash or since the restart (the heartbeat of the restart itself may
+    // come before the new process answers, and the one of the crash after the old one stopped answering).
+    (before?.loop_alive === true ||
+      (before?.last_process_at ?? null) !== null ||
+      (now.last_process_at ?? null) !== null) &&
     !now.start_failure
   ) {
     reports.push('freqtrade_restart');

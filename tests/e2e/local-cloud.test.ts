@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
 import { loadServerlessConfig } from '../../local/serverless/config';
@@ -149,27 +150,46 @@ describe('Local cloud: end to end over HTTP', () => {
     expect(cloud.platform.tasks().filter((task) => task.runId === runId)).toHaveLength(1);
   });
 
-  it('restarts a crashed Freqtrade without paging anyone', async () => {
+  it('restarts a crashed Freqtrade and warns once with the restart count (a crash was restarted with no alert at all)', async () => {
     const runId = await start('e2e-crash');
     await running(runId);
     const agent = agentPidOf(cloud, runId) as number;
-    const [freqtrade] = await eventually(async () => {
-      const children = childPidsOf(agent);
-      return children.length > 0 ? children : undefined;
-    }, 'the Freqtrade process');
+    // A Freqtrade with a live trading loop, so the kill is a crash and not a start-up failure.
+    const trading = await sessionWhere(
+      cloud,
+      runId,
+      (s) => s.health?.loop_alive === true && (s.health.last_process_at ?? null) !== null,
+      'a live trading loop',
+    );
+    // The agent's child running freqtrade (it may have short-lived others, e.g. for process stats).
+    const freqtrade = await eventually(
+      async () =>
+        childPidsOf(agent).find((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('freqtrade');
+          } catch {
+            return false;
+          }
+        }),
+      'the Freqtrade process',
+    );
+    const restartsBefore = trading.health?.freqtrade_restarts ?? 0;
+    await cloud.streamsDrained();
     const alertsBefore = alertsFor(cloud, runId).length;
 
     process.kill(freqtrade as number, 'SIGKILL');
     const restarted = await sessionWhere(
       cloud,
       runId,
-      (s) => (s.health?.freqtrade_restarts ?? 0) >= 1 && s.health?.freqtrade_state === 'running',
+      (s) => (s.health?.freqtrade_restarts ?? 0) > restartsBefore && s.health?.freqtrade_state === 'running',
       'Freqtrade restarted',
     );
     await cloud.streamsDrained();
 
     expect(restarted.status).toBe('running');
-    expect(alertsFor(cloud, runId).length).toBe(alertsBefore);
+    const pages = alertsFor(cloud, runId).slice(alertsBefore);
+    expect(pages.map((alert) => [alert.kind, alert.severity])).toEqual([['freqtrade.restarted', 'WARNING']]);
+    expect(pages[0]?.message).toContain(`restart ${restartsBefore + 1}`);
   });
 
   it('pages a failure when a one-shot container exits with an error', async () => {

@@ -108,16 +108,36 @@ describe('Domain: pages for what the agent reports (stops, Freqtrade start-up an
     ],
     ['a Freqtrade crash, restarted', { freqtrade_restarts: 1, restarts_in_window: 1 }, 'freqtrade_restart'],
     [
+      'a Freqtrade crash, reported before the new process answers',
+      {
+        freqtrade_restarts: 1,
+        restarts_in_window: 1,
+        last_process_at: null,
+        loop_alive: false,
+        previousHadLoop: true,
+      } as never,
+      'freqtrade_restart',
+    ],
+    [
       'restarts of a Freqtrade that never had a trading loop (start-up failures, paged once by the breach)',
       { freqtrade_restarts: 1, restarts_in_window: 1, last_process_at: null, loop_alive: false },
       undefined,
     ],
   ])('classifies %s', (_case, extra, expected) => {
     // prepare
-    const previous = { ...running, health: health({ last_process_at: extra.last_process_at ?? iso(6) }) };
+    // The previous heartbeat had a trading loop unless the case is about one that never had any.
+    const hadLoop =
+      (extra as { previousHadLoop?: boolean }).previousHadLoop ?? extra.last_process_at !== null;
+    const { previousHadLoop: _ignored, ...now } = extra as Partial<SessionHealth> & {
+      previousHadLoop?: boolean;
+    };
+    const previous = {
+      ...running,
+      health: hadLoop ? health() : health({ last_process_at: null, loop_alive: false }),
+    };
 
     // act
-    const effects = classifySessionChange(previous, beat(previous, extra));
+    const effects = classifySessionChange(previous, beat(previous, now));
 
     // assess
     const reports = effects.filter((effect) => effect.type === 'agent_report');
