@@ -3,12 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateSecretCommand,
+  DeleteSecretCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretsError } from '../../container/agent/errors';
 import { FileSecretSource, SecretsManagerSource } from '../../container/agent/secrets';
-import { startMotoServer } from '../support/moto-server';
+import { type MotoServer, startMotoServer } from '../support/moto-server';
 import { secretSourceContract } from './secret-source.contract';
 
 /** A bare string is stored as it is in Secrets Manager; everything else as JSON text, as an operator would. */
@@ -47,4 +50,61 @@ secretSourceContract('Secrets Manager (moto over HTTP)', async () => {
       await moto.close();
     },
   };
+});
+
+describe('SecretsManagerSource on moto: what only Secrets Manager can hold', () => {
+  let moto: MotoServer;
+  let client: SecretsManagerClient;
+  beforeAll(async () => {
+    moto = await startMotoServer();
+    client = new SecretsManagerClient(moto.clientConfig);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await moto?.close();
+  });
+
+  it('reads a secret by its ARN as by its name', async () => {
+    // prepare
+    const { ARN } = await client.send(
+      new CreateSecretCommand({ Name: 'tradai/exchange/by-arn', SecretString: '{"key":"k","secret":"s"}' }),
+    );
+
+    // act + assess
+    expect(await new SecretsManagerSource(client).getExchangeCredentials(ARN ?? '')).toEqual({
+      key: 'k',
+      secret: 's',
+    });
+  });
+
+  it('refuses a binary secret with SecretsError naming it', async () => {
+    // prepare
+    await client.send(
+      new CreateSecretCommand({ Name: 'tradai/exchange/binary', SecretBinary: Buffer.from('{"key":"k"}') }),
+    );
+
+    // act + assess
+    await expect(
+      new SecretsManagerSource(client).getExchangeCredentials('tradai/exchange/binary'),
+    ).rejects.toThrow(new SecretsError('secret tradai/exchange/binary has no SecretString'));
+  });
+
+  it('refuses a secret scheduled for deletion with SecretsError naming it and the AWS error', async () => {
+    // prepare
+    await client.send(
+      new CreateSecretCommand({ Name: 'tradai/exchange/deleted', SecretString: '{"key":"k","secret":"s"}' }),
+    );
+    await client.send(
+      new DeleteSecretCommand({ SecretId: 'tradai/exchange/deleted', RecoveryWindowInDays: 7 }),
+    );
+
+    // act
+    const refusal = await new SecretsManagerSource(client)
+      .getExchangeCredentials('tradai/exchange/deleted')
+      .catch((error: unknown) => error);
+
+    // assess
+    expect(refusal).toBeInstanceOf(SecretsError);
+    expect(String(refusal)).toContain('cannot read secret tradai/exchange/deleted: InvalidRequestException');
+  });
 });
