@@ -193,6 +193,7 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
   Object.defineProperty(handle, 'healthUrl', { value: health.url });
   status = () => run.status();
 
-  await run.start();
+  // A stop (SIGTERM) may have come while the health endpoint started: nothing is to start then.
+  if (!runtime.finished) await run.start();
   return handle;
 };

@@ -248,3 +248,18 @@ export const exitCodeOf = (
       return codes.ok;
   }
 };
+
+/** One line for status_reason: what the stop left on the exchange, in words an operator acts on. */
+export const describeOutcome = (outcome: Pick<StopOutcome, 'positions' | 'open_trade_ids'>): string => {
+  const ids = outcome.open_trade_ids.join(', ');
+  switch (outcome.positions) {
+    case 'none':
+      return 'no open positions';
+    case 'flattened':
+      return 'all positions closed (flattened)';
+    case 'left_open':
+      return `positions left open on the exchange, unmanaged: trades ${ids || '(ids unknown)'}`;
+    case 'flatten_failed':
+      return `flatten failed: trades ${ids || '(ids unknown)'} still open on the exchange, unmanaged`;
+  }
+};

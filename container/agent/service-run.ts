@@ -24,7 +24,7 @@ import { FreqtradeSupervisor, type SpawnFn } from './freqtrade/supervisor';
 import type { HealthVerdict } from './health-server';
 import { type HeartbeatOutcome, HeartbeatReporter } from './heartbeat';
 import type { HttpFetch } from './http';
-import type { StopCause } from './lifecycle';
+import { describeOutcome, type StopCause } from './lifecycle';
 import { describeError } from './logger';
 import { MetricsCollector } from './metrics';
 import { ProcessStats } from './process-stats';
@@ -160,6 +160,12 @@ export const createServiceRun = (
 
   /** Set by the SIGTERM plan's last heartbeat: its pause is a handover, not a state to report as paused. */
   let draining = false;
+  /**
+   * A takeover's Freqtrade starts paused until /status shows the predecessor's trades: nobody's intent
+   * either, so (like the SIGTERM handover) the status does not follow it until Freqtrade runs again, and a
+   * takeover that finds its trades pages nothing. Missing trades end it: then the pause is the news.
+   */
+  let takeoverPause = guard === 'pending';
   const buildHeartbeat = (seq: number, at: string): Heartbeat => {
     const freqtradeState =
       supervisor !== undefined &&
@@ -167,6 +173,9 @@ export const createServiceRun = (
       (stopping() || held() || supervisor.gaveUp !== undefined || failClosedReport !== undefined)
         ? 'stopped'
         : collector.freqtradeState;
+    if (takeoverPause && (guard === 'missing' || freqtradeState === 'running' || desired !== 'running')) {
+      takeoverPause = false;
+    }
     const loopAlive = collector.loopAlive;
     return {
       run_id: options.runId,
@@ -184,7 +193,7 @@ export const createServiceRun = (
         last_process_at: collector.lastProcessAt,
         freqtrade_restarts: supervisor?.restarts ?? 0,
         monitor_failures: collector.consecutiveFailures,
-        ...(draining ? { draining: true } : {}),
+        ...(draining || takeoverPause ? { draining: true } : {}),
         ...(failClosedReport === undefined ? {} : { fail_closed: failClosedReport }),
         ...(supervisor === undefined
           ? {}
@@ -496,7 +505,13 @@ export const createServiceRun = (
         .transition(options.runId, 'stopped', {
           from: ['stopping'],
           heldBy: agentId,
-          patch: { stop_outcome: outcome },
+          patch: {
+            stop_outcome: outcome,
+            status_reason: `${current.status_reason ?? 'stopped'}: ${describeOutcome(outcome)}`.slice(
+              0,
+              1024,
+            ),
+          },
         })
         .catch((error: unknown) => ({ ok: false as const, message: describeError(error).error }));
       if (result.ok) logger.info('session stopped');

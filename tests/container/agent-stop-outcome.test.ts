@@ -58,6 +58,7 @@ describe('Agent: a stop tells the truth about open positions (issue 8 finding 7,
       positions: 'left_open',
       open_trade_ids: tradeIds,
     });
+    expect(session?.status_reason).toContain(`trades ${tradeIds.join(', ')}`);
   });
 
   it('records flatten_failed naming the trades when the flatten was refused (it ended stopped with an INFO page)', async () => {
