@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_COMMAND_CONFIRM_S,
+  DEFAULT_MAX_RESTARTS,
+  DEFAULT_RESTART_WINDOW_S,
+  DEFAULT_STARTUP_RETRY_S,
+} from '../../container/agent/constants';
+import { parseAgentEnv } from '../../container/agent/env';
+
+const BASE = {
+  STRATEGY: 'SimStrategy',
+  STRATEGY_ID: 'pascal',
+  RUN_ID: 'dry-run-pascal-1',
+  TRADING_MODE: 'dry-run',
+  MLFLOW_TRACKING_URI: 'http://mlflow:5000',
+  DYNAMODB_TABLE: 'tradai-workflow-state-dev',
+  ARCTICDB_S3_URI: 's3://arctic',
+  S3_CONFIG_BUCKET: 'configs',
+};
+
+describe('Agent env: fail-closed, restart and start-up retry bounds', () => {
+  it('defaults to the documented constants', () => {
+    const parsed = parseAgentEnv(BASE);
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.options).toMatchObject({
+      commandConfirmTimeoutS: DEFAULT_COMMAND_CONFIRM_S,
+      maxRestarts: DEFAULT_MAX_RESTARTS,
+      restartWindowS: DEFAULT_RESTART_WINDOW_S,
+      startupRetryS: DEFAULT_STARTUP_RETRY_S,
+    });
+  });
+
+  it('reads each from its variable', () => {
+    const parsed = parseAgentEnv({
+      ...BASE,
+      FREQTRADE_CONFIRM_TIMEOUT_S: '3',
+      FREQTRADE_MAX_RESTARTS: '2',
+      FREQTRADE_RESTART_WINDOW_S: '120',
+      STARTUP_RETRY_S: '60',
+    });
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.options).toMatchObject({
+      commandConfirmTimeoutS: 3,
+      maxRestarts: 2,
+      restartWindowS: 120,
+      startupRetryS: 60,
+    });
+  });
+
+  it.each([
+    ['FREQTRADE_CONFIRM_TIMEOUT_S', '0'],
+    ['FREQTRADE_MAX_RESTARTS', '0'],
+    ['FREQTRADE_MAX_RESTARTS', '2.5'],
+    ['FREQTRADE_RESTART_WINDOW_S', 'soon'],
+    ['STARTUP_RETRY_S', '-1'],
+  ])('refuses %s=%s naming the variable', (name, value) => {
+    const parsed = parseAgentEnv({ ...BASE, [name]: value });
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message).toContain(name);
+  });
+});
