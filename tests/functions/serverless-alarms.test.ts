@@ -5,9 +5,11 @@ type Resource = { Type: string; Properties: Record<string, unknown> };
 
 describe('serverless.yml: alarms and permissions of the supervision functions', () => {
   let resources: Record<string, Resource>;
+  let functions: Record<string, unknown>;
   beforeAll(async () => {
     const config = await loadServerlessConfig({ stage: 'dev', region: 'eu-central-1' });
     resources = config.resources.Resources as unknown as Record<string, Resource>;
+    functions = (config as unknown as { functions: Record<string, unknown> }).functions;
   });
   const alarmsOn = (metric: string) =>
     Object.values(resources).filter(
@@ -60,6 +62,20 @@ describe('serverless.yml: alarms and permissions of the supervision functions', 
       ).toBe(true);
     }
   });
+
+  it.each(['sessionEvents', 'sweep', 'ecsEvents', 'launchStep'])(
+    'gives %s the ECS settings its container platform is built from (ecs-events asked ECS with none)',
+    (name) => {
+      // act
+      const environment = Object.keys(
+        (functions[name] as { environment?: Record<string, unknown> } | undefined)?.environment ?? {},
+      );
+
+      // assess
+      for (const variable of ['ECS_CLUSTER', 'ECS_TASK_DEFINITION', 'ECS_SUBNETS', 'ECS_SECURITY_GROUPS'])
+        expect(environment, `${name}: ${variable}`).toContain(variable);
+    },
+  );
 
   it('lets the task write lease items for its claim, and no other item', () => {
     // act
