@@ -16,7 +16,7 @@ import {
   LOOP_STALE_CYCLES,
   STARTUP_GRACE_MS,
 } from './constants';
-import { actionFor, targetOf } from './control';
+import { actionFor, shutdownCommandFor, targetOf } from './control';
 import type { AgentOptions } from './env';
 import { type BotControl, FreqtradeClient, type FreqtradeEndpoint } from './freqtrade/client';
 import type { InitialState } from './freqtrade/config-writer';
@@ -457,6 +457,7 @@ export const createServiceRun = (
       return client !== undefined && !processGone();
     },
     freqtradeState: () => collector.freqtradeState,
+    entriesOffCommand: () => shutdownCommandFor({ observed: collector.freqtradeState, target: target() }),
     openTradeIds: () => {
       // Never seen Freqtrade's /status: what the predecessor last reported is the best knowledge there is.
       if (!seenTrades) return booted.before.open_trades.map((trade) => trade.trade_id);

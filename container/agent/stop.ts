@@ -27,6 +27,12 @@ export interface StopPorts {
   /** False in one-shot runs and before Freqtrade runs: there is no trading API to pause, flatten or stop. */
   trades: boolean;
   freqtradeState(): FreqtradeState;
+  /**
+   * The one command that turns entries off before the agent goes (control.ts shutdownCommandFor): never
+   * /pause to a bot that is, or must stay, stopped (since 2025.4 /pause starts a stopped bot paused);
+   * null when entries are already off. Absent: /pause unless Freqtrade shows stopped.
+   */
+  entriesOffCommand?(): 'pause' | 'stop' | null;
   /** Open trade ids from the latest poll, null when the latest poll could not see them. */
   openTradeIds(): KnownTrades;
   /** One more poll of Freqtrade, so what follows sees the truth. */
@@ -72,11 +78,18 @@ export const executeStopPlan = async (
 
   if (stopPlan.killOneShot) ports.killOneShot();
   if (stopPlan.pause && ports.trades) {
-    if (ports.freqtradeState() === 'stopped')
-      notes.push('already stopped: no /pause (it would start the bot)');
+    // A flatten needs a trader that runs (Freqtrade refuses forceexit once stopped): entries off by /pause.
+    const pauseUnlessStopped = ports.freqtradeState() === 'stopped' ? null : ('pause' as const);
+    const entriesOff = stopPlan.flatten
+      ? pauseUnlessStopped
+      : (ports.entriesOffCommand?.() ?? pauseUnlessStopped);
+    if (entriesOff === null) notes.push(`entries already off (${ports.freqtradeState()}): no /pause`);
     else {
-      const paused = await step(ports.command('pause', why), 5000, { ok: false, detail: 'pause timed out' });
-      if (!paused.ok) notes.push(`pause failed: ${paused.detail}`);
+      const done = await step(ports.command(entriesOff, why), 5000, {
+        ok: false,
+        detail: `${entriesOff} timed out`,
+      });
+      if (!done.ok) notes.push(`${entriesOff} failed: ${done.detail}`);
     }
   }
   let after: KnownTrades | undefined;

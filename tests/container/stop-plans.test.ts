@@ -146,7 +146,29 @@ describe('Agent lifecycle: one stop routine, a table of stop plans', () => {
     const { ports, calls } = fakePorts({ state: 'stopped' });
     const outcome = await executeStopPlan(STOP_PLANS.sigterm, ports, budget, 'SIGTERM');
     expect(calls).not.toContain('pause');
-    expect(outcome.detail).toContain('already stopped');
+    expect(outcome.detail).toContain('entries already off (stopped)');
+  });
+
+  it('SIGTERM of an attached bot under a latched risk stop sends /stop, not /pause (it would start the bot paused)', async () => {
+    const { ports, calls } = fakePorts({ state: 'running' });
+    await executeStopPlan(
+      STOP_PLANS.sigterm,
+      { ...ports, entriesOffCommand: () => 'stop' },
+      budget,
+      'SIGTERM',
+    );
+    expect(calls).toEqual(['killOneShot', 'stop', 'refresh', 'heartbeat:shutdown', 'stopProcess']);
+  });
+
+  it('stop with flatten pauses first even when the target is stopped (a stopped trader refuses forceexit)', async () => {
+    const { ports, calls } = fakePorts({ open: [4], flattenCloses: true });
+    await executeStopPlan(
+      STOP_PLANS.operator_stop_flatten,
+      { ...ports, entriesOffCommand: () => 'stop' },
+      budget,
+      'x',
+    );
+    expect(calls.slice(0, 3)).toEqual(['pause', 'flatten', 'stop']);
   });
 
   it('risk stop: pauses and stops the trader, keeps the process and reports', async () => {
