@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { serviceNameOf, startedByOf } from '../../shared/adapters/ecs/naming';
@@ -13,6 +13,7 @@ import {
   StrategyIdSchema,
   TradingModeSchema,
 } from '../../shared/domain/session';
+import { tradeDbUrlOf } from '../../shared/domain/trade-store';
 
 export const CONTAINER_NAME = 'strategy';
 
@@ -99,10 +100,6 @@ export interface ProcessPlatformOptions {
   onTaskStopped: (event: EcsTaskStateChange) => void;
   log: (line: string) => void;
 }
-
-/** Freqtrade's trade database for a strategy and mode in the trade store (one file per mode: never mixed). */
-export const tradeDbUrlOf = (tradeStoreDir: string, strategyId: string, mode: string): string =>
-  `sqlite:///${join(tradeStoreDir, strategyId, `tradesv3.${mode}.sqlite`)}`;
 
 const killGroup = (pid: number | undefined, signal: NodeJS.Signals): void => {
   if (pid === undefined) return;
@@ -318,7 +315,7 @@ export class ProcessPlatform implements ContainerPlatform {
     const root = this.#options.tradeStoreDir;
     if (root === undefined || !isServiceMode(spec.trading_mode)) return {};
     mkdirSync(join(root, spec.strategy_id), { recursive: true, mode: 0o700 });
-    return { TRADE_DB_URL: tradeDbUrlOf(root, spec.strategy_id, spec.trading_mode) };
+    return { TRADE_DB_URL: tradeDbUrlOf(resolve(root), spec.strategy_id, spec.trading_mode) };
   }
 
   async #removeLeftoverTaskFolders(): Promise<void> {

@@ -10,4 +10,5 @@ export * from './session-store';
 export * from './staleness';
 export * from './stream';
 export * from './sweep';
+export * from './trade-store';
 export * from './transitions';

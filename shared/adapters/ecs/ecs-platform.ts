@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { ContainerPlatform, ContainerSpec } from '../../domain/ports';
 import { type ContainerRef, isServiceMode } from '../../domain/session';
+import { tradeDbUrlOf } from '../../domain/trade-store';
 import { ContainerCapacityError, ContainerPlatformError, ContainerStartError } from './errors';
 import { clientTokenOf, serviceNameOf, startedByOf } from './naming';
 
@@ -42,13 +43,6 @@ const STOP_REASON_MAX = 255;
 
 /** The task definition's volume that holds Freqtrade's trade databases (EFS in serverless.yml). */
 export const TRADE_STORE_VOLUME = 'trade-store';
-
-/**
- * Freqtrade's database for one strategy and mode on the mounted trade store: one folder per strategy,
- * one file per mode (a dry-run never mixes with live). Four slashes: an absolute sqlite path.
- */
-export const tradeDbUrlOn = (mountPath: string, strategyId: string, mode: string): string =>
-  `sqlite:///${mountPath.replace(/\/+$/, '')}/${strategyId}/tradesv3.${mode}.sqlite`;
 
 const nameOf = (error: unknown): string => (error instanceof Error ? error.name : '');
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -275,7 +269,7 @@ export class EcsContainerPlatform implements ContainerPlatform {
     const sessionEnvironment = [
       ...this.#environment(spec),
       ...(mounted && mountPath !== undefined
-        ? [{ name: 'TRADE_DB_URL', value: tradeDbUrlOn(mountPath, spec.strategy_id, spec.trading_mode) }]
+        ? [{ name: 'TRADE_DB_URL', value: tradeDbUrlOf(mountPath, spec.strategy_id, spec.trading_mode) }]
         : []),
     ];
     const names = new Set(sessionEnvironment.map((variable) => variable.name));
