@@ -78,6 +78,25 @@ describe('Agent: a stop tells the truth about open positions (issue 8 finding 7,
     expect(session?.stop_outcome?.detail).toContain('flatten left');
   });
 
+  it('ends a one-shot stopped by the operator: its command is ended, the session stopped, no positions', async () => {
+    // prepare: a backtest that would run for a minute
+    const { runId, options } = await fx.session({ mode: 'backtest', sim: { oneshot_ms: 60_000 } });
+    const starting = startAgent(options, { store: fx.store });
+    await pollUntil(
+      'the backtest heartbeats',
+      async () => ((await fx.store.get(runId))?.heartbeat_seq ?? 0) > 0,
+    );
+    // act
+    await fx.store.transition(runId, 'stopping', { patch: { desired_state: 'stopped' } });
+    const agent = await starting;
+    const code = await agent.handle.done;
+    // assess
+    const session = await fx.store.get(runId);
+    expect(code).toBe(0);
+    expect(session?.status).toBe('stopped');
+    expect(session?.stop_outcome).toMatchObject({ plan: 'one_shot_stop', positions: 'none' });
+  });
+
   it('records flattened when the flatten closed everything', async () => {
     // prepare
     const { runId, agent, sim } = await running();
