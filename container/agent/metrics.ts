@@ -204,15 +204,27 @@ export class MetricsCollector {
 
   /**
    * Account value in the stake currency, open positions marked to market (unrealized PnL included).
-   * Freqtrade's `total_bot` leaves out the stake of an entry order that has not filled (the stake leaves
-   * the available balance at once, the coins arrive with the fill; real Freqtrade 2026.9 shows it), so
-   * that stake is added back from /status: `stake_amount` less what has filled. Without it every resting
-   * entry reads as a drawdown of its whole stake. (`total` already counts it, as `used`.)
+   *
+   * Real Freqtrade 2026.9's `/balance` is not fresh enough for this: it values coins at tickers cached
+   * for up to 10 minutes (a 30 % crash left `total_bot` unchanged), and its `total_bot` leaves out the
+   * stake of an entry order that has not filled. So equity is the bot's cash from `/balance` (the stake
+   * currency's `est_stake_bot`) plus each open trade from `/status`, which Freqtrade marks to the rate
+   * of its latest loop: `stake_amount + profit_abs` (collateral plus PnL after fees, long or short; an
+   * unfilled entry is its stake). Where `/balance` has no currencies, or a trade has no current profit
+   * (no rate), the `/balance` totals are the fallback, with unfilled entry stakes added back.
    */
   get equity(): number | undefined {
-    if (this.#balance === undefined) return undefined;
-    const totalBot = this.#balance.total_bot;
-    if (totalBot === undefined || totalBot === null) return this.#balance.total;
+    const balance = this.#balance;
+    if (balance === undefined) return undefined;
+    const marked = this.#trades.every((trade) => typeof trade.profit_abs === 'number');
+    if (balance.currencies !== undefined && marked) {
+      const cash = balance.currencies.find((row) => row.currency === balance.stake)?.est_stake_bot ?? 0;
+      return (
+        cash + this.#trades.reduce((sum, trade) => sum + trade.stake_amount + (trade.profit_abs ?? 0), 0)
+      );
+    }
+    const totalBot = balance.total_bot;
+    if (totalBot === undefined || totalBot === null) return balance.total;
     const unfilledEntryStake = this.#trades.reduce(
       (sum, trade) =>
         sum + Math.max(0, trade.stake_amount - (trade.amount * trade.open_rate) / (trade.leverage ?? 1)),

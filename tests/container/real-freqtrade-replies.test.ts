@@ -61,9 +61,35 @@ describe('Agent: replies of real Freqtrade 2026.9', () => {
     await collector.poll(clientServing(ENTRY_ORDER_OPEN), true);
     const snapshot = collector.riskSnapshot();
 
-    // Assess: total_bot (889.98) + the resting order's 100 ≈ the 990 the bot started with.
+    // Assess: cash 790.04 + the resting order's stake 100 + ETH's 99.96 less 0.18 (fees and price)
+    // ≈ the 990 the bot started with; total_bot said 889.98.
     expect(snapshot.starting_capital).toBe(990);
-    expect(snapshot.equity).toBeCloseTo(989.976499, 4);
-    expect(snapshot.drawdown_pct).toBeLessThan(0.01);
+    expect(snapshot.equity).toBeCloseTo(989.8245, 3);
+    expect(snapshot.drawdown_pct).toBeLessThan(0.1);
+  });
+});
+
+/**
+ * Replies of real Freqtrade 2026.9 five seconds after a 30 % crash on the local exchange, both entries
+ * filled: /status marks the positions to the crashed book (profit_abs ≈ -30 each), /balance still values
+ * them at the tickers it cached before the crash (its get_tickers cache lives 10 minutes).
+ */
+const AFTER_CRASH = JSON.parse(
+  readFileSync(new URL('./support/freqtrade-2026.9/crash-ticker-cache.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+
+describe('Agent: equity after a crash, from real Freqtrade 2026.9', () => {
+  it('marks open positions to /status’s current rates, not to /balance’s tickers (cached up to 10 minutes: a crash showed no drawdown)', async () => {
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_620_000),
+      loopStaleAfterMs: 60_000,
+    });
+
+    await collector.poll(clientServing(AFTER_CRASH), true);
+    const snapshot = collector.riskSnapshot();
+
+    // 790.22 cash + (99.93 - 30.16) + (99.85 - 30.11): the positions lost 30 %, equity ~6 %.
+    expect(snapshot.equity).toBeCloseTo(929.73, 1);
+    expect(snapshot.drawdown_pct).toBeGreaterThan(6);
   });
 });

@@ -62,12 +62,17 @@ export const OpenTradeSchema = z.looseObject({
 export type FreqtradeOpenTrade = z.infer<typeof OpenTradeSchema>;
 export const StatusSchema = z.array(OpenTradeSchema);
 
-/** `/balance`: `total` is the account's value in the stake currency, positions marked to market. */
+/**
+ * `/balance`: `total` is the account's value in the stake currency, positions marked to market at
+ * tickers Freqtrade caches for up to 10 minutes (2026.9 `get_conversion_rate(cached=True)`), so a
+ * crash shows here late; `currencies` gives the bot's cash (the stake currency's `est_stake_bot`).
+ */
 export const BalanceSchema = z.looseObject({
   total: z.number(),
   total_bot: NullableFloat,
   stake: z.string(),
   starting_capital: NullableFloat,
+  currencies: z.array(z.looseObject({ currency: z.string(), est_stake_bot: NullableFloat })).optional(),
 });
 export type Balance = z.infer<typeof BalanceSchema>;
 
