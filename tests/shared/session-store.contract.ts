@@ -523,6 +523,37 @@ export const sessionStoreContract = (adapterName: string, start: () => Promise<S
         expect((await harness.store.getAccountLease(account, 'DOT/USDT'))?.holder_run_id).toBe(second);
       });
 
+      it('takes over a lease left by a finished run whose lock is free (a lease orphaned by a changed pair list)', async () => {
+        // prepare: the run's replacement task claimed fewer pairs, so its release misses the one it dropped
+        const first = await liveSession('lease-orphan');
+        await harness.store.claimSession(claimOf(first, ['AVAX/USDT', 'ATOM/USDT'], 'agent-old'));
+        await harness.store.claimSession(claimOf(first, ['AVAX/USDT'], 'agent-new'));
+        await harness.store.transition(first, 'failed');
+        await harness.store.releaseLock('lease-orphan', first);
+        const second = await liveSession('lease-orphan-2');
+
+        // act
+        const claimed = await harness.store.claimSession(claimOf(second, ['ATOM/USDT']));
+
+        // assess
+        expect(claimed.ok).toBe(true);
+        expect((await harness.store.getAccountLease(account, 'ATOM/USDT'))?.holder_run_id).toBe(second);
+      });
+
+      it('keeps refusing while the holder is finished but its container (and lock) is not yet gone', async () => {
+        // prepare
+        const first = await liveSession('lease-draining');
+        await harness.store.claimSession(claimOf(first, ['NEAR/USDT']));
+        await harness.store.transition(first, 'failed');
+        const second = await liveSession('lease-draining-2');
+
+        // act
+        const refused = await harness.store.claimSession(claimOf(second, ['NEAR/USDT']));
+
+        // assess
+        expect(refused).toMatchObject({ ok: false, reason: 'account_busy', holderRunId: first });
+      });
+
       it('keeps lease items out of the strategy and status indexes', async () => {
         const run = await liveSession('lease-index');
         await harness.store.claimSession(claimOf(run, ['LINK/USDT']));

@@ -243,7 +243,16 @@ export class DynamoSessionStore implements SessionStore {
       ...(leasing === undefined ? {} : { account_id: leasing }),
       updated_at: now,
     });
-    if (leasing !== undefined) return this.#claimWithLeases(claim, leasing, set, now);
+    if (leasing !== undefined) {
+      // A lease whose holder is over and whose lock is free was orphaned (e.g. a replacement task claimed
+      // fewer pairs, so the release missed one): it is freed and the claim tried again, once per pair.
+      for (let attempt = 0; ; attempt += 1) {
+        const result = await this.#claimWithLeases(claim, leasing, set, now);
+        if (result.ok || result.reason !== 'account_busy' || attempt >= claim.pairs.length) return result;
+        if (!(await this.#freeOrphanedLease(result.accountId, result.pair, result.holderRunId, now)))
+          return result;
+      }
+    }
     const outcome = await this.#updateSession(claim.run_id, {
       set,
       condition: `NOT (${terminal.expression})`,
@@ -625,6 +634,25 @@ export class DynamoSessionStore implements SessionStore {
         message: `run ${runId} does not hold the lock of ${strategyId} (held by ${activeRunId ?? 'nobody'})`,
       };
     }
+  }
+
+  /**
+   * Frees a lease whose holder can no longer trade: its session is gone, or it is over and its strategy
+   * lock no longer names it (the lock is freed only once its container is gone). True when freed.
+   */
+  async #freeOrphanedLease(
+    accountId: string,
+    pair: string,
+    holderRunId: string,
+    now: string,
+  ): Promise<boolean> {
+    const holder = RunIdSchema.safeParse(holderRunId).success ? await this.get(holderRunId) : undefined;
+    if (holder !== undefined) {
+      if (!TERMINAL_STATUSES.includes(holder.status)) return false;
+      if ((await this.getLock(holder.strategy_id))?.active_run_id === holderRunId) return false;
+    }
+    await this.#releaseLease(accountId, pair, holderRunId, now);
+    return true;
   }
 
   /** Only the holder frees a lease; a lease another run took since is left alone. */
