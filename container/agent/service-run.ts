@@ -284,10 +284,11 @@ export const createServiceRun = (
   const enforce = async (action: 'pause' | 'stop' | 'forceexit', why: string): Promise<boolean> => {
     const report = await command(action, why);
     if (report.ok) return true;
-    // A Freqtrade still booting has not answered yet: its config's initial_state holds the target, and its
-    // silence counts as monitoring failures once the start-up grace is over. Only a bot that answered and
-    // then does not obey is stopped.
-    if (apiAnsweredSinceStart) await failClosedStop(action, report.detail);
+    // A Freqtrade still booting has not answered yet: its config's initial_state holds the target. Once it
+    // has answered, or the start-up grace is over without one answer (its loop may trade blind), a command
+    // it does not obey stops it.
+    const pastStartup = apiAnsweredSinceStart || clock.now() - clientStartedAt >= STARTUP_GRACE_MS;
+    if (pastStartup) await failClosedStop(action, report.detail);
     return false;
   };
 

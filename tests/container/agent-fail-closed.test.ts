@@ -1,6 +1,10 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { STARTUP_GRACE_MS } from '../../container/agent/constants';
 import { type HttpFetch, nodeHttpFetch } from '../../container/agent/http';
 import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
+import { ManualClock } from '../../shared/domain/clock';
 import { type Fixture, startFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
 import { type RunningAgent, startAgent } from './support/run';
@@ -103,6 +107,30 @@ describe('Agent: fail-closed means closed (issue 8 finding 3)', () => {
     expect(session.health?.fail_closed).toMatchObject({ command: 'pause', action: 'process_stopped' });
     expect(session.health?.fail_closed?.failure).toMatch(/not confirmed/);
     expect(await reachable(url)).toBe(false);
+  });
+
+  it('stops a Freqtrade whose API never answers once the start-up grace is over (it could trade blind forever)', async () => {
+    // prepare: a "Freqtrade" that runs but never serves its API, under a clock the test moves
+    const script = join(fx.dir, 'no-api.sh');
+    await writeFile(script, '#!/bin/sh\nwhile true; do sleep 0.05; done\n');
+    await chmod(script, 0o700);
+    const clock = new ManualClock('2026-06-01T12:00:00.000Z');
+    const { runId, options } = await fx.session({ limits: { max_monitor_failures: 2 } });
+    const agent = await startAgent(
+      { ...options, freqtradeCmd: script, commandConfirmTimeoutS: 0.5 },
+      { store: fx.store, clock },
+    );
+    agents.push(agent);
+    await pollUntil('a heartbeat', async () => ((await fx.store.get(runId))?.heartbeat_seq ?? 0) > 0);
+    // act: the 90 s start-up grace passes without one answer
+    clock.advance(STARTUP_GRACE_MS + 1000);
+    const session = await pollUntil('fail-closed report', async () => {
+      const s = await fx.store.get(runId);
+      return s?.health?.fail_closed ? s : undefined;
+    });
+    // assess
+    expect(session.health?.fail_closed).toMatchObject({ command: 'pause', action: 'process_stopped' });
+    await pollUntil('agent held', () => agent.handle.status().phase === 'held');
   });
 
   it('in attach mode says it has no process to stop (the operator must stop the bot by hand)', async () => {
