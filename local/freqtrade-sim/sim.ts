@@ -124,6 +124,8 @@ export const startFreqtradeSim = async (
     onTradesChanged: saveTrades,
   });
   if (stored !== null) {
+    // Freqtrade manages an open trade whose pair has since left the whitelist: the market must price it.
+    market.addPairs(stored.trades.filter((trade) => trade.closedAt === null).map((trade) => trade.pair));
     market.restorePrices(stored.prices);
     bot.restoreTrades(stored.trades.map((record) => PaperTrade.fromRecord(record)));
     logger.log(

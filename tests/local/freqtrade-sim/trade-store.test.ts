@@ -137,6 +137,27 @@ describe('Freqtrade simulator: trade database at db_url', () => {
     expect((await statusOf(second)).map((trade) => trade.trade_id)).toEqual(stillOpen);
   });
 
+  it('keeps managing an open trade whose pair left the whitelist, as Freqtrade does (the restart crashed on its price)', async () => {
+    const first = await startSim(
+      withDb({ sim: { open_trades_at_start: 1, entry_probability: 0 } }),
+      options(),
+    );
+    const [open] = await statusOf(first);
+    expect(open?.pair).toBe('BTC/USDT');
+
+    const second = await startSim(
+      withDb({ exchange: { pair_whitelist: ['ETH/USDT'] }, sim: { entry_probability: 0 } }),
+      options(),
+    );
+    clock.advance(1_000);
+    second.tick();
+
+    expect((await statusOf(second)).map((trade) => [trade.trade_id, trade.pair])).toEqual([
+      [open?.trade_id, 'BTC/USDT'],
+    ]);
+    expect(second.state().equity).toBeGreaterThan(0);
+  });
+
   it('starts with no trades on a db_url whose file does not exist yet (a lost trade store)', async () => {
     const sim = await startSim(withDb({ sim: { open_trades_at_start: 0 } }), options());
 
