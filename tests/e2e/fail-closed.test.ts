@@ -55,5 +55,8 @@ describe('Local cloud: Freqtrade API failing while its loop runs', () => {
     expect(pages[0]?.severity).toBe('CRITICAL');
     expect(pages[0]?.message).toContain(`/${reported.health?.fail_closed?.command}`);
     expect(pages[0]?.message).toContain('stopped the Freqtrade process');
+    // The breach that asked for /pause is the same incident: it is told in that one page.
+    expect(alertsFor(cloud, runId, { severity: 'CRITICAL' })).toHaveLength(1);
+    expect(pages[0]?.message).toContain('risk limit breached');
   });
 });

@@ -144,6 +144,12 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
   }
 
   const breach = has('risk_breach');
+  // A breach whose response Freqtrade already refused (fail-closed stop in the same report) is one
+  // incident: it pages once, as the fail-closed stop, which says what the agent did instead.
+  const breachBecameFailClosed = effects.some(
+    (effect) => effect.type === 'agent_report' && effect.report === 'fail_closed',
+  );
+  const breachNotes: string[] = [];
   if (breach !== undefined) {
     const key = `${current.run_id}:v${current.version}:risk.breach`;
     await once(ledger, `alert:${key}`, async () => {
@@ -160,6 +166,13 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
       }
       if (current.risk?.response)
         actions.push(`the agent reports its response: ${current.risk.response.step}`);
+      if (breachBecameFailClosed) {
+        breachNotes.push(
+          `risk limit breached: ${breach.breaches.map((item) => item.message).join('; ')}`,
+          ...actions,
+        );
+        return;
+      }
       await alerts.publish(breachAlert(current, breach.breaches, clock.now(), actions));
       metrics.addMetric('RiskBreaches', MetricUnit.Count, 1);
       logger.warn('risk breach', { run_id: current.run_id, breaches: breach.breaches });
@@ -190,7 +203,12 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
 
   for (const effect of effects) {
     if (effect.type !== 'agent_report') continue;
-    const alert = agentReportAlert(effect.report, current, clock.now());
+    const alert = agentReportAlert(
+      effect.report,
+      current,
+      clock.now(),
+      effect.report === 'fail_closed' ? breachNotes : [],
+    );
     if (alert === undefined) continue;
     const sent = await once(ledger, `alert:${alert.dedup_id}`, () => alerts.publish(alert));
     if (sent) metrics.addMetric('AlertsPublished', MetricUnit.Count, 1);

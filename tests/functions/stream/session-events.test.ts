@@ -459,6 +459,37 @@ describe('Handler: session-events', () => {
     expect(pages[0]?.message).toContain('/pause');
   });
 
+  it('pages a breach whose pause Freqtrade refused once, as the fail-closed stop it became (two CRITICALs for one incident)', async () => {
+    // prepare: the heartbeat that reports the breach also reports that /pause failed and the process stopped
+    const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
+    await invoke(nextBatch());
+    sns.resetHistory();
+    const failing = { ...healthySnapshot, monitor_failures: 5 };
+    const heartbeat = heartbeatOf(session, 2, '2026-03-02T10:00:30.000Z', { snapshot: failing });
+    await store.recordHeartbeat({
+      ...heartbeat,
+      health: {
+        ...heartbeat.health,
+        fail_closed: {
+          command: 'pause',
+          failure: 'HTTP 503',
+          action: 'process_stopped',
+          at: '2026-03-02T10:00:29.000Z',
+        },
+      },
+    });
+
+    // act
+    await invoke(nextBatch());
+
+    // assess
+    const pages = published().filter((alert) => alert.run_id === session.run_id);
+    expect(pages.map((alert) => [alert.kind, alert.severity])).toEqual([['agent.fail_closed', 'CRITICAL']]);
+    expect(pages[0]?.message).toContain('risk limit breached');
+    expect(pages[0]?.message).toContain('/pause');
+    expect((await store.get(session.run_id))?.desired_state).toBe('paused');
+  });
+
   it('ignores strategy locks, account leases and dedup markers', async () => {
     // prepare
     await dynamo.doc.send(
