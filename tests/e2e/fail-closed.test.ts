@@ -6,6 +6,7 @@ import {
   apiOf,
   childPidsOf,
   eventually,
+  freqtradePidOf,
   sessionWhere,
   startBody,
   startFastCloud,
@@ -29,10 +30,7 @@ describe('Local cloud: Freqtrade API failing while its loop runs', () => {
     const runId = String(started.body.run_id);
     await sessionWhere(cloud, runId, (s) => s.status === 'running', 'running');
     const agent = agentPidOf(cloud, runId) as number;
-    const [freqtrade] = await eventually(async () => {
-      const children = childPidsOf(agent);
-      return children.length > 0 ? children : undefined;
-    }, 'Freqtrade child');
+    const freqtrade = await eventually(async () => freqtradePidOf(agent), 'the Freqtrade process');
 
     // act: the polls fail, the breach asks for /pause, which fails too
     const reported = await sessionWhere(
@@ -46,10 +44,7 @@ describe('Local cloud: Freqtrade API failing while its loop runs', () => {
 
     // assess
     expect(reported.health?.fail_closed?.action).toMatch(/process_(stopped|killed)/);
-    await eventually(
-      async () => !childPidsOf(agent).includes(freqtrade as number),
-      'Freqtrade process stopped',
-    );
+    await eventually(async () => !childPidsOf(agent).includes(freqtrade), 'Freqtrade process stopped');
     const pages = alertsFor(cloud, runId, { kind: 'agent.fail_closed' });
     expect(pages).toHaveLength(1);
     expect(pages[0]?.severity).toBe('CRITICAL');

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
 import { loadServerlessConfig } from '../../local/serverless/config';
@@ -8,8 +7,8 @@ import {
   agentPidOf,
   alertsFor,
   apiOf,
-  childPidsOf,
   eventually,
+  freqtradePidOf,
   sessionWhere,
   startBody,
   startFastCloud,
@@ -162,17 +161,7 @@ describe('Local cloud: end to end over HTTP', () => {
       'a live trading loop',
     );
     // The agent's child running freqtrade (it may have short-lived others, e.g. for process stats).
-    const freqtrade = await eventually(
-      async () =>
-        childPidsOf(agent).find((pid) => {
-          try {
-            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('freqtrade');
-          } catch {
-            return false;
-          }
-        }),
-      'the Freqtrade process',
-    );
+    const freqtrade = await eventually(async () => freqtradePidOf(agent), 'the Freqtrade process');
     const restartsBefore = trading.health?.freqtrade_restarts ?? 0;
     await cloud.streamsDrained();
     const alertsBefore = alertsFor(cloud, runId).length;

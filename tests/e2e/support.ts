@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud/cloud';
 import type { Alert } from '../../shared/domain/ports';
 import type { Session } from '../../shared/domain/session';
@@ -125,6 +126,16 @@ export const childPidsOf = (pid: number): number[] => {
     return [];
   }
 };
+
+/** The agent's child that runs Freqtrade (the agent may have short-lived others, e.g. `ps` for its stats). */
+export const freqtradePidOf = (agentPid: number): number | undefined =>
+  childPidsOf(agentPid).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('freqtrade');
+    } catch {
+      return false;
+    }
+  });
 
 export const agentPidOf = (cloud: LocalCloud, runId: string): number | undefined =>
   cloud.platform.tasks().find((task) => task.runId === runId)?.pid;
