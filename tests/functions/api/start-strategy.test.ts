@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../functions/api/start-strategy/handler';
 import { StartBodySchema } from '../../../functions/api/start-strategy/schema';
 import { StrategyIdSchema } from '../../../shared/domain/session';
+import { accountIdOf } from '../../../shared/runtime/account-identity';
 import {
   type ApiTestEnv,
   errorOf,
@@ -184,6 +185,43 @@ describe('Handler: start-strategy', () => {
     const session = await env.deps.store.get(response.body.run_id as string);
     expect(session?.trading_mode).toBe('live');
     expect(session?.risk_limits).toEqual(LIVE_LIMITS);
+  });
+
+  it('lets exactly one of 200 concurrent live starts of one model under different strategy ids trade (one exchange account, two writers)', async () => {
+    // prepare: the start route cannot know the account (only the agent reads the secret), so every start
+    // is accepted; each launched agent then claims with the account it found behind the same secret
+    const strategyIds = Array.from({ length: 200 }, () => freshStrategy());
+    const account = accountIdOf('binance', 'the-same-api-key');
+
+    // act
+    const responses = await Promise.all(
+      strategyIds.map((strategyId) =>
+        start(strategyId, startBody({ mode: 'live', risk_limits: LIVE_LIMITS })),
+      ),
+    );
+    const runIds = responses.map((response) => response.body.run_id as string);
+    const claims = await Promise.all(
+      runIds.map((runId) =>
+        env.deps.store.claimSession({
+          run_id: runId,
+          agent_id: `agent-${runId}`,
+          strategy_version: '1.0.0',
+          exchange: 'binance',
+          pairs: ['BTC/USDT', 'ETH/USDT'],
+          account_id: account,
+        }),
+      ),
+    );
+
+    // assess
+    expect(responses.every((response) => response.statusCode === 202)).toBe(true);
+    const winners = runIds.filter((_runId, index) => claims[index]?.ok);
+    expect(winners).toHaveLength(1);
+    const refused = claims.filter((claim) => !claim.ok && claim.reason === 'account_busy');
+    expect(refused).toHaveLength(199);
+    expect(
+      refused.every((claim) => !claim.ok && 'holderRunId' in claim && claim.holderRunId === winners[0]),
+    ).toBe(true);
   });
 
   it('names each bad field and refuses unknown fields with 400', async () => {
