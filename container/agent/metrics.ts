@@ -203,26 +203,34 @@ export class MetricsCollector {
   }
 
   /**
-   * Account value in the stake currency, open positions marked to market (unrealized PnL included).
+   * The bot's equity in the stake currency, open positions marked to market (unrealized PnL included):
+   * the lower of two valuations, so a loss either one sees counts.
    *
-   * Real Freqtrade 2026.9's `/balance` is not fresh enough for this: it values coins at tickers cached
-   * for up to 10 minutes (a 30 % crash left `total_bot` unchanged), and its `total_bot` leaves out the
-   * stake of an entry order that has not filled. So equity is the bot's cash from `/balance` (the stake
-   * currency's `est_stake_bot`) plus each open trade from `/status`, which Freqtrade marks to the rate
-   * of its latest loop: `stake_amount + profit_abs` (collateral plus PnL after fees, long or short; an
-   * unfilled entry is its stake). Where `/balance` has no currencies, or a trade has no current profit
-   * (no rate), the `/balance` totals are the fallback, with unfilled entry stakes added back.
+   * - From profits: Freqtrade's starting capital + its closed-trade profit + each open trade's
+   *   `profit_abs` from `/status` (marked at the rate of Freqtrade's latest loop, after fees).
+   * - From `/balance`: `total_bot` (else `total`), plus the stake of entry orders not filled yet.
+   *
+   * Real Freqtrade 2026.9 showed why `/balance` alone is not enough: it values coins at tickers cached
+   * for up to 10 minutes (a 30 % crash left `total_bot` unchanged), and `total_bot` leaves out the stake
+   * of an entry order until it fills (every resting entry read as a drawdown of its stake, hence the
+   * add-back). The profit valuation sees a crash at the next loop; `/balance` still catches a wallet
+   * below its declared starting capital. `/status` and `/balance` are not one snapshot: a trade seen
+   * before the wallet is debited would count its stake twice in the add-back and raise the peak for
+   * good, which the lower of the two prevents.
    */
   get equity(): number | undefined {
     const balance = this.#balance;
     if (balance === undefined) return undefined;
+    const fromBalance = this.#balanceEquity(balance);
+    const start = balance.starting_capital;
+    const profit = this.#profit;
     const marked = this.#trades.every((trade) => typeof trade.profit_abs === 'number');
-    if (balance.currencies !== undefined && marked) {
-      const cash = balance.currencies.find((row) => row.currency === balance.stake)?.est_stake_bot ?? 0;
-      return (
-        cash + this.#trades.reduce((sum, trade) => sum + trade.stake_amount + (trade.profit_abs ?? 0), 0)
-      );
-    }
+    if (typeof start !== 'number' || start <= 0 || profit === undefined || !marked) return fromBalance;
+    const open = this.#trades.reduce((sum, trade) => sum + (trade.profit_abs ?? 0), 0);
+    return Math.min(fromBalance, start + profit.profit_closed_coin + open);
+  }
+
+  #balanceEquity(balance: Balance): number {
     const totalBot = balance.total_bot;
     if (totalBot === undefined || totalBot === null) return balance.total;
     const unfilledEntryStake = this.#trades.reduce(

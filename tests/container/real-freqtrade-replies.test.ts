@@ -93,3 +93,26 @@ describe('Agent: equity after a crash, from real Freqtrade 2026.9', () => {
     expect(snapshot.drawdown_pct).toBeGreaterThan(6);
   });
 });
+
+describe('Agent: /status and /balance are not one snapshot', () => {
+  it('does not raise the peak when /status shows new entries before /balance has taken their stakes (the stake would count twice)', async () => {
+    // Prepare: the entry-order-open replies, with /balance as it answers just before the wallet update.
+    const before = structuredClone(ENTRY_ORDER_OPEN) as {
+      balance: Record<string, unknown>;
+      status: unknown[];
+    };
+    before.balance.total_bot = 990;
+    before.balance.total = 1000;
+    before.balance.currencies = [{ currency: 'USDT', est_stake_bot: 990, est_stake: 1000 }];
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+
+    // Act
+    await collector.poll(clientServing(before), true);
+
+    // Assess: not 990 + two stakes in flight.
+    expect(collector.peakEquity).toBeLessThanOrEqual(990);
+  });
+});
