@@ -1,4 +1,5 @@
 import type {
+  EntriesHeld,
   FailClosedReport,
   MissingTradesReport,
   StartFailureReport,
@@ -166,6 +167,28 @@ export const createServiceRun = (
    * takeover that finds its trades pages nothing. Missing trades end it: then the pause is the news.
    */
   let takeoverPause = guard === 'pending';
+  /**
+   * Entries paused because no heartbeat could be written for HEARTBEAT_FAIL_CLOSED_S (DynamoDB out of
+   * reach): nobody's intent either. Reported until Freqtrade runs again, because the first heartbeats
+   * back are written before the agent has resumed it; the outage itself pages as stale, if it lasts.
+   */
+  let failClosedPause = false;
+  /** Why the agent itself holds entries back now (health.entries_held), updated as each heartbeat is built. */
+  const entriesHeld = (freqtradeState: Heartbeat['health']['freqtrade_state']): EntriesHeld | null => {
+    if (takeoverPause && (guard === 'missing' || freqtradeState === 'running' || desired !== 'running')) {
+      takeoverPause = false;
+    }
+    // Only while the operator wants it trading and nothing else (a risk latch, the takeover guard) holds it.
+    const otherwiseRunning =
+      guard === 'clear' &&
+      targetOf({ desired, riskStep: risk.response?.step ?? null, failClosed: false }) === 'running';
+    if (!otherwiseRunning) failClosedPause = false;
+    else if (failClosed()) failClosedPause = true;
+    else if (freqtradeState === 'running') failClosedPause = false;
+    if (draining) return 'draining';
+    if (takeoverPause) return 'takeover_guard';
+    return failClosedPause ? 'fail_closed' : null;
+  };
   const buildHeartbeat = (seq: number, at: string): Heartbeat => {
     const freqtradeState =
       supervisor !== undefined &&
@@ -173,9 +196,7 @@ export const createServiceRun = (
       (stopping() || held() || supervisor.gaveUp !== undefined || failClosedReport !== undefined)
         ? 'stopped'
         : collector.freqtradeState;
-    if (takeoverPause && (guard === 'missing' || freqtradeState === 'running' || desired !== 'running')) {
-      takeoverPause = false;
-    }
+    const heldBy = entriesHeld(freqtradeState);
     const loopAlive = collector.loopAlive;
     return {
       run_id: options.runId,
@@ -193,7 +214,9 @@ export const createServiceRun = (
         last_process_at: collector.lastProcessAt,
         freqtrade_restarts: supervisor?.restarts ?? 0,
         monitor_failures: collector.consecutiveFailures,
-        ...(draining || takeoverPause ? { draining: true } : {}),
+        entries_held: heldBy,
+        // For a stream processor of the previous release, which reads only `draining`.
+        ...(heldBy === null ? {} : { draining: true }),
         ...(failClosedReport === undefined ? {} : { fail_closed: failClosedReport }),
         ...(supervisor === undefined
           ? {}

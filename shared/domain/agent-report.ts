@@ -77,3 +77,14 @@ export const MissingTradesReportSchema = z.object({
   at: Iso,
 });
 export type MissingTradesReport = z.infer<typeof MissingTradesReportSchema>;
+
+/**
+ * Why the agent itself holds entries back while the operator wants the session running: `fail_closed`
+ * (no heartbeat written for HEARTBEAT_FAIL_CLOSED_S, e.g. DynamoDB unreachable), `takeover_guard` (a
+ * replacement task's Freqtrade starts paused until /status shows its predecessor's trades), `draining`
+ * (the SIGTERM handover). Such a pause is nobody's intent: the status does not follow it and it pages
+ * nothing (its cause, if any, pages on its own: stale, missing trades). Null while nothing is held.
+ */
+export const ENTRIES_HELD_REASONS = ['fail_closed', 'takeover_guard', 'draining'] as const;
+export const EntriesHeldSchema = z.enum(ENTRIES_HELD_REASONS);
+export type EntriesHeld = z.infer<typeof EntriesHeldSchema>;

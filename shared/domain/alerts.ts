@@ -2,7 +2,7 @@ import type { Alert, AlertSeverity } from './ports';
 import type { Breach } from './risk';
 import type { Session, SessionStatus } from './session';
 import { heartbeatAgeSeconds } from './staleness';
-import type { AgentReportKind } from './stream';
+import { type AgentReportKind, isBreached } from './stream';
 
 /**
  * Pure mapping of what happened to a session onto the alert a person on call reads. Every body says
@@ -269,15 +269,20 @@ const copyOf = (from: SessionStatus | null, session: Session): TransitionCopy =>
 const modeTag = (session: Session) => `${session.strategy_id} ${session.trading_mode}`;
 
 /**
- * A move to paused that nobody asked for (desired state still running) because the agent itself held
- * entries back for an incident it reported (trades missing at takeover, Freqtrade never up, a fail-closed
- * stop): that incident has its own page, so the status change does not page a second time.
+ * A move to paused whose cause already paged: the agent itself held entries back for an incident it
+ * reported (trades missing at takeover, Freqtrade never up, a fail-closed stop) while the operator still
+ * wants it running, or a risk breach paused it (the breach's CRITICAL page says the session is paused).
+ * That incident has its own page, so the status change does not page a second time. An operator pause
+ * of a session with no open breach still pages.
  */
 export const pausePagedByItsCause = (from: SessionStatus | null, session: Session): boolean =>
   session.status === 'paused' &&
   from === 'running' &&
-  session.desired_state === 'running' &&
-  Boolean(session.health?.missing_trades || session.health?.start_failure || session.health?.fail_closed);
+  ((session.desired_state === 'running' &&
+    Boolean(
+      session.health?.missing_trades || session.health?.start_failure || session.health?.fail_closed,
+    )) ||
+    isBreached(session));
 
 /** One alert per status transition; `done` lists what the control plane did about it. */
 export const transitionAlert = (

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import {
+  EntriesHeldSchema,
   FailClosedReportSchema,
   MissingTradesReportSchema,
   StartFailureReportSchema,
@@ -98,8 +99,14 @@ export const SessionHealthSchema = z.object({
   /** A replacement task's Freqtrade does not show trades its predecessor reported open: entries paused. */
   missing_trades: MissingTradesReportSchema.nullable().optional(),
   /**
-   * The agent is shutting down on SIGTERM (a replacement task, a deployment, Ctrl-C locally): it paused
-   * entries for the handover. That pause is nobody's intent, so the status does not follow it.
+   * Why the agent itself holds entries back (see EntriesHeldSchema); optional: older agents lack it.
+   * Read it through `entriesHeldOf`, which also understands `draining`.
+   */
+  entries_held: EntriesHeldSchema.nullable().optional(),
+  /**
+   * Before `entries_held`: true while the agent paused entries for a SIGTERM handover or a takeover.
+   * Still written beside `entries_held` (a stream processor of the previous release reads only this) and
+   * still read (items written before `entries_held` existed).
    */
   draining: z.boolean().optional(),
 });

@@ -1,5 +1,6 @@
+import type { EntriesHeld } from './agent-report';
 import { type Breach, evaluateRisk } from './risk';
-import type { Session, SessionStatus } from './session';
+import type { Session, SessionHealth, SessionStatus } from './session';
 
 /**
  * Pure classification of one committed change of a session item (a stream record's old and new image)
@@ -63,6 +64,10 @@ export const agentReportsOf = (previous: Session | undefined, current: Session):
   return reports;
 };
 
+/** Why the agent holds entries itself, from `entries_held` or, on items older than it, `draining`. */
+export const entriesHeldOf = (health: SessionHealth | null | undefined): EntriesHeld | null =>
+  health?.entries_held ?? (health?.draining === true ? 'draining' : null);
+
 /** Statuses in which a breach must pause trading; a stopping or finished session is past that. */
 const RISK_WATCHED: readonly SessionStatus[] = ['launching', 'running', 'paused', 'stale'];
 const TEARDOWN_AT: readonly SessionStatus[] = ['stopped', 'failed', 'completed'];
@@ -123,11 +128,12 @@ export const classifySessionChange = (previous: Session | undefined, current: Se
   }
 
   // The status says what Freqtrade is doing, not what was asked: it moves only when a heartbeat confirms it.
-  // A draining agent's pause (SIGTERM handover) is not a state anyone asked for: the status stays put.
+  // A pause the agent's own guard made (fail-closed without heartbeats, takeover guard, SIGTERM handover)
+  // is not a state anyone asked for: the status stays put, so it pages neither 'paused' nor 'resumed'.
   const freqtrade = current.health?.freqtrade_state;
   if (
     previous !== undefined &&
-    current.health?.draining !== true &&
+    entriesHeldOf(current.health) === null &&
     current.heartbeat_seq > previous.heartbeat_seq &&
     (current.status === 'running' || current.status === 'paused') &&
     (freqtrade === 'running' || freqtrade === 'paused') &&

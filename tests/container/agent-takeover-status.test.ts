@@ -67,9 +67,11 @@ describe('Agent: a takeover that finds its trades on the durable trade store', (
 
     // assess
     const paused = heartbeats.filter((heartbeat) => heartbeat.health.freqtrade_state === 'paused');
+    expect(paused.every((heartbeat) => heartbeat.health.entries_held === 'takeover_guard')).toBe(true);
     expect(paused.every((heartbeat) => heartbeat.health.draining === true)).toBe(true);
     expect(heartbeats.some((heartbeat) => heartbeat.health.missing_trades)).toBe(false);
     const running = heartbeats.filter((heartbeat) => heartbeat.health.freqtrade_state === 'running');
     expect(running.every((heartbeat) => heartbeat.health.draining !== true)).toBe(true);
+    expect(running.every((heartbeat) => heartbeat.health.entries_held === null)).toBe(true);
   });
 });

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud/cloud';
 import type { Alert } from '../../shared/domain/ports';
 import type { Session } from '../../shared/domain/session';
@@ -148,3 +150,84 @@ export const startBody = (overrides: Record<string, unknown> = {}, extra: Record
   overrides: { ...FAST_MARKET, ...overrides },
   ...extra,
 });
+
+/**
+ * A TCP proxy between the agents and the local DynamoDB gateway that a test can cut and restore: cut, it
+ * drops the open connections and resets every new one, as an unreachable endpoint does to the SDK (each
+ * call fails after its retries). Only what is pointed at it is cut off (the containers, through
+ * AWS_ENDPOINT_URL_DYNAMODB); the functions keep talking to the gateway directly.
+ */
+export interface CuttableProxy {
+  url: string;
+  /** Where connections go; until set, every connection is reset. */
+  setTarget(url: string): void;
+  cut(): void;
+  restore(): void;
+  /** Connections reset while cut (or before a target was set). */
+  readonly refused: number;
+  close(): Promise<void>;
+}
+
+export const startCuttableProxy = async (): Promise<CuttableProxy> => {
+  let target: URL | undefined;
+  let cut = false;
+  let refused = 0;
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    if (cut || target === undefined) {
+      refused += 1;
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = connect(Number(target.port), target.hostname);
+    open.add(client);
+    open.add(upstream);
+    const drop = () => {
+      open.delete(client);
+      open.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setTarget: (url) => {
+      target = new URL(url);
+    },
+    cut: () => {
+      cut = true;
+      for (const socket of open) socket.resetAndDestroy();
+      open.clear();
+    },
+    restore: () => {
+      cut = false;
+    },
+    get refused() {
+      return refused;
+    },
+    close: async () => {
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
+/** The REST API of the Freqtrade an agent runs, from the config it wrote in its task folder (its cwd). */
+export const freqtradeApiOf = (agentPid: number) => {
+  const workDir = readlinkSync(`/proc/${agentPid}/cwd`);
+  const config = JSON.parse(readFileSync(join(workDir, 'config.json'), 'utf8')) as {
+    api_server: { listen_ip_address: string; listen_port: number; username: string; password: string };
+  };
+  const { listen_ip_address: host, listen_port: port, username, password } = config.api_server;
+  const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  return async <T>(path: string): Promise<T> => {
+    const response = await fetch(`http://${host}:${port}/api/v1${path}`, { headers: { authorization } });
+    if (!response.ok) throw new Error(`freqtrade ${path}: HTTP ${response.status}`);
+    return (await response.json()) as T;
+  };
+};

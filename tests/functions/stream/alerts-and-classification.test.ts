@@ -1,14 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { breachAlert, SUBJECT_MAX, transitionAlert } from '../../../shared/domain/alerts';
+import {
+  breachAlert,
+  pausePagedByItsCause,
+  SUBJECT_MAX,
+  transitionAlert,
+} from '../../../shared/domain/alerts';
 import { AlertSchema } from '../../../shared/domain/ports';
 import {
   buildSession,
   NewSessionSchema,
   SESSION_STATUSES,
   type Session,
+  SessionHealthSchema,
 } from '../../../shared/domain/session';
-import { classifySessionChange } from '../../../shared/domain/stream';
+import { classifySessionChange, entriesHeldOf } from '../../../shared/domain/stream';
 import { healthySnapshot, LIMITS } from '../../adapters/support/workflow-fixtures';
 
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
@@ -246,5 +252,57 @@ describe('Domain: session change classification', () => {
 
     // assess
     expect(effects).toEqual([]);
+  });
+
+  it.each(['fail_closed', 'takeover_guard', 'draining'] as const)(
+    "leaves the status alone when the agent reports entries held by its own guard (%s) (its pause paged 'paused', then 'resumed')",
+    (reason) => {
+      // prepare
+      const health = { cpu_percent: 1, memory_mb: 100, exchange_connected: true, last_trade_at: null };
+      const running = base({
+        status: 'running',
+        heartbeat_seq: 7,
+        health: { ...health, freqtrade_state: 'running' },
+      });
+
+      // act
+      const held = classifySessionChange(running, {
+        ...running,
+        heartbeat_seq: 8,
+        health: { ...health, freqtrade_state: 'paused', entries_held: reason },
+      });
+      const released = classifySessionChange(running, {
+        ...running,
+        heartbeat_seq: 8,
+        health: { ...health, freqtrade_state: 'paused', entries_held: null },
+      });
+
+      // assess
+      expect(held).toEqual([]);
+      expect(released).toEqual([{ type: 'confirm_state', from: 'running', to: 'paused' }]);
+    },
+  );
+
+  it('reads entries_held from new items and draining from items written before it', () => {
+    // prepare
+    const health = { cpu_percent: 1, memory_mb: 100, exchange_connected: true, last_trade_at: null };
+
+    // act / assess
+    expect(entriesHeldOf(SessionHealthSchema.parse({ ...health, entries_held: 'fail_closed' }))).toBe(
+      'fail_closed',
+    );
+    expect(entriesHeldOf(SessionHealthSchema.parse({ ...health, draining: true }))).toBe('draining');
+    expect(entriesHeldOf(SessionHealthSchema.parse(health))).toBeNull();
+    expect(SessionHealthSchema.safeParse({ ...health, entries_held: 'coffee_break' }).success).toBe(false);
+  });
+
+  it("does not page the paused status a breach caused (CRITICAL, then INFO 'paused'), and pages an operator pause", () => {
+    // prepare
+    const breached = withSnapshot(base({ status: 'paused', desired_state: 'paused' }), 15);
+    const operator = withSnapshot(base({ status: 'paused', desired_state: 'paused' }), 1);
+
+    // act / assess
+    expect(pausePagedByItsCause('running', breached)).toBe(true);
+    expect(pausePagedByItsCause('running', operator)).toBe(false);
   });
 });

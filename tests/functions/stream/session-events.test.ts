@@ -295,6 +295,102 @@ describe('Handler: session-events', () => {
     expect((await store.get(session.run_id))?.desired_state).toBe('paused');
   });
 
+  it("pages a drawdown breach once: the pause the agent's risk latch caused is part of the incident (CRITICAL, then INFO 'paused')", async () => {
+    // prepare: the breach heartbeat (Freqtrade still running), then the one where the agent's latch paused it
+    const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
+    await invoke(nextBatch());
+    sns.resetHistory();
+    const breached = { ...healthySnapshot, equity: 8_500, drawdown_pct: 15, exposure: 1_500 };
+    const latched = {
+      state: 'breached' as const,
+      snapshot: breached,
+      breaches: [{ rule: 'drawdown' as const, limit: 10, observed: 15, message: 'drawdown 15 % >= 10 %' }],
+      response: { step: 'pause' as const, at: '2026-03-02T10:00:30.000Z', exposure_at_step: 1_500 },
+      breached_at: '2026-03-02T10:00:30.000Z',
+    };
+    const beat = (seq: number, at: string, freqtrade: 'running' | 'paused') => {
+      const heartbeat = heartbeatOf(session, seq, at, { snapshot: breached });
+      return store.recordHeartbeat({
+        ...heartbeat,
+        health: { ...heartbeat.health, freqtrade_state: freqtrade },
+        risk: latched,
+      });
+    };
+    await beat(2, '2026-03-02T10:00:30.000Z', 'running');
+    await invoke(nextBatch());
+    await beat(3, '2026-03-02T10:01:00.000Z', 'paused');
+
+    // act: the confirmed pause, then the status change it wrote
+    await invoke(nextBatch());
+    await invoke(nextBatch());
+
+    // assess
+    expect((await store.get(session.run_id))?.status).toBe('paused');
+    const pages = published().filter((alert) => alert.run_id === session.run_id);
+    expect(pages.map((alert) => [alert.kind, alert.severity])).toEqual([['risk.breach', 'CRITICAL']]);
+  });
+
+  it('still pages an operator pause once Freqtrade confirms it', async () => {
+    // prepare
+    const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
+    await invoke(nextBatch());
+    sns.resetHistory();
+    await store.setDesiredState(session.run_id, 'paused', 'operator pause');
+    const heartbeat = heartbeatOf(session, 2, '2026-03-02T10:00:30.000Z');
+    await store.recordHeartbeat({ ...heartbeat, health: { ...heartbeat.health, freqtrade_state: 'paused' } });
+
+    // act
+    await invoke(nextBatch());
+    await invoke(nextBatch());
+
+    // assess
+    expect((await store.get(session.run_id))?.status).toBe('paused');
+    const pages = published().filter((alert) => alert.run_id === session.run_id);
+    expect(pages.map((alert) => [alert.kind, alert.severity])).toEqual([['status.paused', 'INFO']]);
+  });
+
+  it("pages only stale and recovery when the agent held entries fail-closed while cut off from DynamoDB (its own pause paged 'paused' then 'resumed')", async () => {
+    // prepare: stale while the agent could not write; its first heartbeats back show the pause it made itself
+    const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
+    await invoke(nextBatch());
+    sns.resetHistory();
+    await store.transition(session.run_id, 'stale', {
+      from: ['running'],
+      patch: { status_reason: 'no heartbeat for 200 s (threshold 180 s)' },
+    });
+    await invoke(nextBatch());
+    const beat = (seq: number, at: string, held: boolean) => {
+      const heartbeat = heartbeatOf(session, seq, at);
+      return store.recordHeartbeat({
+        ...heartbeat,
+        health: {
+          ...heartbeat.health,
+          freqtrade_state: held ? 'paused' : 'running',
+          ...(held ? { entries_held: 'fail_closed' as const } : { entries_held: null }),
+        },
+      });
+    };
+
+    // act
+    await beat(2, '2026-03-02T10:03:30.000Z', true);
+    await invoke(nextBatch());
+    await invoke(nextBatch());
+    await beat(3, '2026-03-02T10:03:31.000Z', true);
+    await invoke(nextBatch());
+    await invoke(nextBatch());
+    await beat(4, '2026-03-02T10:03:32.000Z', false);
+    await invoke(nextBatch());
+    await invoke(nextBatch());
+
+    // assess
+    expect((await store.get(session.run_id))?.status).toBe('running');
+    const pages = published().filter((alert) => alert.run_id === session.run_id);
+    expect(pages.map((alert) => [alert.kind, alert.severity])).toEqual([
+      ['status.stale', 'CRITICAL'],
+      ['status.recovered', 'WARNING'],
+    ]);
+  });
+
   it('recovers a stale session when a heartbeat arrives and pages the recovery', async () => {
     // prepare
     const session = await runningSession(store, '2026-03-02T10:00:00.000Z');
