@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: the fast suites run in parallel; the end-to-end suites each start a whole local cloud
+ * Three projects: the fast suites run in parallel; the end-to-end suites each start a whole local cloud
  * (DynamoDB, agents, Freqtrade simulators as processes) and run one file at a time, after the others,
- * so they never compete for the machine's two cores with the rest.
+ * so they never compete for the machine's two cores with the rest; `real` (tests/real-freqtrade/) runs the
+ * .venv's real Freqtrade the same way (npm run test:real).
  */
 export default defineConfig({
   test: {

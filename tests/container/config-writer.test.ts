@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -160,11 +160,25 @@ describe('Freqtrade config writer: what real Freqtrade 2026.9 needs to start', (
   it('gives Freqtrade a user_data_dir that exists (real `freqtrade trade` exits at start without one; the simulator never cared)', async () => {
     const result = await writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: true }, 'running', {
       port: 18_080,
+      cwd: join(workDir, 'fresh-task-folder'),
     });
 
     const config = JSON.parse(await readFile(result.path, 'utf8')) as Record<string, unknown>;
     expect(config.user_data_dir).toBe(join(workDir, 'user_data'));
     expect((await stat(join(workDir, 'user_data'))).isDirectory()).toBe(true);
+  });
+
+  it('uses Freqtrade’s own ./user_data where it exists (the image’s, which holds the strategies)', async () => {
+    const cwd = join(workDir, 'image-freqtrade');
+    await mkdir(join(cwd, 'user_data', 'strategies'), { recursive: true });
+
+    const result = await writeFreqtradeConfig(workDir, { ...STRATEGY_CONFIG, dry_run: true }, 'running', {
+      port: 18_080,
+      cwd,
+    });
+
+    const config = JSON.parse(await readFile(result.path, 'utf8')) as Record<string, unknown>;
+    expect(config.user_data_dir).toBe(join(cwd, 'user_data'));
   });
 
   it('keeps a user_data_dir the strategy config names, and creates it', async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -100,6 +101,23 @@ export interface WrittenConfig {
 }
 
 /**
+ * Real Freqtrade refuses to trade without an existing user_data_dir. Its own default is `./user_data`
+ * (the image's, which holds the strategies); where that is missing (a local task's fresh folder), one
+ * is made in the work folder. A user_data_dir the strategy config names is kept, and created.
+ */
+const userDataDirFor = async (config: JsonObject, workDir: string, cwd: string): Promise<string> => {
+  if (typeof config.user_data_dir === 'string') {
+    await mkdir(config.user_data_dir, { recursive: true, mode: 0o700 });
+    return config.user_data_dir;
+  }
+  const freqtradeDefault = join(cwd, 'user_data');
+  if (existsSync(freqtradeDefault)) return freqtradeDefault;
+  const own = join(workDir, 'user_data');
+  await mkdir(own, { recursive: true, mode: 0o700 });
+  return own;
+};
+
+/**
  * Freqtrade's config for one start: the strategy config plus an API server bound to 127.0.0.1 on a free
  * port with credentials made for this start only (a restarted Freqtrade gets new ones). Exchange
  * credentials are not in it: they arrive through the environment. The file is readable by its owner only.
@@ -108,7 +126,7 @@ export const writeFreqtradeConfig = async (
   workDir: string,
   config: JsonObject,
   initialState: InitialState,
-  options: { port?: number; tradeDbUrl?: string } = {},
+  options: { port?: number; tradeDbUrl?: string; cwd?: string } = {},
 ): Promise<WrittenConfig> => {
   const database = tradeDatabaseOf({
     config,
@@ -118,10 +136,7 @@ export const writeFreqtradeConfig = async (
   if (!database.ok) throw new TradeStoreMissingError(database.reason);
   if (database.durable) await ensureStrategyFolder(database.url);
   await mkdir(workDir, { recursive: true, mode: 0o700 });
-  // Real Freqtrade refuses to trade without an existing user_data_dir (it defaults to ./user_data).
-  const userDataDir =
-    typeof config.user_data_dir === 'string' ? config.user_data_dir : join(workDir, 'user_data');
-  await mkdir(userDataDir, { recursive: true, mode: 0o700 });
+  const userDataDir = await userDataDirFor(config, workDir, options.cwd ?? process.cwd());
   const port = options.port ?? (await freePort());
   const username = `agent-${token(6)}`;
   const password = token(24);
