@@ -89,12 +89,22 @@ describe('Local cloud: end to end over HTTP', () => {
       'Freqtrade running',
     );
 
+    await sessionWhere(cloud, runId, (s) => s.status === 'running', 'status running once confirmed');
+    await cloud.streamsDrained();
+
     expect(paused.status).toBe(202);
     expect(resumed.status).toBe(202);
     expect(back.desired_state).toBe('running');
+    // An operator's pause and resume page, as information.
+    expect(alertsFor(cloud, runId).map((alert) => [alert.kind, alert.severity])).toEqual([
+      ['status.launching', 'INFO'],
+      ['status.running', 'INFO'],
+      ['status.paused', 'INFO'],
+      ['status.resumed', 'INFO'],
+    ]);
   });
 
-  it('auto-pauses on a drawdown breach and pages exactly once, CRITICAL', async () => {
+  it("auto-pauses on a drawdown breach and pages exactly once, CRITICAL (the pause it caused paged INFO 'paused' too)", async () => {
     const runId = await start(
       'e2e-drawdown',
       {
@@ -128,8 +138,13 @@ describe('Local cloud: end to end over HTTP', () => {
     await sessionWhere(cloud, runId, (s) => s.heartbeat_seq >= seq + 6, 'more heartbeats while breached');
     await cloud.streamsDrained();
 
-    const critical = alertsFor(cloud, runId, { severity: 'CRITICAL' });
-    expect(critical.map((alert) => alert.kind)).toEqual(['risk.breach']);
+    const paused = await cloud.store.get(runId);
+    expect(paused?.status).toBe('paused');
+    expect(alertsFor(cloud, runId).map((alert) => [alert.kind, alert.severity])).toEqual([
+      ['status.launching', 'INFO'],
+      ['status.running', 'INFO'],
+      ['risk.breach', 'CRITICAL'],
+    ]);
   });
 
   it('pages once when an agent is killed (stale), and once more when it is back', async () => {
