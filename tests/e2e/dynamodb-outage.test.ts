@@ -74,7 +74,7 @@ describe('Local cloud: DynamoDB unreachable to the agent', () => {
     await proxy?.close();
   }, 60_000);
 
-  it("holds entries fail-closed while cut off, pages one stale and one recovery, and trades again (its own pause paged 'paused' then 'resumed')", async () => {
+  it("holds entries fail-closed while cut off, pages one stale and one recovery, and trades again (a paused heartbeat after the recovery paged 'paused' then 'resumed')", async () => {
     // prepare
     const { runId, state, highestTradeId } = await startTrading(cloud, 'e2e-dynamo-outage');
 
