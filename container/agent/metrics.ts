@@ -118,11 +118,14 @@ export class MetricsCollector {
     if (client === undefined) {
       failures.push('freqtrade is not running');
     } else {
-      const [config, health, status, balance, profit, count, daily] = await Promise.all([
+      // /balance first, then /status: Freqtrade commits a new trade before it debits the wallet, so every
+      // stake /balance has taken is in the /status that follows (asked together, /status could miss a
+      // trade whose stake /balance had already taken: a whole stake read as lost, a false breach).
+      const balance = await client.balance();
+      const [config, health, status, profit, count, daily] = await Promise.all([
         client.showConfig(),
         client.health(),
         client.status(),
-        client.balance(),
         client.profit(),
         client.count(),
         client.daily(),

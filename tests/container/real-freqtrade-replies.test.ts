@@ -116,3 +116,33 @@ describe('Agent: /status and /balance are not one snapshot', () => {
     expect(collector.peakEquity).toBeLessThanOrEqual(990);
   });
 });
+
+describe('Agent: the order of a poll’s calls to Freqtrade', () => {
+  it('asks /status only after /balance has answered (a stake /balance has taken must show in /status, or it reads as a loss: a false 20 % drawdown at launch)', async () => {
+    // Prepare: a client that records when each route is asked and answered.
+    const events: string[] = [];
+    const fetch: HttpFetch = async (url) => {
+      const route = new URL(url).pathname.replace('/api/v1/', '');
+      events.push(`ask ${route}`);
+      await new Promise((resolve) => setTimeout(resolve, route === 'balance' ? 20 : 1));
+      events.push(`answer ${route}`);
+      const body = ENTRY_ORDER_OPEN[route];
+      return { ok: true, status: 200, text: async () => JSON.stringify(body) };
+    };
+    const client = new FreqtradeClient(
+      { url: 'http://127.0.0.1:1', username: 'u', password: 'p', auth: 'basic' },
+      { fetch },
+    );
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+
+    // Act
+    await collector.poll(client, true);
+
+    // Assess: Freqtrade debits the stake after committing the trade, so this order never misses one.
+    expect(events.indexOf('answer balance')).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf('ask status')).toBeGreaterThan(events.indexOf('answer balance'));
+  });
+});
