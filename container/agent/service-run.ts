@@ -213,6 +213,7 @@ export const createServiceRun = (
         ...(loopAlive === undefined ? {} : { loop_alive: loopAlive }),
         last_process_at: collector.lastProcessAt,
         freqtrade_restarts: supervisor?.restarts ?? 0,
+        freqtrade_crashes: supervisor?.crashesWhileTrading ?? 0,
         monitor_failures: collector.consecutiveFailures,
         entries_held: heldBy,
         // For a stream processor of the previous release, which reads only `draining`.

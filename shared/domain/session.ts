@@ -87,6 +87,8 @@ export const SessionHealthSchema = z.object({
   loop_alive: z.boolean().optional(),
   last_process_at: IsoTimestampSchema.nullable().optional(),
   freqtrade_restarts: z.number().int().nonnegative().optional(),
+  /** Restarts of a Freqtrade that had reached a live trading loop (a crash while trading); absent before this field. */
+  freqtrade_crashes: z.number().int().nonnegative().optional(),
   monitor_failures: z.number().int().nonnegative().optional(),
   /** Freqtrade restarts within the start-failure window (container/agent: N restarts in M minutes). */
   restarts_in_window: z.number().int().nonnegative().optional(),

@@ -48,20 +48,27 @@ export const agentReportsOf = (previous: Session | undefined, current: Session):
     (before?.fail_closed?.command !== now.fail_closed.command || previous?.agent_id !== current.agent_id)
   )
     reports.push('fail_closed');
-  const restarts = now.freqtrade_restarts ?? 0;
-  if (
-    previous !== undefined &&
-    restarts > (before?.freqtrade_restarts ?? 0) &&
-    // Had a trading loop, before the crash or since the restart (the heartbeat of the restart itself may
-    // come before the new process answers, and the one of the crash after the old one stopped answering).
-    (before?.loop_alive === true ||
-      (before?.last_process_at ?? null) !== null ||
-      (now.last_process_at ?? null) !== null) &&
-    !now.start_failure
-  ) {
+  if (previous !== undefined && !now.start_failure && crashedWhileTrading(before, now)) {
     reports.push('freqtrade_restart');
   }
   return reports;
+};
+
+/**
+ * A Freqtrade that had a live trading loop exited and was restarted. The agent counts such crashes
+ * itself (`freqtrade_crashes`), so the page does not depend on which two heartbeats the crash fell
+ * between; items from agents before that field fall back to reading the loop from the two heartbeats.
+ */
+const crashedWhileTrading = (before: SessionHealth | null, now: SessionHealth): boolean => {
+  if (now.freqtrade_crashes !== undefined) return now.freqtrade_crashes > (before?.freqtrade_crashes ?? 0);
+  return (
+    (now.freqtrade_restarts ?? 0) > (before?.freqtrade_restarts ?? 0) &&
+    // The heartbeat of the restart itself may come before the new process answers, and the one of the
+    // crash after the old one stopped answering.
+    (before?.loop_alive === true ||
+      (before?.last_process_at ?? null) !== null ||
+      (now.last_process_at ?? null) !== null)
+  );
 };
 
 /** Why the agent holds entries itself, from `entries_held` or, on items older than it, `draining`. */

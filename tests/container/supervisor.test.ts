@@ -55,6 +55,27 @@ describe('FreqtradeSupervisor: stopping the process', () => {
     await supervisor.start();
     expect(await supervisor.stop(5000)).toBe('stopped');
   });
+
+  it('counts a restart as a crash while trading only when the process had reached a live loop', async () => {
+    // prepare: a process that exits at once, so every start is followed by a restart
+    const script = join(dir, 'brief.sh');
+    await writeFile(script, '#!/bin/sh\nsleep 0.2\nexit 1\n');
+    await chmod(script, 0o700);
+    const supervisor = supervisorOf(script);
+    await supervisor.start();
+
+    // act: the first process never reaches a loop; the second one does before it exits
+    await pollUntil('a first restart', async () => supervisor.restarts >= 1, 5000);
+    const crashesAfterStartupExit = supervisor.crashesWhileTrading;
+    supervisor.markLive();
+    const restartsWhenLive = supervisor.restarts;
+    await pollUntil('the next restart', async () => supervisor.restarts > restartsWhenLive, 5000);
+    await supervisor.stop(1000);
+
+    // assess
+    expect(crashesAfterStartupExit).toBe(0);
+    expect(supervisor.crashesWhileTrading).toBe(1);
+  });
 });
 
 describe('RestartWindow: N restarts in M minutes without a live loop', () => {

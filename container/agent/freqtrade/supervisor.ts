@@ -81,6 +81,8 @@ export class FreqtradeSupervisor {
   #child: ChildProcess | undefined;
   #stopping = false;
   #restarts = 0;
+  #crashesWhileTrading = 0;
+  #childReachedLoop = false;
   #consecutiveCrashes = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #starts = 0;
@@ -119,6 +121,12 @@ export class FreqtradeSupervisor {
   /** The agent saw Freqtrade's trading loop alive: earlier restarts no longer count against start-up. */
   markLive(): void {
     this.#window.live();
+    this.#childReachedLoop = true;
+  }
+
+  /** Restarts of a process that had reached a live trading loop: crashes while trading, not start-up failures. */
+  get crashesWhileTrading(): number {
+    return this.#crashesWhileTrading;
   }
 
   get pid(): number | undefined {
@@ -194,6 +202,8 @@ export class FreqtradeSupervisor {
       return;
     }
     this.#restarts += 1;
+    if (this.#childReachedLoop) this.#crashesWhileTrading += 1;
+    this.#childReachedLoop = false;
     this.#consecutiveCrashes = ranMs >= STABLE_RUN_MS ? 1 : this.#consecutiveCrashes + 1;
     const delay = Math.min(this.#options.backoffMaxMs, BACKOFF_BASE_MS * 2 ** (this.#consecutiveCrashes - 1));
     this.#options.logger.error('freqtrade exited unexpectedly; restarting', {

@@ -146,6 +146,49 @@ describe('Domain: pages for what the agent reports (stops, Freqtrade start-up an
     );
   });
 
+  it('warns on a crash that fell between a heartbeat that saw the dead loop and the restart (no page when neither heartbeat had a loop)', () => {
+    // prepare: the heartbeat after the crash (loop gone, no restart yet), then the restart's own heartbeat
+    const trading = beat(running, { freqtrade_crashes: 0 });
+    const loopGone = beat(trading, { loop_alive: false, last_process_at: null, freqtrade_crashes: 0 });
+    const restarted = beat(loopGone, {
+      loop_alive: false,
+      last_process_at: null,
+      freqtrade_restarts: 1,
+      restarts_in_window: 1,
+      freqtrade_crashes: 1,
+    });
+
+    // act
+    const effects = [trading, loopGone, restarted].flatMap((now, index, beats) =>
+      classifySessionChange(index === 0 ? running : beats[index - 1], now),
+    );
+
+    // assess
+    const reports = effects.filter((effect) => effect.type === 'agent_report');
+    expect(reports.map((effect) => effect.type === 'agent_report' && effect.report)).toEqual([
+      'freqtrade_restart',
+    ]);
+  });
+
+  it('pages no crash for restarts of a Freqtrade that never reached a trading loop, as the agent counts them', () => {
+    // prepare
+    const starting = beat(running, { loop_alive: false, last_process_at: null, freqtrade_crashes: 0 });
+
+    // act
+    const effects = classifySessionChange(
+      starting,
+      beat(starting, {
+        loop_alive: false,
+        last_process_at: iso(1),
+        freqtrade_restarts: 2,
+        freqtrade_crashes: 0,
+      }),
+    );
+
+    // assess
+    expect(effects.filter((effect) => effect.type === 'agent_report')).toEqual([]);
+  });
+
   it('reports a fail-closed stop once per agent and command, even when the agent restamps it', () => {
     // prepare
     const report = { command: 'pause' as const, failure: 'HTTP 503', action: 'process_stopped' as const };
