@@ -14,7 +14,13 @@ const KeyFileSchema = z.object({
 });
 
 export interface LocalIssuer {
-  issue(options: { subject: string; scopes: readonly string[]; ttlS?: number }): Promise<string>;
+  /** `groups` become the `cognito:groups` claim, as a Cognito user's group memberships do. */
+  issue(options: {
+    subject: string;
+    scopes: readonly string[];
+    groups?: readonly string[];
+    ttlS?: number;
+  }): Promise<string>;
   /** Verifies as the authorizer does: signature, issuer, audience, expiry. Throws when any is wrong. */
   verify(token: string): Promise<JWTPayload>;
 }
@@ -45,8 +51,13 @@ export const loadLocalIssuer = async (dataDir: string | undefined): Promise<Loca
   const privateKey = await importJWK(privateJwk, ALGORITHM);
   const publicKey = await importJWK(publicJwk, ALGORITHM);
   return {
-    issue: ({ subject, scopes, ttlS = 12 * 3600 }) =>
-      new SignJWT({ scope: scopes.join(' '), token_use: 'access', client_id: LOCAL_AUDIENCE })
+    issue: ({ subject, scopes, groups = [], ttlS = 12 * 3600 }) =>
+      new SignJWT({
+        scope: scopes.join(' '),
+        token_use: 'access',
+        client_id: LOCAL_AUDIENCE,
+        ...(groups.length > 0 ? { 'cognito:groups': [...groups] } : {}),
+      })
         .setProtectedHeader({ alg: ALGORITHM, kid: 'local' })
         .setIssuer(LOCAL_ISSUER)
         .setAudience(LOCAL_AUDIENCE)

@@ -1,5 +1,5 @@
 /**
- * `npm run token -- --scopes "strategies:read strategies:write" [--subject alice] [--ttl 3600] [--data .tradai]`
+ * `npm run token -- --scopes "strategies:read strategies:write" [--groups live] [--subject alice] [--ttl 3600] [--data .tradai]`
  * prints a token the local cloud's authorizer accepts (keys made on first `npm start`, kept in the data folder).
  */
 import { parseArgs } from 'node:util';
@@ -7,6 +7,8 @@ import * as z from 'zod';
 import { loadLocalIssuer } from './jwt-issuer';
 
 const KNOWN = ['strategies:read', 'strategies:write', 'strategies:live'];
+/** `live` is short for the user-pool group `tradai-live` (serverless.yml TradaiLiveGroup). */
+const GROUP_ALIASES: Readonly<Record<string, string>> = { live: 'tradai-live', 'tradai-live': 'tradai-live' };
 const ArgsSchema = z.object({
   scopes: z
     .string()
@@ -20,6 +22,19 @@ const ArgsSchema = z.object({
         )
         .min(1),
     ),
+  groups: z
+    .string()
+    .transform((text) => text.split(/[\s,]+/).filter(Boolean))
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine((name) => GROUP_ALIASES[name] !== undefined, {
+            message: `each group must be one of ${Object.keys(GROUP_ALIASES).join(', ')}`,
+          })
+          .transform((name) => GROUP_ALIASES[name] as string),
+      ),
+    ),
   subject: z.string().min(1).max(256),
   ttl: z.coerce
     .number()
@@ -32,6 +47,7 @@ const ArgsSchema = z.object({
 const { values } = parseArgs({
   options: {
     scopes: { type: 'string', default: 'strategies:read strategies:write' },
+    groups: { type: 'string', default: '' },
     subject: { type: 'string', default: 'local-operator' },
     ttl: { type: 'string', default: String(12 * 3600) },
     data: { type: 'string', default: '.tradai' },
@@ -47,6 +63,7 @@ console.log(
   await issuer.issue({
     subject: parsed.data.subject,
     scopes: parsed.data.scopes.map((scope) => `tradai/${scope}`),
+    groups: parsed.data.groups,
     ttlS: parsed.data.ttl,
   }),
 );

@@ -10,6 +10,12 @@ export const SCOPES = {
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
 
 /**
+ * The Cognito user-pool group (serverless.yml, TradaiLiveGroup) whose members may start and resume live
+ * sessions; scopes alone cannot restrict a person, since any user of the app client may ask for any scope.
+ */
+export const LIVE_GROUP = 'tradai-live';
+
+/**
  * Cognito names custom scopes `<resource server>/<scope>`; the resource server in serverless.yml is
  * `tradai`. A bare `strategies:read` (local issuer) means the same: Cognito never issues bare custom scopes.
  */

@@ -28,6 +28,7 @@ describe('Local cloud: one exchange account, one writer per pair', () => {
     const live = (strategyId: string) =>
       api('POST', `/strategies/${strategyId}/start`, {
         scopes: LIVE_SCOPES,
+        groups: ['tradai-live'],
         body: startBody({}, { mode: 'live', risk_limits: LIVE_LIMITS }),
       });
     const first = await live('e2e-pascal');

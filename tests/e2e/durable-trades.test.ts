@@ -67,6 +67,7 @@ describe('Local cloud: durable trade state across replacement tasks', () => {
     const answer = await api('POST', `/strategies/${strategyId}/start`, {
       body: startBody(TWO_OPEN_TRADES, mode === 'live' ? { mode, risk_limits: LIVE_LIMITS } : {}),
       scopes: ['strategies:read', 'strategies:write', ...(mode === 'live' ? ['strategies:live'] : [])],
+      ...(mode === 'live' ? { groups: ['tradai-live'] } : {}),
     });
     expect(answer.status, JSON.stringify(answer.body)).toBe(202);
     const runId = String(answer.body.run_id);

@@ -43,6 +43,7 @@ describe('Local cloud: a live stop whose flatten fails', () => {
     const api = apiOf(cloud);
     const started = await api('POST', '/strategies/e2e-flatten-fails/start', {
       scopes: LIVE_SCOPES,
+      groups: ['tradai-live'],
       body: startBody(TRADES_THEN_STUCK, { mode: 'live', risk_limits: LIVE_LIMITS }),
     });
     const runId = String(started.body.run_id);

@@ -31,6 +31,21 @@ export const FAST_MARKET = { internals: { process_throttle_secs: 1 }, sim: { tic
 export const startFastCloud = (options: Partial<LocalCloudOptions> = {}) =>
   startLocalCloud({ ...FAST, ...options });
 
+/** The token of a person who may trade live: the live scope and membership of the live group. */
+export const LIVE_TRADER = {
+  scopes: ['strategies:read', 'strategies:write', 'strategies:live'],
+  groups: ['tradai-live'],
+};
+
+const tokenOf = (cloud: LocalCloud, scopes: string[], groups: string[] | undefined) =>
+  groups === undefined
+    ? cloud.token(scopes)
+    : cloud.issuer.issue({
+        subject: 'local-operator',
+        scopes: scopes.map((scope) => (scope.includes('/') ? scope : `tradai/${scope}`)),
+        groups,
+      });
+
 export interface ApiAnswer {
   status: number;
   body: Record<string, unknown>;
@@ -44,6 +59,8 @@ export const apiOf =
     options: {
       body?: unknown;
       scopes?: string[];
+      /** Cognito groups of the token's user; `LIVE_TRADER` for a live start or resume. */
+      groups?: string[];
       token?: string | null;
       headers?: Record<string, string>;
     } = {},
@@ -51,7 +68,8 @@ export const apiOf =
     const token =
       options.token === null
         ? undefined
-        : (options.token ?? (await cloud.token(options.scopes ?? ['strategies:read', 'strategies:write'])));
+        : (options.token ??
+          (await tokenOf(cloud, options.scopes ?? ['strategies:read', 'strategies:write'], options.groups)));
     const response = await fetch(`${cloud.url}${path}`, {
       method,
       headers: {

@@ -1,13 +1,13 @@
 import type { AuditAction } from '../../../shared/domain/audit';
 import { isTerminal, type Session } from '../../../shared/domain/session';
 import type { UpdateResult } from '../../../shared/domain/session-store';
-import { requireScopes } from '../../../shared/http/auth';
 import { SCOPES } from '../../../shared/http/constants';
 import { ConflictError } from '../../../shared/http/errors';
 import { createHttpHandler, defineRoute } from '../../../shared/http/handler';
 import type { ApiRequest, ApiResult, HttpLambdaHandler, Route } from '../../../shared/http/types';
 import { type CommandDeps, defaultCommandDeps } from '../../../shared/runtime/api-command-deps';
 import { auditStateOf, recordAudit } from '../shared/audit';
+import { requireAuthority } from '../shared/authority';
 import { StrategyParamsSchema } from '../shared/schemas';
 import { PauseResumeBodySchema, StopBodySchema } from './schema';
 
@@ -28,8 +28,8 @@ const activeSessionOf = async (deps: CommandDeps, strategyId: string): Promise<S
 };
 
 /**
- * Shared by pause, resume and stop: find the active session (409 if none), check the live scope for a live
- * session, apply, audit, answer 202 with the session's run id and desired state. The agent does the rest.
+ * Shared by pause, resume and stop: find the active session (409 if none), check the caller may run this
+ * command on a session of its mode (resume on live needs the live trader; pause and stop any writer), apply, audit, answer 202 with the session's run id and desired state. The agent does the rest.
  */
 const runCommand = async (
   deps: CommandDeps,
@@ -61,7 +61,7 @@ const runCommand = async (
     await audit('refused', undefined, undefined, message);
     throw new ConflictError('no_active_session', message);
   }
-  if (session.trading_mode === 'live') requireScopes(request.principal, SCOPES.write, SCOPES.live);
+  requireAuthority(request.principal, command.action, session.trading_mode);
 
   const result = await apply(session);
   if (!result.ok) {

@@ -1,13 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { validateDeploymentBounds } from '../../../shared/domain/risk';
 import { isTerminal, newRunId, type Session, type SessionStatus } from '../../../shared/domain/session';
-import { requireScopes } from '../../../shared/http/auth';
 import { SCOPES } from '../../../shared/http/constants';
 import { BadRequestError, ConflictError, ServiceUnavailableError } from '../../../shared/http/errors';
 import { createHttpHandler, defineRoute } from '../../../shared/http/handler';
 import type { HttpLambdaHandler } from '../../../shared/http/types';
 import { defaultStartDeps, randomRunSuffix, type StartDeps } from '../../../shared/runtime/api-start-deps';
 import { auditStateOf, recordAudit } from '../shared/audit';
+import { requireAuthority } from '../shared/authority';
 import { StrategyParamsSchema } from '../shared/schemas';
 import { StartBodySchema } from './schema';
 
@@ -52,7 +52,7 @@ const startRoute = (deps: StartDeps) =>
     idempotent: true,
     handle: async (request) => {
       const { params, body } = request;
-      if (body.mode === 'live') requireScopes(request.principal, SCOPES.write, SCOPES.live);
+      requireAuthority(request.principal, 'start', body.mode);
       const bounds = validateDeploymentBounds(body.risk_limits, body.mode);
       if (!bounds.ok) {
         throw new BadRequestError(

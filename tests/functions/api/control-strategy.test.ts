@@ -2,10 +2,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../functions/api/control-strategy/handler';
 import {
+  ALL_SCOPES,
   type ApiTestEnv,
   errorOf,
   type Invoke,
   invoker,
+  LIVE_GROUPS,
   READ_SCOPES,
   runningSession,
   startApiTest,
@@ -181,29 +183,31 @@ describe('Handler: control-strategy', () => {
     expect(errorOf(response).code).toBe('not_allowed');
   });
 
-  it('requires strategies:live to pause, resume or stop a live session', async () => {
+  it('lets any writer pause and stop a live session but only a live trader resume it (an emergency pause was refused for lack of strategies:live)', async () => {
     // prepare
     const strategyId = freshStrategy();
     const session = await runningSession(env, strategyId, { mode: 'live' });
+    await env.deps.store.setDesiredState(session.run_id, 'paused', 'test');
     const before = await env.snapshot();
 
     // act
-    const denied = await Promise.all(
-      (['pause', 'resume', 'stop'] as const).map((action) =>
-        command(action, strategyId, {}, { scopes: WRITE_SCOPES }),
-      ),
-    );
+    const resumeDenied = await command('resume', strategyId, {}, { scopes: ALL_SCOPES });
     const afterDenied = await env.snapshot();
-    const allowed = await command('pause', strategyId, {});
+    const resumed = await command('resume', strategyId, {}, { scopes: ALL_SCOPES, groups: LIVE_GROUPS });
+    const paused = await command('pause', strategyId, {}, { scopes: WRITE_SCOPES });
+    const stopped = await command('stop', strategyId, { flatten: true }, { scopes: WRITE_SCOPES });
 
     // assess
-    for (const response of denied) {
-      expect(response.statusCode).toBe(403);
-      expect(errorOf(response).message).toContain('strategies:live');
-    }
+    expect(resumeDenied.statusCode).toBe(403);
+    expect(errorOf(resumeDenied).message).toContain('tradai-live');
     expect(afterDenied.sessions).toEqual(before.sessions);
-    expect(allowed.statusCode).toBe(202);
-    expect((await env.deps.store.get(session.run_id))?.desired_state).toBe('paused');
+    expect(resumed.statusCode).toBe(202);
+    expect(paused.statusCode).toBe(202);
+    expect(stopped.statusCode).toBe(202);
+    expect(await env.deps.store.get(session.run_id)).toMatchObject({
+      status: 'stopping',
+      flatten_on_stop: true,
+    });
   });
 
   it('answers 401 without a token and 403 with only strategies:read', async () => {

@@ -10,6 +10,7 @@ import {
   errorOf,
   type Invoke,
   invoker,
+  LIVE_GROUPS,
   LIVE_LIMITS,
   READ_SCOPES,
   STATE_MACHINE_ARN,
@@ -152,10 +153,11 @@ describe('Handler: start-strategy', () => {
     const before = await env.snapshot();
 
     // act
-    const missing = await start(strategyId, startBody({ mode: 'live' }));
+    const missing = await start(strategyId, startBody({ mode: 'live' }), { groups: LIVE_GROUPS });
     const tooLoose = await start(
       strategyId,
       startBody({ mode: 'live', risk_limits: { ...LIVE_LIMITS, max_leverage: 25, max_drawdown_pct: 80 } }),
+      { groups: LIVE_GROUPS },
     );
 
     // assess
@@ -173,12 +175,14 @@ describe('Handler: start-strategy', () => {
     expect(await env.snapshot()).toEqual(before);
   });
 
-  it('starts a live session inside the bounds with strategies:live', async () => {
+  it('starts a live session inside the bounds with strategies:live and the live group', async () => {
     // prepare
     const strategyId = freshStrategy();
 
     // act
-    const response = await start(strategyId, startBody({ mode: 'live', risk_limits: LIVE_LIMITS }));
+    const response = await start(strategyId, startBody({ mode: 'live', risk_limits: LIVE_LIMITS }), {
+      groups: LIVE_GROUPS,
+    });
 
     // assess
     expect(response.statusCode).toBe(202);
@@ -196,7 +200,7 @@ describe('Handler: start-strategy', () => {
     // act
     const responses = await Promise.all(
       strategyIds.map((strategyId) =>
-        start(strategyId, startBody({ mode: 'live', risk_limits: LIVE_LIMITS })),
+        start(strategyId, startBody({ mode: 'live', risk_limits: LIVE_LIMITS }), { groups: LIVE_GROUPS }),
       ),
     );
     const runIds = responses.map((response) => response.body.run_id as string);

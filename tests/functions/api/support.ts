@@ -26,6 +26,8 @@ export const STATE_MACHINE_ARN =
 export const ALL_SCOPES = ['tradai/strategies:read', 'tradai/strategies:write', 'tradai/strategies:live'];
 export const WRITE_SCOPES = ['tradai/strategies:read', 'tradai/strategies:write'];
 export const READ_SCOPES = ['tradai/strategies:read'];
+/** The Cognito group whose members may trade live (serverless.yml TradaiLiveGroup). */
+export const LIVE_GROUPS = ['tradai-live'];
 
 export const LIVE_LIMITS: RiskLimits = {
   max_drawdown_pct: 10,
@@ -139,6 +141,8 @@ export interface EventOptions {
   /** Extra or replacement claims; `scope` here tests the space-separated claim form. */
   claims?: Record<string, string>;
   subject?: string;
+  /** `cognito:groups`, delivered as API Gateway's JWT authorizer flattens an array claim: `[a b]`. */
+  groups?: string[];
   isBase64Encoded?: boolean;
   /** What API Gateway puts in routeKey; a `$default` route sends that instead of the template. */
   routeKey?: string;
@@ -202,6 +206,9 @@ export const apiEvent = (options: EventOptions): APIGatewayProxyEventV2WithJWTAu
                   sub: options.subject ?? 'operator-1',
                   client_id: 'client',
                   token_use: 'access',
+                  ...(options.groups === undefined
+                    ? {}
+                    : { 'cognito:groups': `[${options.groups.join(' ')}]` }),
                   ...options.claims,
                 },
           scopes: options.scopes === null ? null : (options.scopes ?? ALL_SCOPES),
