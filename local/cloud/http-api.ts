@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
+import { buildOpenApiDocument } from '../../functions/api/openapi';
 import type { LocalIssuer } from './jwt-issuer';
 
 export interface HttpRoute {
@@ -92,6 +93,10 @@ export const startHttpApi = async (options: {
     try {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const method = (request.method ?? 'GET').toUpperCase();
+      // The API contract, generated from the handlers' schemas; public, as a reader needs it before a token.
+      if (method === 'GET' && url.pathname === '/openapi.json') {
+        return send(response, 200, JSON.stringify(buildOpenApiDocument()));
+      }
       let matched: { route: HttpRoute; parameters: Record<string, string> } | undefined;
       for (const route of routes) {
         const parameters = route.method === method ? matchRoute(route.path, url.pathname) : undefined;
