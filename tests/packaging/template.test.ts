@@ -1,22 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  packagedTemplate,
+  packagedTemplateFile,
+  type TemplateResource as Resource,
+  ROOT,
+  type Template,
+} from './support/packaged-template.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Resource {
-  Type: string;
-  Properties: Record<string, unknown>;
-  DependsOn?: unknown;
-}
-interface Template {
-  Resources: Record<string, Resource>;
-  Parameters?: Record<string, unknown>;
-}
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 
 const byType = (template: Template, type: string) =>
@@ -34,7 +27,6 @@ const actionsOf = (role: Resource): string[] =>
 
 /** `osls package` offline, once: the CloudFormation template exactly as a deploy would send it. */
 describe('Packaging: CloudFormation template', () => {
-  let dir: string;
   let template: Template;
   const resource = (id: string): Resource => {
     const found = template.Resources[id];
@@ -43,18 +35,8 @@ describe('Packaging: CloudFormation template', () => {
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tradai-package-'));
-    await promisify(execFile)('npx', ['osls', 'package', '--stage', 'ci', '--package', dir], {
-      cwd: ROOT,
-      timeout: 120_000,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    });
-    template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+    template = await packagedTemplate();
   }, 180_000);
-
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
 
   it('defines the sessions table keyed by run_id with both GSIs, a NEW_AND_OLD_IMAGES stream and TTL', () => {
     // assess
@@ -382,7 +364,7 @@ describe('Packaging: CloudFormation template', () => {
     // act: cfn-lint exits non-zero when it finds anything, so read its JSON report either way.
     const report = await promisify(execFile)(
       join(ROOT, '.venv', 'bin', 'cfn-lint'),
-      ['--format', 'json', '--', join(dir, 'cloudformation-template-update-stack.json')],
+      ['--format', 'json', '--', await packagedTemplateFile()],
       { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
     ).catch((error: { stdout?: string; stderr?: string }) => {
       if (error.stdout === undefined || error.stdout === '') throw error;
