@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 lock=python/requirements.txt
 venv=.venv
 stamp="$venv/.tradai-lock.sha256"
-want=$(sha256sum "$lock" | cut -d' ' -f1)
+# The pins and hashes decide, not the lock's comments.
+want=$(grep -v '^ *#' "$lock" | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
   exit 0
 fi
