@@ -59,19 +59,57 @@ export const DEPLOYMENT_BOUNDS = {
 
 export type DeploymentCheck = { ok: true; limits: RiskLimits } | { ok: false; violations: FieldIssue[] };
 
+/** The limits a live start must give: RiskLimitsSchema's fields without a default. */
+const REQUIRED_LIMITS = Object.entries(RiskLimitsSchema.shape)
+  .filter(([, schema]) => !schema.safeParse(undefined).success)
+  .map(([field]) => field);
+
+/**
+ * The bounds a deployment breaks, read from limits that may not have parsed: a start refused for a missing
+ * field also names the limits beyond the bounds, so one answer lists everything to fix.
+ */
+export const deploymentBoundIssues = (limits: unknown, mode: unknown): FieldIssue[] => {
+  if (limits === undefined || limits === null) {
+    return mode === 'live'
+      ? [
+          {
+            field: 'risk_limits',
+            message: `live mode requires explicit risk limits (${REQUIRED_LIMITS.join(', ')})`,
+          },
+        ]
+      : [];
+  }
+  if (typeof limits !== 'object' || Array.isArray(limits)) return [];
+  const given = limits as Record<string, unknown>;
+  const violations: FieldIssue[] = [];
+  for (const [field, ceiling] of Object.entries(DEPLOYMENT_BOUNDS)) {
+    const value = given[field];
+    if (typeof value === 'number' && value > ceiling) {
+      violations.push({
+        field: `risk_limits.${field}`,
+        message: `must be at most ${ceiling} (deployment bound)`,
+      });
+    }
+  }
+  if (mode === 'live' && given.max_open_trades === 0) {
+    violations.push({
+      field: 'risk_limits.max_open_trades',
+      message: 'a live session must allow at least one trade',
+    });
+  }
+  return violations;
+};
+
 /**
  * Pre-flight check (seed §8 C3 `validate_deployment_bounds`). Live money needs explicit limits, inside the
  * hard ceilings; other modes fall back to defaults but still respect the ceilings.
  */
 export const validateDeploymentBounds = (limits: unknown, mode: TradingMode): DeploymentCheck => {
   if (limits === undefined || limits === null) {
-    if (mode === 'live') {
-      return {
-        ok: false,
-        violations: [{ field: 'risk_limits', message: 'live mode requires explicit risk limits' }],
-      };
-    }
-    return { ok: true, limits: DEFAULT_RISK_LIMITS };
+    const missing = deploymentBoundIssues(limits, mode);
+    return missing.length > 0
+      ? { ok: false, violations: missing }
+      : { ok: true, limits: DEFAULT_RISK_LIMITS };
   }
   const parsed = RiskLimitsSchema.safeParse(limits);
   if (!parsed.success) {
@@ -83,24 +121,7 @@ export const validateDeploymentBounds = (limits: unknown, mode: TradingMode): De
       })),
     };
   }
-  const violations: FieldIssue[] = [];
-  for (const [field, ceiling] of Object.entries(DEPLOYMENT_BOUNDS) as [
-    keyof typeof DEPLOYMENT_BOUNDS,
-    number,
-  ][]) {
-    if (parsed.data[field] > ceiling) {
-      violations.push({
-        field: `risk_limits.${field}`,
-        message: `must be at most ${ceiling} (deployment bound)`,
-      });
-    }
-  }
-  if (mode === 'live' && parsed.data.max_open_trades === 0) {
-    violations.push({
-      field: 'risk_limits.max_open_trades',
-      message: 'a live session must allow at least one trade',
-    });
-  }
+  const violations = deploymentBoundIssues(parsed.data, mode);
   return violations.length === 0 ? { ok: true, limits: parsed.data } : { ok: false, violations };
 };
 

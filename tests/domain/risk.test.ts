@@ -79,7 +79,9 @@ describe('Domain: risk', () => {
   it('refuses live deployment without explicit limits', () => {
     expect(validateDeploymentBounds(undefined, 'live')).toEqual({
       ok: false,
-      violations: [{ field: 'risk_limits', message: 'live mode requires explicit risk limits' }],
+      violations: [
+        { field: 'risk_limits', message: expect.stringContaining('live mode requires explicit risk limits') },
+      ],
     });
   });
 

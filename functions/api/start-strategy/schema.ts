@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { RiskLimitsSchema } from '../../../shared/domain/risk';
+import { deploymentBoundIssues, RiskLimitsSchema } from '../../../shared/domain/risk';
 import { TradingModeSchema } from '../../../shared/domain/session';
 import { ReasonSchema } from '../shared/schemas';
 
@@ -36,5 +36,17 @@ export const StartBodySchema = z
   .refine((body) => body.alias === undefined || body.stage === undefined, {
     message: 'give either alias or stage, not both',
     path: ['stage'],
-  });
+  })
+  // A body refused anyway also names the risk limits beyond the deployment bounds, so a live start is fixed
+  // in one go (issue 10); a body that parses gets the same check, with its own code, from the handler.
+  .superRefine(
+    (body: unknown, ctx) => {
+      if (typeof body !== 'object' || body === null) return;
+      const { risk_limits: limits, mode } = body as { risk_limits?: unknown; mode?: unknown };
+      for (const issue of deploymentBoundIssues(limits, mode)) {
+        ctx.addIssue({ code: 'custom', path: issue.field.split('.'), message: issue.message });
+      }
+    },
+    { when: (payload) => payload.issues.length > 0 },
+  );
 export type StartBody = z.output<typeof StartBodySchema>;
