@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { RiskLimitsSchema } from './risk';
 import {
   DesiredStateSchema,
   IsoTimestampSchema,
@@ -45,6 +46,12 @@ export const AuditEntrySchema = z.strictObject({
   detail: z.string().max(1024).nullable(),
   /** The API request id, which is also the correlation id in the logs. */
   request_id: z.string().min(1).max(128),
+  /**
+   * A start's Freqtrade overrides and risk limits as the session got them (only allow-listed keys reach
+   * here); absent on other commands and on records written before they were kept.
+   */
+  overrides: z.record(z.string(), z.unknown()).optional(),
+  risk_limits: RiskLimitsSchema.optional(),
 });
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 

@@ -9,6 +9,7 @@ import { JSON_HEADERS, MAX_BODY_BYTES } from './constants';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { errorBody, toHttpFailure } from './errors-map';
 import { HttpApiEventSchema } from './event';
+import { checkJsonBounds, MAX_JSON_DEPTH } from './json-bounds';
 import type { ParsedHttpEvent } from './types';
 
 type Result = APIGatewayProxyStructuredResultV2;
@@ -25,7 +26,8 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
  * Parses the payload 2.0 envelope (./event), establishes the caller (401 before anything
- * else is read), then the body: at most 64 KB (413), JSON only (415), well-formed (400).
+ * else is read), then the body: at most 64 KB (413), JSON only (415), well-formed (400), numbers and depth
+ * DynamoDB can store (400).
  */
 export const apiGatewayV2Request = (logger: Logger): MiddlewareObj<ParsedHttpEvent, Result> => ({
   name: 'apiGatewayV2Request',
@@ -52,6 +54,16 @@ export const apiGatewayV2Request = (logger: Logger): MiddlewareObj<ParsedHttpEve
       } catch {
         throw new BadRequestError('The request body is not valid JSON', undefined, 'invalid_json');
       }
+      // Before any schema: a number or a depth DynamoDB cannot store would otherwise fail the write as a 500.
+      const bounds = checkJsonBounds(json);
+      if (!bounds.ok && bounds.reason === 'too_deep') {
+        throw new BadRequestError(
+          'The request body is invalid',
+          [{ field: bounds.field || '(body)', message: `must nest at most ${MAX_JSON_DEPTH} levels deep` }],
+          'too_deep',
+        );
+      }
+      if (!bounds.ok) throw new BadRequestError('The request body is invalid', bounds.issues);
     }
     request.event = { ...event, json, principal };
   },

@@ -4,6 +4,7 @@ import { StrategyConfigError, StrategyConfigValidationError } from '../errors';
 import type { ConfigSource } from './config-source';
 import { deepMergeAll, isPlainObject, type JsonObject } from './merge';
 import { type ModelRegistry, type ModelVersion, type ModelVersionRef, parseModelUri } from './mlflow';
+import { guardOverrides } from './override-guard';
 
 /** seed §4: the stage used when the session names neither an alias nor a stage. */
 export const DEFAULT_STAGE = 'Production';
@@ -167,6 +168,7 @@ export class StrategyConfigLoader {
       ...(tags.stake_amount === undefined ? {} : { stake_amount: tags.stake_amount }),
       ...(tags.max_open_trades === undefined ? {} : { max_open_trades: tags.max_open_trades }),
     };
+    guardOverrides(request.overrides);
     const merged = deepMergeAll(base, fromTags, request.overrides);
     // TRADING_MODE is the truth about real money: no base config or override can turn dry-run into live.
     merged.dry_run = request.tradingMode !== 'live';

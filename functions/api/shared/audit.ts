@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AuditAction, AuditEntry, AuditOutcome, AuditState } from '../../../shared/domain/audit';
+import type { RiskLimits } from '../../../shared/domain/risk';
 import type { Session } from '../../../shared/domain/session';
 import type { ApiRequest } from '../../../shared/http/types';
 import type { ApiDeps } from '../../../shared/runtime/api-deps';
@@ -19,6 +20,9 @@ export interface CommandAudit {
   before: AuditState;
   after: AuditState;
   detail?: string | null;
+  /** A start's: what the session was asked to change in Freqtrade's config, and the limits it runs under. */
+  overrides?: Record<string, unknown>;
+  riskLimits?: RiskLimits;
 }
 
 /**
@@ -40,6 +44,8 @@ export const recordAudit = async (deps: ApiDeps, request: ApiRequest, audit: Com
     state_after: audit.after,
     detail: audit.detail?.slice(0, 1024) ?? null,
     request_id: request.requestId.slice(0, 128),
+    ...(audit.overrides === undefined ? {} : { overrides: audit.overrides }),
+    ...(audit.riskLimits === undefined ? {} : { risk_limits: audit.riskLimits }),
   };
   deps.metrics.addMetric(`Command_${audit.action}_${audit.outcome}`, MetricUnit.Count, 1);
   try {

@@ -78,6 +78,8 @@ const startRoute = (deps: StartDeps) =>
           before: null,
           after: auditStateOf(after),
           detail: detail ?? null,
+          overrides: body.overrides ?? {},
+          riskLimits: bounds.limits,
         });
 
       const runId = newRunId(

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CheckedOverridesSchema } from '../../../shared/domain/overrides';
 import { deploymentBoundIssues, RiskLimitsSchema } from '../../../shared/domain/risk';
 import { TradingModeSchema } from '../../../shared/domain/session';
 import { ReasonSchema } from '../shared/schemas';
@@ -28,8 +29,11 @@ export const StartBodySchema = z
       .max(64)
       .regex(NamePattern, 'must be letters, digits, dots, dashes or underscores')
       .optional(),
-    /** Deep-merged over the registry's Freqtrade config by the agent's loader. */
-    overrides: z.record(z.string().min(1).max(128), z.unknown()).optional(),
+    /**
+     * Deep-merged over the registry's Freqtrade config by the agent's loader: only the allow-list of
+     * shared/domain/overrides (README, "Start overrides"); anything else is a 400 naming the key.
+     */
+    overrides: CheckedOverridesSchema.optional(),
     risk_limits: RiskLimitsSchema.optional(),
     reason: ReasonSchema.optional(),
   })
