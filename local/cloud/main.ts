@@ -1,5 +1,5 @@
 /**
- * `npm start [-- --memory] [--data .tradai] [--verbose] [--freqtrade sim|real]`: the whole control plane
+ * `npm start [-- --memory] [--data .tradai] [--verbose] [--freqtrade sim|real] [--mlflow file|real]`: the whole control plane
  * on this machine, wired from serverless.yml. `--freqtrade real` runs the .venv's Freqtrade in every
  * container (dry-run against a local exchange it starts) instead of the simulator. PORT (default 4000) picks the HTTP API port; FREQTRADE_CMD a real Freqtrade;
  * ALERT_WEBHOOK_URL a webhook for alerts.
@@ -14,6 +14,7 @@ import {
   realFreqtradeEnvironment,
   startLocalExchange,
 } from '../exchange/index';
+import { type LocalMlflow, localMlflowAvailable, startLocalMlflow } from '../mlflow/index';
 import { startLocalCloud } from './cloud';
 
 const { values } = parseArgs({
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     data: { type: 'string', default: '.tradai' },
     verbose: { type: 'boolean', default: false },
     freqtrade: { type: 'string', default: 'sim' },
+    mlflow: { type: 'string', default: 'file' },
   },
 });
 const freqtradeMode = z.enum(['sim', 'real']).safeParse(values.freqtrade);
@@ -31,6 +33,15 @@ if (!freqtradeMode.success) {
 }
 if (freqtradeMode.data === 'real' && !realFreqtradeAvailable()) {
   console.error(`--freqtrade real needs ${REAL_FREQTRADE_CMD}: create it with npm run python:env`);
+  process.exit(2);
+}
+const mlflowMode = z.enum(['file', 'real']).safeParse(values.mlflow);
+if (!mlflowMode.success) {
+  console.error(`--mlflow must be file or real, not ${JSON.stringify(values.mlflow)}`);
+  process.exit(2);
+}
+if (mlflowMode.data === 'real' && !localMlflowAvailable()) {
+  console.error('--mlflow real needs .venv/bin/mlflow: create it with npm run python:env');
   process.exit(2);
 }
 const env = parseEnv(
@@ -46,6 +57,11 @@ const env = parseEnv(
 // Real Freqtrade needs an exchange to load markets and candles from: a seeded local one, on a free port.
 const exchange: LocalExchange | undefined =
   freqtradeMode.data === 'real' ? await startLocalExchange({ seed: 7 }) : undefined;
+// A real MLflow tracking server seeded from the demo registry; its start takes 10-35 s, so it is opt-in.
+const mlflow: LocalMlflow | undefined =
+  mlflowMode.data === 'real'
+    ? await startLocalMlflow({ ...(values.memory ? {} : { dataDir: values.data }), log: console.log })
+    : undefined;
 const cloud = await startLocalCloud({
   ...(values.memory ? {} : { dataDir: values.data }),
   port: env.PORT,
@@ -54,6 +70,7 @@ const cloud = await startLocalCloud({
   containerEnvironment: {
     HEARTBEAT_INTERVAL_S: String(env.HEARTBEAT_INTERVAL_S),
     ...(exchange === undefined ? {} : realFreqtradeEnvironment(exchange.url)),
+    ...(mlflow === undefined ? {} : { MLFLOW_TRACKING_URI: mlflow.url }),
   },
   ...(env.ALERT_WEBHOOK_URL === undefined ? {} : { webhookUrl: env.ALERT_WEBHOOK_URL }),
   ...(env.FREQTRADE_CMD === undefined
@@ -72,6 +89,7 @@ console.log(`
 TradAI control plane is up (${values.memory ? 'in memory' : `data in ${values.data}/`}).
   HTTP API        ${cloud.url}
   DynamoDB        ${cloud.dynamoEndpoint}  (tables ${cloud.tables.sessions}, ${cloud.tables.metrics})
+  MLflow          ${mlflow === undefined ? 'file registry (local/demo/registry.json)' : `real, ${mlflow.url}`}
   Freqtrade       ${exchange === undefined ? 'simulator' : `real (${REAL_FREQTRADE_CMD}), exchange ${exchange.url} (POST /__scenario)`}
   alerts          console${values.memory ? '' : `, ${values.data}/alerts.jsonl`}${env.ALERT_WEBHOOK_URL ? `, ${env.ALERT_WEBHOOK_URL}` : ''}
 
@@ -93,6 +111,7 @@ const stop = async (signal: string) => {
   console.log(`\n${signal}: stopping containers gracefully...`);
   await cloud.close();
   await exchange?.close();
+  await mlflow?.close();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));
