@@ -128,6 +128,8 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   // Where containers run (their Freqtrade user_data) and what stands in for S3 buckets they write.
   const scratch = dataDir ?? (await mkdtemp(join(tmpdir(), 'tradai-local-')));
   const localS3Root = join(scratch, 's3');
+  const arcticdbDir = join(scratch, 'arcticdb');
+  await mkdir(arcticdbDir, { recursive: true });
 
   const dynamo = await startLocalDynamo({
     ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
@@ -218,7 +220,8 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       METRICS_TABLE: tables.metrics,
       MLFLOW_TRACKING_URI: `file://${join(DEMO_DIR, 'registry.json')}`,
       S3_CONFIG_BUCKET: `file://${join(DEMO_DIR, 'configs')}`,
-      ARCTICDB_S3_URI: 's3://tradai-arcticdb-local',
+      // ArcticDB on LMDB locally (python/tradai/warmup.py), an S3 bucket in AWS.
+      ARCTICDB_S3_URI: `lmdb://${arcticdbDir}`,
       EXCHANGE_SECRET_NAME: 'tradai/exchange/binance',
       SECRETS_FILE: join(DEMO_DIR, 'secrets.json'),
       RESULTS_S3_URI: `file://${join(localS3Root, 'tradai-results')}`,
