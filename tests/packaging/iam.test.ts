@@ -1,5 +1,13 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
+import { ManualClock } from '../../shared/domain';
+import { type StopOutcome, StopOutcomeSchema } from '../../shared/domain/agent-report';
+import { historyEntryOf } from '../../shared/domain/heartbeat';
+import { heartbeatOf, newSessionInput } from '../shared/session-store.contract';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo, type TestDynamo } from '../support/dynamo';
+import { largestValueOf } from '../support/largest-value';
 import { PACKAGE_STAGE, packagedTemplate, type Template } from './support/packaged-template.js';
 import { type Deployment, resolveIntrinsics } from './support/resolve-intrinsics.js';
 
@@ -31,7 +39,7 @@ const RUN = 'run-2026-12-01-a1b2c3';
 const LEASE = `lease#${'a'.repeat(32)}#BTC/USDT`;
 
 /** The attribute sets of the agent's own writes (shared/adapters/dynamodb/session-store.ts). */
-const SESSION_CONDITION = ['run_id', 'item_type', 'status', 'agent_id'];
+const SESSION_CONDITION = ['run_id', 'item_type', 'version', 'status', 'agent_id'];
 const HEARTBEAT = [
   ...SESSION_CONDITION,
   'last_heartbeat',
@@ -465,6 +473,102 @@ const CASES: Case[] = [
   },
 ];
 
+/** Words of DynamoDB's expression grammar: everything else in an expression is an attribute name. */
+const EXPRESSION_WORDS = new Set([
+  'SET',
+  'REMOVE',
+  'ADD',
+  'DELETE',
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'BETWEEN',
+  'attribute_exists',
+  'attribute_not_exists',
+  'attribute_type',
+  'begins_with',
+  'contains',
+  'size',
+  'if_not_exists',
+  'list_append',
+]);
+
+/** The top-level attribute names a request touches: its key, item, aliased names and bare names in expressions. */
+function attributesOf(input: Record<string, unknown>): string[] {
+  const names = new Set<string>(Object.keys((input.Key ?? input.Item ?? {}) as object));
+  for (const name of Object.keys((input.Item ?? {}) as object)) names.add(name);
+  const aliases = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  for (const field of [
+    'UpdateExpression',
+    'ConditionExpression',
+    'ProjectionExpression',
+    'KeyConditionExpression',
+  ]) {
+    const expression = input[field];
+    if (typeof expression !== 'string') continue;
+    // Only the first segment of a path is an item attribute (a.b.c, a[0]).
+    for (const [, path] of expression.matchAll(/(?<![.:#\w])([#A-Za-z_][\w#]*)/g)) {
+      const name = path?.startsWith('#') ? aliases[path] : path;
+      if (name !== undefined && !EXPRESSION_WORDS.has(name)) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
+interface RecordedCall {
+  command: string;
+  input: Record<string, unknown>;
+}
+
+/** Each recorded SDK call as the IAM requests it makes (a transaction authorizes item by item). */
+function requestsOf(
+  call: RecordedCall,
+  tableArn: (name: string) => string,
+): Omit<Case, 'role' | 'expected'>[] {
+  const { command, input } = call;
+  const keyOf = (entry: Record<string, unknown>) =>
+    String(((entry.Key ?? entry.Item ?? {}) as { run_id?: unknown }).run_id);
+  const itemRequest = (action: string, entry: Record<string, unknown>) => ({
+    action: `dynamodb:${action}`,
+    resource: tableArn(String(entry.TableName)),
+    what: `agent ${action} ${keyOf(entry).replace(/#.*/, '#...')}`,
+    context: {
+      'dynamodb:LeadingKeys': [keyOf(entry)],
+      'dynamodb:Attributes': attributesOf(entry),
+      ...(typeof entry.ReturnValues === 'string' ? { 'dynamodb:ReturnValues': entry.ReturnValues } : {}),
+    },
+  });
+  switch (command) {
+    case 'GetCommand':
+      return [{ ...itemRequest('GetItem', input), context: { 'dynamodb:LeadingKeys': [keyOf(input)] } }];
+    case 'UpdateCommand':
+      return [itemRequest('UpdateItem', input)];
+    case 'PutCommand':
+      return [itemRequest('PutItem', input)];
+    case 'TransactWriteCommand':
+      return (input.TransactItems as Record<string, Record<string, unknown>>[]).flatMap((entry) =>
+        Object.entries(entry).map(([kind, request]) =>
+          itemRequest(kind === 'Put' ? 'PutItem' : kind === 'Update' ? 'UpdateItem' : `${kind}Item`, request),
+        ),
+      );
+    case 'BatchWriteCommand':
+      return Object.keys(input.RequestItems as object).map((name) => ({
+        action: 'dynamodb:BatchWriteItem',
+        resource: tableArn(name),
+        what: 'agent history batch',
+      }));
+    default:
+      return [
+        {
+          action: `dynamodb:${command.replace(/Command$/, '')}`,
+          resource: tableArn(String(input.TableName)),
+          what: `agent ${command}`,
+        },
+      ];
+  }
+}
+
 interface Statement {
   Effect: string;
   Action: string | string[];
@@ -505,12 +609,146 @@ async function decide(template: Template, testCase: Case): Promise<Decision | st
   return result.overallResult === 'Allowed' ? 'allowed' : 'denied';
 }
 
+/**
+ * The requests the container agent's store makes, recorded from the real DynamoSessionStore on the embedded
+ * DynamoDB: a live claim that leases a pair and frees an orphaned lease, heartbeats, history, the stop's
+ * final status, and a one-shot's completion and failure. The control plane's own steps (create, stopping,
+ * running) go through another client and are not recorded.
+ */
+async function recordAgentCalls(test: TestDynamo): Promise<RecordedCall[]> {
+  const clock = new ManualClock('2026-12-01T00:00:00.000Z');
+  const controlPlane = test.newStore(clock);
+  const agentDoc = createDocumentClient({
+    endpoint: test.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const calls: RecordedCall[] = [];
+  const send = agentDoc.send.bind(agentDoc);
+  agentDoc.send = ((
+    command: { constructor: { name: string }; input: Record<string, unknown> },
+    ...rest: never[]
+  ) => {
+    calls.push({ command: command.constructor.name, input: structuredClone(command.input) });
+    return (send as (...args: unknown[]) => unknown)(command, ...rest);
+  }) as typeof agentDoc.send;
+  const agent = test.newStore(clock, agentDoc);
+  const outcome = StopOutcomeSchema.parse(largestValueOf(StopOutcomeSchema)) as StopOutcome;
+  const account = 'ac0123456789abcd';
+
+  // A lease left by a run that no longer exists: the claim finds it busy, frees it, and takes it.
+  await test.doc.send(
+    new PutCommand({
+      TableName: test.tables.sessions,
+      Item: {
+        item_type: 'account_lease',
+        run_id: `lease#${account}#ETH/USDT`,
+        account_id: account,
+        pair: 'ETH/USDT',
+        holder_run_id: 'live-gone-000001',
+        holder_strategy_id: 'gone',
+        last_run_id: 'live-gone-000001',
+        leased_at: '2026-11-30T00:00:00.000Z',
+        released_at: null,
+      },
+    }),
+  );
+  const live = newSessionInput('iam-live', { trading_mode: 'live' });
+  expect((await controlPlane.createSession(live)).ok).toBe(true);
+  const claimed = await agent.claimSession({
+    run_id: live.run_id,
+    agent_id: 'agent-live',
+    strategy_version: '1.0.0',
+    exchange: 'binance',
+    pairs: ['BTC/USDT', 'ETH/USDT'],
+    account_id: account,
+  });
+  expect(claimed).toMatchObject({ ok: true });
+  clock.advance(30_000);
+  const heartbeat = heartbeatOf(live.run_id, 'agent-live', 1, new Date(clock.now()).toISOString());
+  expect((await agent.recordHeartbeat(heartbeat)).ok).toBe(true);
+  await agent.appendHistory([historyEntryOf('iam-live', heartbeat)]);
+  await agent.get(live.run_id);
+  expect((await controlPlane.setDesiredState(live.run_id, 'stopped', 'operator stop')).ok).toBe(true);
+  const stopped = await agent.transition(live.run_id, 'stopped', {
+    from: ['stopping'],
+    heldBy: 'agent-live',
+    patch: { stop_outcome: outcome, status_reason: 'stopped: flattened' },
+  });
+  expect(stopped.ok).toBe(true);
+
+  const oneShot = newSessionInput('iam-one-shot', { trading_mode: 'backtest' });
+  expect((await controlPlane.createSession(oneShot)).ok).toBe(true);
+  await agent.claimSession({
+    run_id: oneShot.run_id,
+    agent_id: 'agent-one',
+    strategy_version: null,
+    exchange: null,
+    pairs: [],
+  });
+  await controlPlane.transition(oneShot.run_id, 'launching');
+  await controlPlane.transition(oneShot.run_id, 'running');
+  const completed = await agent.transition(oneShot.run_id, 'completed', {
+    from: ['running'],
+    heldBy: 'agent-one',
+    patch: {
+      status_reason: 'done',
+      completed_at: new Date(clock.now()).toISOString(),
+      result_s3_path: 's3://tradai-results/results/x.zip',
+      stop_outcome: outcome,
+    },
+  });
+  expect(completed.ok).toBe(true);
+  const failing = newSessionInput('iam-failing', { trading_mode: 'dry-run' });
+  expect((await controlPlane.createSession(failing)).ok).toBe(true);
+  await controlPlane.transition(failing.run_id, 'launching');
+  const failed = await agent.transition(failing.run_id, 'failed', {
+    patch: { status_reason: 'start-up failed', stop_outcome: outcome },
+  });
+  expect(failed.ok).toBe(true);
+  agentDoc.destroy();
+  return calls;
+}
+
 describe('Packaging: IAM policies, evaluated by a policy simulator', () => {
   let template: Template;
+  let test: TestDynamo;
 
   beforeAll(async () => {
     template = await packagedTemplate();
+    test = await startTestDynamo();
   }, 180_000);
+
+  afterAll(async () => {
+    await test?.close();
+  });
+
+  it("allows every DynamoDB request the container agent's store makes (recorded from the real store: claim with leases, orphaned-lease release, heartbeat, history, final statuses)", async () => {
+    // prepare
+    const calls = await recordAgentCalls(test);
+    const tableArn = (name: string) =>
+      name === test.tables.sessions ? SESSIONS : name === test.tables.metrics ? METRICS : table(name);
+
+    // act
+    const rows = [];
+    for (const request of calls.flatMap((call) => requestsOf(call, tableArn))) {
+      const decision = await decide(template, { ...request, role: 'StrategyTaskRole', expected: 'allowed' });
+      rows.push({
+        action: request.action,
+        request: request.what,
+        attributes: ((request.context?.['dynamodb:Attributes'] ?? []) as string[]).join(' '),
+        simulated: decision,
+      });
+    }
+    console.table(rows);
+
+    // assess: every kind of call the agent makes was seen, and every one is allowed.
+    expect(new Set(rows.map((row) => row.action))).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem']),
+    );
+    expect(rows.some((row) => row.request.includes('UpdateItem lease#'))).toBe(true);
+    expect(rows.filter((row) => row.simulated !== 'allowed')).toEqual([]);
+  });
 
   it("grants each role what its code does and denies the rest (a strategy task read every stage's exchange keys and could write locks, dedup markers and any session attribute)", async () => {
     // act
