@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
 import { buildOpenApiDocument } from '../../functions/api/openapi';
-import type { LocalIssuer } from './jwt-issuer';
+import { type LocalIssuer, rejectionOf, type TokenRejection } from './jwt-issuer';
 
 export interface HttpRoute {
   method: string;
@@ -55,6 +55,27 @@ const send = (
 ) => {
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(body);
+};
+
+/**
+ * API Gateway's own refusals are `{"message": ...}`; the functions answer `{"error": {code, message}}`.
+ * Locally both are sent, so a client reads one shape whichever layer refused it. In AWS the gateway's 401,
+ * 403 and 413 are API Gateway's own: `{"message":"Unauthorized"}`, with the reason only in its
+ * `www-authenticate` header (`error_description`).
+ */
+const gatewayError = (message: string, code: string, detail: string, extra: Record<string, string> = {}) =>
+  JSON.stringify({ message, error: { code, ...extra, message: detail } });
+
+const REJECTION_TEXT: Readonly<Record<TokenRejection, string>> = {
+  missing_token: 'A bearer token is required (Authorization: Bearer <token>)',
+  malformed_token: 'The bearer token is not a JWT',
+  bad_signature: 'The token was not signed by this issuer',
+  bad_algorithm: 'The token is signed with an algorithm this issuer does not use',
+  token_expired: 'The token has expired: get a new one (npm run token)',
+  token_not_yet_valid: 'The token is not valid yet',
+  wrong_audience: 'The token was issued for another audience',
+  wrong_issuer: 'The token was issued by another issuer',
+  invalid_token: 'The token is not valid',
 };
 
 const readBody = (request: IncomingMessage): Promise<Buffer | 'too_large'> =>
@@ -112,21 +133,47 @@ export const startHttpApi = async (options: {
       let scopes: string[] = [];
       if (route.authorized) {
         const token = request.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
-        if (token === undefined) return send(response, 401, JSON.stringify({ message: 'Unauthorized' }));
+        // The reason is logged, never the token: a log line must not be a credential.
+        const refuse = (reason: TokenRejection) => {
+          options.log(`401 ${reason}: ${method} ${url.pathname}`);
+          return send(
+            response,
+            401,
+            gatewayError('Unauthorized', 'unauthorized', REJECTION_TEXT[reason], { reason }),
+            { 'www-authenticate': `Bearer error="invalid_token", error_description="${reason}"` },
+          );
+        };
+        if (token === undefined) return refuse('missing_token');
         try {
           claims = await options.issuer.verify(token);
-        } catch {
-          return send(response, 401, JSON.stringify({ message: 'Unauthorized' }));
+        } catch (error) {
+          return refuse(rejectionOf(error));
         }
         scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
         if (route.scopes.length > 0 && !route.scopes.some((scope) => scopes.includes(scope))) {
-          return send(response, 403, JSON.stringify({ message: 'Forbidden' }));
+          return send(
+            response,
+            403,
+            gatewayError(
+              'Forbidden',
+              'forbidden',
+              `The token lacks any of the scopes ${route.scopes.join(', ')}`,
+            ),
+          );
         }
       }
 
       const body = await readBody(request);
       if (body === 'too_large')
-        return send(response, 413, JSON.stringify({ message: 'Request Entity Too Large' }));
+        return send(
+          response,
+          413,
+          gatewayError(
+            'Request Entity Too Large',
+            'payload_too_large',
+            `The request body must be at most ${MAX_BODY_BYTES} bytes`,
+          ),
+        );
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [
           name,

@@ -1,6 +1,15 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import {
+  errors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import * as z from 'zod';
 
 /** Stands in for the Cognito user pool: the same claims API Gateway's JWT authorizer reads. */
@@ -24,6 +33,33 @@ export interface LocalIssuer {
   /** Verifies as the authorizer does: signature, issuer, audience, expiry. Throws when any is wrong. */
   verify(token: string): Promise<JWTPayload>;
 }
+
+/** Why a token was refused: what a caller needs to fix it, never the token itself. */
+export type TokenRejection =
+  | 'missing_token'
+  | 'malformed_token'
+  | 'bad_signature'
+  | 'bad_algorithm'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'wrong_audience'
+  | 'wrong_issuer'
+  | 'invalid_token';
+
+/** Maps jose's verification errors to a reason code. */
+export const rejectionOf = (error: unknown): TokenRejection => {
+  if (error instanceof errors.JWTExpired) return 'token_expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'aud') return 'wrong_audience';
+    if (error.claim === 'iss') return 'wrong_issuer';
+    if (error.claim === 'nbf') return 'token_not_yet_valid';
+    return 'invalid_token';
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad_signature';
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'bad_algorithm';
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'malformed_token';
+  return 'invalid_token';
+};
 
 /** Keys are made on first start and kept in the data folder, so printed tokens survive restarts. */
 export const loadLocalIssuer = async (dataDir: string | undefined): Promise<LocalIssuer> => {

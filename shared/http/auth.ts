@@ -72,7 +72,7 @@ export const principalOf = (authorizer: JwtAuthorizerContext | undefined): Princ
   }
   const subject = jwt.claims.sub;
   if (typeof subject !== 'string' || subject.length === 0 || subject.length > 256) {
-    throw new UnauthorizedError('The token has no usable subject');
+    throw new UnauthorizedError('The token has no usable subject', 'no_subject');
   }
   const scopes = new Set<Scope>();
   for (const raw of rawScopesOf(jwt)) {

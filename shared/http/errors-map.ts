@@ -7,6 +7,7 @@ export interface HttpFailure {
   code: string;
   message: string;
   details?: unknown;
+  reason?: string;
   headers: Record<string, string>;
   expose: boolean;
 }
@@ -46,6 +47,7 @@ export const toHttpFailure = (error: unknown): HttpFailure => {
       code: error.code,
       message: error.message,
       ...(error.details === undefined ? {} : { details: error.details }),
+      ...(error.reason === undefined ? {} : { reason: error.reason }),
       headers: error.headers,
       expose: true,
     };
@@ -96,6 +98,7 @@ export const toHttpFailure = (error: unknown): HttpFailure => {
 export const errorBody = (failure: HttpFailure) => ({
   error: {
     code: failure.code,
+    ...(failure.reason === undefined ? {} : { reason: failure.reason }),
     message: failure.message,
     ...(failure.details === undefined ? {} : { details: failure.details }),
   },

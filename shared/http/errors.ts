@@ -10,12 +10,19 @@ export class HttpError extends TradaiError {
   readonly code: string;
   readonly details: unknown;
   readonly headers: Record<string, string>;
+  /** A machine-readable refinement of `code`, e.g. a 401's `missing_token`. */
+  readonly reason: string | undefined;
 
   constructor(
     statusCode: number,
     code: string,
     message: string,
-    options: { details?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      details?: unknown;
+      headers?: Record<string, string>;
+      cause?: unknown;
+      reason?: string;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'HttpError';
@@ -23,6 +30,7 @@ export class HttpError extends TradaiError {
     this.code = code;
     this.details = options.details;
     this.headers = options.headers ?? {};
+    this.reason = options.reason;
   }
 
   get expose(): boolean {
@@ -37,9 +45,15 @@ export class BadRequestError extends HttpError {
   }
 }
 
+/** Why a request is not authenticated; the token itself is never part of the answer or the log. */
+export type UnauthorizedReason = 'missing_token' | 'no_subject';
+
 export class UnauthorizedError extends HttpError {
-  constructor(message = 'A valid bearer token is required') {
-    super(401, 'unauthorized', message, { headers: { 'www-authenticate': 'Bearer' } });
+  constructor(message = 'A valid bearer token is required', reason: UnauthorizedReason = 'missing_token') {
+    super(401, 'unauthorized', message, {
+      reason,
+      headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${reason}"` },
+    });
     this.name = 'UnauthorizedError';
   }
 }

@@ -89,6 +89,7 @@ export const httpErrors = (logger: Logger, metrics: Metrics): MiddlewareObj<Pars
       logger.info('request refused', {
         status: failure.statusCode,
         code: failure.code,
+        ...(failure.reason === undefined ? {} : { reason_code: failure.reason }),
         reason: failure.message,
       });
     }

@@ -120,5 +120,26 @@ describe('HTTP chain: shared/http', () => {
 
     // assess
     expect(response.statusCode).toBe(401);
+    expect(response.body).toMatchObject({ error: { code: 'unauthorized', reason: 'no_subject' } });
+  });
+
+  it('answers 401 with reason missing_token to a request no authorizer saw, never echoing its header (every 401 looked the same)', async () => {
+    // prepare
+    const handler = createReadHandler(env.deps);
+    const event = apiEvent({
+      method: 'GET',
+      route: '/strategies',
+      scopes: null,
+      headers: { authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.leaked.token' },
+    });
+
+    // act
+    const response = parseResponse(await handler(event, lambdaContext()));
+
+    // assess
+    expect(response.statusCode).toBe(401);
+    expect(response.body).toMatchObject({ error: { code: 'unauthorized', reason: 'missing_token' } });
+    expect(response.headers['www-authenticate']).toContain('error_description="missing_token"');
+    expect(response.raw).not.toContain('leaked');
   });
 });
