@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +11,12 @@ import { historyEntryOf } from '../../shared/domain/heartbeat';
 import { heartbeatOf, newSessionInput } from '../shared/session-store.contract';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo, type TestDynamo } from '../support/dynamo';
 import { largestValueOf } from '../support/largest-value';
-import { PACKAGE_STAGE, packagedTemplate, type Template } from './support/packaged-template.js';
+import {
+  PACKAGE_STAGE,
+  packagedTemplate,
+  packagedTemplateFile,
+  type Template,
+} from './support/packaged-template.js';
 import { type Deployment, resolveIntrinsics } from './support/resolve-intrinsics.js';
 
 const ACCOUNT = '123456789012';
@@ -569,6 +577,75 @@ function requestsOf(
   }
 }
 
+const execFileAsync = promisify(execFile);
+
+/** IAM actions an SDK command of a package needs (a transaction authorizes its items one by one). */
+const DOCUMENT_COMMANDS: Record<string, string[]> = {
+  GetCommand: ['dynamodb:GetItem'],
+  PutCommand: ['dynamodb:PutItem'],
+  UpdateCommand: ['dynamodb:UpdateItem'],
+  DeleteCommand: ['dynamodb:DeleteItem'],
+  QueryCommand: ['dynamodb:Query'],
+  ScanCommand: ['dynamodb:Scan'],
+  BatchGetCommand: ['dynamodb:BatchGetItem'],
+  BatchWriteCommand: ['dynamodb:BatchWriteItem'],
+  TransactGetCommand: ['dynamodb:GetItem'],
+  TransactWriteCommand: [
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+  ],
+};
+const SERVICE_PREFIXES: Record<string, string> = {
+  'client-dynamodb': 'dynamodb',
+  'client-ecs': 'ecs',
+  'client-sfn': 'states',
+  'client-sns': 'sns',
+  'client-sqs': 'sqs',
+  'client-s3': 's3',
+  'client-secrets-manager': 'secretsmanager',
+  'client-cloudwatch': 'cloudwatch',
+};
+const actionsOfCommand = (pkg: string, command: string): string[] => {
+  if (pkg === 'lib-dynamodb') return DOCUMENT_COMMANDS[command] ?? [];
+  const prefix = SERVICE_PREFIXES[pkg];
+  if (prefix === undefined || !command.endsWith('Command')) return [];
+  const name = command.slice(0, -'Command'.length);
+  if (name === 'TransactWriteItems') return DOCUMENT_COMMANDS.TransactWriteCommand ?? [];
+  return [`${prefix}:${name === 'ListObjectsV2' ? 'ListBucket' : name}`];
+};
+
+/** Grants no SDK call of the function's code makes: the Lambda service or ECS act with the role. */
+const PLATFORM_GRANTS: Record<string, string> = {
+  'logs:CreateLogStream': 'Lambda runtime writes the function log',
+  'logs:PutLogEvents': 'Lambda runtime writes the function log',
+  'sqs:SendMessage': 'Lambda sends failed events to the DLQ / on-failure destination',
+  'dynamodb:DescribeStream': 'stream event source mapping polls with the function role',
+  'dynamodb:GetRecords': 'stream event source mapping polls with the function role',
+  'dynamodb:GetShardIterator': 'stream event source mapping polls with the function role',
+  'dynamodb:ListStreams': 'stream event source mapping polls with the function role',
+  'iam:PassRole': 'ECS RegisterTaskDefinition passes the task and execution roles',
+  'ecs:TagResource': 'ECS CreateService/RunTask with tags',
+  'lambda:InvokeFunction': 'Step Functions invokes the launch step',
+};
+
+/** The SDK commands a packaged function imports: the SDK is left out of the bundle, so its imports name them. */
+async function importedActions(zip: string): Promise<Map<string, string>> {
+  const { stdout } = await execFileAsync('unzip', ['-p', zip], { maxBuffer: 64 * 1024 * 1024 });
+  const actions = new Map<string, string>();
+  for (const [, names, pkg] of stdout.matchAll(/import\{([^}]*)\}from"@aws-sdk\/([a-z0-9-]+)"/g)) {
+    for (const specifier of (names ?? '').split(',')) {
+      const command = specifier.trim().split(/\s+as\s+/)[0] ?? '';
+      // A plain command names its action better than a transaction that may contain it.
+      for (const action of actionsOfCommand(pkg ?? '', command))
+        if (!actions.has(action) || actions.get(action)?.includes('Transact'))
+          actions.set(action, `${pkg}/${command}`);
+    }
+  }
+  return actions;
+}
+
 interface Statement {
   Effect: string;
   Action: string | string[];
@@ -748,6 +825,39 @@ describe('Packaging: IAM policies, evaluated by a policy simulator', () => {
     );
     expect(rows.some((row) => row.request.includes('UpdateItem lease#'))).toBe(true);
     expect(rows.filter((row) => row.simulated !== 'allowed')).toEqual([]);
+  });
+
+  it('grants each function role only the API calls its packaged code imports, or that the platform makes with the role', async () => {
+    // prepare
+    const dir = join(await packagedTemplateFile(), '..');
+    const functions = Object.entries(template.Resources).filter(
+      ([, resource]) => resource.Type === 'AWS::Lambda::Function',
+    );
+
+    // act
+    const rows: { role: string; action: string; why: string }[] = [];
+    for (const [id, fn] of functions) {
+      const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const key = String((fn.Properties.Code as { S3Key: unknown }).S3Key);
+      const imported = await importedActions(join(dir, key.split('/').at(-1) ?? key));
+      const policies = (template.Resources[roleId]?.Properties.Policies as RolePolicy[] | undefined) ?? [];
+      const granted = new Set(
+        policies
+          .flatMap((policy) => policy.PolicyDocument.Statement)
+          .flatMap((statement) => [statement.Action].flat()),
+      );
+      for (const action of [...granted].sort()) {
+        const why =
+          imported.get(action) ??
+          (PLATFORM_GRANTS[action] ? `platform: ${PLATFORM_GRANTS[action]}` : 'UNUSED');
+        rows.push({ role: `${roleId} (${id.replace(/LambdaFunction$/, '')})`, action, why });
+      }
+    }
+    console.table(rows);
+
+    // assess
+    expect(functions.length).toBeGreaterThanOrEqual(7);
+    expect(rows.filter((row) => row.why === 'UNUSED')).toEqual([]);
   });
 
   it("grants each role what its code does and denies the rest (a strategy task read every stage's exchange keys and could write locks, dedup markers and any session attribute)", async () => {
