@@ -9,14 +9,16 @@ export const MAX_JSON_DEPTH = 16;
 
 /**
  * DynamoDB numbers: zero, or a magnitude from 1e-130 up to (not including) 1e126. JSON.parse turns 1e400
- * into Infinity and keeps 1e-200 and 1e300 as they are; none of them can be stored.
+ * into Infinity and keeps 1e-200 and 1e300 as they are; none of them can be stored. The SDK's marshaller
+ * (lib-dynamodb without allowImpreciseNumbers) also throws on any magnitude above Number.MAX_SAFE_INTEGER,
+ * which DynamoDB itself could store: that is the upper bound (fuzz found 9.2e44 as a 500).
  */
 const MIN_MAGNITUDE = 1e-130;
-const MAX_MAGNITUDE = 1e126;
+const MAX_MAGNITUDE = Number.MAX_SAFE_INTEGER;
 
 const storable = (value: number): boolean =>
   Number.isFinite(value) &&
-  (value === 0 || (Math.abs(value) >= MIN_MAGNITUDE && Math.abs(value) < MAX_MAGNITUDE));
+  (value === 0 || (Math.abs(value) >= MIN_MAGNITUDE && Math.abs(value) <= MAX_MAGNITUDE));
 
 /** At most this many number issues are named; one is enough to fix, a thousand would flood the answer. */
 const MAX_ISSUES = 20;
