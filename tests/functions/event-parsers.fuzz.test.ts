@@ -8,65 +8,8 @@ import { imagesOf } from '../../functions/stream/session-events/handler';
 import { CorruptRecordError, InvalidInputError, ManualClock } from '../../shared/domain';
 import { InMemoryDedupLedger } from '../../shared/runtime/events-dedup';
 import { awsAdapters, silentLogger } from '../adapters/support/workflow-fixtures';
+import { ecsEvent, streamRecord } from '../support/arbitraries';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo';
-
-/** Anything an event source could hand over, from garbage to almost-right AWS shapes. */
-const attributeValue = fc.oneof(
-  fc.record({ S: fc.string() }),
-  fc.record({ N: fc.oneof(fc.integer().map(String), fc.string()) }),
-  fc.record({ BOOL: fc.boolean() }),
-  fc.record({ NULL: fc.constant(true) }),
-  fc.anything(),
-);
-const image = fc.dictionary(
-  fc.constantFrom('item_type', 'run_id', 'status', 'heartbeat_seq', 'risk', 'x'),
-  attributeValue,
-);
-const streamRecord = fc.oneof(
-  fc.anything(),
-  fc.record(
-    {
-      eventName: fc.oneof(fc.constantFrom('INSERT', 'MODIFY', 'REMOVE'), fc.string()),
-      dynamodb: fc.record(
-        {
-          Keys: image,
-          NewImage: image,
-          OldImage: image,
-          SequenceNumber: fc.oneof(fc.nat().map(String), fc.string()),
-        },
-        { requiredKeys: [] },
-      ),
-    },
-    { requiredKeys: [] },
-  ),
-);
-const ecsEvent = fc.oneof(
-  fc.anything(),
-  fc.record(
-    {
-      version: fc.constant('0'),
-      id: fc.uuid(),
-      source: fc.oneof(fc.constant('aws.ecs'), fc.string()),
-      'detail-type': fc.oneof(fc.constant('ECS Task State Change'), fc.string()),
-      account: fc.constant('123456789012'),
-      time: fc.oneof(fc.constant('2026-03-02T10:05:00Z'), fc.string()),
-      region: fc.constant('us-east-1'),
-      resources: fc.array(fc.string()),
-      detail: fc.record(
-        {
-          clusterArn: fc.string(),
-          taskArn: fc.string(),
-          lastStatus: fc.oneof(fc.constant('STOPPED'), fc.string()),
-          group: fc.oneof(fc.constant('service:tradai-live-fuzz-000001'), fc.string()),
-          startedBy: fc.string(),
-          containers: fc.anything(),
-        },
-        { requiredKeys: [] },
-      ),
-    },
-    { requiredKeys: [] },
-  ),
-);
 
 /** What a bad event may legitimately cause: a typed refusal that fails only its own record. */
 const isTypedRefusal = (error: unknown) =>
