@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, normalize } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { isAbsolute, join, normalize, relative, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { filePathOf } from '../env';
 import { StrategyConfigError } from '../errors';
@@ -10,13 +10,20 @@ export interface ConfigSource {
   readJson(location: string): Promise<unknown>;
 }
 
+/**
+ * V8's JSON errors quote the text around the fault (`Unexpected token 'e', "exchange-s"...`); this message
+ * reaches status_reason and pages, so only the position is kept.
+ */
 const parseJson = (text: string, where: string): unknown => {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new StrategyConfigError('configuration_file', `${where} is not valid JSON: ${String(error)}`, {
-      cause: error,
-    });
+    const position = error instanceof Error ? /position (\d+)/.exec(error.message)?.[1] : undefined;
+    throw new StrategyConfigError(
+      'configuration_file',
+      `${where} is not valid JSON${position === undefined ? '' : ` (at position ${position})`}`,
+      { cause: error },
+    );
   }
 };
 
@@ -63,36 +70,50 @@ export class S3ConfigSource implements ConfigSource {
   }
 }
 
-/** `S3_CONFIG_BUCKET=file:///dir`: keys resolve inside that folder and may not climb out of it. */
+const isInside = (root: string, candidate: string): boolean => {
+  const path = relative(root, candidate);
+  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
+};
+
+/**
+ * `S3_CONFIG_BUCKET=file:///dir`: keys, and `file://` URIs, resolve inside that folder and may not climb
+ * out of it, not even through a symlink: a registry tag of `file:///etc/passwd` reads nothing.
+ */
 export class FileConfigSource implements ConfigSource {
   readonly #root: string;
 
   constructor(root: string) {
-    this.#root = filePathOf(root) ?? root;
+    this.#root = resolve(filePathOf(root) ?? root);
   }
 
   async readJson(location: string): Promise<unknown> {
+    const outside = () =>
+      new StrategyConfigError('configuration_file', `${location} points outside the config folder`);
     const explicit = filePathOf(location);
     let path: string;
-    if (explicit !== undefined) path = explicit;
+    if (explicit !== undefined) path = resolve(explicit);
     else {
       // A leading slash is stripped as S3ConfigSource does, so a tag reads the same key in both; only
       // `file://` names an absolute path.
-      const relative = normalize(location.replace(/^s3:\/\/[^/]+\//, '').replace(/^\/+/, ''));
-      if (isAbsolute(relative) || relative.startsWith('..')) {
-        throw new StrategyConfigError('configuration_file', `${location} points outside the config folder`);
-      }
-      path = join(this.#root, relative);
+      const key = normalize(location.replace(/^s3:\/\/[^/]+\//, '').replace(/^\/+/, ''));
+      if (isAbsolute(key) || key.startsWith('..')) throw outside();
+      path = join(this.#root, key);
     }
+    if (!isInside(this.#root, path)) throw outside();
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      // Symlinks resolved on both sides: a link inside the folder to a file outside it is outside.
+      const real = await realpath(path);
+      if (!isInside(await realpath(this.#root), real)) throw outside();
+      text = await readFile(real, 'utf8');
     } catch (error) {
-      throw new StrategyConfigError('configuration_file', `cannot read ${path}: ${String(error)}`, {
+      if (error instanceof StrategyConfigError) throw error;
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new StrategyConfigError('configuration_file', `cannot read ${location}: ${code}`, {
         cause: error,
       });
     }
-    return parseJson(text, path);
+    return parseJson(text, location);
   }
 }
 
