@@ -71,6 +71,10 @@ describe('Fuzz at scale (CI-bounded)', () => {
       });
       expect(report.refused, target.name).toBeGreaterThan(0);
       expect(report.accepted, target.name).toBeGreaterThan(0);
+      // The meter sees changes at all: accepted commands change the session (reads never do).
+      if (target.name.startsWith('http POST'))
+        expect(report.state_changes_on_accepted, target.name).toBeGreaterThan(0);
+      else expect(report.state_changes_on_accepted, target.name).toBe(0);
     }
   });
 

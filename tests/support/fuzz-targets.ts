@@ -65,6 +65,8 @@ export type Outcome = 'accepted' | 'refused' | 'fault';
 interface CaseResult {
   outcome: Outcome;
   detail?: string;
+  /** The case changed state (measured targets only): expected of some accepted cases. */
+  changed?: boolean;
 }
 
 export interface FuzzTarget {
@@ -81,6 +83,8 @@ export interface FuzzReport {
   /** HTTP targets: responses with a 5xx status. */
   status_5xx: number;
   state_changes_on_refused: number;
+  /** Accepted cases that changed state: shows the change meter sees changes at all. */
+  state_changes_on_accepted: number;
   cases_per_s: number;
   first_fault?: string;
   first_state_change?: string;
@@ -208,7 +212,7 @@ export const startHttpFuzz = async (): Promise<HttpFuzzEnv> => {
               detail: `state changed on ${response.statusCode} for ${JSON.stringify(request).slice(0, 300)}`,
             };
       }
-      return { outcome: 'accepted' };
+      return { outcome: 'accepted', changed: changes > 0 };
     },
   });
 
@@ -326,7 +330,7 @@ export const startEventFuzz = async (env: ApiTestEnv): Promise<EventFuzzEnv> => 
       const changes = meter.measure();
       if (result.outcome === 'refused' && changes > 0)
         return { outcome: 'refused', detail: `state changed for ${JSON.stringify(input)?.slice(0, 300)}` };
-      return result;
+      return { ...result, changed: changes > 0 };
     };
 
   const agentEnvNames = [
@@ -494,6 +498,7 @@ export const runFuzzTarget = async (
     faults: 0,
     status_5xx: 0,
     state_changes_on_refused: 0,
+    state_changes_on_accepted: 0,
     cases_per_s: 0,
   };
   const started = performance.now();
@@ -505,6 +510,7 @@ export const runFuzzTarget = async (
       if (/^5\d\d /.test(result.detail ?? '')) report.status_5xx += 1;
       report.first_fault ??= result.detail;
     }
+    if (result.outcome === 'accepted' && result.changed === true) report.state_changes_on_accepted += 1;
     if (result.outcome === 'refused' && result.detail !== undefined) {
       report.state_changes_on_refused += 1;
       report.first_state_change ??= result.detail;
