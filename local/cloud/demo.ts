@@ -1,21 +1,26 @@
 /**
  * `npm run demo`: against a running `npm start`, starts the demo strategy (dry-run on the Freqtrade
  * simulator) and follows it: pending -> launching -> running, then a few heartbeats. TRADAI_URL (default
- * http://127.0.0.1:$PORT or 4000) and --data (where `npm start` keeps its keys) locate the cloud.
+ * http://127.0.0.1:$PORT or 4000) locates the cloud, which published its signing key when it started
+ * (`--memory` runs too); --data signs with a data folder's key instead.
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { loadLocalIssuer } from './jwt-issuer';
+import { clientIssuer, NoIssuerKeyError } from './jwt-issuer';
 
 const { values } = parseArgs({
   options: {
-    data: { type: 'string', default: '.tradai' },
+    data: { type: 'string' },
     strategy: { type: 'string', default: 'demo-momentum' },
     heartbeats: { type: 'string', default: '3' },
   },
 });
 const baseUrl = process.env.TRADAI_URL ?? `http://127.0.0.1:${process.env.PORT ?? '4000'}`;
-const issuer = await loadLocalIssuer(values.data);
+const issuer = await clientIssuer({ data: values.data, url: baseUrl }).catch((error: unknown) => {
+  if (!(error instanceof NoIssuerKeyError)) throw error;
+  console.error(`npm run demo: ${error.message}`);
+  process.exit(1);
+});
 const token = await issuer.issue({
   subject: 'demo',
   scopes: ['tradai/strategies:read', 'tradai/strategies:write'],

@@ -1,5 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import {
   errors,
   exportJWK,
@@ -32,6 +33,8 @@ export interface LocalIssuer {
   }): Promise<string>;
   /** Verifies as the authorizer does: signature, issuer, audience, expiry. Throws when any is wrong. */
   verify(token: string): Promise<JWTPayload>;
+  /** The key pair, for a run that keeps nothing on disk to hand to `npm run token` (publishIssuer). */
+  keys(): { privateJwk: JWK; publicJwk: JWK };
 }
 
 /** Why a token was refused: what a caller needs to fix it, never the token itself. */
@@ -61,29 +64,33 @@ export const rejectionOf = (error: unknown): TokenRejection => {
   return 'invalid_token';
 };
 
+const readKeyFile = async (keyFile: string): Promise<{ privateJwk: JWK; publicJwk: JWK } | undefined> => {
+  try {
+    const saved = KeyFileSchema.parse(JSON.parse(await readFile(keyFile, 'utf8')));
+    return { privateJwk: saved.privateJwk as JWK, publicJwk: saved.publicJwk as JWK };
+  } catch {
+    return undefined;
+  }
+};
+
+const keyFileOf = (dataDir: string) => join(dataDir, 'keys', 'issuer.json');
+
 /** Keys are made on first start and kept in the data folder, so printed tokens survive restarts. */
 export const loadLocalIssuer = async (dataDir: string | undefined): Promise<LocalIssuer> => {
-  let privateJwk: JWK | undefined;
-  let publicJwk: JWK | undefined;
-  const keyFile = dataDir === undefined ? undefined : join(dataDir, 'keys', 'issuer.json');
+  const keyFile = dataDir === undefined ? undefined : keyFileOf(dataDir);
+  const saved = keyFile === undefined ? undefined : await readKeyFile(keyFile);
+  if (saved !== undefined) return issuerOf(saved.privateJwk, saved.publicJwk);
+  const pair = await generateKeyPair(ALGORITHM, { extractable: true });
+  const privateJwk = await exportJWK(pair.privateKey);
+  const publicJwk = await exportJWK(pair.publicKey);
   if (keyFile !== undefined) {
-    try {
-      const saved = KeyFileSchema.parse(JSON.parse(await readFile(keyFile, 'utf8')));
-      privateJwk = saved.privateJwk as JWK;
-      publicJwk = saved.publicJwk as JWK;
-    } catch {
-      // No usable key yet: a new one is made below.
-    }
+    await mkdir(join(keyFile, '..'), { recursive: true });
+    await writeFile(keyFile, JSON.stringify({ privateJwk, publicJwk }), { mode: 0o600 });
   }
-  if (privateJwk === undefined || publicJwk === undefined) {
-    const pair = await generateKeyPair(ALGORITHM, { extractable: true });
-    privateJwk = await exportJWK(pair.privateKey);
-    publicJwk = await exportJWK(pair.publicKey);
-    if (keyFile !== undefined) {
-      await mkdir(join(keyFile, '..'), { recursive: true });
-      await writeFile(keyFile, JSON.stringify({ privateJwk, publicJwk }), { mode: 0o600 });
-    }
-  }
+  return issuerOf(privateJwk, publicJwk);
+};
+
+const issuerOf = async (privateJwk: JWK, publicJwk: JWK): Promise<LocalIssuer> => {
   const privateKey = await importJWK(privateJwk, ALGORITHM);
   const publicKey = await importJWK(publicJwk, ALGORITHM);
   return {
@@ -109,5 +116,80 @@ export const loadLocalIssuer = async (dataDir: string | undefined): Promise<Loca
           algorithms: [ALGORITHM],
         })
       ).payload,
+    keys: () => ({ privateJwk, publicJwk }),
   };
+};
+
+/**
+ * Where a running local cloud says which key signs its tokens, one file per HTTP port: a persisted run
+ * names its data folder, a `--memory` run (whose key exists only in that process) writes the key itself,
+ * readable by this user only. TRADAI_RUN_DIR moves it (tests).
+ */
+export const runDirectory = (): string =>
+  process.env.TRADAI_RUN_DIR ?? join(tmpdir(), `tradai-local-${userInfo().uid}`);
+
+const runFileOf = (port: string) => join(runDirectory(), `issuer-${port}.json`);
+
+const RunFileSchema = z.union([
+  z.object({ dataDir: z.string().min(1) }),
+  KeyFileSchema.transform((keys) => ({
+    privateJwk: keys.privateJwk as JWK,
+    publicJwk: keys.publicJwk as JWK,
+  })),
+]);
+
+const portOf = (url: string): string => {
+  const parsed = new URL(url);
+  return parsed.port === '' ? (parsed.protocol === 'https:' ? '443' : '80') : parsed.port;
+};
+
+/** Called once the HTTP API listens; the returned function removes the file again (on a clean stop). */
+export const publishIssuer = async (
+  url: string,
+  issuer: LocalIssuer,
+  dataDir: string | undefined,
+): Promise<() => Promise<void>> => {
+  const file = runFileOf(portOf(url));
+  await mkdir(runDirectory(), { recursive: true, mode: 0o700 });
+  const content = dataDir === undefined ? issuer.keys() : { dataDir: resolve(dataDir) };
+  await writeFile(file, JSON.stringify(content), { mode: 0o600 });
+  return () => rm(file, { force: true });
+};
+
+export class NoIssuerKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoIssuerKeyError';
+  }
+}
+
+/**
+ * The issuer a client (`npm run token`, `npm run demo`) signs with: an explicit `--data` folder's key;
+ * otherwise the one the cloud listening at `url` published (its data folder's, or a `--memory` run's own);
+ * otherwise `.tradai`'s. Never makes a key: one nobody verifies would only print a token that gets a 401.
+ */
+export const clientIssuer = async (options: {
+  data: string | undefined;
+  url: string;
+}): Promise<LocalIssuer> => {
+  const fromFolder = async (dataDir: string, why: string) => {
+    const keys = await readKeyFile(keyFileOf(dataDir));
+    if (keys === undefined) throw new NoIssuerKeyError(`no issuer key in ${keyFileOf(dataDir)} (${why})`);
+    return issuerOf(keys.privateJwk, keys.publicJwk);
+  };
+  if (options.data !== undefined) return fromFolder(options.data, 'from --data');
+  const published = await readFile(runFileOf(portOf(options.url)), 'utf8').then(
+    (text) => RunFileSchema.safeParse(JSON.parse(text)),
+    () => undefined,
+  );
+  if (published?.success === true) {
+    const run = published.data;
+    return 'dataDir' in run
+      ? fromFolder(run.dataDir, `the data folder of the cloud at ${options.url}`)
+      : issuerOf(run.privateJwk, run.publicJwk);
+  }
+  return fromFolder(
+    '.tradai',
+    `no local cloud has published a key for ${options.url}: is npm start running there?`,
+  );
 };

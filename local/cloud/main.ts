@@ -16,6 +16,7 @@ import {
 } from '../exchange/index';
 import { type LocalMlflow, localMlflowAvailable, startLocalMlflow } from '../mlflow/index';
 import { startLocalCloud } from './cloud';
+import { publishIssuer } from './jwt-issuer';
 
 const { values } = parseArgs({
   options: {
@@ -84,6 +85,13 @@ const demo =
     ? { id: 'demo-momentum', strategy: 'MomentumStrategy', on: 'the Freqtrade simulator' }
     : { id: 'demo-tradai', strategy: 'TradaiDemo', on: `real Freqtrade, local exchange ${exchange.url}` };
 const token = await cloud.token(['strategies:read', 'strategies:write']);
+// `npm run token` and `npm run demo` find this run's signing key by its port, --memory runs included.
+const unpublishIssuer = await publishIssuer(
+  cloud.url,
+  cloud.issuer,
+  values.memory ? undefined : values.data,
+);
+const clientPrefix = cloud.url === 'http://127.0.0.1:4000' ? '' : `TRADAI_URL=${cloud.url} `;
 
 console.log(`
 TradAI control plane is up (${values.memory ? 'in memory' : `data in ${values.data}/`}).
@@ -100,7 +108,9 @@ Start the demo strategy (dry-run on ${demo.on}), then watch it:
   curl -s -X POST ${cloud.url}/strategies/${demo.id}/start -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"strategy":"${demo.strategy}","mode":"dry-run","stage":"Production","reason":"demo"}'
   curl -s ${cloud.url}/strategies/${demo.id} -H "authorization: Bearer $TOKEN"
 
-Or in one go: npm run demo   (other scopes: npm run token -- --scopes "strategies:read strategies:live")
+Or in one go: ${clientPrefix}npm run demo
+To trade live (real money in AWS: the live scope and the tradai-live group):
+  ${clientPrefix}npm run token -- --scopes "strategies:read strategies:write strategies:live" --groups live
 Ctrl-C stops the containers gracefully; the next npm start brings running sessions back.
 `);
 
@@ -110,6 +120,7 @@ const stop = async (signal: string) => {
   stopping = true;
   console.log(`\n${signal}: stopping containers gracefully...`);
   await cloud.close();
+  await unpublishIssuer();
   await exchange?.close();
   await mlflow?.close();
   process.exit(0);

@@ -1,10 +1,11 @@
 /**
  * `npm run token -- --scopes "strategies:read strategies:write" [--groups live] [--subject alice] [--ttl 3600] [--data .tradai]`
- * prints a token the local cloud's authorizer accepts (keys made on first `npm start`, kept in the data folder).
+ * prints a token the local cloud's authorizer accepts. The key: `--data`'s if given, else the one the cloud at
+ * TRADAI_URL (default http://127.0.0.1:$PORT or 4000) published when it started, `--memory` runs included.
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { loadLocalIssuer } from './jwt-issuer';
+import { clientIssuer, NoIssuerKeyError } from './jwt-issuer';
 
 const KNOWN = ['strategies:read', 'strategies:write', 'strategies:live'];
 /** `live` is short for the user-pool group `tradai-live` (serverless.yml TradaiLiveGroup). */
@@ -41,7 +42,7 @@ const ArgsSchema = z.object({
     .int()
     .min(60)
     .max(7 * 86_400),
-  data: z.string().min(1),
+  data: z.string().min(1).optional(),
 });
 
 const { values } = parseArgs({
@@ -50,7 +51,7 @@ const { values } = parseArgs({
     groups: { type: 'string', default: '' },
     subject: { type: 'string', default: 'local-operator' },
     ttl: { type: 'string', default: String(12 * 3600) },
-    data: { type: 'string', default: '.tradai' },
+    data: { type: 'string' },
   },
 });
 const parsed = ArgsSchema.safeParse(values);
@@ -58,7 +59,12 @@ if (!parsed.success) {
   console.error(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('\n'));
   process.exit(2);
 }
-const issuer = await loadLocalIssuer(parsed.data.data);
+const url = process.env.TRADAI_URL ?? `http://127.0.0.1:${process.env.PORT ?? '4000'}`;
+const issuer = await clientIssuer({ data: parsed.data.data, url }).catch((error: unknown) => {
+  if (!(error instanceof NoIssuerKeyError)) throw error;
+  console.error(`npm run token: ${error.message}`);
+  process.exit(1);
+});
 console.log(
   await issuer.issue({
     subject: parsed.data.subject,
