@@ -86,11 +86,7 @@ const demo =
     : { id: 'demo-tradai', strategy: 'TradaiDemo', on: `real Freqtrade, local exchange ${exchange.url}` };
 const token = await cloud.token(['strategies:read', 'strategies:write']);
 // `npm run token` and `npm run demo` find this run's signing key by its port, --memory runs included.
-const unpublishIssuer = await publishIssuer(
-  cloud.url,
-  cloud.issuer,
-  values.memory ? undefined : values.data,
-);
+const unpublishIssuer = await publishIssuer(cloud.url, cloud.issuer, values.memory ? undefined : values.data);
 const clientPrefix = cloud.url === 'http://127.0.0.1:4000' ? '' : `TRADAI_URL=${cloud.url} `;
 
 console.log(`
