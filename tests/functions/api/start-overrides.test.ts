@@ -196,4 +196,23 @@ describe('Start overrides: an allow-list checked at the API', () => {
     expect(hugeDepth.statusCode, hugeDepth.raw).toBe(400);
     expect(await env.snapshot()).toEqual(before);
   });
+
+  it.each([
+    ['just over 64 KB', 64 * 1024 + 1, false],
+    ['1 MB', 1024 * 1024, false],
+    ['5 MB, base64-encoded', 5 * 1024 * 1024, true],
+  ])('answers a body of %s with 413 in the one JSON error shape', async (_case, bytes, base64) => {
+    // prepare
+    const text = JSON.stringify({ reason: 'x'.repeat(bytes) });
+    const body = base64 ? Buffer.from(text).toString('base64') : text;
+
+    // act
+    const response = await start(fresh(), body, { isBase64Encoded: base64 });
+
+    // assess
+    expect(response.statusCode).toBe(413);
+    expect(response.body).toEqual({
+      error: { code: 'payload_too_large', message: expect.stringContaining('65536 bytes') },
+    });
+  });
 });
