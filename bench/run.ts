@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../local/cli';
 
 type Bench = (quick: boolean) => Promise<Record<string, unknown>>;
 
@@ -16,9 +16,18 @@ const BENCHES: Record<string, Bench> = {
     (await import('./agent')).runAgentBench({ durationS: quick ? 20 : 120, runs: quick ? 10 : 50 }),
   'local-cloud': async (quick) =>
     (await import('./local-cloud')).runLocalCloudBench({ runs: quick ? 3 : 10 }),
+  fuzz: async (quick) => (await import('./fuzz')).runFuzzBench({ casesPerTarget: quick ? 1_000 : 10_000 }),
 };
 
-const { values } = parseArgs({
+const { values } = parseCommandLine({
+  usage: `
+Usage: npm run bench [-- options]
+  Runs the benchmarks, writes one JSON file each and a summary under bench/results/, prints a table.
+  --only <a,b>          some of: ${Object.keys(BENCHES).join(', ')} (default all)
+  --quick               shorter runs
+  --out <folder>        where results go (default bench/results)
+  -h, --help            this text
+`,
   options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' } },
 });
 const selected = values.only ? values.only.split(',').map((name) => name.trim()) : Object.keys(BENCHES);

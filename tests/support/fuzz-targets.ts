@@ -225,25 +225,8 @@ export const startHttpFuzz = async (): Promise<HttpFuzzEnv> => {
       headers: requestHeaders,
       token: tokenKind,
     });
+  // Reads first: accepted starts add sessions, and a listing over thousands of them measures the store.
   const targets = [
-    httpTarget(
-      'http POST /strategies/{strategyId}/start',
-      'start',
-      post('/strategies/{strategyId}/start', startBody),
-    ),
-    httpTarget(
-      'http POST /strategies/{strategyId}/pause|resume',
-      'control',
-      fc.oneof(
-        post('/strategies/{strategyId}/pause', pauseResumeBody),
-        post('/strategies/{strategyId}/resume', pauseResumeBody),
-      ),
-    ),
-    httpTarget(
-      'http POST /strategies/{strategyId}/stop',
-      'control',
-      post('/strategies/{strategyId}/stop', stopBody),
-    ),
     httpTarget(
       'http GET (every read route)',
       'read',
@@ -270,6 +253,24 @@ export const startHttpFuzz = async (): Promise<HttpFuzzEnv> => {
             Object.entries(request.params).filter(([key]) => request.route.includes(`{${key}}`)),
           ),
         })),
+    ),
+    httpTarget(
+      'http POST /strategies/{strategyId}/start',
+      'start',
+      post('/strategies/{strategyId}/start', startBody),
+    ),
+    httpTarget(
+      'http POST /strategies/{strategyId}/pause|resume',
+      'control',
+      fc.oneof(
+        post('/strategies/{strategyId}/pause', pauseResumeBody),
+        post('/strategies/{strategyId}/resume', pauseResumeBody),
+      ),
+    ),
+    httpTarget(
+      'http POST /strategies/{strategyId}/stop',
+      'control',
+      post('/strategies/{strategyId}/stop', stopBody),
     ),
   ];
   return { env, targets, close: () => env.close() };
