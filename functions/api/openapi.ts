@@ -19,6 +19,10 @@ export const ErrorBodySchema = z
   .strictObject({
     error: z.strictObject({
       code: z.string().meta({ description: 'Stable machine-readable reason, e.g. `invalid_request`' }),
+      reason: z
+        .string()
+        .optional()
+        .meta({ description: 'For 401s: why, e.g. `missing_token`, `no_subject`, `token_expired`' }),
       message: z.string(),
       details: z
         .unknown()
