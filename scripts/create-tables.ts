@@ -3,12 +3,19 @@
  * AWS). The endpoint is the SDK's own: AWS_ENDPOINT_URL_DYNAMODB, else AWS.
  *   npm run tables:create -- --stage dev [--region eu-central-1]
  */
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { parseCommandLine } from '../local/cli';
 import { loadServerlessConfig, tablesOf } from '../local/serverless/config';
 import { createTableFromResource } from '../local/serverless/tables';
 
-const { values } = parseArgs({
+const { values } = parseCommandLine({
+  usage: `
+Usage: npm run tables:create [-- options]
+  Creates the tables serverless.yml defines on the SDK's DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB, else AWS).
+  --stage <stage>       table name suffix (default dev)
+  --region <region>     AWS region (default: the SDK's)
+  -h, --help            this text
+`,
   options: { stage: { type: 'string', default: 'dev' }, region: { type: 'string' } },
 });
 const config = await loadServerlessConfig({ stage: values.stage, region: values.region });

@@ -6,8 +6,8 @@
  * `create` prints the new run id; `show` prints the session item as JSON.
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import * as z from 'zod';
+import { parseCommandLine } from '../local/cli';
 import { createDocumentClient } from '../shared/adapters/dynamodb/client';
 import { DynamoSessionStore } from '../shared/adapters/dynamodb/session-store';
 import {
@@ -29,7 +29,14 @@ const ArgsSchema = z.discriminatedUnion('command', [
   z.object({ command: z.literal('show'), 'run-id': RunIdSchema, stage: z.string().min(1) }),
 ]);
 
-const { values, positionals } = parseArgs({
+const { values, positionals } = parseCommandLine({
+  usage: `
+Usage: npm run -s session -- create --strategy-id <id> [--strategy MomentumStrategy] [--mode dry-run] [--stage dev]
+       npm run -s session -- show --run-id <run id> [--stage dev]
+  Session records on the SDK's DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB, else AWS), to run one agent by
+  hand. create prints the new run id (never live: live sessions start through the API); show prints the item.
+  -h, --help            this text
+`,
   allowPositionals: true,
   options: {
     'strategy-id': { type: 'string' },

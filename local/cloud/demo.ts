@@ -4,18 +4,32 @@
  * http://127.0.0.1:$PORT or 4000) locates the cloud, which published its signing key when it started
  * (`--memory` runs too); --data signs with a data folder's key instead.
  */
-import { parseArgs } from 'node:util';
 import * as z from 'zod';
+import { exitWithUsageError, localCloudUrl, parseCommandLine } from '../cli';
 import { clientIssuer, NoIssuerKeyError } from './jwt-issuer';
 
-const { values } = parseArgs({
+const USAGE = `
+Usage: npm run demo [-- options]
+  Against a running npm start: starts the demo strategy (dry-run on the Freqtrade simulator) and follows
+  it, pending -> launching -> running, then a few heartbeats.
+  --strategy <id>       the strategy id to start (default demo-momentum)
+  --heartbeats <n>      how many heartbeats to wait for (default 3)
+  --data <folder>       sign with this data folder's key (default: the key the cloud published)
+  -h, --help            this text
+Environment: TRADAI_URL (default http://127.0.0.1:$PORT), PORT (default 4000).
+`;
+const { values } = parseCommandLine({
+  usage: USAGE,
   options: {
     data: { type: 'string' },
     strategy: { type: 'string', default: 'demo-momentum' },
     heartbeats: { type: 'string', default: '3' },
   },
 });
-const baseUrl = process.env.TRADAI_URL ?? `http://127.0.0.1:${process.env.PORT ?? '4000'}`;
+const baseUrl = localCloudUrl();
+const heartbeatCount = z.coerce.number().int().min(0).max(1000).safeParse(values.heartbeats);
+if (!heartbeatCount.success)
+  exitWithUsageError(`--heartbeats must be a whole number, not ${values.heartbeats}`);
 const issuer = await clientIssuer({ data: values.data, url: baseUrl }).catch((error: unknown) => {
   if (!(error instanceof NoIssuerKeyError)) throw error;
   console.error(`npm run demo: ${error.message}`);
@@ -58,7 +72,7 @@ let lastStatus = '';
 let lastHeartbeat: string | null = null;
 let heartbeats = 0;
 const deadline = Date.now() + 5 * 60_000;
-while (heartbeats < Number(values.heartbeats) && Date.now() < deadline) {
+while (heartbeats < heartbeatCount.data && Date.now() < deadline) {
   const response = await fetch(`${baseUrl}/strategies/${values.strategy}`, { headers });
   const view = StrategyView.safeParse(await response.json());
   const session = view.success ? view.data.session : null;

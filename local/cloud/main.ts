@@ -4,9 +4,9 @@
  * container (dry-run against a local exchange it starts) instead of the simulator. PORT (default 4000) picks the HTTP API port; FREQTRADE_CMD a real Freqtrade;
  * ALERT_WEBHOOK_URL a webhook for alerts.
  */
-import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { parseEnv } from '../../shared/runtime/env';
+import { ConfigurationError, parseEnv } from '../../shared/runtime/env';
+import { exitWithUsageError, lockDataFolder, parseCommandLine } from '../cli';
 import {
   type LocalExchange,
   REAL_FREQTRADE_CMD,
@@ -18,7 +18,20 @@ import { type LocalMlflow, localMlflowAvailable, startLocalMlflow } from '../mlf
 import { startLocalCloud } from './cloud';
 import { publishIssuer } from './jwt-issuer';
 
-const { values } = parseArgs({
+const USAGE = `
+Usage: npm start [-- options]
+  The whole control plane on this machine, wired from serverless.yml.
+  --memory               keep nothing: DynamoDB, keys and alerts in memory
+  --data <folder>        where state is kept (default .tradai); one npm start per folder
+  --verbose              log INFO (default WARN)
+  --freqtrade sim|real   the Freqtrade simulator (default) or the .venv's real Freqtrade, dry-run
+  --mlflow file|real     the file registry (default) or a real MLflow server from the .venv
+  -h, --help             this text
+Environment: PORT (HTTP API port, default 4000, 0 = any free port), FREQTRADE_CMD (a real Freqtrade),
+  ALERT_WEBHOOK_URL (a webhook for alerts), HEARTBEAT_INTERVAL_S (default 10).
+`;
+const { values } = parseCommandLine({
+  usage: USAGE,
   options: {
     memory: { type: 'boolean', default: false },
     data: { type: 'string', default: '.tradai' },
@@ -45,15 +58,23 @@ if (mlflowMode.data === 'real' && !localMlflowAvailable()) {
   console.error('--mlflow real needs .venv/bin/mlflow: create it with npm run python:env');
   process.exit(2);
 }
-const env = parseEnv(
-  z.object({
-    PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
-    ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
-    FREQTRADE_CMD: z.string().min(1).optional(),
-    /** Locally a heartbeat every 10 s makes the demo visibly alive; AWS keeps the agent's 30 s default. */
-    HEARTBEAT_INTERVAL_S: z.coerce.number().min(1).max(300).default(10),
-  }),
-);
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  FREQTRADE_CMD: z.string().min(1).optional(),
+  /** Locally a heartbeat every 10 s makes the demo visibly alive; AWS keeps the agent's 30 s default. */
+  HEARTBEAT_INTERVAL_S: z.coerce.number().min(1).max(300).default(10),
+});
+const env = (() => {
+  try {
+    return parseEnv(envSchema);
+  } catch (error) {
+    if (error instanceof ConfigurationError) exitWithUsageError(error.message);
+    throw error;
+  }
+})();
+// One npm start per data folder: a second one would die on the first one's DynamoDB files.
+if (!values.memory) await lockDataFolder(values.data, 'npm start');
 
 // Real Freqtrade needs an exchange to load markets and candles from: a seeded local one, on a free port.
 const exchange: LocalExchange | undefined =

@@ -3,8 +3,8 @@
  * prints a token the local cloud's authorizer accepts. The key: `--data`'s if given, else the one the cloud at
  * TRADAI_URL (default http://127.0.0.1:$PORT or 4000) published when it started, `--memory` runs included.
  */
-import { parseArgs } from 'node:util';
 import * as z from 'zod';
+import { localCloudUrl, parseCommandLine } from '../cli';
 import { clientIssuer, NoIssuerKeyError } from './jwt-issuer';
 
 const KNOWN = ['strategies:read', 'strategies:write', 'strategies:live'];
@@ -45,7 +45,20 @@ const ArgsSchema = z.object({
   data: z.string().min(1).optional(),
 });
 
-const { values } = parseArgs({
+const USAGE = `
+Usage: npm run token [-- options]
+  Prints a token the local cloud's authorizer accepts, signed with the key of the cloud at TRADAI_URL
+  (default http://127.0.0.1:$PORT, PORT default 4000), or with --data's key.
+  --scopes "<scopes>"   space- or comma-separated: ${KNOWN.join(', ')}
+                        (default "strategies:read strategies:write")
+  --groups <groups>     user-pool groups: live (= tradai-live) for live starts (default none)
+  --subject <name>      the token's subject (default local-operator)
+  --ttl <seconds>       lifetime, 60 to 604800 (default 43200)
+  --data <folder>       sign with this data folder's key instead
+  -h, --help            this text
+`;
+const { values } = parseCommandLine({
+  usage: USAGE,
   options: {
     scopes: { type: 'string', default: 'strategies:read strategies:write' },
     groups: { type: 'string', default: '' },
@@ -59,7 +72,7 @@ if (!parsed.success) {
   console.error(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('\n'));
   process.exit(2);
 }
-const url = process.env.TRADAI_URL ?? `http://127.0.0.1:${process.env.PORT ?? '4000'}`;
+const url = localCloudUrl();
 const issuer = await clientIssuer({ data: parsed.data.data, url }).catch((error: unknown) => {
   if (!(error instanceof NoIssuerKeyError)) throw error;
   console.error(`npm run token: ${error.message}`);

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
+import { UsageError } from '../cli';
 import { startLocalDynamo } from './index';
 import type { LocalDynamo, LocalDynamoOptions } from './types';
 
@@ -20,9 +21,10 @@ export function parseCliOptions(argv: readonly string[]): LocalDynamoOptions {
     strict: true,
     allowPositionals: false,
   });
-  if (values.memory && values.data !== undefined) throw new Error('--data and --memory exclude each other');
+  if (values.memory && values.data !== undefined)
+    throw new UsageError('--data and --memory exclude each other');
   const port = PortSchema.safeParse(values.port ?? DEFAULT_CLI_PORT);
-  if (!port.success) throw new Error(`--port must be a port number, not ${values.port}`);
+  if (!port.success) throw new UsageError(`--port must be a port number, not ${values.port}`);
   return {
     port: port.data,
     ...(values.memory ? {} : { dataDir: values.data ?? DEFAULT_CLI_DATA_DIR }),
