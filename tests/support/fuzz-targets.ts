@@ -1,14 +1,21 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import type * as z from 'zod';
-import { MlflowModelVersionSchema, parseModelUri } from '../../container/agent/config/mlflow';
+import {
+  MlflowModelVersionSchema,
+  MlflowRestRegistry,
+  parseModelUri,
+} from '../../container/agent/config/mlflow';
 import {
   FreqtradeConfigSchema,
   StrategyTagsSchema,
 } from '../../container/agent/config/strategy-config-loader';
 import { parseAgentEnv } from '../../container/agent/env';
+import { FreqtradeClient } from '../../container/agent/freqtrade/client';
 import * as freqtrade from '../../container/agent/freqtrade/schemas';
 import { createHandler as createControlHandler } from '../../functions/api/control-strategy/handler';
 import { createHandler as createReadHandler } from '../../functions/api/read-strategies/handler';
@@ -478,10 +485,136 @@ export const startEventFuzz = async (env: ApiTestEnv): Promise<EventFuzzEnv> => 
         ),
       ),
   ];
+  // Freqtrade and MLflow replies over a real socket: the clients' own HTTP handling, not only the schemas.
+  let reply = { status: 200, body: '' };
+  const replyServer = createServer((_request, response) => {
+    response.writeHead(reply.status, { 'content-type': 'application/json' });
+    response.end(reply.body);
+  });
+  await new Promise<void>((listening) => replyServer.listen(0, '127.0.0.1', listening));
+  const replyUrl = `http://127.0.0.1:${(replyServer.address() as AddressInfo).port}`;
+  const replyCase = (fields: readonly string[]) =>
+    fc.record({
+      status: fc.constantFrom(200, 200, 200, 200, 400, 401, 404, 500, 502, 503),
+      body: fc.oneof(
+        { weight: 8, arbitrary: jsonReply(fields).map((value) => JSON.stringify(value) ?? '') },
+        { weight: 2, arbitrary: nastyString },
+      ),
+    });
+  const freqtradeClient = new FreqtradeClient(
+    { url: replyUrl, username: 'fuzz', password: 'fuzz', auth: 'basic' },
+    { timeoutMs: 2000, sleep: async () => undefined },
+  );
+  const FREQTRADE_CALLS = [
+    'ping',
+    'showConfig',
+    'health',
+    'profit',
+    'status',
+    'balance',
+    'count',
+    'daily',
+  ] as const;
+  const mlflow = new MlflowRestRegistry({ trackingUri: replyUrl, timeoutMs: 2000 });
+  targets.push(
+    {
+      name: 'Freqtrade REST replies (FreqtradeClient over a socket)',
+      arbitrary: fc.record({
+        call: fc.constantFrom(...FREQTRADE_CALLS),
+        reply: replyCase([
+          'status',
+          'trade_id',
+          'pair',
+          'amount',
+          'open_rate',
+          'profit_abs',
+          'total',
+          'currencies',
+          'version',
+          'state',
+          'current',
+          'max',
+          'data',
+          'error',
+        ]),
+      }),
+      run: async (input) => {
+        const { call, reply: next } = input as {
+          call: (typeof FREQTRADE_CALLS)[number];
+          reply: typeof reply;
+        };
+        reply = next;
+        try {
+          const result = await freqtradeClient[call]();
+          return { outcome: result.ok ? 'accepted' : 'refused' };
+        } catch (error) {
+          return {
+            outcome: 'fault',
+            detail: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          };
+        }
+      },
+    },
+    {
+      name: 'MLflow REST replies (MlflowRestRegistry over a socket)',
+      arbitrary: fc.record({
+        ref: fc.constantFrom(
+          { name: 'Pascal', alias: 'champion' },
+          { name: 'Pascal', version: '3' },
+          { name: 'Pascal', stage: 'Production' },
+          { name: 'Pascal', latest: true as const },
+        ),
+        reply: replyCase([
+          'model_version',
+          'model_versions',
+          'registered_model',
+          'error_code',
+          'message',
+        ]).chain((base) =>
+          fc.oneof(
+            fc.constant(base),
+            // A right reply, and an almost-right one.
+            fc
+              .record(
+                {
+                  name: fc.constant('Pascal'),
+                  version: fc.constantFrom('1', '3'),
+                  source: fc.constantFrom('s3://bucket/model', 'file:///tmp/model', 'models:/x'),
+                  run_id: fc.stringMatching(/^[0-9a-f]{32}$/),
+                  tags: fc.constantFrom([], [{ key: 'strategy', value: 'PascalStrategy' }]),
+                },
+                { requiredKeys: ['name', 'version'] },
+              )
+              .map((version) => ({
+                status: 200,
+                body: JSON.stringify({ model_version: version, model_versions: [version] }),
+              })),
+            jsonReply(['name', 'version', 'source', 'run_id', 'tags', 'aliases', 'current_stage']).map(
+              (version) => ({
+                status: 200,
+                body: JSON.stringify({ model_version: version, model_versions: [version] }) ?? '',
+              }),
+            ),
+          ),
+        ),
+      }),
+      run: async (input) => {
+        const { ref, reply: next } = input as { ref: never; reply: typeof reply };
+        reply = next;
+        try {
+          await mlflow.getModelVersion(ref);
+          return { outcome: 'accepted' };
+        } catch (error) {
+          return typedRefusal(error);
+        }
+      },
+    },
+  );
   return {
     targets,
     close: async () => {
       sns.restore();
+      await new Promise<void>((closed) => replyServer.close(() => closed()));
     },
   };
 };
