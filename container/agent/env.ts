@@ -79,6 +79,8 @@ const RawEnvSchema = z
         .regex(/^(sqlite:\/\/\/.+|postgresql(\+\w+)?:\/\/.+)$/, 'must be a sqlite:/// or postgresql:// URL')
         .optional(),
     ),
+    /** Candles for one-shot runs (`freqtrade --datadir`): a mounted market-data folder; Freqtrade's own default otherwise. */
+    MARKET_DATA_DIR: optionalText.pipe(z.string().startsWith('/', 'must be an absolute path').optional()),
     AGENT_ID: optionalText.pipe(
       z
         .string()
@@ -150,6 +152,8 @@ export interface AgentOptions {
   workDir?: string;
   /** TRADE_DB_URL: Freqtrade's durable trade database; the config writer refuses live trading without it. */
   tradeDbUrl?: string;
+  /** MARKET_DATA_DIR: where one-shot runs read candles (`--datadir`). */
+  marketDataDir?: string;
   agentId?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -229,6 +233,7 @@ export const parseAgentEnv = (env: NodeJS.ProcessEnv): EnvParseResult => {
       health: { host: e.HEALTH_HOST, port: e.HEALTH_PORT },
       ...optional('workDir', e.AGENT_WORK_DIR),
       ...optional('tradeDbUrl', e.TRADE_DB_URL),
+      ...optional('marketDataDir', e.MARKET_DATA_DIR),
       ...optional('agentId', e.AGENT_ID),
       logLevel: e.LOG_LEVEL,
     },

@@ -32,16 +32,19 @@ export const oneShotArgs = (
   mode: TradingMode,
   configPath: string,
   config: Record<string, unknown>,
+  marketDataDir?: string,
 ): string[] => {
+  // Freqtrade 2026.9 ignores a `datadir` in the config file (it derives it from user_data_dir); only the flag counts.
+  const data = marketDataDir === undefined ? [] : ['--datadir', marketDataDir];
   switch (mode) {
     case 'backtest':
-      return ['backtesting', '--config', configPath, '--export', 'trades'];
+      return ['backtesting', '--config', configPath, '--export', 'trades', ...data];
     case 'hyperopt':
-      return ['hyperopt', '--config', configPath];
+      return ['hyperopt', '--config', configPath, ...data];
     case 'train': {
       // FreqAI trains during a backtest (seed §5); the model class comes from the config.
       const model = typeof config.freqaimodel === 'string' ? ['--freqaimodel', config.freqaimodel] : [];
-      return ['backtesting', '--config', configPath, ...model];
+      return ['backtesting', '--config', configPath, ...model, ...data];
     }
     default:
       return ['trade', '--config', configPath];
@@ -224,7 +227,7 @@ export const createOneShotRun = (
     start: async () => {
       runtime.enter('running');
       const written = await writeFreqtradeConfig(deps.workDir, loaded.config, 'running');
-      const args = oneShotArgs(options.tradingMode, written.path, loaded.config);
+      const args = oneShotArgs(options.tradingMode, written.path, loaded.config, options.marketDataDir);
       runtime.every(
         'heartbeat',
         () => options.heartbeatIntervalS * 1000,

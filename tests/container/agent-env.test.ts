@@ -6,6 +6,7 @@ import {
   DEFAULT_STARTUP_RETRY_S,
 } from '../../container/agent/constants';
 import { parseAgentEnv } from '../../container/agent/env';
+import { oneShotArgs } from '../../container/agent/one-shot-run';
 
 const BASE = {
   STRATEGY: 'SimStrategy',
@@ -57,5 +58,37 @@ describe('Agent env: fail-closed, restart and start-up retry bounds', () => {
     const parsed = parseAgentEnv({ ...BASE, [name]: value });
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.message).toContain(name);
+  });
+});
+
+describe('Agent env: market data for one-shot runs', () => {
+  it('passes MARKET_DATA_DIR to freqtrade as --datadir (a datadir in the config file is ignored by Freqtrade)', () => {
+    // prepare
+    const parsed = parseAgentEnv({
+      ...BASE,
+      TRADING_MODE: 'backtest',
+      MARKET_DATA_DIR: '/mnt/market-data/binance',
+    });
+    if (!parsed.ok) throw new Error(parsed.message);
+
+    // act
+    const args = oneShotArgs('backtest', '/work/config.json', {}, parsed.options.marketDataDir);
+
+    // assess
+    expect(args).toEqual([
+      'backtesting',
+      '--config',
+      '/work/config.json',
+      '--export',
+      'trades',
+      '--datadir',
+      '/mnt/market-data/binance',
+    ]);
+  });
+
+  it('refuses a relative MARKET_DATA_DIR naming the variable', () => {
+    const parsed = parseAgentEnv({ ...BASE, MARKET_DATA_DIR: 'user_data/data' });
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message).toContain('MARKET_DATA_DIR');
   });
 });

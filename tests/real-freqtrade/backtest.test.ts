@@ -28,9 +28,14 @@ describe.skipIf(!realFreqtradeAvailable())('Real Freqtrade: a backtest on seeded
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'tradai-real-backtest-'));
-    real = await startRealCloud({ dataDir });
-    api = apiOf(real.cloud);
     userData = join(dataDir, 'backtest-user-data');
+    // The market data reaches the container as a mounted folder would (MARKET_DATA_DIR -> --datadir);
+    // start overrides may not touch paths, and Freqtrade ignores a `datadir` in its config file.
+    real = await startRealCloud({
+      dataDir,
+      containerEnvironment: { MARKET_DATA_DIR: join(userData, 'data', 'binance') },
+    });
+    api = apiOf(real.cloud);
     await mkdir(userData, { recursive: true });
     await run(
       REAL_FREQTRADE_CMD,
@@ -59,8 +64,6 @@ describe.skipIf(!realFreqtradeAvailable())('Real Freqtrade: a backtest on seeded
         mode: 'backtest',
         stage: 'Production',
         reason: 'e2e real backtest',
-        // Freqtrade reads candles from <user_data_dir>/data/<exchange> (a `datadir` in the config is ignored).
-        overrides: { user_data_dir: userData },
       },
     });
     expect(answer.status, JSON.stringify(answer.body)).toBe(202);
