@@ -72,9 +72,26 @@ let lastStatus = '';
 let lastHeartbeat: string | null = null;
 let heartbeats = 0;
 const deadline = Date.now() + 5 * 60_000;
+let failedPolls = 0;
 while (heartbeats < heartbeatCount.data && Date.now() < deadline) {
-  const response = await fetch(`${baseUrl}/strategies/${values.strategy}`, { headers });
-  const view = StrategyView.safeParse(await response.json());
+  // A poll whose connection drops (a keep-alive socket the server closed as it was reused) is asked again;
+  // only a cloud that stays out of reach ends the demo, in one line.
+  const polled = await fetch(`${baseUrl}/strategies/${values.strategy}`, { headers })
+    .then(async (response) => StrategyView.safeParse(await response.json()))
+    .catch((error: unknown) => error as Error);
+  if (polled instanceof Error) {
+    failedPolls += 1;
+    if (failedPolls >= 3) {
+      console.error(
+        `lost ${baseUrl}: ${polled.message} (${String(polled.cause ?? 'no cause')}), 3 polls in a row`,
+      );
+      process.exit(1);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    continue;
+  }
+  failedPolls = 0;
+  const view = polled;
   const session = view.success ? view.data.session : null;
   if (session !== null) {
     if (session.status !== lastStatus) {

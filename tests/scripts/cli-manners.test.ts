@@ -1,8 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadLocalIssuer } from '../../local/cloud/jwt-issuer';
 
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 const ENV = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NO_COLOR: '1' };
@@ -134,4 +137,47 @@ describe('Command lines: npm start on a data folder already in use', () => {
     expect(() => process.kill(holder, 0)).not.toThrow();
     expect(first.exitCode).toBeNull();
   }, 110_000);
+});
+
+describe('Command lines: npm run demo over a connection the cloud drops', () => {
+  it('keeps following the session when one poll loses its connection (a dropped socket ended the demo with a fetch stack trace)', async () => {
+    // prepare: a data folder with signing keys, and a cloud stand-in that drops the first poll's socket.
+    const dataDir = await mkdtemp(join(tmpdir(), 'tradai-demo-drop-'));
+    await loadLocalIssuer(dataDir);
+    let polls = 0;
+    const server = createServer((request, response) => {
+      if (request.method === 'POST') {
+        response.writeHead(202, { 'content-type': 'application/json' }).end('{"run_id":"dry-run-demo-1"}');
+        return;
+      }
+      polls += 1;
+      if (polls === 1) {
+        request.socket.destroy();
+        return;
+      }
+      const session = {
+        run_id: 'dry-run-demo-1',
+        status: 'running',
+        last_heartbeat: '2026-12-01T00:00:00.000Z',
+        metrics: null,
+      };
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ session }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+
+    // act
+    const outcome = await runScript('local/cloud/demo.ts', ['--data', dataDir, '--heartbeats', '1'], {
+      TRADAI_URL: `http://127.0.0.1:${port}`,
+    }).finally(async () => {
+      server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    });
+
+    // assess
+    expect(outcome.stderr).not.toMatch(/TypeError|at /);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout).toContain('heartbeat at 2026-12-01T00:00:00.000Z');
+    expect(polls).toBeGreaterThanOrEqual(2);
+  });
 });
