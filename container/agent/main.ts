@@ -6,6 +6,21 @@ import { runAgent } from './agent';
 import { EXIT } from './constants';
 import { parseAgentEnv } from './env';
 
+// The agent is configured by its environment only (the image runs it without arguments).
+const USAGE = `Usage: npm run agent   (the image's ENTRYPOINT; configured by environment variables only)
+  Required: STRATEGY (or FREQTRADE_STRATEGY), STRATEGY_ID, RUN_ID, TRADING_MODE, MLFLOW_TRACKING_URI,
+  DYNAMODB_TABLE, ARCTICDB_S3_URI, S3_CONFIG_BUCKET; EXCHANGE_SECRET_NAME in live mode.
+  README "Running the agent" lists the others. A bad environment exits 2 naming the variables.`;
+const [argument] = process.argv.slice(2);
+if (argument === '--help' || argument === '-h') {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (argument !== undefined) {
+  process.stderr.write(`agent: unexpected argument ${argument}: it takes none (see --help)\n`);
+  process.exit(EXIT.configuration);
+}
+
 const parsed = parseAgentEnv(process.env);
 if (!parsed.ok) {
   process.stderr.write(`${parsed.message}\n`);

@@ -41,6 +41,8 @@ const SCRIPTS = [
   'local/cloud/demo.ts',
   'local/dynamodb/main.ts',
   'bench/run.ts',
+  'scripts/openapi.ts',
+  'container/agent/main.ts',
 ];
 
 describe('Command lines: --help, unknown options, bad PORT', () => {
