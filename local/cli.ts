@@ -66,18 +66,19 @@ export function parseCommandLine<const O extends Options, const P extends boolea
 }
 
 /**
- * Claims a data folder for this process: `<dir>/.lock` holds the pid. A second process is refused with the
- * holder's pid, in one line; a lock whose process is gone (killed -9) is taken over. Released on exit.
+ * Claims a data folder for this process: `<dir>/.lock` holds the pid and the program. A second process is
+ * refused with the holder's pid, in one line; a lock whose process is gone (killed -9) is taken over.
+ * Released on exit.
  */
 export async function lockDataFolder(dir: string, program: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const lock = join(dir, '.lock');
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      writeFileSync(lock, `${process.pid} ${program}\n`, { flag: 'wx' });
       process.once('exit', () => {
         try {
-          if (readFileSync(lock, 'utf8').trim() === String(process.pid)) unlinkSync(lock);
+          if (readFileSync(lock, 'utf8').split(' ')[0]?.trim() === String(process.pid)) unlinkSync(lock);
         } catch {
           // Already gone: nothing to release.
         }
@@ -86,10 +87,11 @@ export async function lockDataFolder(dir: string, program: string): Promise<void
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+    const [pidText = '', ...name] = readFileSync(lock, 'utf8').trim().split(' ');
+    const holder = Number.parseInt(pidText, 10);
     if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
       exitWithUsageError(
-        `${dir} is in use by process ${holder} (another ${program}): stop it, or use --data <another folder>`,
+        `${dir} is in use by process ${holder} (${name.join(' ') || 'another process'}): stop it, or use --data <another folder>`,
         '',
       );
     }

@@ -4,6 +4,7 @@
  * container (dry-run against a local exchange it starts) instead of the simulator. PORT (default 4000) picks the HTTP API port; FREQTRADE_CMD a real Freqtrade;
  * ALERT_WEBHOOK_URL a webhook for alerts.
  */
+import { join } from 'node:path';
 import * as z from 'zod';
 import { ConfigurationError, parseEnv } from '../../shared/runtime/env';
 import { exitWithUsageError, lockDataFolder, parseCommandLine } from '../cli';
@@ -74,7 +75,11 @@ const env = (() => {
   }
 })();
 // One npm start per data folder: a second one would die on the first one's DynamoDB files.
-if (!values.memory) await lockDataFolder(values.data, 'npm start');
+// Its DynamoDB folder too, so npm run dynamodb:local on it is refused as well.
+if (!values.memory) {
+  await lockDataFolder(values.data, 'npm start');
+  await lockDataFolder(join(values.data, 'dynamodb'), 'npm start');
+}
 
 // Real Freqtrade needs an exchange to load markets and candles from: a seeded local one, on a free port.
 const exchange: LocalExchange | undefined =

@@ -1,5 +1,5 @@
-import { describeArgsError, exitWithUsageError } from '../cli';
-import { DEFAULT_CLI_DATA_DIR, DEFAULT_CLI_PORT, runCli } from './cli';
+import { describeArgsError, exitWithUsageError, lockDataFolder } from '../cli';
+import { DEFAULT_CLI_DATA_DIR, DEFAULT_CLI_PORT, parseCliOptions, runCli } from './cli';
 
 const USAGE = `
 Usage: npm run dynamodb:local [-- options]
@@ -15,13 +15,20 @@ if (argv.includes('--help') || argv.includes('-h')) {
   process.stdout.write(`${USAGE.trim()}\n`);
   process.exit(0);
 }
-runCli(argv).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    // A wrong option or value is the caller's mistake: one line, exit 2; anything else is a fault.
-    const usage = describeArgsError(error);
-    if (usage !== undefined) exitWithUsageError(usage);
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+const refuse = (error: unknown): never => {
+  // A wrong option or value is the caller's mistake: one line, exit 2; anything else is a fault.
+  const usage = describeArgsError(error);
+  if (usage !== undefined) exitWithUsageError(usage);
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+};
+// One process per folder: a second dynalite on it answers its first request with 'Database is closed'.
+const { dataDir } = (() => {
+  try {
+    return parseCliOptions(argv);
+  } catch (error) {
+    return refuse(error);
+  }
+})();
+if (dataDir !== undefined) await lockDataFolder(dataDir, 'npm run dynamodb:local');
+runCli(argv).then(() => process.exit(0), refuse);

@@ -131,13 +131,33 @@ describe('Command lines: npm start on a data folder already in use', () => {
 
     // assess
     // (tsx runs the script in a child process: the holder is the pid in the lock file, and it is alive.)
-    const holder = Number((await readFile(join(dataDir, '.lock'), 'utf8')).trim());
+    const holder = Number((await readFile(join(dataDir, '.lock'), 'utf8')).split(' ')[0]);
     expect(second.code).toBe(2);
     expect(lines(second.stderr)).toEqual([
       expect.stringContaining(`${dataDir} is in use by process ${holder}`),
     ]);
     expect(() => process.kill(holder, 0)).not.toThrow();
     expect(first.exitCode).toBeNull();
+  }, 110_000);
+
+  it("refuses npm run dynamodb:local on the running cloud's DynamoDB folder, naming npm start (a second dynalite started and answered 'Database is closed')", async () => {
+    // prepare: the cloud of the previous test is still running on dataDir.
+    if (dataDir === undefined) throw new Error('the previous test starts the cloud');
+    const holder = Number((await readFile(join(dataDir, '.lock'), 'utf8')).split(' ')[0]);
+
+    // act
+    const second = await runScript('local/dynamodb/main.ts', [
+      '--port',
+      '0',
+      '--data',
+      join(dataDir, 'dynamodb'),
+    ]);
+
+    // assess
+    expect(second.code).toBe(2);
+    expect(lines(second.stderr)).toEqual([
+      expect.stringContaining(`in use by process ${holder} (npm start)`),
+    ]);
   }, 110_000);
 });
 
