@@ -322,6 +322,7 @@ export const createServiceRun = (
   const reconcile = async (why: string) => {
     if (stopping() || runtime.phase() === 'held' || reconciling || client === undefined) return;
     reconciling = true;
+    let confirmedAction: BotControl | 'forceexit' | null = null;
     try {
       const goal = target();
       const observed = collector.freqtradeState;
@@ -332,9 +333,13 @@ export const createServiceRun = (
       if (action === null) return;
       const ok = action === 'start' ? (await command(action, why)).ok : await enforce(action, why);
       if (ok) lastCommand = action;
+      confirmedAction = ok ? action : null;
     } finally {
       reconciling = false;
     }
+    // Report a confirmed pause or resume at once, so the API shows it within a control poll instead of at the
+    // next heartbeat interval. Not awaited: the heartbeat's own reconcile finds nothing to do (no loop).
+    if (confirmedAction !== null && !stopping()) void sendHeartbeat(`confirmed ${confirmedAction}`);
   };
   const initialState = (): InitialState => {
     const goal = target();
