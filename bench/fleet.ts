@@ -1,0 +1,695 @@
+/**
+ * Fleet simulator (issue 14 item 3): N agents in this process make the SessionStore calls a real agent
+ * makes (claim, a heartbeat every HEARTBEAT_INTERVAL_S with its history point, a control poll every
+ * CONTROL_POLL_INTERVAL_S) against the embedded DynamoDB, with the real stream mapping, stream processor
+ * and sweep on its schedule, over a simulated window on a manual clock. Every DynamoDB request is counted
+ * by operation with the units DynamoDB would bill; functions by invocation and duration; pages by publish.
+ * The counts are priced by bench/cost-model.ts with bench/prices.json and extrapolated to a month.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { invokeLocal, type LambdaHandler, type LocalFunction } from '../local/cloud/lambda-runtime';
+import { StreamEventSourceMapping } from '../local/cloud/stream-mapping';
+import { loadServerlessConfig, tablesOf } from '../local/serverless/config';
+import { functionsOf } from '../local/serverless/functions';
+import { ManualClock } from '../shared/domain/clock';
+import { type Heartbeat, historyEntryOf } from '../shared/domain/heartbeat';
+import type { Alert, ContainerPlatform } from '../shared/domain/ports';
+import type { RiskLimits } from '../shared/domain/risk';
+import { DynamoDedupLedger } from '../shared/runtime/events-dedup';
+import { timingsFromEnv } from '../shared/runtime/workflow-deps';
+import { startTestDynamo } from '../tests/support/dynamo';
+import {
+  type FleetCost,
+  type FleetUsage,
+  type IndexShape,
+  indexWriteUnits,
+  monthlyCost,
+  PricesSchema,
+} from './cost-model';
+import pricesJson from './prices.json' with { type: 'json' };
+
+const START = Date.parse('2026-03-02T00:00:00.000Z');
+const HEARTBEAT_INTERVAL_S = 30;
+const CONTROL_POLL_INTERVAL_S = 5;
+/** The seed's per-strategy control-plane lines (§10): CloudWatch Logs, DynamoDB, Secrets, EventBridge, Lambda, SNS. */
+export const SEED_COST_TABLE = [
+  { line: 'CloudWatch Logs (~1 GB/month)', per_strategy_per_month: 0.5 },
+  { line: 'DynamoDB (on-demand, ~1M reads)', per_strategy_per_month: 0.25 },
+  { line: 'Secrets Manager (2 secrets)', per_strategy_per_month: 0.8 },
+  { line: 'EventBridge (8,640 invocations)', per_strategy_per_month: 0.01 },
+  { line: 'Lambda health (8,640 × 256 MB × 1 s)', per_strategy_per_month: 0.22 },
+  { line: 'SNS (~100 alerts)', per_strategy_per_month: 0.01 },
+];
+export const SEED_TOTAL = 1.79;
+
+const LIMITS: RiskLimits = {
+  max_drawdown_pct: 10,
+  max_daily_loss: 500,
+  max_open_trades: 3,
+  max_leverage: 2,
+  max_monitor_failures: 3,
+  breach_ladder: ['pause'],
+  escalation_grace_s: 120,
+};
+
+type Incident = 'hang' | 'crash' | 'breach' | 'pause';
+
+interface SimAgent {
+  index: number;
+  runId: string;
+  strategyId: string;
+  serviceArn: string;
+  seq: number;
+  nextHeartbeatAt: number;
+  nextPollAt: number;
+  silent: boolean;
+  breached: boolean;
+  pausedSeen: boolean;
+  incident?: { kind: Incident; at: number; detectedAt?: number };
+}
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+};
+
+interface OperationCount {
+  requests: number;
+  units: number;
+  failed: number;
+}
+
+/**
+ * Counts DynamoDB requests by operation with the units dynalite reports for the table
+ * (ReturnConsumedCapacity TOTAL); a conditional write DynamoDB refuses is still billed, at least 1 WCU.
+ */
+const countRequests = (doc: { middlewareStack: { add: (...args: never[]) => void } }) => {
+  const byOperation = new Map<string, OperationCount>();
+  const middleware =
+    (
+      next: (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>,
+      context: { commandName?: string },
+    ) =>
+    async (args: { input: Record<string, unknown> }) => {
+      const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      const entry = byOperation.get(operation) ?? { requests: 0, units: 0, failed: 0 };
+      byOperation.set(operation, entry);
+      entry.requests += 1;
+      args.input.ReturnConsumedCapacity ??= 'TOTAL';
+      try {
+        const result = await next(args);
+        const consumed = result.output.ConsumedCapacity as
+          | { CapacityUnits?: number }
+          | { CapacityUnits?: number }[]
+          | undefined;
+        const list = Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed];
+        entry.units += list.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+        return result;
+      } catch (error) {
+        entry.failed += 1;
+        if (/Put|Update|Delete|Write/.test(operation)) entry.units += 1;
+        throw error;
+      }
+    };
+  (doc.middlewareStack.add as (m: unknown, o: unknown) => void)(middleware, {
+    step: 'initialize',
+    name: 'fleetRequestCounter',
+  });
+  return byOperation;
+};
+
+const isWrite = (operation: string) => /Put|Update|Delete|BatchWrite|TransactWrite/.test(operation);
+
+export interface FleetRun {
+  strategies: number;
+  window_s: number;
+  wall_s: number;
+  settings: Record<string, number>;
+  dynamodb: Record<string, OperationCount & { kind: 'read' | 'write' }>;
+  index_write_units: Record<string, number>;
+  lambda: Record<string, { invocations: number; billed_ms: number; memory_mb: number; p99_ms: number }>;
+  sns_publishes: number;
+  alerts_by_kind: Record<string, number>;
+  incidents: { kind: Incident; run_id: string; detected_after_s: number | null }[];
+  stream: { batches: number; records: number };
+  usage: FleetUsage;
+  cost: FleetCost;
+}
+
+const STEP_FUNCTIONS_TRANSITIONS_PER_LAUNCH = 8;
+
+export const simulateFleet = async (options: {
+  strategies: number;
+  windowS: number;
+  tickS: number;
+}): Promise<FleetRun> => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const wallStarted = performance.now();
+  const prices = PricesSchema.parse(pricesJson);
+  const dynamo = await startTestDynamo();
+  const stage = dynamo.tables.sessions.replace('tradai-workflow-state-', '');
+  const config = await loadServerlessConfig({ stage });
+  const functions = functionsOf(config);
+  const sessionsTable = tablesOf(config).get(dynamo.tables.sessions) ?? [...tablesOf(config).values()][0];
+  const clock = new ManualClock(START);
+  const counts = countRequests(dynamo.doc as never);
+  const store = dynamo.newStore(clock);
+  const ledger = new DynamoDedupLedger(dynamo.doc, { table: dynamo.tables.sessions, clock });
+  const timings = timingsFromEnv(process.env);
+
+  // GSI write units from the stream's old and new images: dynalite bills the table only.
+  const tableKeys = ['run_id'];
+  const indexes: IndexShape[] = (
+    ((sessionsTable as Record<string, unknown> | undefined)?.GlobalSecondaryIndexes ?? []) as {
+      IndexName: string;
+      KeySchema: { AttributeName: string }[];
+      Projection: { ProjectionType: string; NonKeyAttributes?: string[] };
+    }[]
+  ).map((index) => ({
+    name: index.IndexName,
+    keys: index.KeySchema.map((key) => key.AttributeName),
+    projection:
+      index.Projection.ProjectionType === 'INCLUDE'
+        ? (index.Projection.NonKeyAttributes ?? [])
+        : (index.Projection.ProjectionType as 'ALL' | 'KEYS_ONLY'),
+  }));
+  const indexUnits: Record<string, number> = Object.fromEntries(indexes.map((index) => [index.name, 0]));
+  const imageOf = (image: unknown) =>
+    image === undefined ? undefined : unmarshall(image as Record<string, AttributeValue>);
+  const unsubscribeIndexes = dynamo.dynamo.streams.subscribe(dynamo.tables.sessions, () => undefined);
+  let indexCursor: string | undefined;
+  const tallyIndexes = () => {
+    const records = dynamo.dynamo.streams.read(dynamo.tables.sessions, indexCursor) as DynamoDBRecord[];
+    for (const record of records) {
+      indexCursor = record.dynamodb?.SequenceNumber ?? indexCursor;
+      const previous = imageOf(record.dynamodb?.OldImage);
+      const current = imageOf(record.dynamodb?.NewImage);
+      for (const index of indexes)
+        indexUnits[index.name] =
+          (indexUnits[index.name] ?? 0) + indexWriteUnits(previous, current, index, tableKeys);
+    }
+  };
+
+  const alerts: (Alert & { atMs: number })[] = [];
+  const crashed = new Set<string>();
+  const platform: ContainerPlatform = {
+    startSession: async () => {
+      throw new Error('the fleet simulator launches no containers');
+    },
+    stopSession: async () => undefined,
+    containerGone: async (ref) => crashed.has(String((ref as { service_arn?: string }).service_arn)),
+  };
+  let emfBytes = 0;
+  const metricSeries = new Set<string>();
+  const metricsFor = (namespace: string, serviceName: string) => {
+    const metrics = new Metrics({ namespace, serviceName });
+    const publish = metrics.publishStoredMetrics.bind(metrics);
+    metrics.publishStoredMetrics = () => {
+      if (metrics.hasStoredMetrics()) {
+        const emf = metrics.serializeMetrics() as unknown as Record<string, unknown> & {
+          _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+        };
+        emfBytes += Buffer.byteLength(JSON.stringify(emf));
+        for (const directive of emf._aws.CloudWatchMetrics)
+          for (const metric of directive.Metrics) {
+            const dims = directive.Dimensions.flat().map((d) => `${d}=${String(emf[d])}`);
+            metricSeries.add(`${namespace}/${metric.Name}/${dims.join(',')}`);
+          }
+      }
+      return publish();
+    };
+    return metrics;
+  };
+  const deps = {
+    store,
+    ledger,
+    platform,
+    clock,
+    timings,
+    alerts: {
+      publish: async (alert: Alert) => {
+        alerts.push({ ...alert, atMs: clock.now() });
+      },
+    },
+    workflow: { succeed: async () => undefined, fail: async () => undefined },
+    launchWorkflow: { succeed: async () => undefined, fail: async () => undefined },
+  };
+  const lambdaStats = new Map<
+    string,
+    { invocations: number; billedMs: number; memoryMb: number; samples: number[] }
+  >();
+  const localFunctions = new Map<string, LocalFunction>();
+  const wanted = functions.filter((fn) =>
+    fn.events.some((e) => e.kind === 'stream' || e.kind === 'schedule'),
+  );
+  for (const fn of wanted) {
+    const module = (await import(fn.module)) as {
+      createHandler: (d: Record<string, unknown>) => LambdaHandler;
+    };
+    const namespace = fn.name === 'sweep' ? 'TradAI/LiveTrading' : 'TradAI/ControlPlane';
+    const handler = module.createHandler({
+      ...deps,
+      logger: new Logger({ serviceName: fn.name, logLevel: 'SILENT' }),
+      metrics: metricsFor(namespace, fn.name),
+    });
+    localFunctions.set(fn.name, { name: fn.name, timeoutS: fn.timeoutS, memoryMb: fn.memoryMb, handler });
+    lambdaStats.set(fn.name, { invocations: 0, billedMs: 0, memoryMb: fn.memoryMb, samples: [] });
+  }
+  let streamBatches = 0;
+  let streamRecords = 0;
+  const invoke = async (name: string, event: unknown) => {
+    const fn = localFunctions.get(name);
+    const stats = lambdaStats.get(name);
+    if (fn === undefined || stats === undefined) throw new Error(`no function ${name}`);
+    const began = performance.now();
+    try {
+      return await invokeLocal(fn, event);
+    } finally {
+      const ms = Math.ceil(performance.now() - began);
+      stats.invocations += 1;
+      stats.billedMs += ms;
+      stats.samples.push(ms);
+    }
+  };
+
+  const mappings: StreamEventSourceMapping[] = [];
+  const schedules: { name: string; everyMs: number; nextAt: number }[] = [];
+  for (const fn of wanted)
+    for (const event of fn.events) {
+      if (event.kind === 'stream') {
+        mappings.push(
+          new StreamEventSourceMapping(
+            dynamo.dynamo.streams,
+            {
+              table: event.table,
+              functionName: fn.name,
+              batchSize: event.batchSize,
+              // The window is wall time; the simulation drains every tick instead of waiting for it.
+              batchWindowMs: 0,
+              filterPatterns: event.filterPatterns,
+              reportBatchItemFailures: event.reportBatchItemFailures,
+              bisectOnError: event.bisectOnError,
+              maximumRetryAttempts: 2,
+            },
+            (streamEvent: DynamoDBStreamEvent) => {
+              streamBatches += 1;
+              streamRecords += streamEvent.Records.length;
+              return invoke(fn.name, streamEvent);
+            },
+            () => undefined,
+          ),
+        );
+      } else if (event.kind === 'schedule') {
+        schedules.push({ name: fn.name, everyMs: event.everyMs, nextAt: START + event.everyMs });
+      }
+    }
+  for (const mapping of mappings) await mapping.start('TRIM_HORIZON');
+
+  const limited = async <T>(items: T[], run: (item: T) => Promise<void>, concurrency = 24) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+        while (next < items.length) await run(items[next++] as T);
+      }),
+    );
+  };
+
+  const heartbeatOf = (agent: SimAgent, pausedState: boolean): Heartbeat => {
+    const at = new Date(clock.now()).toISOString();
+    const snapshot = {
+      equity: agent.breached ? 8_500 : 10_050,
+      peak_equity: 10_100,
+      drawdown_pct: agent.breached ? 15.8 : 0.5,
+      daily_pnl: agent.breached ? -1_500 : 50,
+      open_trades: 1,
+      max_leverage: 1,
+      exposure: 1_000,
+      monitor_failures: 0,
+    };
+    return {
+      run_id: agent.runId,
+      agent_id: `agent-${agent.index}`,
+      seq: agent.seq,
+      at,
+      metrics: {
+        total_trades: 4,
+        win_rate: 0.5,
+        pnl_today: snapshot.daily_pnl,
+        pnl_total: 120,
+        open_trade_count: 1,
+        stake_currency: 'USDT',
+      },
+      health: {
+        cpu_percent: 10,
+        memory_mb: 300,
+        exchange_connected: true,
+        last_trade_at: null,
+        freqtrade_state: pausedState || agent.breached ? 'paused' : 'running',
+      },
+      risk: agent.breached
+        ? {
+            state: 'breached',
+            snapshot,
+            breaches: [{ rule: 'drawdown', limit: 10, observed: 15.8, message: 'drawdown 15.8% over 10%' }],
+            response: { step: 'pause', at, exposure_at_step: 1_000 },
+            breached_at: at,
+          }
+        : { state: 'ok', snapshot, breaches: [], response: null, breached_at: null },
+      open_trades: [
+        {
+          trade_id: 1,
+          pair: 'BTC/USDT',
+          is_short: false,
+          amount: 0.01,
+          open_rate: 60_000,
+          current_rate: 60_100,
+          stake_amount: 100,
+          leverage: 1,
+          profit_abs: 1,
+          profit_ratio: 0.0016,
+          open_date: at,
+        },
+      ],
+    } as Heartbeat;
+  };
+
+  // Launch: the workflow's writes, the agent's claim and first heartbeat, then running.
+  const agents: SimAgent[] = Array.from({ length: options.strategies }, (_, index) => ({
+    index,
+    runId: '',
+    strategyId: `fleet-${index}`,
+    serviceArn: `arn:aws:ecs:us-east-1:000000000000:service/tradai/fleet-${index}`,
+    seq: 0,
+    nextHeartbeatAt: 0,
+    nextPollAt: 0,
+    silent: false,
+    breached: false,
+    pausedSeen: false,
+  }));
+  let secretsManagerCalls = 0;
+  await limited(agents, async (agent) => {
+    const created = await store.createSession({
+      run_id: `live-fleet-${agent.index.toString(36)}-run`,
+      strategy_id: agent.strategyId,
+      strategy_name: 'FleetStrategy',
+      trading_mode: 'live',
+      risk_limits: LIMITS,
+      requested_by: 'fleet-bench',
+      trace_id: `fleet-${agent.index}`,
+    });
+    if (!created.ok) throw new Error(created.message);
+    agent.runId = created.session.run_id;
+    await store.transition(agent.runId, 'launching', { from: ['pending'] });
+    await store.update(
+      agent.runId,
+      {
+        container: {
+          platform: 'ecs',
+          launch_type: 'service',
+          cluster: 'tradai',
+          service_arn: agent.serviceArn,
+        },
+      },
+      ['launching'],
+    );
+    secretsManagerCalls += 1;
+    const claim = await store.claimSession({
+      run_id: agent.runId,
+      agent_id: `agent-${agent.index}`,
+      strategy_version: '1',
+      exchange: 'binance',
+      pairs: ['BTC/USDT'],
+    });
+    if (!claim.ok) throw new Error(claim.message);
+    agent.seq = 1;
+    const beat = await store.recordHeartbeat(heartbeatOf(agent, false));
+    if (!beat.ok) throw new Error(beat.message);
+    await store.transition(agent.runId, 'running', {
+      from: ['launching'],
+      patch: { started_at: new Date(clock.now()).toISOString() },
+    });
+    // Spread over the interval, as agents started at different times would be.
+    agent.nextHeartbeatAt = START + ((agent.index * 7919) % (HEARTBEAT_INTERVAL_S * 1000));
+    agent.nextPollAt = START + ((agent.index * 104_729) % (CONTROL_POLL_INTERVAL_S * 1000));
+  });
+  await Promise.all(mappings.map((mapping) => mapping.drained()));
+  tallyIndexes();
+  // Launch traffic is once per strategy, not per window: the window's counts start after it.
+  for (const entry of counts.values()) Object.assign(entry, { requests: 0, units: 0, failed: 0 });
+  for (const key of Object.keys(indexUnits)) indexUnits[key] = 0;
+  for (const stats of lambdaStats.values())
+    Object.assign(stats, { invocations: 0, billedMs: 0, samples: [] });
+  streamBatches = 0;
+  streamRecords = 0;
+  emfBytes = 0;
+  alerts.length = 0;
+  secretsManagerCalls = 0;
+
+  // Four incidents, each on its own strategy, spread over the first half of the window.
+  const incidentKinds: Incident[] = ['hang', 'crash', 'breach', 'pause'];
+  const plan = incidentKinds.map((kind, i) => ({
+    kind,
+    agent: agents[(i * Math.max(1, Math.floor(options.strategies / 4))) % options.strategies] as SimAgent,
+    atMs: START + Math.round(((i + 1) * options.windowS * 1000) / 10),
+  }));
+  let relaunches = 0;
+
+  const endAt = START + options.windowS * 1000;
+  while (clock.now() < endAt) {
+    clock.advance(options.tickS * 1000);
+    const now = clock.now();
+    for (const step of plan) {
+      if (step.agent.incident !== undefined || now < step.atMs) continue;
+      step.agent.incident = { kind: step.kind, at: now };
+      if (step.kind === 'hang') step.agent.silent = true;
+      if (step.kind === 'crash') {
+        step.agent.silent = true;
+        crashed.add(step.agent.serviceArn);
+        relaunches += 1;
+      }
+      if (step.kind === 'breach') step.agent.breached = true;
+      if (step.kind === 'pause') await store.setDesiredState(step.agent.runId, 'paused', 'fleet bench');
+    }
+    const due = agents.filter((a) => !a.silent && (a.nextHeartbeatAt <= now || a.nextPollAt <= now));
+    await limited(due, async (agent) => {
+      if (agent.nextPollAt <= now) {
+        agent.nextPollAt += CONTROL_POLL_INTERVAL_S * 1000;
+        const fresh = await store.get(agent.runId);
+        if (fresh?.desired_state === 'paused' && !agent.pausedSeen) {
+          agent.pausedSeen = true;
+          if (agent.incident?.kind === 'pause') agent.incident.detectedAt = now;
+          // Freqtrade paused: the agent reports it at once, as a real one does after a control change.
+          agent.nextHeartbeatAt = now;
+        }
+      }
+      if (agent.nextHeartbeatAt <= now) {
+        agent.nextHeartbeatAt += HEARTBEAT_INTERVAL_S * 1000;
+        if (agent.nextHeartbeatAt <= now) agent.nextHeartbeatAt = now + HEARTBEAT_INTERVAL_S * 1000;
+        agent.seq += 1;
+        const heartbeat = heartbeatOf(agent, agent.pausedSeen);
+        const result = await store.recordHeartbeat(heartbeat);
+        if (result.ok) {
+          await store.appendHistory([historyEntryOf(agent.strategyId, heartbeat)]);
+        }
+      }
+    });
+    for (const schedule of schedules) {
+      if (now < schedule.nextAt) continue;
+      schedule.nextAt += schedule.everyMs;
+      await invoke(schedule.name, {
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        detail: {},
+      }).catch(() => undefined);
+    }
+    await Promise.all(mappings.map((mapping) => mapping.drained()));
+    tallyIndexes();
+    for (const step of plan) {
+      const incident = step.agent.incident;
+      if (incident === undefined || incident.detectedAt !== undefined || incident.kind === 'pause') continue;
+      const paged = alerts.find((a) => a.run_id === step.agent.runId && a.atMs >= incident.at);
+      if (paged !== undefined) incident.detectedAt = paged.atMs;
+    }
+  }
+  for (const mapping of mappings) await mapping.stop();
+  unsubscribeIndexes();
+  await dynamo.close();
+
+  const dynamoOps = Object.fromEntries(
+    [...counts.entries()]
+      .filter(([, c]) => c.requests > 0)
+      .map(([operation, c]) => [
+        operation,
+        { ...c, kind: isWrite(operation) ? ('write' as const) : ('read' as const) },
+      ]),
+  );
+  const writeUnits =
+    Object.values(dynamoOps).reduce((sum, c) => sum + (c.kind === 'write' ? c.units : 0), 0) +
+    Object.values(indexUnits).reduce((sum, u) => sum + u, 0);
+  const readUnits = Object.values(dynamoOps).reduce((sum, c) => sum + (c.kind === 'read' ? c.units : 0), 0);
+  const lambda = [...lambdaStats.entries()].map(([name, s]) => ({
+    name,
+    invocations: s.invocations,
+    billedMs: s.billedMs,
+    memoryMb: s.memoryMb,
+  }));
+  // Lambda's own START/END/REPORT lines, about 350 bytes per invocation, plus the EMF documents.
+  const platformLogBytes = lambda.reduce((sum, fn) => sum + fn.invocations * 350, 0);
+  const usage: FleetUsage = {
+    windowS: options.windowS,
+    strategies: options.strategies,
+    dynamodb: { writeUnits, readUnits },
+    lambda,
+    stepFunctionsTransitions: relaunches * STEP_FUNCTIONS_TRANSITIONS_PER_LAUNCH,
+    snsPublishes: alerts.length,
+    secretsManagerCalls: secretsManagerCalls + relaunches,
+    customMetrics: metricSeries.size,
+    logBytes: emfBytes + platformLogBytes,
+    secretsStored: options.strategies,
+  };
+  const alertsByKind: Record<string, number> = {};
+  for (const alert of alerts) alertsByKind[alert.kind] = (alertsByKind[alert.kind] ?? 0) + 1;
+  return {
+    strategies: options.strategies,
+    window_s: options.windowS,
+    wall_s: Math.round((performance.now() - wallStarted) / 100) / 10,
+    settings: {
+      heartbeat_interval_s: HEARTBEAT_INTERVAL_S,
+      control_poll_interval_s: CONTROL_POLL_INTERVAL_S,
+      stale_after_s: timings.staleAfterS,
+      sweep_every_s: (schedules[0]?.everyMs ?? 0) / 1000,
+      tick_s: options.tickS,
+    },
+    dynamodb: dynamoOps,
+    index_write_units: indexUnits,
+    lambda: Object.fromEntries(
+      [...lambdaStats.entries()].map(([name, s]) => [
+        name,
+        {
+          invocations: s.invocations,
+          billed_ms: s.billedMs,
+          memory_mb: s.memoryMb,
+          p99_ms: Math.round(percentile(s.samples, 99)) || 0,
+        },
+      ]),
+    ),
+    sns_publishes: alerts.length,
+    alerts_by_kind: alertsByKind,
+    incidents: plan.map((step) => ({
+      kind: step.kind,
+      run_id: step.agent.runId,
+      detected_after_s:
+        step.agent.incident?.detectedAt === undefined
+          ? null
+          : (step.agent.incident.detectedAt - step.agent.incident.at) / 1000,
+    })),
+    stream: { batches: streamBatches, records: streamRecords },
+    usage,
+    cost: monthlyCost(usage, prices),
+  };
+};
+
+const money = (value: number) => `$${value.toFixed(value < 0.1 ? 4 : 2)}`;
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
+
+/** One page: per-strategy cost by line for each fleet size next to the seed's table, and the incidents. */
+export const fleetReportHtml = (runs: FleetRun[]): string => {
+  const lineNames = runs[0]?.cost.lines.map((line) => line.line) ?? [];
+  const widest = Math.max(
+    ...runs.flatMap((run) => run.cost.lines.map((l) => l.per_strategy_per_month)),
+    0.0001,
+  );
+  const bar = (value: number) =>
+    `<span class="bar" style="width:${Math.max(1, Math.round((value / widest) * 240))}px"></span>`;
+  const header = runs.map((run) => `<th>N = ${run.strategies.toLocaleString('en')}</th>`).join('');
+  const rows = lineNames
+    .map(
+      (name) =>
+        `<tr><td>${escapeHtml(name)}</td>${runs
+          .map((run) => {
+            const line = run.cost.lines.find((l) => l.line === name);
+            const value = line?.per_strategy_per_month ?? 0;
+            const largest = run.cost.largest === name ? ' class="largest"' : '';
+            return `<td${largest}>${bar(value)} ${money(value)}</td>`;
+          })
+          .join('')}</tr>`,
+    )
+    .join('\n');
+  const totals = runs.map((run) => `<td><b>${money(run.cost.per_strategy_per_month)}</b></td>`).join('');
+  const seedRows = SEED_COST_TABLE.map(
+    (l) => `<tr><td>${escapeHtml(l.line)}</td><td>${money(l.per_strategy_per_month)}</td></tr>`,
+  ).join('\n');
+  const incidents = runs
+    .map(
+      (run) =>
+        `<tr><td>N = ${run.strategies}</td>${run.incidents
+          .map(
+            (i) =>
+              `<td>${i.kind}: ${i.detected_after_s === null ? 'not seen in window' : `${i.detected_after_s} s`}</td>`,
+          )
+          .join('')}</tr>`,
+    )
+    .join('\n');
+  const requests = runs
+    .map(
+      (run) =>
+        `<h3>N = ${run.strategies}: ${run.window_s} simulated s in ${run.wall_s} s wall, extrapolated ×${Math.round(2_592_000 / run.window_s)} to 30 days</h3><pre>${escapeHtml(
+          JSON.stringify(
+            {
+              dynamodb: run.dynamodb,
+              index_write_units: run.index_write_units,
+              lambda: run.lambda,
+              sns: run.sns_publishes,
+              stream: run.stream,
+            },
+            null,
+            1,
+          ),
+        )}</pre>`,
+    )
+    .join('\n');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>TradAI fleet cost</title><style>
+body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}
+td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}.bar{display:inline-block;height:10px;background:#4a7fd0}
+.largest{background:#fff2cc}pre{background:#f6f6f6;padding:8px;font-size:12px;overflow:auto}</style></head><body>
+<h1>Control plane cost per strategy per month</h1>
+<p>Counted requests of a simulated window on a manual clock, extrapolated to 30 days, priced with bench/prices.json
+(${escapeHtml(String(pricesJson.region))}, taken ${escapeHtml(String(pricesJson.taken_at))}). ECS Fargate is not included: it is the strategy's own compute.
+Largest line highlighted. Goal: at most $1.00 per strategy per month at N = 10.</p>
+<table><tr><th>Line</th>${header}</tr>${rows}<tr><td><b>Total</b></td>${totals}</tr></table>
+<h2>The seed's table (§10, control-plane lines)</h2>
+<table><tr><th>Line</th><th>Per strategy per month</th></tr>${seedRows}<tr><td><b>Total</b></td><td><b>${money(SEED_TOTAL)}</b></td></tr></table>
+<h2>Incidents: injection to page (hang, crash, breach) or to the agent seeing the pause, simulated seconds</h2>
+<table>${incidents}</table>
+<h2>Counted requests</h2>${requests}
+</body></html>
+`;
+};
+
+export const runFleetBench = async (options: {
+  runs: { strategies: number; windowS: number; tickS: number }[];
+  outDir?: string;
+}): Promise<Record<string, unknown>> => {
+  const runs: FleetRun[] = [];
+  for (const run of options.runs) runs.push(await simulateFleet(run));
+  const outDir = options.outDir ?? join(import.meta.dirname, 'results');
+  await writeFile(join(outDir, 'fleet.html'), fleetReportHtml(runs));
+  return {
+    note: 'simulated windows on a manual clock, extrapolated to a 30-day month; incidents are 4 per window, so incident-driven lines are pessimistic; ECS Fargate (the strategy compute) excluded; Lambda durations are wall time on this shared machine',
+    seed_per_strategy_per_month: SEED_TOTAL,
+    goal_per_strategy_per_month_at_10: 1,
+    per_strategy_per_month: Object.fromEntries(
+      runs.map((run) => [`n_${run.strategies}`, run.cost.per_strategy_per_month]),
+    ),
+    largest_line: Object.fromEntries(runs.map((run) => [`n_${run.strategies}`, run.cost.largest])),
+    runs,
+  };
+};

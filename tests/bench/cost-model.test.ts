@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type FleetUsage,
+  type IndexShape,
+  indexWriteUnits,
+  itemSize,
+  monthlyCost,
+  type Prices,
+  PricesSchema,
+  readUnitsOf,
+  SECONDS_PER_MONTH,
+  writeUnitsOf,
+} from '../../bench/cost-model';
+import pricesJson from '../../bench/prices.json' with { type: 'json' };
+
+const prices: Prices = {
+  region: 'us-east-1',
+  currency: 'USD',
+  taken_at: '2026-12-01',
+  dynamodb: { write_request_unit_per_million: 1, read_request_unit_per_million: 0.5 },
+  lambda: { request_per_million: 0.2, gb_second: 0.00001 },
+  step_functions: { standard_transition_per_thousand: 0.025 },
+  sns: { publish_per_million: 0.5 },
+  cloudwatch: { custom_metric_per_month: 0.3, log_ingestion_per_gb: 0.5 },
+  secrets_manager: { api_call_per_ten_thousand: 0.05, secret_per_month: 0.4 },
+};
+
+const empty: FleetUsage = {
+  windowS: SECONDS_PER_MONTH,
+  strategies: 1,
+  dynamodb: { writeUnits: 0, readUnits: 0 },
+  lambda: [],
+  stepFunctionsTransitions: 0,
+  snsPublishes: 0,
+  secretsManagerCalls: 0,
+  customMetrics: 0,
+  logBytes: 0,
+  secretsStored: 0,
+};
+
+describe('bench/prices.json', () => {
+  it('parses with the cost model schema (a price file missing a line is refused, not priced at zero)', () => {
+    expect(() => PricesSchema.parse(pricesJson)).not.toThrow();
+    const { sns: _dropped, ...missing } = pricesJson;
+    expect(() => PricesSchema.parse(missing)).toThrow(/sns/);
+  });
+});
+
+describe('capacity units', () => {
+  it.each([
+    [1, 1],
+    [1024, 1],
+    [1025, 2],
+    [3000, 3],
+  ])('a %i-byte write costs %i WCU', (bytes, units) => expect(writeUnitsOf(bytes)).toBe(units));
+
+  it.each([
+    [100, true, 1],
+    [100, false, 0.5],
+    [4097, true, 2],
+    [8192, false, 1],
+  ])('a %i-byte read (consistent %s) costs %d RCU', (bytes, consistent, units) =>
+    expect(readUnitsOf(bytes, consistent)).toBe(units),
+  );
+
+  it.each([
+    [{ a: 'xy' }, 3],
+    [{ name: 'abc', n: 12345 }, 4 + 3 + 1 + 4],
+    [{ ok: true, nothing: null }, 2 + 1 + 7 + 1],
+  ])('item %j is %i bytes', (item, bytes) => expect(itemSize(item as Record<string, unknown>)).toBe(bytes));
+});
+
+describe('GSI write units (an index with ALL projection is rewritten on every update of an item in it)', () => {
+  const statusIndex: IndexShape = { name: 'status', keys: ['status', 'created_at'], projection: 'ALL' };
+  const keysOnly: IndexShape = { name: 'hb', keys: ['hb_shard', 'last_heartbeat'], projection: 'KEYS_ONLY' };
+  const big = 'x'.repeat(1500);
+  const cases: [
+    string,
+    IndexShape,
+    Record<string, unknown> | undefined,
+    Record<string, unknown> | undefined,
+    number,
+  ][] = [
+    ['not in the index', statusIndex, { run_id: 'a' }, { run_id: 'a', n: 1 }, 0],
+    ['enters the index', statusIndex, undefined, { run_id: 'a', status: 'running', created_at: 't' }, 1],
+    [
+      'same keys, a 1.5 KB item updated: billed on the larger image',
+      statusIndex,
+      { run_id: 'a', status: 'running', created_at: 't', blob: big },
+      { run_id: 'a', status: 'running', created_at: 't', blob: big, seq: 2 },
+      2,
+    ],
+    [
+      'key changes: a delete and a put',
+      statusIndex,
+      { run_id: 'a', status: 'running', created_at: 't' },
+      { run_id: 'a', status: 'paused', created_at: 't' },
+      2,
+    ],
+    [
+      'keys-only index, unprojected attribute changed: no index write',
+      keysOnly,
+      { run_id: 'a', hb_shard: 1, last_heartbeat: 't1', blob: big },
+      { run_id: 'a', hb_shard: 1, last_heartbeat: 't1', blob: `${big}y` },
+      0,
+    ],
+    [
+      'keys-only index, key moved: two small writes whatever the item size',
+      keysOnly,
+      { run_id: 'a', hb_shard: 1, last_heartbeat: 't1', blob: big },
+      { run_id: 'a', hb_shard: 1, last_heartbeat: 't2', blob: big },
+      2,
+    ],
+  ];
+  it.each(cases)('%s', (_title, index, previous, current, units) =>
+    expect(indexWriteUnits(previous, current, index, ['run_id'])).toBe(units),
+  );
+});
+
+describe('monthlyCost', () => {
+  const cases: [string, Partial<FleetUsage>, string, number][] = [
+    [
+      '1M write units in a month at $1/M',
+      { dynamodb: { writeUnits: 1e6, readUnits: 0 } },
+      'DynamoDB writes',
+      1,
+    ],
+    [
+      'a 1-day window is scaled by 30',
+      { windowS: 86_400, dynamodb: { writeUnits: 0, readUnits: 1e6 } },
+      'DynamoDB reads',
+      15,
+    ],
+    [
+      'GB-s from billed ms and memory',
+      { lambda: [{ name: 'sweep', invocations: 0, billedMs: 2_000_000, memoryMb: 512 }] },
+      'Lambda duration',
+      0.01,
+    ],
+    [
+      'custom metrics are per month, not scaled',
+      { windowS: 60, customMetrics: 10 },
+      'CloudWatch custom metrics',
+      3,
+    ],
+    [
+      'secrets stored are per month',
+      { windowS: 60, secretsStored: 2 },
+      'Secrets Manager secrets stored',
+      0.8,
+    ],
+    ['1 GB of logs', { logBytes: 1024 ** 3 }, 'CloudWatch log ingestion', 0.5],
+    ['40,000 transitions', { stepFunctionsTransitions: 40_000 }, 'Step Functions transitions', 1],
+  ];
+  it.each(cases)('%s', (_title, usage, line, dollars) => {
+    const cost = monthlyCost({ ...empty, ...usage }, prices);
+    expect(cost.lines.find((l) => l.line === line)?.per_month).toBeCloseTo(dollars, 6);
+    expect(cost.total_per_month).toBeCloseTo(dollars, 6);
+    expect(cost.largest).toBe(line);
+  });
+
+  it('divides by the fleet size per strategy', () => {
+    const cost = monthlyCost({ ...empty, strategies: 4, customMetrics: 4 }, prices);
+    expect(cost.per_strategy_per_month).toBeCloseTo(0.3, 6);
+  });
+
+  it('refuses an empty window instead of dividing by zero', () => {
+    expect(() => monthlyCost({ ...empty, windowS: 0 }, prices)).toThrow(RangeError);
+  });
+});
