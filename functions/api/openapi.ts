@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
+import { AlertViewSchema } from '../../shared/domain/alert-history';
 import { IDEMPOTENCY_HEADER, SCOPE_RESOURCE_SERVER, SCOPES, type Scope } from '../../shared/http/constants';
 import { PauseResumeBodySchema, StopBodySchema } from './control-strategy/schema';
-import { HistoryQuerySchema } from './read-strategies/schema';
+import { AlertsQuerySchema, HistoryQuerySchema, StrategyAlertsQuerySchema } from './read-strategies/schema';
 import { SessionParamsSchema, StrategyParamsSchema } from './shared/schemas';
 import { StartBodySchema } from './start-strategy/schema';
 
@@ -49,6 +50,18 @@ const CommandAcceptedSchema = z
 
 /** Read views are built field by field (functions/api/shared/views.ts); their schema is not enforced. */
 const ReadViewSchema = z.looseObject({}).meta({ description: 'See functions/api/shared/views.ts' });
+
+/** One page of the alert history: allow-listed fields only (alertViewOf), newest first. */
+const AlertsPageSchema = z
+  .strictObject({
+    strategy_id: z.string().optional().meta({ description: 'On /strategies/{strategyId}/alerts' }),
+    items: z.array(AlertViewSchema.meta({ id: 'Alert' })),
+    cursor: z
+      .string()
+      .optional()
+      .meta({ description: 'Pass back as `cursor` for the next page; absent on the last' }),
+  })
+  .meta({ id: 'AlertsPage' });
 
 export interface ApiRouteSpec {
   method: 'GET' | 'POST';
@@ -140,6 +153,25 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     params: StrategyParamsSchema,
     query: HistoryQuerySchema,
     success: { status: '200', description: 'One page of PnL points', schema: ReadViewSchema },
+  },
+  {
+    method: 'GET',
+    path: '/strategies/{strategyId}/alerts',
+    scope: SCOPES.read,
+    summary: "A strategy's alert history, newest first, paginated",
+    description: 'Every alert that paged (SNS), kept 90 days.',
+    params: StrategyParamsSchema,
+    query: StrategyAlertsQuerySchema,
+    success: { status: '200', description: 'One page of alerts', schema: AlertsPageSchema },
+  },
+  {
+    method: 'GET',
+    path: '/alerts',
+    scope: SCOPES.read,
+    summary: "The fleet's alert history, newest first, paginated",
+    description: 'Filter by `since` (ISO time), `severity` and `strategy_id`. Kept 90 days.',
+    query: AlertsQuerySchema,
+    success: { status: '200', description: 'One page of alerts', schema: AlertsPageSchema },
   },
   {
     method: 'GET',

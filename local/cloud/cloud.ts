@@ -8,9 +8,11 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
 import { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
 import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
+import { RecordingAlertPublisher } from '../../shared/domain/alert-history';
 import { systemClock } from '../../shared/domain/clock';
 import type { Session } from '../../shared/domain/session';
 import { createDynamoIdempotency } from '../../shared/runtime/api-command-deps';
@@ -182,6 +184,17 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     colour: options.colour ?? false,
   });
 
+  // As in AWS (shared/runtime/workflow-alerts.ts): every alert the producers publish is also recorded.
+  const alertHistory = new DynamoAlertHistory(doc, {
+    alertsTable: functionEnvironment.ALERTS_TABLE ?? `tradai-alerts-${stage}`,
+  });
+  const recordedAlerts = new RecordingAlertPublisher({
+    inner: alerts,
+    history: alertHistory,
+    clock,
+    onRecordFailed: (alert, error) => print(`alerts: ${alert.kind} paged but not recorded: ${String(error)}`),
+  });
+
   const localFunctions = new Map<string, LocalFunction>();
   const invoke = (name: string, event: unknown) => {
     const fn = localFunctions.get(name);
@@ -288,7 +301,8 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       audit,
       idempotency,
       ledger,
-      alerts,
+      alerts: recordedAlerts,
+      alertHistory,
       platform,
       workflow,
       launchWorkflow: workflow,

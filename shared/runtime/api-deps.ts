@@ -1,9 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
+import { DynamoAlertHistory } from '../adapters/dynamodb/alert-history';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store';
+import type { AlertHistory } from '../domain/alert-history';
 import type { AuditLog } from '../domain/audit';
 import { type Clock, systemClock } from '../domain/clock';
 import type { SessionStore } from '../domain/session-store';
@@ -15,6 +17,11 @@ export interface ReadDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+}
+
+/** The read function also reads the alert history (GET /alerts, /strategies/{strategyId}/alerts). */
+export interface ReadStrategiesDeps extends ReadDeps {
+  alertHistory: AlertHistory;
 }
 
 /** Command functions also write the audit log. */
@@ -56,5 +63,18 @@ export const defaultApiDeps = (env: NodeJS.ProcessEnv = process.env): ApiDeps =>
   return {
     ...defaultReadDeps(env, doc),
     audit: new DynamoAuditLog(doc, { auditTable: parsed.AUDIT_TABLE }),
+  };
+};
+
+export const ReadStrategiesEnvSchema = TablesEnvSchema.extend({
+  ALERTS_TABLE: z.string().min(3).max(255),
+});
+
+export const defaultReadStrategiesDeps = (env: NodeJS.ProcessEnv = process.env): ReadStrategiesDeps => {
+  const parsed = parseEnv(ReadStrategiesEnvSchema, env);
+  const doc = createDocumentClient();
+  return {
+    ...defaultReadDeps(env, doc),
+    alertHistory: new DynamoAlertHistory(doc, { alertsTable: parsed.ALERTS_TABLE }),
   };
 };

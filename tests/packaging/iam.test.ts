@@ -42,6 +42,7 @@ const table = (name: string) => `arn:aws:dynamodb:${at}:table/${name}`;
 const SESSIONS = table(`tradai-workflow-state-${STAGE}`);
 const METRICS = table(`tradai-session-metrics-${STAGE}`);
 const AUDIT = table(`tradai-audit-${STAGE}`);
+const ALERTS = table(`tradai-alerts-${STAGE}`);
 const secret = (name: string) => `arn:aws:secretsmanager:${at}:secret:${name}-AbCdEf`;
 const RUN = 'run-2026-12-01-a1b2c3';
 const LEASE = `lease#${'a'.repeat(32)}#BTC/USDT`;
@@ -546,6 +547,97 @@ const CASES: Case[] = [
     action: 'dynamodb:Scan',
     resource: SESSIONS,
     what: 'scan sessions',
+    expected: 'denied',
+  },
+  {
+    role: 'ReadStrategiesRole',
+    action: 'dynamodb:Query',
+    resource: ALERTS,
+    what: 'alerts of a strategy',
+    expected: 'allowed',
+  },
+  {
+    role: 'ReadStrategiesRole',
+    action: 'dynamodb:Query',
+    resource: `${ALERTS}/index/feed-at_key-index`,
+    what: 'alerts of the fleet by time',
+    expected: 'allowed',
+  },
+  {
+    role: 'ReadStrategiesRole',
+    action: 'dynamodb:PutItem',
+    resource: ALERTS,
+    what: 'write an alert',
+    expected: 'denied',
+  },
+  {
+    role: 'ReadStrategiesRole',
+    action: 'dynamodb:Scan',
+    resource: ALERTS,
+    what: 'scan alerts',
+    expected: 'denied',
+  },
+  {
+    role: 'SessionEventsRole',
+    action: 'dynamodb:PutItem',
+    resource: ALERTS,
+    what: 'record an alert',
+    expected: 'allowed',
+  },
+  {
+    role: 'SessionEventsRole',
+    action: 'dynamodb:Query',
+    resource: ALERTS,
+    what: 'read alerts',
+    expected: 'denied',
+  },
+  {
+    role: 'SweepRole',
+    action: 'dynamodb:PutItem',
+    resource: ALERTS,
+    what: 'record an alert',
+    expected: 'allowed',
+  },
+  {
+    role: 'SweepRole',
+    action: 'dynamodb:Query',
+    resource: ALERTS,
+    what: 'read alerts',
+    expected: 'denied',
+  },
+  {
+    role: 'EcsEventsRole',
+    action: 'dynamodb:PutItem',
+    resource: ALERTS,
+    what: 'record an alert',
+    expected: 'allowed',
+  },
+  {
+    role: 'EcsEventsRole',
+    action: 'dynamodb:Query',
+    resource: ALERTS,
+    what: 'read alerts',
+    expected: 'denied',
+  },
+  {
+    role: 'SweepRole',
+    action: 'dynamodb:DeleteItem',
+    resource: ALERTS,
+    what: 'delete an alert',
+    expected: 'denied',
+  },
+  {
+    role: 'StartStrategyRole',
+    action: 'dynamodb:PutItem',
+    resource: ALERTS,
+    what: 'record an alert',
+    expected: 'denied',
+  },
+  {
+    role: 'ControlStrategyRole',
+    action: 'dynamodb:Query',
+    resource: ALERTS,
+    what: 'read alerts',
     expected: 'denied',
   },
   {

@@ -1,17 +1,33 @@
+import type { AlertRecord } from '../../../shared/domain/alert-history';
+import { alertViewOf } from '../../../shared/domain/alert-history';
 import { isTerminal, type Session } from '../../../shared/domain/session';
+import type { Page } from '../../../shared/domain/session-store';
 import { SCOPES } from '../../../shared/http/constants';
 import { NotFoundError } from '../../../shared/http/errors';
 import { createHttpHandler, defineRoute } from '../../../shared/http/handler';
 import type { HttpLambdaHandler, Route } from '../../../shared/http/types';
-import { defaultReadDeps, type ReadDeps } from '../../../shared/runtime/api-deps';
+import { defaultReadStrategiesDeps, type ReadStrategiesDeps } from '../../../shared/runtime/api-deps';
 import { SessionParamsSchema, StrategyParamsSchema } from '../shared/schemas';
 import { sessionView, strategySummary } from '../shared/views';
-import { HistoryQuerySchema } from './schema';
+import { AlertsQuerySchema, HistoryQuerySchema, StrategyAlertsQuerySchema } from './schema';
 import { listStrategies } from './strategies';
 
-export type { ReadDeps } from '../../../shared/runtime/api-deps';
+export type { ReadStrategiesDeps } from '../../../shared/runtime/api-deps';
+
+type ReadDeps = ReadStrategiesDeps;
 
 const ok = (body: unknown) => ({ statusCode: 200, body });
+
+/** Only allow-listed fields of an alert leave the API (alertViewOf): never a container ARN. */
+const alertsPage = (page: Page<AlertRecord>) => ({
+  items: page.items.map(alertViewOf),
+  ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+});
+
+const definedOnly = <T extends Record<string, unknown>>(value: T) =>
+  Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
 
 const currentSessionOrNotFound = async (deps: ReadDeps, strategyId: string): Promise<Session> => {
   const session = await deps.store.currentSessionOf(strategyId);
@@ -154,6 +170,32 @@ const routes = (deps: ReadDeps): Route[] => [
   }),
   defineRoute({
     method: 'GET',
+    path: '/strategies/{strategyId}/alerts',
+    scope: SCOPES.read,
+    params: StrategyParamsSchema,
+    query: StrategyAlertsQuerySchema,
+    handle: async ({ params, query }) => {
+      const { limit, cursor, ...filter } = query;
+      const page = await deps.alertHistory.list(
+        definedOnly({ ...filter, strategy_id: params.strategyId }),
+        definedOnly({ limit, cursor }),
+      );
+      return ok({ strategy_id: params.strategyId, ...alertsPage(page) });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/alerts',
+    scope: SCOPES.read,
+    query: AlertsQuerySchema,
+    handle: async ({ query }) => {
+      const { limit, cursor, ...filter } = query;
+      const page = await deps.alertHistory.list(definedOnly(filter), definedOnly({ limit, cursor }));
+      return ok(alertsPage(page));
+    },
+  }),
+  defineRoute({
+    method: 'GET',
     path: '/sessions/{runId}',
     scope: SCOPES.read,
     params: SessionParamsSchema,
@@ -171,6 +213,6 @@ let lazy: HttpLambdaHandler | undefined;
 
 /** Lambda entry point: AWS adapters built from the environment on the first invocation. */
 export const handler: HttpLambdaHandler = (event, context) => {
-  lazy ??= createHandler(defaultReadDeps());
+  lazy ??= createHandler(defaultReadStrategiesDeps());
   return lazy(event, context);
 };

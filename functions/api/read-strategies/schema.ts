@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { IsoTimestampSchema, RunIdSchema } from '../../../shared/domain/session';
+import { AlertSeveritySchema } from '../../../shared/domain/ports';
+import { IsoTimestampSchema, RunIdSchema, StrategyIdSchema } from '../../../shared/domain/session';
 
 /** Query string values arrive as strings. */
 const LimitSchema = z
@@ -21,3 +22,16 @@ export const HistoryQuerySchema = z
     message: 'must not be after `to`',
     path: ['from'],
   });
+
+/** `GET /strategies/{strategyId}/alerts`: newest first. */
+export const StrategyAlertsQuerySchema = z.strictObject({
+  since: IsoTimestampSchema.optional(),
+  severity: AlertSeveritySchema.optional(),
+  limit: LimitSchema.optional(),
+  cursor: z.string().min(1).max(4096).optional(),
+});
+
+/** `GET /alerts`: the fleet's alerts, newest first. */
+export const AlertsQuerySchema = StrategyAlertsQuerySchema.extend({
+  strategy_id: StrategyIdSchema.optional(),
+});

@@ -9,11 +9,13 @@ import type {
   Context,
 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoAlertHistory } from '../../../shared/adapters/dynamodb/alert-history';
 import { DynamoAuditLog } from '../../../shared/adapters/dynamodb/audit-log';
 import { StepFunctionsLaunchWorkflow } from '../../../shared/adapters/sfn/launch-workflow';
 import { ManualClock } from '../../../shared/domain/clock';
 import type { RiskLimits } from '../../../shared/domain/risk';
 import { createDynamoIdempotency } from '../../../shared/runtime/api-command-deps';
+import type { ReadStrategiesDeps } from '../../../shared/runtime/api-deps';
 import type { StartDeps } from '../../../shared/runtime/api-start-deps';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo, type TestDynamo } from '../../support/dynamo';
 
@@ -51,12 +53,12 @@ export interface TableSnapshot {
 
 export interface ApiTestEnv {
   dynamo: TestDynamo;
-  deps: StartDeps;
+  deps: StartDeps & ReadStrategiesDeps;
   clock: ManualClock;
   sfn: SfnMock;
   /** Forgets recorded calls and one-off behaviours; StartExecution succeeds again. */
   resetSfn(): void;
-  tables: { sessions: string; metrics: string; audit: string; idempotency: string };
+  tables: { sessions: string; metrics: string; audit: string; idempotency: string; alerts: string };
   /** Every item of every table this API touches, in a stable order. */
   snapshot(): Promise<TableSnapshot>;
   close(): Promise<void>;
@@ -73,6 +75,7 @@ export const startApiTest = async (): Promise<ApiTestEnv> => {
     ...dynamo.tables,
     audit: `tradai-audit-${stage}`,
     idempotency: `tradai-idempotency-${stage}`,
+    alerts: `tradai-alerts-${stage}`,
   };
   const clock = new ManualClock('2026-03-02T09:30:00.000Z');
   const sfnClient = new SFNClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -85,7 +88,7 @@ export const startApiTest = async (): Promise<ApiTestEnv> => {
     }));
   };
   resetSfn();
-  const deps: StartDeps = {
+  const deps: StartDeps & ReadStrategiesDeps = {
     store: dynamo.newStore(clock),
     audit: new DynamoAuditLog(dynamo.doc, { auditTable: tables.audit }),
     clock,
@@ -93,6 +96,7 @@ export const startApiTest = async (): Promise<ApiTestEnv> => {
     metrics: new Metrics({ namespace: 'TradAITest' }),
     idempotency: createDynamoIdempotency(dynamo.newClient(), tables.idempotency),
     launchWorkflow: new StepFunctionsLaunchWorkflow(sfnClient, STATE_MACHINE_ARN),
+    alertHistory: new DynamoAlertHistory(dynamo.doc, { alertsTable: tables.alerts }),
   };
   const scanAll = async (table: string) => {
     const items: unknown[] = [];
