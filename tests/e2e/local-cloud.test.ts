@@ -145,6 +145,18 @@ describe('Local cloud: end to end over HTTP', () => {
       ['status.running', 'INFO'],
       ['risk.breach', 'CRITICAL'],
     ]);
+    // The alert history (GET /strategies/{id}/alerts) recorded the page, newest first, without ARNs.
+    const history = await api('GET', '/strategies/e2e-drawdown/alerts');
+    expect(history.status, JSON.stringify(history.body)).toBe(200);
+    const recorded = (history.body.items as { run_id: string; kind: string; severity: string }[]).filter(
+      (alert) => alert.run_id === runId,
+    );
+    expect(recorded.map((alert) => [alert.kind, alert.severity])).toEqual([
+      ['risk.breach', 'CRITICAL'],
+      ['status.running', 'INFO'],
+      ['status.launching', 'INFO'],
+    ]);
+    expect(JSON.stringify(history.body)).not.toContain('arn:aws');
   });
 
   it('pages once when an agent is killed (stale), and once more when it is back', async () => {
