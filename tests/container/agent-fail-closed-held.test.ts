@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Heartbeat } from '../../shared/domain/heartbeat';
 import type { SessionStore } from '../../shared/domain/session-store';
-import { type Fixture, startFixture } from './support/fixture';
+import { useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 
 interface Attempt {
   heartbeat: Heartbeat;
@@ -44,18 +44,7 @@ const cuttable = (store: SessionStore, attempts: Attempt[]) => {
 };
 
 describe('Agent: cut off from DynamoDB past its fail-closed window', () => {
-  let fx: Fixture;
-  const agents: RunningAgent[] = [];
-
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents } = useAgentFixture();
 
   it('reports its fail-closed pause as entries_held fail_closed until Freqtrade trades again (the status followed it: paged paused, then resumed)', async () => {
     // prepare

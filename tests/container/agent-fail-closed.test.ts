@@ -1,13 +1,12 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STARTUP_GRACE_MS } from '../../container/agent/constants';
 import { type HttpFetch, nodeHttpFetch } from '../../container/agent/http';
-import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
 import { ManualClock } from '../../shared/domain/clock';
-import { type Fixture, startFixture } from './support/fixture';
+import { useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 import { attachTo, startSim } from './support/sim';
 
 /** Freqtrade's HTTP with one command broken: refused with a 500, or "accepted" without effect. */
@@ -36,20 +35,7 @@ const reachable = async (url: string | undefined) => {
 };
 
 describe('Agent: fail-closed means closed (issue 8 finding 3)', () => {
-  let fx: Fixture;
-  const agents: RunningAgent[] = [];
-  const sims: FreqtradeSimHandle[] = [];
-
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-    for (const sim of sims.splice(0)) await sim.close();
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents, sims } = useAgentFixture();
 
   const breachWith = async (fetch: HttpFetch) => {
     const { runId, options } = await fx.session({

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../container/agent/constants';
-import { CANARY_KEY, CANARY_SECRET, type Fixture, SIM_BIN, startFixture } from './support/fixture';
+import { CANARY_KEY, CANARY_SECRET, SIM_BIN, useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
 import { type RunningAgent, startAgent } from './support/run';
 
@@ -29,14 +29,7 @@ const runProcess = (command: string, args: string[], env: Record<string, string>
 };
 
 describe('Agent: spawning Freqtrade (simulator binary)', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx } = useAgentFixture();
 
   it('exits 2 with one line naming the bad variables (npx tsx container/agent/main.ts)', async () => {
     // act

@@ -1,22 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../shared/domain/clock';
-import { type Fixture, startFixture } from './support/fixture';
+import { useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 
 describe('Agent: a Freqtrade that never comes up (issue 8 finding 4)', () => {
-  let fx: Fixture;
-  const agents: RunningAgent[] = [];
-
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents } = useAgentFixture();
 
   it('stops restarting after N restarts in M minutes without a live loop and reports the breach (it restarted forever, silently)', async () => {
     // prepare: a clock that stands still, so every restart falls inside the window and the start-up

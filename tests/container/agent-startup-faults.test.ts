@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ConfigSource, createConfigSource } from '../../container/agent/config/config-source';
 import {
   createModelRegistry,
@@ -13,11 +13,10 @@ import {
   StrategyConfigValidationError,
 } from '../../container/agent/errors';
 import { FileSecretSource, type SecretSource } from '../../container/agent/secrets';
-import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
 import { ManualClock } from '../../shared/domain/clock';
-import { type Fixture, startFixture } from './support/fixture';
+import { useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 import { attachTo, startSim } from './support/sim';
 
 /** Fails the first `times` calls with `fault`, then behaves as `real`. */
@@ -38,20 +37,7 @@ const flaky = <T extends object>(real: T, method: keyof T, times: number, fault:
 };
 
 describe('Agent: transient start-up faults (issue 8 finding 8)', () => {
-  let fx: Fixture;
-  const agents: RunningAgent[] = [];
-  const sims: FreqtradeSimHandle[] = [];
-
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-    for (const sim of sims.splice(0)) await sim.close();
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents, sims } = useAgentFixture();
 
   /** An injected clock whose sleeps pass at once: backoff without real waiting. */
   const instantTime = () => {

@@ -1,9 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type HttpFetch, nodeHttpFetch } from '../../container/agent/http';
-import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
-import { type Fixture, startFixture } from './support/fixture';
+import { useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 import { attachTo, startSim } from './support/sim';
 
 /** Freqtrade's HTTP with forceexit refused (exchange down, say). */
@@ -13,20 +12,7 @@ const refusingForceExit: HttpFetch = async (url, init) =>
     : nodeHttpFetch(url, init);
 
 describe('Agent: a stop tells the truth about open positions (issue 8 finding 7, agent side)', () => {
-  let fx: Fixture;
-  const agents: RunningAgent[] = [];
-  const sims: FreqtradeSimHandle[] = [];
-
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-    for (const sim of sims.splice(0)) await sim.close();
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents, sims } = useAgentFixture();
 
   const running = async (fetch?: HttpFetch) => {
     const sim = await startSim();

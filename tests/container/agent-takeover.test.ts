@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
+import { describe, expect, it } from 'vitest';
 import type { OpenTrade } from '../../shared/domain/session';
-import { type Fixture, startFixture } from './support/fixture';
+import { useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 import { attachTo, startSim } from './support/sim';
 
 const trade = (trade_id: number, pair = 'BTC/USDT'): OpenTrade => ({
@@ -23,20 +22,7 @@ const trade = (trade_id: number, pair = 'BTC/USDT'): OpenTrade => ({
 });
 
 describe('Agent: taking over a session with open trades (issue 8 finding 1, startup guard)', () => {
-  let fx: Fixture;
-  const agents: RunningAgent[] = [];
-  const sims: FreqtradeSimHandle[] = [];
-
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-    for (const sim of sims.splice(0)) await sim.close();
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents, sims } = useAgentFixture();
 
   /** A predecessor agent claimed the session and last reported these trades open. */
   const predecessorReported = async (runId: string, trades: OpenTrade[]) => {

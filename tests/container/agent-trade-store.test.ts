@@ -1,21 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Fixture, startFixture } from './support/fixture';
+import { describe, expect, it } from 'vitest';
+import { useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 
 describe('Agent: the durable trade store', () => {
-  let fx: Fixture;
-  const agents: RunningAgent[] = [];
-
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents } = useAgentFixture();
 
   it('fails a live session that has no durable trade store before Freqtrade starts, naming TRADE_DB_URL (its trades would die with the task)', async () => {
     // prepare

@@ -1,11 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../container/agent/constants';
-import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
 import type { SessionStore } from '../../shared/domain/session-store';
-import { type Fixture, startFixture } from './support/fixture';
+import { type Fixture, useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 import { attachTo, type RecordedRequest, recordingFetch, startSim } from './support/sim';
 
 /** A store whose DynamoDB can be made unreachable, as in a network partition. */
@@ -25,20 +24,7 @@ const partitionable = (store: SessionStore) => {
 };
 
 describe('Agent: supervising an attached Freqtrade (simulator in-process)', () => {
-  let fx: Fixture;
-  const sims: FreqtradeSimHandle[] = [];
-  const agents: RunningAgent[] = [];
-
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-    for (const sim of sims.splice(0)) await sim.close();
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents, sims } = useAgentFixture();
 
   const attached = async (
     session: Parameters<Fixture['session']>[0] = {},

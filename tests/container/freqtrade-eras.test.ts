@@ -1,13 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { eraOfVersion, shutdownCommandFor } from '../../container/agent/control';
 import { FreqtradeClient } from '../../container/agent/freqtrade/client';
 import { type HttpFetch, nodeHttpFetch } from '../../container/agent/http';
 import { MetricsCollector } from '../../container/agent/metrics';
 import { type FreqtradeSimHandle, startFreqtradeSim } from '../../local/freqtrade-sim';
 import { systemClock } from '../../shared/domain/clock';
-import { baseConfig, type Fixture, startFixture } from './support/fixture';
+import { baseConfig, useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 import {
   attachTo,
   type RecordedRequest,
@@ -192,19 +192,7 @@ describe('FreqtradeClient and MetricsCollector on a 2024 Freqtrade (/stopentry e
 });
 
 describe('Agent: pause and resume on a 2024 Freqtrade (attach mode)', () => {
-  let fx: Fixture;
-  const sims: FreqtradeSimHandle[] = [];
-  const agents: RunningAgent[] = [];
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-    for (const sim of sims.splice(0)) await sim.close();
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents, sims } = useAgentFixture();
 
   it('reports paused after /stopentry and running with entries on after a resume (a resume never turns entries back on)', async () => {
     // prepare

@@ -1,24 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
-import { type Fixture, startFixture } from './support/fixture';
+import { describe, expect, it } from 'vitest';
+import { useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
-import { type RunningAgent, startAgent } from './support/run';
+import { startAgent } from './support/run';
 import { attachTo, startSim } from './support/sim';
 
 describe('Agent: records the operator resume for the platform high-loss floor', () => {
-  let fx: Fixture;
-  const sims: FreqtradeSimHandle[] = [];
-  const agents: RunningAgent[] = [];
-  beforeAll(async () => {
-    fx = await startFixture();
-  });
-  afterEach(async () => {
-    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
-    for (const sim of sims.splice(0)) await sim.close();
-  });
-  afterAll(async () => {
-    await fx.close();
-  });
+  const { fx, agents, sims } = useAgentFixture();
 
   it('reports risk.resumed stamped with the resume after a pause and resume', async () => {
     // prepare

@@ -1,11 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { AgentOptions } from '../../../container/agent/env';
+import type { FreqtradeSimHandle } from '../../../local/freqtrade-sim';
 import type { RiskLimits } from '../../../shared/domain/risk';
 import type { TradingMode } from '../../../shared/domain/session';
 import type { SessionStore } from '../../../shared/domain/session-store';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+import type { RunningAgent } from './run';
 
 export const SIM_BIN = resolve(import.meta.dirname, '../../../local/freqtrade-sim/bin/freqtrade');
 export const CANARY_KEY = 'CANARY-KEY-7f3a9c1e5b2d';
@@ -149,4 +152,42 @@ export const startFixture = async (): Promise<Fixture> => {
       await rm(dir, { recursive: true, force: true });
     },
   };
+};
+
+/**
+ * The agent suites' per-file set-up: one fixture for the file, and the agents and simulators a test
+ * started, ended after each test. `fx` delegates to the fixture once `beforeAll` has made it.
+ */
+export const useAgentFixture = (): { fx: Fixture; agents: RunningAgent[]; sims: FreqtradeSimHandle[] } => {
+  const agents: RunningAgent[] = [];
+  const sims: FreqtradeSimHandle[] = [];
+  let made: Fixture | undefined;
+  const current = (): Fixture => {
+    if (made === undefined) throw new Error('the agent fixture is made in beforeAll; use it inside a test');
+    return made;
+  };
+  beforeAll(async () => {
+    made = await startFixture();
+  });
+  afterEach(async () => {
+    for (const agent of agents.splice(0)) await agent.handle.shutdown('test over');
+    for (const sim of sims.splice(0)) await sim.close();
+  });
+  afterAll(async () => {
+    await made?.close();
+  });
+  const fx: Fixture = {
+    get dynamo() {
+      return current().dynamo;
+    },
+    get store() {
+      return current().store;
+    },
+    get dir() {
+      return current().dir;
+    },
+    session: (options) => current().session(options),
+    close: () => current().close(),
+  };
+  return { fx, agents, sims };
 };
