@@ -35,8 +35,25 @@ import {
 import pricesJson from './prices.json' with { type: 'json' };
 
 const START = Date.parse('2026-03-02T00:00:00.000Z');
-const HEARTBEAT_INTERVAL_S = 30;
-const CONTROL_POLL_INTERVAL_S = 5;
+/** The intervals that decide detection and cost; `controlPollS: null` is the seed's agent (desired state read from heartbeat replies only). */
+export interface DesignSettings {
+  name: string;
+  heartbeatS: number;
+  controlPollS: number | null;
+  staleAfterS: number;
+  /** Undefined: the sweep's rate in serverless.yml. */
+  sweepEveryS?: number;
+}
+/** Ours at the defaults the agent (container/agent/env.ts) and the functions (STALE_AFTER_S) ship with. */
+export const OUR_DESIGN: DesignSettings = { name: 'ours', heartbeatS: 30, controlPollS: 5, staleAfterS: 180 };
+/** The seed's: 30 s heartbeat, 180 s threshold, a 5-minute sweep, no control poll. */
+export const SEED_DESIGN: DesignSettings = {
+  name: 'seed',
+  heartbeatS: 30,
+  controlPollS: null,
+  staleAfterS: 180,
+  sweepEveryS: 300,
+};
 /** The seed's per-strategy control-plane lines (§10): CloudWatch Logs, DynamoDB, Secrets, EventBridge, Lambda, SNS. */
 export const SEED_COST_TABLE = [
   { line: 'CloudWatch Logs (~1 GB/month)', per_strategy_per_month: 0.5 },
@@ -127,6 +144,7 @@ const countRequests = (doc: { middlewareStack: { add: (...args: never[]) => void
 const isWrite = (operation: string) => /Put|Update|Delete|BatchWrite|TransactWrite/.test(operation);
 
 export interface FleetRun {
+  design: string;
   strategies: number;
   window_s: number;
   wall_s: number;
@@ -138,6 +156,7 @@ export interface FleetRun {
   alerts_by_kind: Record<string, number>;
   incidents: { kind: Incident; run_id: string; detected_after_s: number | null }[];
   stream: { batches: number; records: number };
+  agent_errors: number;
   usage: FleetUsage;
   cost: FleetCost;
 }
@@ -148,7 +167,12 @@ export const simulateFleet = async (options: {
   strategies: number;
   windowS: number;
   tickS: number;
+  design?: DesignSettings;
 }): Promise<FleetRun> => {
+  const design = options.design ?? OUR_DESIGN;
+  const HEARTBEAT_INTERVAL_S = design.heartbeatS;
+  // Without a control poll the agent learns the desired state from heartbeat replies only.
+  const CONTROL_POLL_INTERVAL_S = design.controlPollS ?? Number.POSITIVE_INFINITY;
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const wallStarted = performance.now();
@@ -162,7 +186,7 @@ export const simulateFleet = async (options: {
   const counts = countRequests(dynamo.doc as never);
   const store = dynamo.newStore(clock);
   const ledger = new DynamoDedupLedger(dynamo.doc, { table: dynamo.tables.sessions, clock });
-  const timings = timingsFromEnv(process.env);
+  const timings = { ...timingsFromEnv(process.env), staleAfterS: design.staleAfterS };
 
   // GSI write units from the stream's old and new images: dynalite bills the table only.
   const tableKeys = ['run_id'];
@@ -307,7 +331,8 @@ export const simulateFleet = async (options: {
           ),
         );
       } else if (event.kind === 'schedule') {
-        schedules.push({ name: fn.name, everyMs: event.everyMs, nextAt: START + event.everyMs });
+        const everyMs = design.sweepEveryS === undefined ? event.everyMs : design.sweepEveryS * 1000;
+        schedules.push({ name: fn.name, everyMs, nextAt: START + everyMs });
       }
     }
   for (const mapping of mappings) await mapping.start('TRIM_HORIZON');
@@ -437,7 +462,10 @@ export const simulateFleet = async (options: {
     });
     // Spread over the interval, as agents started at different times would be.
     agent.nextHeartbeatAt = START + ((agent.index * 7919) % (HEARTBEAT_INTERVAL_S * 1000));
-    agent.nextPollAt = START + ((agent.index * 104_729) % (CONTROL_POLL_INTERVAL_S * 1000));
+    agent.nextPollAt =
+      design.controlPollS === null
+        ? Number.POSITIVE_INFINITY
+        : START + ((agent.index * 104_729) % (design.controlPollS * 1000));
   });
   await Promise.all(mappings.map((mapping) => mapping.drained()));
   tallyIndexes();
@@ -461,6 +489,35 @@ export const simulateFleet = async (options: {
   }));
   let relaunches = 0;
 
+  let agentErrors = 0;
+  const agentTick = async (agent: SimAgent, now: number) => {
+    if (agent.nextPollAt <= now) {
+      agent.nextPollAt += CONTROL_POLL_INTERVAL_S * 1000;
+      const fresh = await store.get(agent.runId);
+      if (fresh?.desired_state === 'paused' && !agent.pausedSeen) {
+        agent.pausedSeen = true;
+        if (agent.incident?.kind === 'pause') agent.incident.detectedAt = now;
+        // Freqtrade paused: the agent reports it at once, as a real one does after a control change.
+        agent.nextHeartbeatAt = now;
+      }
+    }
+    if (agent.nextHeartbeatAt <= now) {
+      agent.nextHeartbeatAt += HEARTBEAT_INTERVAL_S * 1000;
+      if (agent.nextHeartbeatAt <= now) agent.nextHeartbeatAt = now + HEARTBEAT_INTERVAL_S * 1000;
+      // As the agent's reporter: the seq moves on only once a heartbeat is accepted.
+      const heartbeat = heartbeatOf({ ...agent, seq: agent.seq + 1 }, agent.pausedSeen);
+      const result = await store.recordHeartbeat(heartbeat);
+      if (result.ok) {
+        agent.seq += 1;
+        if (result.desiredState === 'paused' && !agent.pausedSeen) {
+          agent.pausedSeen = true;
+          if (agent.incident?.kind === 'pause') agent.incident.detectedAt = now;
+        }
+        await store.appendHistory([historyEntryOf(agent.strategyId, heartbeat)]);
+      }
+    }
+  };
+
   const endAt = START + options.windowS * 1000;
   while (clock.now() < endAt) {
     clock.advance(options.tickS * 1000);
@@ -479,25 +536,11 @@ export const simulateFleet = async (options: {
     }
     const due = agents.filter((a) => !a.silent && (a.nextHeartbeatAt <= now || a.nextPollAt <= now));
     await limited(due, async (agent) => {
-      if (agent.nextPollAt <= now) {
-        agent.nextPollAt += CONTROL_POLL_INTERVAL_S * 1000;
-        const fresh = await store.get(agent.runId);
-        if (fresh?.desired_state === 'paused' && !agent.pausedSeen) {
-          agent.pausedSeen = true;
-          if (agent.incident?.kind === 'pause') agent.incident.detectedAt = now;
-          // Freqtrade paused: the agent reports it at once, as a real one does after a control change.
-          agent.nextHeartbeatAt = now;
-        }
-      }
-      if (agent.nextHeartbeatAt <= now) {
-        agent.nextHeartbeatAt += HEARTBEAT_INTERVAL_S * 1000;
-        if (agent.nextHeartbeatAt <= now) agent.nextHeartbeatAt = now + HEARTBEAT_INTERVAL_S * 1000;
-        agent.seq += 1;
-        const heartbeat = heartbeatOf(agent, agent.pausedSeen);
-        const result = await store.recordHeartbeat(heartbeat);
-        if (result.ok) {
-          await store.appendHistory([historyEntryOf(agent.strategyId, heartbeat)]);
-        }
+      try {
+        await agentTick(agent, now);
+      } catch {
+        // A real agent logs a failed poll or heartbeat and tries again at its next interval.
+        agentErrors += 1;
       }
     });
     for (const schedule of schedules) {
@@ -557,12 +600,13 @@ export const simulateFleet = async (options: {
   const alertsByKind: Record<string, number> = {};
   for (const alert of alerts) alertsByKind[alert.kind] = (alertsByKind[alert.kind] ?? 0) + 1;
   return {
+    design: design.name,
     strategies: options.strategies,
     window_s: options.windowS,
     wall_s: Math.round((performance.now() - wallStarted) / 100) / 10,
     settings: {
       heartbeat_interval_s: HEARTBEAT_INTERVAL_S,
-      control_poll_interval_s: CONTROL_POLL_INTERVAL_S,
+      control_poll_interval_s: design.controlPollS ?? 0,
       stale_after_s: timings.staleAfterS,
       sweep_every_s: (schedules[0]?.everyMs ?? 0) / 1000,
       tick_s: options.tickS,
@@ -582,6 +626,7 @@ export const simulateFleet = async (options: {
     ),
     sns_publishes: alerts.length,
     alerts_by_kind: alertsByKind,
+    agent_errors: agentErrors,
     incidents: plan.map((step) => ({
       kind: step.kind,
       run_id: step.agent.runId,
@@ -601,7 +646,7 @@ const escapeHtml = (text: string) =>
   text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
 
 /** One page: per-strategy cost by line for each fleet size next to the seed's table, and the incidents. */
-export const fleetReportHtml = (runs: FleetRun[]): string => {
+export const fleetReportHtml = (runs: FleetRun[], comparison: ReturnType<typeof sideBySide> = []): string => {
   const lineNames = runs[0]?.cost.lines.map((line) => line.line) ?? [];
   const widest = Math.max(
     ...runs.flatMap((run) => run.cost.lines.map((l) => l.per_strategy_per_month)),
@@ -669,9 +714,46 @@ Largest line highlighted. Goal: at most $1.00 per strategy per month at N = 10.<
 <table><tr><th>Line</th><th>Per strategy per month</th></tr>${seedRows}<tr><td><b>Total</b></td><td><b>${money(SEED_TOTAL)}</b></td></tr></table>
 <h2>Incidents: injection to page (hang, crash, breach) or to the agent seeing the pause, simulated seconds</h2>
 <table>${incidents}</table>
+<h2>Side by side with the seed's design (same clock, fleet and incidents; N = ${runs[0]?.strategies ?? 0})</h2>
+<p>Seed: 30 s heartbeat, 180 s stale threshold, 5-minute sweep, no control poll. Ours: the shipped defaults.</p>
+<table><tr><th>Figure</th><th>Seed</th><th>Ours</th><th>Seed ÷ ours</th></tr>${comparison
+    .map(
+      (row) =>
+        `<tr><td>${escapeHtml(row.figure)}</td><td>${row.seed_s ?? '—'}</td><td>${row.ours_s ?? '—'}</td><td>${row.seed_over_ours ?? '—'}</td></tr>`,
+    )
+    .join('')}</table>
 <h2>Counted requests</h2>${requests}
 </body></html>
 `;
+};
+
+/** Seed ÷ ours per incident (time to page or to paused) and per strategy-month, from two runs on one clock. */
+export const sideBySide = (ours: FleetRun, seed: FleetRun) => {
+  const detection = (run: FleetRun, kind: Incident) =>
+    run.incidents.find((i) => i.kind === kind)?.detected_after_s ?? null;
+  const ratio = (a: number | null, b: number | null) =>
+    a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100;
+  const labels: Record<Incident, string> = {
+    hang: 'hung agent → page',
+    crash: 'crash → page',
+    pause: 'pause → paused',
+    breach: 'breach → paused',
+  };
+  return (['hang', 'crash', 'pause', 'breach'] as const)
+    .map((kind) => ({
+      figure: labels[kind],
+      seed_s: detection(seed, kind),
+      ours_s: detection(ours, kind),
+      seed_over_ours: ratio(detection(seed, kind), detection(ours, kind)),
+    }))
+    .concat([
+      {
+        figure: 'control plane $ per strategy per month',
+        seed_s: seed.cost.per_strategy_per_month,
+        ours_s: ours.cost.per_strategy_per_month,
+        seed_over_ours: ratio(seed.cost.per_strategy_per_month, ours.cost.per_strategy_per_month),
+      },
+    ]);
 };
 
 export const runFleetBench = async (options: {
@@ -679,17 +761,32 @@ export const runFleetBench = async (options: {
   outDir?: string;
 }): Promise<Record<string, unknown>> => {
   const runs: FleetRun[] = [];
-  for (const run of options.runs) runs.push(await simulateFleet(run));
+  const report = (result: FleetRun) =>
+    console.log(
+      `fleet ${result.design} N=${result.strategies}: ${result.window_s} simulated s in ${result.wall_s} s, $${result.cost.per_strategy_per_month} per strategy per month (largest: ${result.cost.largest})`,
+    );
+  for (const run of options.runs) {
+    const result = await simulateFleet(run);
+    report(result);
+    runs.push(result);
+  }
+  // The seed's parameters on the same clock, incidents and fleet as the first run (issue 14 item 4).
+  const first = options.runs[0];
+  const seedRun = first === undefined ? undefined : await simulateFleet({ ...first, design: SEED_DESIGN });
+  if (seedRun !== undefined) report(seedRun);
+  const comparison = seedRun === undefined || runs[0] === undefined ? [] : sideBySide(runs[0], seedRun);
   const outDir = options.outDir ?? join(import.meta.dirname, 'results');
-  await writeFile(join(outDir, 'fleet.html'), fleetReportHtml(runs));
+  await writeFile(join(outDir, 'fleet.html'), fleetReportHtml(runs, comparison));
   return {
-    note: 'simulated windows on a manual clock, extrapolated to a 30-day month; incidents are 4 per window, so incident-driven lines are pessimistic; ECS Fargate (the strategy compute) excluded; Lambda durations are wall time on this shared machine',
+    note: 'simulated windows on a manual clock, extrapolated to a 30-day month; incidents are 4 per window, so incident-driven lines (Step Functions, Secrets Manager calls, SNS) are pessimistic; ECS Fargate (the strategy compute) excluded; Lambda durations are wall time on this shared machine',
     seed_per_strategy_per_month: SEED_TOTAL,
     goal_per_strategy_per_month_at_10: 1,
     per_strategy_per_month: Object.fromEntries(
       runs.map((run) => [`n_${run.strategies}`, run.cost.per_strategy_per_month]),
     ),
     largest_line: Object.fromEntries(runs.map((run) => [`n_${run.strategies}`, run.cost.largest])),
+    seed_vs_ours: comparison,
     runs,
+    seed_design_run: seedRun,
   };
 };
