@@ -7,16 +7,14 @@ import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/sessi
 import { ManualClock } from '../../../shared/domain/clock';
 import type { Heartbeat } from '../../../shared/domain/heartbeat';
 import type { ResumeRecord } from '../../../shared/domain/risk';
-import { InMemoryDedupLedger } from '../../../shared/runtime/events-dedup';
 import {
   awsAdapters,
-  capturedMetrics,
   healthySnapshot,
   heartbeatOf,
   runningSession,
-  silentLogger,
 } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+import { sweepDepsOf } from './support';
 
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
@@ -50,16 +48,7 @@ describe('Handler: sweep, the platform high-loss floor after a resume', () => {
     store = dynamo.newStore(clock);
     ecs.on(UpdateServiceCommand).resolves({});
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    deps = {
-      store,
-      platform: adapters.platform,
-      alerts: adapters.alerts,
-      ledger: new InMemoryDedupLedger(),
-      clock,
-      logger: silentLogger(),
-      metrics: capturedMetrics().metrics,
-      timings: { launchTimeoutS: 60, staleAfterS: 180, stopGraceS: 120, highLossPause: 500 },
-    };
+    deps = sweepDepsOf(store, clock, adapters);
   });
   afterAll(async () => {
     await dynamo.close();

@@ -11,15 +11,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runSweep, type SweepDeps } from '../../../functions/sweep/handler';
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
 import { ManualClock } from '../../../shared/domain/clock';
-import { InMemoryDedupLedger } from '../../../shared/runtime/events-dedup';
-import {
-  awsAdapters,
-  CLUSTER_ARN,
-  capturedMetrics,
-  runningSession,
-  silentLogger,
-} from '../../adapters/support/workflow-fixtures';
+import { awsAdapters, CLUSTER_ARN, runningSession } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+import { sweepDepsOf } from './support';
 
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
@@ -43,17 +37,7 @@ describe('Handler: sweep (corrupt items, lock backstop)', () => {
   beforeAll(async () => {
     dynamo = await startTestDynamo({ now: () => clock.now() });
     store = dynamo.newStore(clock);
-    deps = {
-      store,
-      platform: adapters.platform,
-      alerts: adapters.alerts,
-      ledger: new InMemoryDedupLedger(),
-      clock,
-      logger: silentLogger(),
-      metrics: capturedMetrics().metrics,
-      timings: { launchTimeoutS: 60, staleAfterS: 180, stopGraceS: 120, highLossPause: 500 },
-      pageSize: 5,
-    };
+    deps = sweepDepsOf(store, clock, adapters, { pageSize: 5 });
   });
 
   afterAll(async () => {

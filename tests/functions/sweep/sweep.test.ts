@@ -11,7 +11,6 @@ import { createHandler, runSweep, type SweepDeps, type SweepReport } from '../..
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
 import { ManualClock } from '../../../shared/domain/clock';
 import type { Session } from '../../../shared/domain/session';
-import { InMemoryDedupLedger } from '../../../shared/runtime/events-dedup';
 import {
   awsAdapters,
   type CapturedMetrics,
@@ -21,9 +20,9 @@ import {
   lambdaContext,
   newSessionInput,
   runningSession,
-  silentLogger,
 } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+import { sweepDepsOf } from './support';
 
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
@@ -58,17 +57,7 @@ describe('Handler: sweep', () => {
     ecs.on(StopTaskCommand).resolves({});
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     captured = capturedMetrics();
-    deps = {
-      store,
-      platform: adapters.platform,
-      alerts: adapters.alerts,
-      ledger: new InMemoryDedupLedger(),
-      clock,
-      logger: silentLogger(),
-      metrics: captured.metrics,
-      timings: { launchTimeoutS: 60, staleAfterS: 180, stopGraceS: 120, highLossPause: 500 },
-      pageSize: 7,
-    };
+    deps = sweepDepsOf(store, clock, adapters, { metrics: captured.metrics, pageSize: 7 });
     for (let i = 0; i < 12; i += 1) fleet.fresh!.push(await runningSession(store, at(0)));
     for (let i = 0; i < 5; i += 1) fleet.silent!.push(await runningSession(store, at(0)));
     for (let i = 0; i < 3; i += 1) {

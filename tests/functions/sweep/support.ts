@@ -1,0 +1,31 @@
+import type { SweepDeps } from '../../../functions/sweep/handler';
+import type { ManualClock } from '../../../shared/domain/clock';
+import type { SessionStore } from '../../../shared/domain/session-store';
+import { InMemoryDedupLedger } from '../../../shared/runtime/events-dedup';
+import { type awsAdapters, capturedMetrics, silentLogger } from '../../adapters/support/workflow-fixtures';
+
+/** The sweep's timings in its suites: 60 s launch timeout, 180 s stale threshold, 120 s stop grace, 500 high-loss floor. */
+export const SWEEP_TIMINGS: SweepDeps['timings'] = {
+  launchTimeoutS: 60,
+  staleAfterS: 180,
+  stopGraceS: 120,
+  highLossPause: 500,
+};
+
+/** The sweep's dependencies on the embedded DynamoDB, the AWS adapters (SDK-mocked) and a manual clock. */
+export const sweepDepsOf = (
+  store: SessionStore,
+  clock: ManualClock,
+  adapters: ReturnType<typeof awsAdapters>,
+  extra: Partial<SweepDeps> = {},
+): SweepDeps => ({
+  store,
+  platform: adapters.platform,
+  alerts: adapters.alerts,
+  ledger: new InMemoryDedupLedger(),
+  clock,
+  logger: silentLogger(),
+  metrics: capturedMetrics().metrics,
+  timings: SWEEP_TIMINGS,
+  ...extra,
+});
