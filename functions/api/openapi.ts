@@ -1,9 +1,15 @@
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
 import { AlertViewSchema } from '../../shared/domain/alert-history';
+import { AuditEntrySchema } from '../../shared/domain/audit';
 import { IDEMPOTENCY_HEADER, SCOPE_RESOURCE_SERVER, SCOPES, type Scope } from '../../shared/http/constants';
 import { PauseResumeBodySchema, StopBodySchema } from './control-strategy/schema';
-import { AlertsQuerySchema, HistoryQuerySchema, StrategyAlertsQuerySchema } from './read-strategies/schema';
+import {
+  AlertsQuerySchema,
+  AuditQuerySchema,
+  HistoryQuerySchema,
+  StrategyAlertsQuerySchema,
+} from './read-strategies/schema';
 import { SessionParamsSchema, StrategyParamsSchema } from './shared/schemas';
 import { StartBodySchema } from './start-strategy/schema';
 
@@ -62,6 +68,18 @@ const AlertsPageSchema = z
       .meta({ description: 'Pass back as `cursor` for the next page; absent on the last' }),
   })
   .meta({ id: 'AlertsPage' });
+
+/** One page of a strategy's audit trail, newest first: who did what, why, and the state before and after. */
+const AuditPageSchema = z
+  .strictObject({
+    strategy_id: z.string(),
+    items: z.array(AuditEntrySchema.meta({ id: 'AuditEntry' })),
+    cursor: z
+      .string()
+      .optional()
+      .meta({ description: 'Pass back as `cursor` for the next page; absent on the last' }),
+  })
+  .meta({ id: 'AuditPage' });
 
 export interface ApiRouteSpec {
   method: 'GET' | 'POST';
@@ -163,6 +181,17 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     params: StrategyParamsSchema,
     query: StrategyAlertsQuerySchema,
     success: { status: '200', description: 'One page of alerts', schema: AlertsPageSchema },
+  },
+  {
+    method: 'GET',
+    path: '/strategies/{strategyId}/audit',
+    scope: SCOPES.read,
+    summary: "A strategy's audit trail (operator commands), newest first, paginated",
+    description:
+      'Every start, pause, resume and stop asked for: who, why, the outcome, the state before and after.',
+    params: StrategyParamsSchema,
+    query: AuditQuerySchema,
+    success: { status: '200', description: 'One page of audit entries', schema: AuditPageSchema },
   },
   {
     method: 'GET',

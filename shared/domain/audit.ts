@@ -69,6 +69,10 @@ export type AuditRecord = z.infer<typeof AuditRecordSchema>;
 export interface AuditLog {
   /** Never overwrites an existing record. */
   record(entry: AuditEntry): Promise<void>;
-  /** Oldest first. */
-  listByStrategy(strategyId: string, page?: PageRequest): Promise<Page<AuditRecord>>;
+  /** Oldest first, unless `newestFirst` (a console shows the latest commands). */
+  listByStrategy(
+    strategyId: string,
+    page?: PageRequest,
+    options?: { newestFirst?: boolean },
+  ): Promise<Page<AuditRecord>>;
 }

@@ -19,9 +19,13 @@ export interface ReadDeps {
   metrics: Metrics;
 }
 
-/** The read function also reads the alert history (GET /alerts, /strategies/{strategyId}/alerts). */
+/**
+ * The read function also reads the alert history (GET /alerts, /strategies/{strategyId}/alerts) and the
+ * audit trail (GET /strategies/{strategyId}/audit).
+ */
 export interface ReadStrategiesDeps extends ReadDeps {
   alertHistory: AlertHistory;
+  audit: AuditLog;
 }
 
 /** Command functions also write the audit log. */
@@ -68,6 +72,7 @@ export const defaultApiDeps = (env: NodeJS.ProcessEnv = process.env): ApiDeps =>
 
 export const ReadStrategiesEnvSchema = TablesEnvSchema.extend({
   ALERTS_TABLE: z.string().min(3).max(255),
+  AUDIT_TABLE: z.string().min(3).max(255),
 });
 
 export const defaultReadStrategiesDeps = (env: NodeJS.ProcessEnv = process.env): ReadStrategiesDeps => {
@@ -76,5 +81,6 @@ export const defaultReadStrategiesDeps = (env: NodeJS.ProcessEnv = process.env):
   return {
     ...defaultReadDeps(env, doc),
     alertHistory: new DynamoAlertHistory(doc, { alertsTable: parsed.ALERTS_TABLE }),
+    audit: new DynamoAuditLog(doc, { auditTable: parsed.AUDIT_TABLE }),
   };
 };

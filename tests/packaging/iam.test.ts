@@ -420,6 +420,13 @@ const CASES: Case[] = [
   },
   {
     role: 'ReadStrategiesRole',
+    action: 'dynamodb:Query',
+    resource: AUDIT,
+    what: "a strategy's audit trail",
+    expected: 'allowed',
+  },
+  {
+    role: 'ReadStrategiesRole',
     action: 'dynamodb:Scan',
     resource: SESSIONS,
     what: 'scan',

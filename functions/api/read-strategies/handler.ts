@@ -9,7 +9,7 @@ import type { HttpLambdaHandler, Route } from '../../../shared/http/types';
 import { defaultReadStrategiesDeps, type ReadStrategiesDeps } from '../../../shared/runtime/api-deps';
 import { SessionParamsSchema, StrategyParamsSchema } from '../shared/schemas';
 import { sessionView, strategySummary } from '../shared/views';
-import { AlertsQuerySchema, HistoryQuerySchema, StrategyAlertsQuerySchema } from './schema';
+import { AlertsQuerySchema, AuditQuerySchema, HistoryQuerySchema, StrategyAlertsQuerySchema } from './schema';
 import { listStrategies } from './strategies';
 
 export type { ReadStrategiesDeps } from '../../../shared/runtime/api-deps';
@@ -181,6 +181,24 @@ const routes = (deps: ReadDeps): Route[] => [
         definedOnly({ limit, cursor }),
       );
       return ok({ strategy_id: params.strategyId, ...alertsPage(page) });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/strategies/{strategyId}/audit',
+    scope: SCOPES.read,
+    params: StrategyParamsSchema,
+    query: AuditQuerySchema,
+    handle: async ({ params, query }) => {
+      const page = await deps.audit.listByStrategy(params.strategyId, definedOnly(query), {
+        newestFirst: true,
+      });
+      return ok({
+        strategy_id: params.strategyId,
+        // The sort key is storage detail; the entry's own fields say when, who and why.
+        items: page.items.map(({ at_run_id: _key, ...entry }) => entry),
+        ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+      });
     },
   }),
   defineRoute({

@@ -35,3 +35,9 @@ export const StrategyAlertsQuerySchema = z.strictObject({
 export const AlertsQuerySchema = StrategyAlertsQuerySchema.extend({
   strategy_id: StrategyIdSchema.optional(),
 });
+
+/** `GET /strategies/{strategyId}/audit`: the operator commands on a strategy, newest first. */
+export const AuditQuerySchema = z.strictObject({
+  limit: LimitSchema.optional(),
+  cursor: z.string().min(1).max(4096).optional(),
+});

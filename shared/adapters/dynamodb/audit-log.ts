@@ -41,7 +41,11 @@ export class DynamoAuditLog implements AuditLog {
     );
   }
 
-  async listByStrategy(strategyIdRaw: string, page: PageRequest = {}): Promise<Page<AuditRecord>> {
+  async listByStrategy(
+    strategyIdRaw: string,
+    page: PageRequest = {},
+    options: { newestFirst?: boolean } = {},
+  ): Promise<Page<AuditRecord>> {
     const strategyId = parseInput(StrategyIdSchema, strategyIdRaw, 'strategy_id');
     const request = parseInput(PageRequestSchema, page, 'page');
     const result = await this.#doc.send(
@@ -50,6 +54,7 @@ export class DynamoAuditLog implements AuditLog {
         KeyConditionExpression: 'strategy_id = :strategy',
         ExpressionAttributeValues: { ':strategy': strategyId },
         Limit: request.limit ?? 100,
+        ScanIndexForward: options.newestFirst !== true,
         ExclusiveStartKey: decodeCursor(request.cursor),
       }),
     );
