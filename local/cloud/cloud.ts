@@ -3,8 +3,6 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -17,11 +15,7 @@ import { systemClock } from '../../shared/domain/clock';
 import type { Session } from '../../shared/domain/session';
 import { createDynamoIdempotency } from '../../shared/runtime/api-command-deps';
 import { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
-import {
-  CONTROL_PLANE_NAMESPACE,
-  LIVE_TRADING_NAMESPACE,
-  timingsFromEnv,
-} from '../../shared/runtime/workflow-deps';
+import { timingsFromEnv } from '../../shared/runtime/workflow-deps';
 import { type LocalDynamo, startLocalDynamo } from '../dynamodb';
 import { loadServerlessConfig, tablesOf } from '../serverless/config';
 import { type FunctionDefinition, functionsOf } from '../serverless/functions';
@@ -30,10 +24,11 @@ import { LocalAlertPublisher } from './alerts';
 import { matchesPattern } from './event-pattern';
 import { type HttpRoute, startHttpApi } from './http-api';
 import { type LocalIssuer, loadLocalIssuer } from './jwt-issuer';
-import { invokeLocal, type LambdaHandler, type LocalFunction } from './lambda-runtime';
+import { invokeLocal, type LocalFunction } from './lambda-runtime';
 import { type EcsTaskStateChange, ProcessPlatform } from './process-platform';
 import { LocalLaunchWorkflow } from './step-functions';
 import { StreamEventSourceMapping } from './stream-mapping';
+import { type LocalAdapters, localHandlerOf } from './wiring';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SIMULATOR_CMD = join(REPO_ROOT, 'local/freqtrade-sim/bin/freqtrade');
@@ -285,32 +280,21 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   });
   const timings = timingsFromEnv(process.env);
 
+  const adapters: LocalAdapters = {
+    store,
+    audit,
+    idempotency,
+    ledger,
+    alerts: recordedAlerts,
+    alertHistory,
+    platform,
+    workflow,
+    clock,
+    timings,
+  };
+  // Each function gets exactly its typed deps (local/cloud/wiring.ts); one serverless.yml adds is refused.
   for (const fn of functions) {
-    const module = (await import(fn.module)) as {
-      createHandler?: (deps: Record<string, unknown>) => LambdaHandler;
-      [name: string]: unknown;
-    };
-    if (typeof module.createHandler !== 'function') {
-      throw new Error(
-        `${fn.module} exports no createHandler(deps): the local cloud cannot give it local adapters`,
-      );
-    }
-    const namespace = fn.name === 'sweep' ? LIVE_TRADING_NAMESPACE : CONTROL_PLANE_NAMESPACE;
-    const handler = module.createHandler({
-      store,
-      audit,
-      idempotency,
-      ledger,
-      alerts: recordedAlerts,
-      alertHistory,
-      platform,
-      workflow,
-      launchWorkflow: workflow,
-      clock,
-      timings,
-      logger: new Logger({ serviceName: fn.name }),
-      metrics: new Metrics({ namespace, serviceName: fn.name }),
-    });
+    const handler = localHandlerOf(fn.name, adapters);
     localFunctions.set(fn.name, { name: fn.name, timeoutS: fn.timeoutS, memoryMb: fn.memoryMb, handler });
   }
 

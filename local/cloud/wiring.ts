@@ -1,0 +1,156 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { createHandler as createControlStrategy } from '../../functions/api/control-strategy/handler';
+import { createHandler as createReadStrategies } from '../../functions/api/read-strategies/handler';
+import { createHandler as createStartStrategy } from '../../functions/api/start-strategy/handler';
+import { createHandler as createEcsEvents } from '../../functions/ecs-events/handler';
+import { createHandler as createLaunchStep } from '../../functions/launch/step/handler';
+import { createHandler as createSessionEvents } from '../../functions/stream/session-events/handler';
+import { createHandler as createSweep } from '../../functions/sweep/handler';
+import type { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
+import type { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
+import type { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
+import type { Clock } from '../../shared/domain/clock';
+import type { AlertPublisher } from '../../shared/domain/ports';
+import type { IdempotentRunner } from '../../shared/http/idempotency';
+import type { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
+import {
+  CONTROL_PLANE_NAMESPACE,
+  LIVE_TRADING_NAMESPACE,
+  type WorkflowTimings,
+} from '../../shared/runtime/workflow-deps';
+import type { LambdaHandler } from './lambda-runtime';
+import type { ProcessPlatform } from './process-platform';
+import type { LocalLaunchWorkflow } from './step-functions';
+
+/**
+ * The adapters the local cloud builds once (local/cloud/cloud.ts) and shares between functions, as one
+ * AWS account shares its tables. A function takes from here only what its own deps type names.
+ */
+export interface LocalAdapters {
+  store: DynamoSessionStore;
+  audit: DynamoAuditLog;
+  idempotency: IdempotentRunner;
+  ledger: DynamoDedupLedger;
+  /** Every alert published is also recorded in the alert history (RecordingAlertPublisher). */
+  alerts: AlertPublisher;
+  alertHistory: DynamoAlertHistory;
+  platform: ProcessPlatform;
+  workflow: LocalLaunchWorkflow;
+  clock: Clock;
+  timings: WorkflowTimings;
+}
+
+/** Logger and metrics named after the function, as Powertools names them in Lambda. */
+const observabilityOf = (functionName: string, namespace = CONTROL_PLANE_NAMESPACE) => ({
+  logger: new Logger({ serviceName: functionName }),
+  metrics: new Metrics({ namespace, serviceName: functionName }),
+});
+
+/**
+ * A handler as its module types it: the event is whatever its serverless.yml event source delivers (the
+ * local cloud builds those events as AWS does), so the map does not constrain it.
+ */
+type FunctionHandler = (event: never, context: Context, ...rest: never[]) => Promise<unknown>;
+
+/** One function's wiring: its module's createHandler and how its deps are built from the shared adapters. */
+export interface LocalWiring<D> {
+  createHandler: (deps: D) => FunctionHandler;
+  depsOf: (adapters: LocalAdapters, functionName: string) => D;
+  handlerOf: (adapters: LocalAdapters, functionName: string) => LambdaHandler;
+}
+
+/**
+ * D is the function's own deps type (from its createHandler). A builder that forgets one of them, or
+ * gives one of the wrong type, fails to compile on that function's entry rather than as a 500 at run
+ * time; one it does not take fails too ("not assignable to type 'never'" on that property), so no entry
+ * grows back into a bag.
+ */
+const wire = <D, R extends D>(
+  createHandler: (deps: D) => FunctionHandler,
+  depsOf: (adapters: LocalAdapters, functionName: string) => R & { [K in Exclude<keyof R, keyof D>]: never },
+): LocalWiring<D> => ({
+  createHandler,
+  depsOf,
+  // Middy's optional third argument and the event's type are the event source's business, as in Lambda.
+  handlerOf: (adapters, functionName) =>
+    createHandler(depsOf(adapters, functionName)) as unknown as LambdaHandler,
+});
+
+/**
+ * Every serverless.yml function, by its name there, with exactly its typed dependencies. Keys are checked
+ * against serverless.yml by tests/local/cloud/wiring.test.ts and at start-up (startLocalCloud).
+ */
+export const LOCAL_FUNCTIONS = {
+  startStrategy: wire(createStartStrategy, (a, name) => ({
+    store: a.store,
+    audit: a.audit,
+    idempotency: a.idempotency,
+    launchWorkflow: a.workflow,
+    clock: a.clock,
+    ...observabilityOf(name),
+  })),
+  controlStrategy: wire(createControlStrategy, (a, name) => ({
+    store: a.store,
+    audit: a.audit,
+    idempotency: a.idempotency,
+    clock: a.clock,
+    ...observabilityOf(name),
+  })),
+  readStrategies: wire(createReadStrategies, (a, name) => ({
+    store: a.store,
+    alertHistory: a.alertHistory,
+    audit: a.audit,
+    clock: a.clock,
+    ...observabilityOf(name),
+  })),
+  launchStep: wire(createLaunchStep, (a, name) => ({
+    store: a.store,
+    platform: a.platform,
+    clock: a.clock,
+    timings: a.timings,
+    logger: observabilityOf(name).logger,
+  })),
+  sessionEvents: wire(createSessionEvents, (a, name) => ({
+    store: a.store,
+    platform: a.platform,
+    workflow: a.workflow,
+    alerts: a.alerts,
+    ledger: a.ledger,
+    clock: a.clock,
+    ...observabilityOf(name),
+  })),
+  // The sweep publishes the seed's live-trading alarms' metrics (HeartbeatAgeSeconds, PnLDaily...).
+  sweep: wire(createSweep, (a, name) => ({
+    store: a.store,
+    platform: a.platform,
+    alerts: a.alerts,
+    ledger: a.ledger,
+    clock: a.clock,
+    timings: a.timings,
+    ...observabilityOf(name, LIVE_TRADING_NAMESPACE),
+  })),
+  ecsEvents: wire(createEcsEvents, (a, name) => ({
+    store: a.store,
+    platform: a.platform,
+    alerts: a.alerts,
+    ledger: a.ledger,
+    clock: a.clock,
+    logger: observabilityOf(name).logger,
+  })),
+} satisfies Record<string, Pick<LocalWiring<unknown>, 'handlerOf'>>;
+
+export type LocalFunctionName = keyof typeof LOCAL_FUNCTIONS;
+
+const isLocalFunctionName = (name: string): name is LocalFunctionName => Object.hasOwn(LOCAL_FUNCTIONS, name);
+
+/** Builds one function's handler; a serverless.yml function missing from LOCAL_FUNCTIONS is refused. */
+export const localHandlerOf = (functionName: string, adapters: LocalAdapters): LambdaHandler => {
+  if (!isLocalFunctionName(functionName)) {
+    throw new Error(
+      `serverless.yml function ${functionName} has no entry in LOCAL_FUNCTIONS (local/cloud/wiring.ts)`,
+    );
+  }
+  return LOCAL_FUNCTIONS[functionName].handlerOf(adapters, functionName);
+};
