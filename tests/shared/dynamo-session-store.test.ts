@@ -150,3 +150,121 @@ describe('DynamoSessionStore: on the embedded DynamoDB', () => {
     expect(lockRecord?.eventName).toBe('INSERT');
   });
 });
+
+describe('DynamoSessionStore: a refused conditional write reports the item as it is (ALL_OLD), no second read', () => {
+  let test: TestDynamo;
+  beforeAll(async () => {
+    test = await startTestDynamo();
+  });
+  afterAll(async () => {
+    await test.close();
+  });
+
+  /** A store on its own client whose requests are recorded by operation, in order. */
+  const recordedStore = (clock: ManualClock) => {
+    const doc = createDocumentClient({
+      endpoint: test.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const sent: string[] = [];
+    doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push((context.commandName ?? 'unknown').replace(/Command$/, ''));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordOperations' },
+    );
+    return { store: test.newStore(clock, doc), sent, close: () => doc.destroy() };
+  };
+
+  it('a fenced heartbeat, a refused transition and a refused intent change each answer in one UpdateItem (they re-read the session with a GetItem)', async () => {
+    const clock = new ManualClock('2026-03-01T00:00:00.000Z');
+    const { store, sent, close } = recordedStore(clock);
+    try {
+      const input = newSessionInput('all-old-session');
+      await store.createSession(input);
+      await store.claimSession({
+        run_id: input.run_id,
+        agent_id: 'agent-a',
+        strategy_version: null,
+        exchange: 'binance',
+        pairs: ['BTC/USDT'],
+      });
+      await store.transition(input.run_id, 'launching');
+      await store.transition(input.run_id, 'running');
+      sent.length = 0;
+
+      const superseded = await store.recordHeartbeat(
+        heartbeatOf(input.run_id, 'agent-b', 1, new Date(clock.now()).toISOString()),
+      );
+      const refused = await store.transition(input.run_id, 'launching');
+      await store.transition(input.run_id, 'stopping');
+      sent.length = 0;
+      const notOpen = await store.setDesiredState(input.run_id, 'paused');
+
+      expect(superseded).toMatchObject({ ok: false, reason: 'superseded', status: 'running' });
+      expect(refused).toMatchObject({ ok: false, reason: 'not_allowed', current: 'running' });
+      expect(notOpen).toMatchObject({ ok: false, reason: 'not_allowed', current: 'stopping' });
+      expect(sent).toEqual(['UpdateItem']);
+    } finally {
+      close();
+    }
+  });
+
+  it('a busy strategy and a lock not held name the holder from the refused write itself (they re-read the lock)', async () => {
+    const clock = new ManualClock('2026-03-01T00:00:00.000Z');
+    const { store, sent, close } = recordedStore(clock);
+    try {
+      const first = newSessionInput('all-old-lock');
+      await store.createSession(first);
+      sent.length = 0;
+
+      const busy = await store.createSession(newSessionInput('all-old-lock'));
+      const busySent = [...sent];
+      sent.length = 0;
+      const notHeld = await store.releaseLock('all-old-lock', 'dry-run-someone-else-0001');
+
+      expect(busy).toMatchObject({ ok: false, reason: 'strategy_busy', activeRunId: first.run_id });
+      expect(busySent).toEqual(['TransactWriteItems']);
+      expect(notHeld).toMatchObject({ ok: false, reason: 'not_held', activeRunId: first.run_id });
+      expect(sent).toEqual(['GetItem', 'UpdateItem']);
+    } finally {
+      close();
+    }
+  });
+
+  it('a pair leased by another live run names its holder from the cancelled transaction (it re-read the lease)', async () => {
+    const clock = new ManualClock('2026-03-01T00:00:00.000Z');
+    const { store, sent, close } = recordedStore(clock);
+    try {
+      const holder = newSessionInput('all-old-lease-a', { trading_mode: 'live' });
+      const second = newSessionInput('all-old-lease-b', { trading_mode: 'live' });
+      await store.createSession(holder);
+      await store.createSession(second);
+      const claimOf = (runId: string, agentId: string) => ({
+        run_id: runId,
+        agent_id: agentId,
+        strategy_version: null,
+        exchange: 'binance',
+        pairs: ['ETH/USDT'],
+        account_id: 'a11011d0000000000000000000000001',
+      });
+      expect((await store.claimSession(claimOf(holder.run_id, 'agent-a'))).ok).toBe(true);
+      sent.length = 0;
+
+      const busy = await store.claimSession(claimOf(second.run_id, 'agent-b'));
+
+      expect(busy).toMatchObject({
+        ok: false,
+        reason: 'account_busy',
+        holderRunId: holder.run_id,
+        pair: 'ETH/USDT',
+      });
+      // After the refusal only the orphan check reads: the holder's session, still active, so its lease stays.
+      expect(sent.slice(sent.indexOf('TransactWriteItems'))).toEqual(['TransactWriteItems', 'GetItem']);
+    } finally {
+      close();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { type Clock, systemClock } from '../../domain/clock';
 import { InvalidInputError, issuesOf, parseInput, parseStored } from '../../domain/errors';
@@ -80,13 +81,23 @@ const HistoryQuerySchema = PageRequestSchema.extend({
 });
 const BATCH_WRITE_MAX = 25;
 
-const isConditionFailure = (error: unknown): boolean =>
+type WireItem = Parameters<typeof unmarshall>[0];
+
+const isConditionFailure = (error: unknown): error is Error & { Item?: WireItem } =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 const isTransactionCancelled = (
   error: unknown,
-): error is Error & { CancellationReasons?: { Code?: string }[] } =>
+): error is Error & { CancellationReasons?: { Code?: string; Item?: WireItem }[] } =>
   error instanceof Error && error.name === 'TransactionCanceledException';
+
+/**
+ * The item a refused write saw (ReturnValuesOnConditionCheckFailure ALL_OLD), so the refusal can say why
+ * without a second read. The document client leaves errors' items in wire form. `undefined` when there is
+ * no item, or when an engine ignores ALL_OLD: callers read it then, which only a missing item costs on AWS.
+ */
+const oldItemOf = (item: WireItem | undefined): Record<string, unknown> | undefined =>
+  item === undefined ? undefined : unmarshall(item);
 
 /**
  * Builds a `SET` clause that aliases every attribute name (DynamoDB reserves hundreds of words, `status`
@@ -192,6 +203,7 @@ export class DynamoSessionStore implements SessionStore {
                 ConditionExpression:
                   'attribute_not_exists(active_run_id) OR attribute_type(active_run_id, :nullType)',
                 ExpressionAttributeValues: { ':nullType': 'NULL' },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
             {
@@ -209,7 +221,7 @@ export class DynamoSessionStore implements SessionStore {
       if (!isTransactionCancelled(error)) throw error;
       const [lockReason, sessionReason] = error.CancellationReasons ?? [];
       if (lockReason?.Code === 'ConditionalCheckFailed') {
-        const current = await this.getLock(input.strategy_id);
+        const current = await this.#lockAsItWas(lockReason.Item, input.strategy_id);
         const activeRunId = current?.active_run_id ?? 'unknown';
         return {
           ok: false,
@@ -302,6 +314,7 @@ export class DynamoSessionStore implements SessionStore {
                 ConditionExpression: `item_type = :session AND NOT (${terminal.expression})`,
                 ExpressionAttributeNames: { '#status': 'status', ...set.names },
                 ExpressionAttributeValues: { ...set.values, ...terminal.values, ':session': 'session' },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
             ...pairs.map((pair) => ({
@@ -322,6 +335,7 @@ export class DynamoSessionStore implements SessionStore {
                 ConditionExpression:
                   'attribute_not_exists(holder_run_id) OR attribute_type(holder_run_id, :nullType) OR holder_run_id = :run',
                 ExpressionAttributeValues: { ':nullType': 'NULL', ':run': claim.run_id },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
               },
             })),
           ],
@@ -331,11 +345,19 @@ export class DynamoSessionStore implements SessionStore {
       if (!isTransactionCancelled(error)) throw error;
       const [sessionReason, ...leaseReasons] = error.CancellationReasons ?? [];
       if (sessionReason?.Code === 'ConditionalCheckFailed')
-        return this.#whyClaimRefused(claim.run_id, await this.get(claim.run_id));
+        return this.#whyClaimRefused(
+          claim.run_id,
+          await this.#sessionAsItWas(sessionReason.Item, claim.run_id),
+        );
       const busy = leaseReasons.findIndex((reason) => reason?.Code === 'ConditionalCheckFailed');
       if (busy === -1) throw error;
       const pair = pairs[busy] as string;
-      const holderRunId = (await this.getAccountLease(accountId, pair))?.holder_run_id ?? 'unknown';
+      const old = oldItemOf(leaseReasons[busy]?.Item);
+      const lease =
+        old === undefined
+          ? await this.getAccountLease(accountId, pair)
+          : parseStored(AccountLeaseSchema, old, 'account lease');
+      const holderRunId = lease?.holder_run_id ?? 'unknown';
       return {
         ok: false,
         reason: 'account_busy',
@@ -477,13 +499,29 @@ export class DynamoSessionStore implements SessionStore {
           ExpressionAttributeNames: { '#status': 'status', ...update.set.names, ...update.names },
           ExpressionAttributeValues: { ...update.set.values, ...update.values, ':session': 'session' },
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return { ok: true, session: this.#parseSession(result.Attributes) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      return { ok: false, current: await this.get(runId) };
+      return { ok: false, current: await this.#sessionAsItWas(error.Item, runId) };
     }
+  }
+
+  /** The session a refused write saw; read only when the refusal carried no item (see oldItemOf). */
+  async #sessionAsItWas(item: WireItem | undefined, runId: string): Promise<Session | undefined> {
+    const old = oldItemOf(item);
+    if (old === undefined) return this.get(runId);
+    // The key names another kind of record (the condition's item_type check refused it): no session.
+    return old.item_type === 'session' ? this.#parseSession(old) : undefined;
+  }
+
+  async #lockAsItWas(item: WireItem | undefined, strategyId: string): Promise<StrategyLock | undefined> {
+    const old = oldItemOf(item);
+    return old === undefined
+      ? this.getLock(strategyId)
+      : parseStored(StrategyLockSchema, old, 'strategy lock');
   }
 
   async setDesiredState(
@@ -620,12 +658,13 @@ export class DynamoSessionStore implements SessionStore {
             ':now': now,
             ':run': runId,
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return { ok: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      const lock = await this.getLock(strategyId);
+      const lock = await this.#lockAsItWas(error.Item, strategyId);
       const activeRunId = lock?.active_run_id ?? null;
       return {
         ok: false,
