@@ -1,0 +1,344 @@
+import * as z from 'zod';
+import {
+  type AccountId,
+  AccountIdSchema,
+  IsoTimestampSchema,
+  isTerminal,
+  RunIdSchema,
+  type Session,
+  StrategyIdSchema,
+} from './session';
+
+/**
+ * Account budgets: a daily loss budget and a gross exposure cap per exchange account, over every live
+ * session trading on it, enforced outside the bots. The figures are kept as a per-account aggregate that
+ * the stream processor maintains from each session change (new image minus what was counted before), so
+ * judging an account never reads its sessions: one aggregate read per account per stream batch.
+ */
+
+/** The control plane's own actor name on the scope changes and pages a budget makes. */
+export const BUDGET_ACTOR = 'risk:account-budget';
+
+const CurrencySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9]{1,16}$/, 'must be 1-16 letters or digits (the stake currency, e.g. USDT)');
+
+/** What an operator configures for an account; both limits optional (absent: not enforced). */
+export const AccountBudgetSchema = z.strictObject({
+  /** The account's stake currency: only sessions reporting it (or none yet) count. */
+  stake_currency: CurrencySchema.transform((currency) => currency.toUpperCase()),
+  /** Today's loss (UTC day, unrealised included) at which the account goes reducing: 500 means at -500. */
+  daily_loss_max: z.number().positive().max(1e15).optional(),
+  /** Open positions' notional, summed over the account's sessions, at which the account goes reducing. */
+  gross_exposure_max: z.number().positive().max(1e15).optional(),
+});
+export type AccountBudget = z.infer<typeof AccountBudgetSchema>;
+
+/** The budget as stored: who set it and when, for the audit and the page. */
+export const StoredAccountBudgetSchema = AccountBudgetSchema.extend({
+  updated_at: IsoTimestampSchema,
+  updated_by: z.string().min(1).max(256),
+});
+export type StoredAccountBudget = z.infer<typeof StoredAccountBudgetSchema>;
+
+const DaySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a UTC day YYYY-MM-DD');
+
+/**
+ * What one session adds to its account's totals, as of one session image. `version` is the session
+ * item's version it was taken from: a redelivered stream record carries a version already counted.
+ */
+export const BudgetContributionSchema = z.object({
+  run_id: RunIdSchema,
+  strategy_id: StrategyIdSchema,
+  account_id: AccountIdSchema,
+  /** The UTC day of the heartbeat the figures are from (the agent's pnl_today is of that day). */
+  day: DaySchema,
+  /** The stake currency the session reported; `?` while it reported none. */
+  currency: z.string().min(1).max(16),
+  pnl_today: z.number(),
+  exposure: z.number().nonnegative(),
+  version: z.number().int().positive(),
+  /** The session is over: it adds no exposure, and its contribution may expire once its day is past. */
+  finished: z.boolean(),
+});
+export type BudgetContribution = z.infer<typeof BudgetContributionSchema>;
+
+/** The currency key of a session that has not reported one: counted in every budget's currency. */
+export const UNKNOWN_CURRENCY = '?';
+
+export const utcDayOf = (iso: string): string => iso.slice(0, 10);
+
+const round8 = (value: number): number => Math.round(value * 1e8) / 1e8;
+
+/**
+ * Gross exposure of a session: the notional of its open positions (amount × current rate, long and short
+ * alike). The item keeps at most 50 trades; when it holds fewer than the session has open, the agent's
+ * stake in open positions times the highest leverage is used where it is larger, so an overflowing
+ * snapshot never reads low.
+ */
+export const grossExposureOf = (session: Session): number => {
+  if (isTerminal(session.status)) return 0;
+  const listed = session.open_trades.reduce(
+    (sum, trade) => sum + Math.abs(trade.amount * (trade.current_rate ?? trade.open_rate)),
+    0,
+  );
+  const openCount = session.metrics?.open_trade_count ?? session.open_trades.length;
+  const snapshot = session.risk?.snapshot ?? null;
+  if (openCount <= session.open_trades.length || snapshot === null) return round8(listed);
+  return round8(Math.max(listed, snapshot.exposure * Math.max(1, snapshot.max_leverage)));
+};
+
+/**
+ * A session's contribution, or null while it counts towards no account: not yet claimed with an account
+ * (dry-run and one-shot runs never are), or no heartbeat figures yet. A finished session keeps today's
+ * PnL in its account's day (realised losses stay spent) and no longer adds exposure.
+ */
+export const contributionOf = (session: Session | undefined): BudgetContribution | null => {
+  if (session === undefined) return null;
+  const accountId = session.account_id ?? null;
+  if (accountId === null || session.metrics === null || session.last_heartbeat === null) return null;
+  return {
+    run_id: session.run_id,
+    strategy_id: session.strategy_id,
+    account_id: accountId,
+    day: utcDayOf(session.last_heartbeat),
+    currency: session.metrics.stake_currency?.toUpperCase() || UNKNOWN_CURRENCY,
+    pnl_today: session.metrics.pnl_today,
+    exposure: grossExposureOf(session),
+    version: session.version,
+    finished: isTerminal(session.status),
+  };
+};
+
+const sameFigures = (a: BudgetContribution | null, b: BudgetContribution | null): boolean =>
+  a === b ||
+  (a !== null &&
+    b !== null &&
+    a.day === b.day &&
+    a.currency === b.currency &&
+    a.pnl_today === b.pnl_today &&
+    a.exposure === b.exposure &&
+    a.finished === b.finished);
+
+/** Whether the aggregate must change at all: most heartbeats of an idle bot change nothing. */
+export const contributionChanged = (
+  counted: BudgetContribution | null,
+  next: BudgetContribution | null,
+): boolean => !sameFigures(counted, next);
+
+/** Names of the aggregate's figures; one per currency (exposure) and per currency and day (PnL). */
+export const exposureTotalKey = (currency: string): string => `exposure#${currency}`;
+export const pnlTotalKey = (currency: string, day: string): string => `pnl#${currency}#${day}`;
+
+/**
+ * How the account's totals move when a session's counted contribution is replaced by `next`. Exposure is
+ * a level: the old one is taken out. PnL is today's: a session's first figures of a new UTC day start that
+ * day's total and leave yesterday's as it ended; figures of an older day than the counted ones (never in
+ * order, kept for safety) move no PnL.
+ */
+export const contributionDelta = (
+  counted: BudgetContribution | null,
+  next: BudgetContribution,
+): Record<string, number> => {
+  const delta: Record<string, number> = {};
+  const add = (key: string, amount: number) => {
+    delta[key] = round8((delta[key] ?? 0) + amount);
+  };
+  add(exposureTotalKey(next.currency), next.exposure);
+  if (counted !== null) add(exposureTotalKey(counted.currency), -counted.exposure);
+  if (counted === null || counted.day < next.day) {
+    add(pnlTotalKey(next.currency, next.day), next.pnl_today);
+  } else if (counted.day === next.day) {
+    add(pnlTotalKey(next.currency, next.day), next.pnl_today);
+    add(pnlTotalKey(counted.currency, counted.day), -counted.pnl_today);
+  }
+  for (const [key, amount] of Object.entries(delta)) if (amount === 0) delete delta[key];
+  return delta;
+};
+
+/** Sums deltas of several sessions into one write of the account's aggregate. */
+export const sumDeltas = (deltas: readonly Record<string, number>[]): Record<string, number> => {
+  const total: Record<string, number> = {};
+  for (const delta of deltas)
+    for (const [key, amount] of Object.entries(delta)) total[key] = round8((total[key] ?? 0) + amount);
+  for (const [key, amount] of Object.entries(total)) if (amount === 0) delete total[key];
+  return total;
+};
+
+export interface AccountTotals {
+  /** Today's PnL summed over the account's sessions, unrealised included. */
+  pnl_today: number;
+  /** Gross exposure (notional of open positions) summed over the account's sessions. */
+  exposure: number;
+}
+
+/** The totals a budget judges, read from the aggregate's figures: its currency plus sessions without one. */
+export const totalsFor = (
+  figures: Readonly<Record<string, number>>,
+  currency: string,
+  day: string,
+): AccountTotals => {
+  const figure = (key: string) => figures[key] ?? 0;
+  return {
+    pnl_today: round8(figure(pnlTotalKey(currency, day)) + figure(pnlTotalKey(UNKNOWN_CURRENCY, day))),
+    exposure: round8(figure(exposureTotalKey(currency)) + figure(exposureTotalKey(UNKNOWN_CURRENCY))),
+  };
+};
+
+export const BudgetRuleSchema = z.enum(['daily_loss', 'gross_exposure']);
+export type BudgetRule = z.infer<typeof BudgetRuleSchema>;
+
+export interface BudgetBreach {
+  rule: BudgetRule;
+  limit: number;
+  observed: number;
+  message: string;
+}
+
+const fmt = (value: number): string => (Math.round(value * 100) / 100).toFixed(2);
+
+/** The limits the totals reach (at the limit counts, as the session rules do); pure, table-tested. */
+export const evaluateBudget = (budget: AccountBudget, totals: AccountTotals): BudgetBreach[] => {
+  const breaches: BudgetBreach[] = [];
+  const loss = -totals.pnl_today;
+  if (budget.daily_loss_max !== undefined && loss >= budget.daily_loss_max) {
+    breaches.push({
+      rule: 'daily_loss',
+      limit: budget.daily_loss_max,
+      observed: round8(loss),
+      message: `today's loss ${fmt(loss)} ${budget.stake_currency} reached the account's daily loss budget of ${fmt(budget.daily_loss_max)}`,
+    });
+  }
+  if (budget.gross_exposure_max !== undefined && totals.exposure >= budget.gross_exposure_max) {
+    breaches.push({
+      rule: 'gross_exposure',
+      limit: budget.gross_exposure_max,
+      observed: round8(totals.exposure),
+      message: `gross exposure ${fmt(totals.exposure)} ${budget.stake_currency} reached the account's cap of ${fmt(budget.gross_exposure_max)}`,
+    });
+  }
+  return breaches;
+};
+
+export type BudgetDecision =
+  | { type: 'none' }
+  /** Breached, and the account already restricts at least as much: nothing to write, nothing to page. */
+  | { type: 'already_restricted'; state: 'reducing' | 'halted' }
+  /** Breached while the account trades: one conditional write to reducing, one page if it lands. */
+  | { type: 'reduce'; breaches: BudgetBreach[] };
+
+/**
+ * What a budget does to its account. The scope state is read only when the totals breach, and the write
+ * to `reducing` names the state it read, so of several stream batches racing on one breach exactly one
+ * changes the account (and pages). An operator's resume while still over budget is undone at the next
+ * batch: the budget holds until it is raised.
+ */
+export const decideBudget = (
+  breaches: readonly BudgetBreach[],
+  accountState: 'active' | 'reducing' | 'halted',
+): BudgetDecision => {
+  if (breaches.length === 0) return { type: 'none' };
+  if (accountState !== 'active') return { type: 'already_restricted', state: accountState };
+  return { type: 'reduce', breaches: [...breaches] };
+};
+
+export interface BudgetShare {
+  run_id: string;
+  strategy_id: string;
+  /** The session's own figure: its loss today (for daily_loss) or its exposure. */
+  amount: number;
+  /** Its part of the account's losing sessions' losses, or of the exposure, 0..1. */
+  share: number;
+}
+
+/**
+ * Who carries a breach: the sessions' shares, largest first. For the loss, shares are of the losses of
+ * the losing sessions (winners offset the total, but did not cause it); for exposure, of the total.
+ */
+export const budgetSharesOf = (
+  contributions: readonly BudgetContribution[],
+  rule: BudgetRule,
+  currency: string,
+  day: string,
+): BudgetShare[] => {
+  const counted = contributions.filter(
+    (item) => item.currency === currency || item.currency === UNKNOWN_CURRENCY,
+  );
+  const amounts = counted
+    .map((item) => ({
+      item,
+      amount: rule === 'daily_loss' ? (item.day === day ? Math.max(0, -item.pnl_today) : 0) : item.exposure,
+    }))
+    .filter(({ amount }) => amount > 0);
+  const total = amounts.reduce((sum, { amount }) => sum + amount, 0);
+  return amounts
+    .map(({ item, amount }) => ({
+      run_id: item.run_id,
+      strategy_id: item.strategy_id,
+      amount: round8(amount),
+      share: total > 0 ? amount / total : 0,
+    }))
+    .sort((a, b) => b.amount - a.amount || a.run_id.localeCompare(b.run_id));
+};
+
+/** The incident a breach pages under: one per account and state change, so a redelivery never pages twice. */
+export const budgetIncidentOf = (accountId: AccountId, generation: number): string =>
+  `account-budget:${accountId}:g${generation}`;
+
+/** One session's change within a stream batch: what its previous image counted, and its latest. */
+export interface ContributionChange {
+  /** The contribution of the first record's old image: what the aggregate should hold for it now. */
+  counted: BudgetContribution | null;
+  next: BudgetContribution;
+}
+
+/** An account's aggregate as stored: its budget (if any) and its running figures. */
+export interface AccountAggregate {
+  account_id: AccountId;
+  budget: StoredAccountBudget | undefined;
+  /** Running totals by `exposureTotalKey` / `pnlTotalKey`. */
+  figures: Record<string, number>;
+}
+
+/**
+ * The port of the per-account aggregate. `applyChanges` is idempotent under redelivery: a change whose
+ * version the aggregate already counted is skipped, and the aggregate and the contributions move in one
+ * all-or-nothing write, so a crash in between can neither lose nor double a delta.
+ */
+export interface AccountBudgetStore {
+  getAggregate(accountId: AccountId): Promise<AccountAggregate>;
+  /** Applies one batch's changes of one account and answers the aggregate after them. */
+  applyChanges(accountId: AccountId, changes: readonly ContributionChange[]): Promise<AccountAggregate>;
+  /** Every session's contribution on the account (read on a breach only, to name who carries it). */
+  contributionsOf(accountId: AccountId): Promise<BudgetContribution[]>;
+  /** Replaces the account's budget; answers the one it replaced. */
+  putBudget(accountId: AccountId, budget: StoredAccountBudget): Promise<StoredAccountBudget | undefined>;
+}
+
+/**
+ * One stream batch's changes, per account: each session once, from what its first record's old image
+ * counted to its last record's new image (records of one item arrive in order), and only where the
+ * figures moved. A batch thus writes each account's aggregate once, whatever number of heartbeats it holds.
+ */
+export const batchChangesOf = (
+  records: readonly { previous: Session | undefined; current: Session }[],
+): Map<AccountId, ContributionChange[]> => {
+  const bySession = new Map<
+    string,
+    { counted: BudgetContribution | null; next: BudgetContribution | null }
+  >();
+  for (const { previous, current } of records) {
+    const seen = bySession.get(current.run_id);
+    const next = contributionOf(current);
+    if (seen === undefined) bySession.set(current.run_id, { counted: contributionOf(previous), next });
+    else if (next !== null && (seen.next === null || next.version > seen.next.version)) seen.next = next;
+  }
+  const byAccount = new Map<AccountId, ContributionChange[]>();
+  for (const { counted, next } of bySession.values()) {
+    if (next === null || !contributionChanged(counted, next)) continue;
+    // An account never changes under a run; were it to, the new account starts from nothing.
+    const change = { counted: counted?.account_id === next.account_id ? counted : null, next };
+    byAccount.set(next.account_id, [...(byAccount.get(next.account_id) ?? []), change]);
+  }
+  return byAccount;
+};
