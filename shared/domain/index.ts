@@ -11,4 +11,5 @@ export * from './staleness';
 export * from './stream';
 export * from './sweep';
 export * from './trade-store';
+export * from './trading-scope';
 export * from './transitions';

@@ -11,6 +11,7 @@ import {
   type Session,
   type SessionStatus,
 } from './session';
+import type { TradingScope } from './trading-scope';
 
 /** The strategy lock item: at most one active session per strategy, ever. */
 /** The sparse GSI key every lock item carries, so strategies are listed without a Scan. */
@@ -65,6 +66,7 @@ export const SessionPatchSchema = z.strictObject({
   result_s3_path: z.string().max(1024).nullable().optional(),
   flatten_on_stop: z.boolean().optional(),
   stop_outcome: StopOutcomeSchema.nullable().optional(),
+  scope_cause: z.string().max(128).nullable().optional(),
 });
 export type SessionPatch = z.infer<typeof SessionPatchSchema>;
 
@@ -94,7 +96,9 @@ export interface PageRequest {
 export type CreateSessionResult =
   | { ok: true; session: Session }
   | { ok: false; reason: 'strategy_busy'; activeRunId: string; message: string }
-  | { ok: false; reason: 'duplicate_run_id'; message: string };
+  | { ok: false; reason: 'duplicate_run_id'; message: string }
+  /** The fleet is not `active`: no service-mode session starts (checked in the creating transaction). */
+  | { ok: false; reason: 'scope_not_active'; scope: TradingScope; message: string };
 
 export type HeartbeatResult =
   | { ok: true; desiredState: DesiredState; session: Session }
@@ -116,7 +120,9 @@ export type ClaimResult =
       accountId: string;
       pair: string;
       message: string;
-    };
+    }
+  /** A new live session's account is not `active`: it must not start trading (failed by its agent). */
+  | { ok: false; reason: 'scope_not_active'; scope: TradingScope; message: string };
 
 export type TransitionResult =
   | { ok: true; session: Session; previous: SessionStatus }

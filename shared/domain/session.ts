@@ -188,6 +188,13 @@ export const SessionSchema = z.object({
   result_s3_path: z.string().max(1024).nullable().optional(),
   /** Written with the agent's final status: what its stop did to the open positions. Absent on older items. */
   stop_outcome: StopOutcomeSchema.nullable().optional(),
+  /**
+   * The trading scopes (shared/domain/trading-scope.ts keys) whose `reducing` paused this session: only
+   * their resume resumes it, and only once none is left. Absent on older items and on sessions no scope holds.
+   */
+  scope_holds: z.array(z.string().max(128)).max(64).optional(),
+  /** The scope whose change last moved this session's intent: that change's one page covers its transitions. */
+  scope_cause: z.string().max(128).nullable().optional(),
   /** Only one-shot modes expire; live sessions never do (seed §6). */
   ttl: z.number().int().positive().optional(),
   version: z.number().int().positive(),

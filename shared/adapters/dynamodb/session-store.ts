@@ -2,6 +2,7 @@ import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -24,6 +25,7 @@ import {
   buildSession,
   type DesiredState,
   DesiredStateSchema,
+  isServiceMode,
   NewSessionSchema,
   RunIdSchema,
   type Session,
@@ -57,6 +59,23 @@ import {
   type TransitionResult,
   type UpdateResult,
 } from '../../domain/session-store';
+import {
+  FLEET,
+  FLEET_SCOPE_KEY,
+  neverChangedScope,
+  type ScopeChange,
+  type ScopeChangeResult,
+  ScopeKeySchema,
+  type ScopeRef,
+  scopeKeyOf,
+  scopePredecessorsOf,
+  scopeRefusalOf,
+  TRADING_SCOPE_PARTITION,
+  type TradingScope,
+  TradingScopeSchema,
+  type TradingScopeStore,
+  TradingStateSchema,
+} from '../../domain/trading-scope';
 import { predecessorsOf } from '../../domain/transitions';
 import { decodeCursor, encodeCursor } from './cursor';
 
@@ -80,6 +99,17 @@ const HistoryQuerySchema = PageRequestSchema.extend({
   to: z.iso.datetime({ offset: false }).optional(),
 });
 const BATCH_WRITE_MAX = 25;
+
+const ScopeChangeSchema = z.strictObject({
+  scope: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('fleet') }),
+    z.strictObject({ kind: z.literal('account'), account_id: AccountIdSchema }),
+  ]),
+  to: TradingStateSchema,
+  expectedGeneration: z.number().int().nonnegative(),
+  actor: z.string().min(1).max(256),
+  reason: z.string().min(1).max(1024),
+});
 
 type WireItem = Parameters<typeof unmarshall>[0];
 
@@ -163,7 +193,7 @@ const corruptItemOf = (item: Record<string, unknown>, error: z.ZodError): Corrup
   issues: issuesOf(error).map((issue) => `${issue.field}: ${issue.message}`),
 });
 
-export class DynamoSessionStore implements SessionStore {
+export class DynamoSessionStore implements SessionStore, TradingScopeStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #sessionsTable: string;
   readonly #metricsTable: string;
@@ -213,13 +243,20 @@ export class DynamoSessionStore implements SessionStore {
                 ConditionExpression: 'attribute_not_exists(run_id)',
               },
             },
+            // In the same transaction as the lock: a halt that commits first refuses this start, one that
+            // commits after it finds this session in its fan-out. One-shot runs place no orders.
+            ...(isServiceMode(input.trading_mode) ? [this.#scopeActiveCheck(FLEET)] : []),
           ],
         }),
       );
       return { ok: true, session };
     } catch (error) {
       if (!isTransactionCancelled(error)) throw error;
-      const [lockReason, sessionReason] = error.CancellationReasons ?? [];
+      const [lockReason, sessionReason, scopeReason] = error.CancellationReasons ?? [];
+      if (scopeReason?.Code === 'ConditionalCheckFailed') {
+        const scope = await this.getTradingScope(FLEET);
+        return { ok: false, reason: 'scope_not_active', scope, message: scopeRefusalOf(scope).message };
+      }
       if (lockReason?.Code === 'ConditionalCheckFailed') {
         const current = await this.#lockAsItWas(lockReason.Item, input.strategy_id);
         const activeRunId = current?.active_run_id ?? 'unknown';
@@ -302,6 +339,10 @@ export class DynamoSessionStore implements SessionStore {
     }
     const terminal = inList('t', TERMINAL_STATUSES);
     const session = await this.get(claim.run_id);
+    // A session that never traded must not begin in an account that is not active; a replacement task of
+    // one already trading claims as before (the scope's fan-out already paused or stopped it).
+    const isNew = session === undefined || session.status === 'pending' || session.status === 'launching';
+    const scopeCheck = isNew ? [this.#scopeActiveCheck({ kind: 'account', account_id: accountId })] : [];
     try {
       await this.#doc.send(
         new TransactWriteCommand({
@@ -338,17 +379,23 @@ export class DynamoSessionStore implements SessionStore {
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
               },
             })),
+            ...scopeCheck,
           ],
         }),
       );
     } catch (error) {
       if (!isTransactionCancelled(error)) throw error;
-      const [sessionReason, ...leaseReasons] = error.CancellationReasons ?? [];
+      const [sessionReason, ...rest] = error.CancellationReasons ?? [];
+      const leaseReasons = rest.slice(0, pairs.length);
       if (sessionReason?.Code === 'ConditionalCheckFailed')
         return this.#whyClaimRefused(
           claim.run_id,
           await this.#sessionAsItWas(sessionReason.Item, claim.run_id),
         );
+      if (scopeCheck.length > 0 && rest[pairs.length]?.Code === 'ConditionalCheckFailed') {
+        const scope = await this.getTradingScope({ kind: 'account', account_id: accountId });
+        return { ok: false, reason: 'scope_not_active', scope, message: scopeRefusalOf(scope).message };
+      }
       const busy = leaseReasons.findIndex((reason) => reason?.Code === 'ConditionalCheckFailed');
       if (busy === -1) throw error;
       const pair = pairs[busy] as string;
@@ -542,10 +589,18 @@ export class DynamoSessionStore implements SessionStore {
     const now = new Date(this.#clock.now()).toISOString();
     // Only a real change of intent is written (and stamped): re-asking for the current state is a no-op,
     // so desired_state_changed_at always means "the operator changed their mind at".
+    // An operator's (or a breach's) intent takes the pause over from any scope holding it: that scope's
+    // resume must then leave it alone.
+    const set = setClause({
+      desired_state: desired,
+      desired_state_changed_at: now,
+      updated_at: now,
+      scope_cause: null,
+    });
     const outcome = await this.#updateSession(id, {
-      set: setClause({ desired_state: desired, desired_state_changed_at: now, updated_at: now }),
-      condition: `${when.expression} AND #s_desired_state <> :s_desired_state`,
-      values: when.values,
+      set: { ...set, expression: `${set.expression} REMOVE scope_holds` },
+      condition: `${when.expression} AND (#s_desired_state <> :s_desired_state OR size(scope_holds) > :zero)`,
+      values: { ...when.values, ':zero': 0 },
     });
     if (outcome.ok) return outcome;
     const { current } = outcome;
@@ -766,6 +821,199 @@ export class DynamoSessionStore implements SessionStore {
     const cursor = encodeCursor(result.LastEvaluatedKey);
     const items = (result.Items ?? []).map((item) => parseStored(HistoryEntrySchema, item, 'history entry'));
     return cursor === undefined ? { items } : { items, cursor };
+  }
+
+  /** A transaction item that holds only while the scope is active (or was never changed). */
+  #scopeActiveCheck(scope: ScopeRef) {
+    return {
+      ConditionCheck: {
+        TableName: this.#sessionsTable,
+        Key: { run_id: scopeKeyOf(scope) },
+        ConditionExpression: 'attribute_not_exists(run_id) OR #state = :active',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':active': 'active' },
+      },
+    };
+  }
+
+  async getTradingScope(scope: ScopeRef): Promise<TradingScope> {
+    const key = parseInput(ScopeKeySchema, scopeKeyOf(scope), 'scope');
+    const result = await this.#doc.send(
+      new GetCommand({ TableName: this.#sessionsTable, Key: { run_id: key }, ConsistentRead: true }),
+    );
+    return result.Item === undefined
+      ? neverChangedScope(scope)
+      : parseStored(TradingScopeSchema, result.Item, 'trading scope');
+  }
+
+  async listTradingScopes(): Promise<TradingScope[]> {
+    const scopes: TradingScope[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const result = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#sessionsTable,
+          IndexName: STRATEGY_LOCK_INDEX,
+          KeyConditionExpression: 'lock_scope = :scope',
+          ExpressionAttributeValues: { ':scope': TRADING_SCOPE_PARTITION },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of result.Items ?? [])
+        scopes.push(parseStored(TradingScopeSchema, item, 'trading scope'));
+      cursor = result.LastEvaluatedKey;
+    } while (cursor !== undefined);
+    // The fleet first, then accounts by id: a stable order for GET /fleet/state.
+    return scopes.sort((a, b) =>
+      a.run_id === FLEET_SCOPE_KEY ? -1 : b.run_id === FLEET_SCOPE_KEY ? 1 : a.run_id.localeCompare(b.run_id),
+    );
+  }
+
+  async changeTradingScope(raw: ScopeChange): Promise<ScopeChangeResult> {
+    const change = parseInput(ScopeChangeSchema, raw, 'scope change');
+    const scope: ScopeRef =
+      change.scope.kind === 'fleet' ? FLEET : { kind: 'account', account_id: change.scope.account_id };
+    const previous = await this.getTradingScope(scope);
+    const from = scopePredecessorsOf(change.to);
+    const next: TradingScope = {
+      ...neverChangedScope(scope),
+      state: change.to,
+      generation: change.expectedGeneration + 1,
+      previous_state: previous.state,
+      changed_by: change.actor,
+      reason: change.reason,
+      changed_at: new Date(this.#clock.now()).toISOString(),
+    };
+    const states: Record<string, string> = {};
+    from.forEach((state, index) => {
+      states[`:from${index}`] = state;
+    });
+    const allowedFrom = `#state IN (${Object.keys(states).join(', ')})`;
+    // Generation 0 is the never-written scope, which is active.
+    if (change.expectedGeneration === 0 && !from.includes('active')) {
+      throw new InvalidInputError('scope change', [
+        { field: 'to', message: `a scope never changed is active; it cannot move to ${change.to}` },
+      ]);
+    }
+    const condition =
+      change.expectedGeneration === 0
+        ? 'attribute_not_exists(run_id)'
+        : `#generation = :expected AND ${allowedFrom}`;
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#sessionsTable,
+          Item: next,
+          ConditionExpression: condition,
+          ...(change.expectedGeneration === 0
+            ? {}
+            : {
+                ExpressionAttributeNames: { '#state': 'state', '#generation': 'generation' },
+                ExpressionAttributeValues: { ...states, ':expected': change.expectedGeneration },
+              }),
+        }),
+      );
+      return { ok: true, scope: next, previous };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.getTradingScope(scope);
+      return {
+        ok: false,
+        reason: 'conflict',
+        current,
+        message: `the ${current.run_id} is now ${current.state} at generation ${current.generation} (by ${current.changed_by}: ${current.reason}); it was read at generation ${change.expectedGeneration}`,
+      };
+    }
+  }
+
+  async holdForScope(runIdRaw: string, scopeKeyRaw: string): Promise<UpdateResult> {
+    const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
+    const scopeKey = parseInput(ScopeKeySchema, scopeKeyRaw, 'scope');
+    const open = inList(
+      'w',
+      ACTIVE_STATUSES.filter((status) => status !== 'stopping'),
+    );
+    const now = new Date(this.#clock.now()).toISOString();
+    const values = { ...open.values, ':key': scopeKey, ':keyList': [scopeKey] };
+    // Running: pause it and become its first hold.
+    const paused = setClause(
+      { desired_state: 'paused', desired_state_changed_at: now, updated_at: now, scope_cause: scopeKey },
+      ['scope_holds = list_append(if_not_exists(scope_holds, :empty), :keyList)'],
+    );
+    const first = await this.#updateSession(runId, {
+      set: paused,
+      condition: `${open.expression} AND desired_state = :running AND NOT contains(scope_holds, :key)`,
+      values: { ...values, ':running': 'running', ':empty': [] },
+    });
+    if (first.ok) return first;
+    // Already paused by another scope: join its holds, so it resumes only once every holding scope has.
+    const joined = await this.#updateSession(runId, {
+      set: setClause({ updated_at: now }, ['scope_holds = list_append(scope_holds, :keyList)']),
+      condition: `${open.expression} AND desired_state = :paused AND size(scope_holds) > :zero AND NOT contains(scope_holds, :key)`,
+      values: { ...values, ':paused': 'paused', ':zero': 0 },
+    });
+    if (joined.ok) return joined;
+    const current = joined.current;
+    if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
+    if ((current.scope_holds ?? []).includes(scopeKey)) return { ok: true, session: current };
+    return {
+      ok: false,
+      reason: 'not_allowed',
+      current: current.status,
+      message: `session ${runId} is ${current.status} with desired state ${current.desired_state}`,
+    };
+  }
+
+  async stopForScope(runId: string, scopeKeyRaw: string, reason: string): Promise<UpdateResult> {
+    const scopeKey = parseInput(ScopeKeySchema, scopeKeyRaw, 'scope');
+    const result = await this.transition(runId, 'stopping', {
+      patch: {
+        desired_state: 'stopped',
+        flatten_on_stop: true,
+        status_reason: reason,
+        scope_cause: scopeKey,
+      },
+    });
+    return result.ok ? { ok: true, session: result.session } : result;
+  }
+
+  async releaseScopeHold(runIdRaw: string, scopeKeyRaw: string, resume: boolean): Promise<UpdateResult> {
+    const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
+    const scopeKey = parseInput(ScopeKeySchema, scopeKeyRaw, 'scope');
+    const open = inList(
+      'w',
+      ACTIVE_STATUSES.filter((status) => status !== 'stopping'),
+    );
+    const now = new Date(this.#clock.now()).toISOString();
+    if (resume) {
+      const set = setClause({
+        desired_state: 'running',
+        desired_state_changed_at: now,
+        updated_at: now,
+        scope_cause: scopeKey,
+      });
+      const resumed = await this.#updateSession(runId, {
+        set: { ...set, expression: `${set.expression} REMOVE scope_holds` },
+        condition: `${open.expression} AND desired_state = :paused AND size(scope_holds) = :one AND contains(scope_holds, :key)`,
+        values: { ...open.values, ':paused': 'paused', ':one': 1, ':key': scopeKey },
+      });
+      if (resumed.ok) return resumed;
+    }
+    // Only the hold goes: the list index read is checked in the write, so a concurrent change refuses it.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const current = await this.get(runId);
+      if (current === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
+      const index = (current.scope_holds ?? []).indexOf(scopeKey);
+      if (index === -1) return { ok: true, session: current };
+      const set = setClause({ updated_at: now });
+      const removed = await this.#updateSession(runId, {
+        set: { ...set, expression: `${set.expression} REMOVE scope_holds[${index}]` },
+        condition: `attribute_exists(#status) AND scope_holds[${index}] = :key`,
+        values: { ':key': scopeKey },
+      });
+      if (removed.ok) return removed;
+    }
+    return { ok: false, reason: 'not_allowed', message: `session ${runId}: its scope holds kept changing` };
   }
 
   #parseSession(item: unknown): Session {
