@@ -4,6 +4,7 @@ import { AlertViewSchema } from '../../shared/domain/alert-history';
 import { AuditEntrySchema } from '../../shared/domain/audit';
 import { IDEMPOTENCY_HEADER, SCOPE_RESOURCE_SERVER, SCOPES, type Scope } from '../../shared/http/constants';
 import { PauseResumeBodySchema, StopBodySchema } from './control-strategy/schema';
+import { PromoteBodySchema } from './promote-strategy/schema';
 import {
   AlertsQuerySchema,
   AuditQuerySchema,
@@ -53,6 +54,27 @@ const StartAcceptedSchema = z
 const CommandAcceptedSchema = z
   .looseObject({ run_id: z.string(), strategy_id: z.string(), status: z.string() })
   .meta({ id: 'CommandAccepted', description: "The session's state after the command was recorded" });
+
+const PromotedSchema = z
+  .strictObject({
+    strategy_id: z.string(),
+    model: z.string(),
+    version: z.string(),
+    to: z.string(),
+    kind: z.enum(['stage', 'alias']),
+    stage_before: z.string().nullable(),
+    stage: z.string().nullable(),
+    aliases: z.array(z.string()),
+    backtest_run_id: z
+      .string()
+      .nullable()
+      .meta({ description: 'The backtest that passed the floors, where gated' }),
+    active_run_id: z
+      .string()
+      .nullable()
+      .meta({ description: 'The running session, which keeps its version until its next start or a deploy' }),
+  })
+  .meta({ id: 'Promoted' });
 
 /** Read views are built field by field (functions/api/shared/views.ts); their schema is not enforced. */
 const ReadViewSchema = z.looseObject({}).meta({ description: 'See functions/api/shared/views.ts' });
@@ -133,6 +155,22 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
   command('pause', 'Pause trading (no new entries)', 'Risk-reducing: needs only `strategies:write`.'),
   command('resume', 'Resume a paused session', 'On a live session this increases risk.'),
   command('stop', 'Stop a session', 'Risk-reducing; `flatten: true` closes open positions first.'),
+  {
+    method: 'POST',
+    path: '/strategies/{strategyId}/promote',
+    scope: SCOPES.write,
+    summary: 'Promote a model version in the registry (stage or alias)',
+    description:
+      '`to: Staging|Production` is a stage transition (the versions in that stage are archived), any other name moves an alias. Moving the selection a running live session uses (its alias, or its stage) also needs `strategies:live`. With `PROMOTION_FLOORS` set, a gated target needs a completed backtest of the version: none is a 409 `backtest_required`, a failed floor a 422 `below_floor` naming it; a version the registry lacks is a 422 `version_not_found`.',
+    params: StrategyParamsSchema,
+    body: PromoteBodySchema,
+    idempotent: true,
+    success: {
+      status: '200',
+      description: 'The version as the registry holds it now',
+      schema: PromotedSchema,
+    },
+  },
   {
     method: 'GET',
     path: '/strategies',

@@ -1,5 +1,6 @@
 import './polyfills';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,15 +9,19 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
 import { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
+import { DynamoBacktestEvidence } from '../../shared/adapters/dynamodb/backtest-evidence';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
 import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
+import { MlflowPromotionRegistry } from '../../shared/adapters/mlflow/promotion-registry';
 import { RecordingAlertPublisher } from '../../shared/domain/alert-history';
 import { systemClock } from '../../shared/domain/clock';
 import type { Session } from '../../shared/domain/session';
 import { createDynamoIdempotency } from '../../shared/runtime/api-command-deps';
+import { PromotionFloorsEnvSchema } from '../../shared/runtime/api-promote-deps';
 import { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
 import { timingsFromEnv } from '../../shared/runtime/workflow-deps';
 import { type LocalDynamo, startLocalDynamo } from '../dynamodb';
+import { FilePromotionRegistry } from '../mlflow/file-promotion-registry';
 import { loadServerlessConfig, tablesOf } from '../serverless/config';
 import { type FunctionDefinition, functionsOf } from '../serverless/functions';
 import { createTableFromResource } from '../serverless/tables';
@@ -84,8 +89,14 @@ export interface LocalCloud {
 }
 
 /** CloudFormation references in function environments, as the local cloud resolves them. */
-const localValueOf = (name: string, stage: string, region: string): string | undefined => {
+const localValueOf = (
+  name: string,
+  stage: string,
+  region: string,
+  local: Record<string, string> = {},
+): string | undefined => {
   const known: Record<string, string> = {
+    ...local,
     LAUNCH_STATE_MACHINE_ARN: `arn:aws:states:${region}:${ACCOUNT}:stateMachine:tradai-launch-session-${stage}`,
     ALERTS_TOPIC_ARN: `arn:aws:sns:${region}:${ACCOUNT}:tradai-alerts-${stage}`,
     ECS_CLUSTER: `tradai-${stage}`,
@@ -101,6 +112,7 @@ const environmentOf = (
   stage: string,
   region: string,
   log: (line: string) => void,
+  local: Record<string, string> = {},
 ): Record<string, string> => {
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(values)) {
@@ -108,8 +120,8 @@ const environmentOf = (
       environment[name] = String(value);
       continue;
     }
-    const local = localValueOf(name, stage, region);
-    if (local !== undefined) environment[name] = local;
+    const resolved = localValueOf(name, stage, region, local);
+    if (resolved !== undefined) environment[name] = resolved;
     else log(`local cloud: ${name} is a CloudFormation reference with no local value; left unset`);
   }
   return environment;
@@ -127,6 +139,19 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   const localS3Root = join(scratch, 's3');
   const arcticdbDir = join(scratch, 'arcticdb');
   await mkdir(arcticdbDir, { recursive: true });
+  // The registry agents read and POST /promote writes: a real MLflow when one is given (npm start --
+  // --mlflow real), else a copy of the demo registry (kept in the data folder, so promotions persist).
+  const registryUri =
+    options.containerEnvironment?.MLFLOW_TRACKING_URI ?? `file://${join(scratch, 'registry.json')}`;
+  if (registryUri === `file://${join(scratch, 'registry.json')}`) {
+    await copyFile(
+      join(DEMO_DIR, 'registry.json'),
+      join(scratch, 'registry.json'),
+      constants.COPYFILE_EXCL,
+    ).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
 
   const dynamo = await startLocalDynamo({
     ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
@@ -157,7 +182,10 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     ...environmentOf(providerEnvironment, stage, region, print),
   };
   for (const fn of functions)
-    Object.assign(functionEnvironment, environmentOf(fn.environment, stage, region, print));
+    Object.assign(
+      functionEnvironment,
+      environmentOf(fn.environment, stage, region, print, { MLFLOW_TRACKING_URI: registryUri }),
+    );
   Object.assign(functionEnvironment, options.functionEnvironment ?? {});
   Object.assign(process.env, functionEnvironment);
 
@@ -226,7 +254,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       ...awsEnvironment,
       DYNAMODB_TABLE: tables.sessions,
       METRICS_TABLE: tables.metrics,
-      MLFLOW_TRACKING_URI: `file://${join(DEMO_DIR, 'registry.json')}`,
+      MLFLOW_TRACKING_URI: registryUri,
       S3_CONFIG_BUCKET: `file://${join(DEMO_DIR, 'configs')}`,
       // ArcticDB on LMDB locally (python/tradai/warmup.py), an S3 bucket in AWS.
       ARCTICDB_S3_URI: `lmdb://${arcticdbDir}`,
@@ -291,6 +319,11 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     workflow,
     clock,
     timings,
+    registry: /^https?:/.test(registryUri)
+      ? new MlflowPromotionRegistry({ trackingUri: registryUri })
+      : new FilePromotionRegistry(join(scratch, 'registry.json')),
+    backtests: new DynamoBacktestEvidence(doc, { sessionsTable: tables.sessions }),
+    promotionFloors: PromotionFloorsEnvSchema.parse(functionEnvironment.PROMOTION_FLOORS),
   };
   // Each function gets exactly its typed deps (local/cloud/wiring.ts); one serverless.yml adds is refused.
   for (const fn of functions) {

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { createHandler as createControlStrategy } from '../../functions/api/control-strategy/handler';
+import { createHandler as createPromoteStrategy } from '../../functions/api/promote-strategy/handler';
 import { createHandler as createReadStrategies } from '../../functions/api/read-strategies/handler';
 import { createHandler as createStartStrategy } from '../../functions/api/start-strategy/handler';
 import { createHandler as createEcsEvents } from '../../functions/ecs-events/handler';
@@ -12,6 +13,11 @@ import type { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-hi
 import type { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
 import type { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
 import type { Clock } from '../../shared/domain/clock';
+import type {
+  BacktestEvidenceSource,
+  ModelPromotionRegistry,
+  PromotionFloors,
+} from '../../shared/domain/model-promotion';
 import type { AlertPublisher } from '../../shared/domain/ports';
 import type { IdempotentRunner } from '../../shared/http/idempotency';
 import type { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
@@ -40,6 +46,10 @@ export interface LocalAdapters {
   workflow: LocalLaunchWorkflow;
   clock: Clock;
   timings: WorkflowTimings;
+  /** The registry POST /promote writes: the agents' own (a copy of the demo registry, or a real MLflow). */
+  registry: ModelPromotionRegistry;
+  backtests: BacktestEvidenceSource;
+  promotionFloors: PromotionFloors | null;
 }
 
 /** Logger and metrics named after the function, as Powertools names them in Lambda. */
@@ -95,6 +105,16 @@ export const LOCAL_FUNCTIONS = {
     store: a.store,
     audit: a.audit,
     idempotency: a.idempotency,
+    clock: a.clock,
+    ...observabilityOf(name),
+  })),
+  promoteStrategy: wire(createPromoteStrategy, (a, name) => ({
+    store: a.store,
+    audit: a.audit,
+    idempotency: a.idempotency,
+    registry: a.registry,
+    backtests: a.backtests,
+    promotionFloors: a.promotionFloors,
     clock: a.clock,
     ...observabilityOf(name),
   })),

@@ -10,7 +10,7 @@ import {
 import type { Page, PageRequest } from './session-store';
 
 /** The operator commands that change a strategy's state; each one leaves an audit record. */
-export const AuditActionSchema = z.enum(['start', 'pause', 'resume', 'stop']);
+export const AuditActionSchema = z.enum(['start', 'pause', 'resume', 'stop', 'promote']);
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 
 /** accepted: state changed; refused: a business rule said no (nothing changed); failed: a fault. */
@@ -52,6 +52,18 @@ export const AuditEntrySchema = z.strictObject({
    */
   overrides: z.record(z.string(), z.unknown()).optional(),
   risk_limits: RiskLimitsSchema.optional(),
+  /** A promotion's registry change: which version went where, and what held the target before. */
+  promotion: z
+    .strictObject({
+      model: z.string().min(1).max(128),
+      version: z.string().min(1).max(16),
+      to: z.string().min(1).max(128),
+      stage_before: z.string().max(64).nullable(),
+      stage_after: z.string().max(64).nullable(),
+      /** The backtest whose summary passed the floors, where the target is gated. */
+      backtest_run_id: z.string().max(128).nullable(),
+    })
+    .optional(),
 });
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 

@@ -490,6 +490,35 @@ const CASES: Case[] = [
     what: 'start a launch',
     expected: 'denied',
   },
+  // Promote API: reads the lock, session and backtest records, writes only the audit log; MLflow is reached over HTTP.
+  {
+    role: 'PromoteStrategyRole',
+    action: 'dynamodb:Query',
+    resource: `${SESSIONS}/index/status-created_at-index`,
+    what: 'read backtest records',
+    expected: 'allowed',
+  },
+  {
+    role: 'PromoteStrategyRole',
+    action: 'dynamodb:PutItem',
+    resource: AUDIT,
+    what: 'audit a promotion',
+    expected: 'allowed',
+  },
+  {
+    role: 'PromoteStrategyRole',
+    action: 'dynamodb:UpdateItem',
+    resource: SESSIONS,
+    what: 'change a session',
+    expected: 'denied',
+  },
+  {
+    role: 'PromoteStrategyRole',
+    action: 'secretsmanager:GetSecretValue',
+    resource: secret(`tradai/${STAGE}/exchange/default`),
+    what: 'exchange secret',
+    expected: 'denied',
+  },
   // Workflow functions.
   {
     role: 'LaunchStepRole',

@@ -23,6 +23,7 @@ export interface CommandAudit {
   /** A start's: what the session was asked to change in Freqtrade's config, and the limits it runs under. */
   overrides?: Record<string, unknown>;
   riskLimits?: RiskLimits;
+  promotion?: AuditEntry['promotion'];
 }
 
 /**
@@ -46,6 +47,7 @@ export const recordAudit = async (deps: ApiDeps, request: ApiRequest, audit: Com
     request_id: request.requestId.slice(0, 128),
     ...(audit.overrides === undefined ? {} : { overrides: audit.overrides }),
     ...(audit.riskLimits === undefined ? {} : { risk_limits: audit.riskLimits }),
+    ...(audit.promotion === undefined ? {} : { promotion: audit.promotion }),
   };
   deps.metrics.addMetric(`Command_${audit.action}_${audit.outcome}`, MetricUnit.Count, 1);
   try {

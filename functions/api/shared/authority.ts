@@ -9,6 +9,7 @@ const RISK_OF: Readonly<Record<AuditAction, 'increases' | 'reduces'>> = {
   resume: 'increases',
   pause: 'reduces',
   stop: 'reduces',
+  promote: 'increases',
 };
 
 export type Authority = 'writer' | 'live_trader';
@@ -24,4 +25,14 @@ export const authorityFor = (action: AuditAction, mode: TradingMode): Authority 
 export const requireAuthority = (principal: Principal, action: AuditAction, mode: TradingMode): void => {
   requireScopes(principal, SCOPES.write);
   if (authorityFor(action, mode) === 'live_trader') requireLiveTrader(principal);
+};
+
+/**
+ * A promotion is a live change when it moves the selection a running live session reloads at its next
+ * (re)start (its alias, or its stage): an ECS restart after a crash would then trade the new version
+ * without anyone holding the live permission having chosen it. Any other promotion needs `strategies:write`.
+ */
+export const requirePromotionAuthority = (principal: Principal, touchesLive: boolean): void => {
+  requireScopes(principal, SCOPES.write);
+  if (touchesLive) requireLiveTrader(principal);
 };
