@@ -17,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/**/*.test.ts'],
-          exclude: ['tests/e2e/**', 'tests/real-freqtrade/**'],
+          exclude: ['tests/e2e/**', 'tests/real-freqtrade/**', 'tests/browser/**'],
         },
       },
       {
@@ -27,6 +27,18 @@ export default defineConfig({
           include: ['tests/e2e/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
+        },
+      },
+      {
+        // The console in a real browser (Debian's chromium through playwright-core) against a local cloud per
+        // file; one file at a time, like e2e. Fails, never skips, without chromium (tests/browser/support.ts).
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 90_000,
         },
       },
       {

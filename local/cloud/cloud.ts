@@ -26,6 +26,7 @@ import { loadServerlessConfig, tablesOf } from '../serverless/config';
 import { type FunctionDefinition, functionsOf } from '../serverless/functions';
 import { createTableFromResource } from '../serverless/tables';
 import { LocalAlertPublisher } from './alerts';
+import { localConsoleSite } from './console-site';
 import { matchesPattern } from './event-pattern';
 import { type HttpRoute, startHttpApi } from './http-api';
 import { type LocalIssuer, loadLocalIssuer } from './jwt-issuer';
@@ -424,7 +425,13 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   if (restored.length > 0) print(`ecs: restored ${restored.length} service(s): ${restored.join(', ')}`);
   await failInterruptedLaunches(store, interrupted, print);
 
-  const api = await startHttpApi({ routes, issuer, port: options.port ?? 4000, log: print });
+  const api = await startHttpApi({
+    routes,
+    issuer,
+    port: options.port ?? 4000,
+    log: print,
+    site: await localConsoleSite(issuer),
+  });
 
   return {
     url: api.url,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
 import { buildOpenApiDocument } from '../../functions/api/openapi';
+import type { ConsoleSite } from './console-site';
 import { type LocalIssuer, rejectionOf, type TokenRejection } from './jwt-issuer';
 
 export interface HttpRoute {
@@ -108,6 +109,8 @@ export const startHttpApi = async (options: {
   issuer: LocalIssuer;
   port: number;
   log: (line: string) => void;
+  /** The operator console, asked only for requests no API route matches: the API's routes always win. */
+  site?: ConsoleSite;
 }): Promise<{ url: string; server: Server; close(): Promise<void> }> => {
   const routes = [...options.routes].sort((a, b) => specificity(b) - specificity(a));
   const server = createServer(async (request, response) => {
@@ -126,7 +129,11 @@ export const startHttpApi = async (options: {
           break;
         }
       }
-      if (matched === undefined) return send(response, 404, JSON.stringify({ message: 'Not Found' }));
+      if (matched === undefined) {
+        const port = (server.address() as AddressInfo).port;
+        if (options.site !== undefined && (await options.site(request, response, url, port))) return;
+        return send(response, 404, JSON.stringify({ message: 'Not Found' }));
+      }
       const { route, parameters } = matched;
 
       let claims: Record<string, unknown> = {};

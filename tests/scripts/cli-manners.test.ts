@@ -42,6 +42,7 @@ const SCRIPTS = [
   'local/dynamodb/main.ts',
   'bench/run.ts',
   'scripts/openapi.ts',
+  'scripts/console-build.ts',
   'container/agent/main.ts',
 ];
 
