@@ -17,6 +17,7 @@ import {
 } from '../exchange/index';
 import { type LocalMlflow, localMlflowAvailable, startLocalMlflow } from '../mlflow/index';
 import { startLocalCloud } from './cloud';
+import { publishEndpoint } from './endpoint';
 import { publishIssuer } from './jwt-issuer';
 
 const USAGE = `
@@ -113,6 +114,8 @@ const demo =
 const token = await cloud.token(['strategies:read', 'strategies:write']);
 // `npm run token` and `npm run demo` find this run's signing key by its port, --memory runs included.
 const unpublishIssuer = await publishIssuer(cloud.url, cloud.issuer, values.memory ? undefined : values.data);
+// `tradai` finds this run (its URL, while the pid lives) from any folder, without configuration.
+const unpublishEndpoint = await publishEndpoint(cloud.url, values.memory ? undefined : values.data);
 const clientPrefix = cloud.url === 'http://127.0.0.1:4000' ? '' : `TRADAI_URL=${cloud.url} `;
 
 console.log(`
@@ -143,6 +146,7 @@ const stop = async (signal: string) => {
   console.log(`\n${signal}: stopping containers gracefully...`);
   await cloud.close();
   await unpublishIssuer();
+  await unpublishEndpoint();
   await exchange?.close();
   await mlflow?.close();
   process.exit(0);

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type * as z from 'zod';
+import { ApiRefusalError, BadReplyError, UnreachableError } from './errors';
+import { ErrorReplySchema } from './replies';
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  token: string;
+  fetch?: typeof fetch;
+  /** Per request; a request that outlives it counts as unreachable. */
+  timeoutMs?: number;
+  /** Attempts when the connection fails (never when the API answered). */
+  attempts?: number;
+}
+
+/** `field.path: message` for the first few zod issues: the reply's field that is not what we expect. */
+export const issuesOf = (error: z.ZodError, limit = 3): string =>
+  error.issues
+    .slice(0, limit)
+    .map((issue) => `field ${issue.path.length === 0 ? '(body)' : issue.path.join('.')}: ${issue.message}`)
+    .join('; ');
+
+/**
+ * The HTTP API as the CLI sees it: every reply parsed with a zod schema, every failure one typed error.
+ * A command is sent with an Idempotency-Key and re-sent with the same key if the connection fails, so a
+ * retried stop or start is answered with the first attempt's result instead of being applied twice.
+ */
+export class ApiClient {
+  readonly baseUrl: string;
+  readonly #token: string;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+  readonly #attempts: number;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? fetch;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#attempts = options.attempts ?? 3;
+  }
+
+  get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
+    return this.#request('GET', path, schema, undefined);
+  }
+
+  post<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
+    return this.#request('POST', path, schema, body);
+  }
+
+  async #request<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    body: unknown,
+  ): Promise<z.output<S>> {
+    const what = `${method} ${path.split('?')[0]}`;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#token}`,
+      accept: 'application/json',
+    };
+    if (method === 'POST') {
+      headers['content-type'] = 'application/json';
+      headers['idempotency-key'] = `tradai-cli-${randomUUID()}`;
+    }
+    let response: Response | undefined;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.#attempts && response === undefined; attempt += 1) {
+      try {
+        response = await this.#fetch(`${this.baseUrl}${path}`, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(this.#timeoutMs),
+        });
+      } catch (error) {
+        lastError = error;
+        if (attempt < this.#attempts) await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
+    if (response === undefined) throw new UnreachableError(this.baseUrl, lastError);
+
+    const text = await response.text().catch((error: unknown) => {
+      throw new UnreachableError(this.baseUrl, error);
+    });
+    let json: unknown;
+    try {
+      json = text === '' ? {} : JSON.parse(text);
+    } catch {
+      throw new BadReplyError(what, `${response.status}, not JSON (${JSON.stringify(text.slice(0, 80))})`);
+    }
+    if (!response.ok) throw refusalOf(what, response, json);
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new BadReplyError(what, issuesOf(parsed.error));
+    return parsed.data;
+  }
+}
+
+/** The functions answer `{error: {code, message, details}}`, API Gateway `{message}` (reason in a header). */
+const refusalOf = (what: string, response: Response, json: unknown): ApiRefusalError => {
+  const parsed = ErrorReplySchema.safeParse(json);
+  const challenge = /error_description="([^"]*)"/.exec(response.headers.get('www-authenticate') ?? '')?.[1];
+  const code = (parsed.success ? parsed.data.error?.code : undefined) ?? `http_${response.status}`;
+  const message =
+    (parsed.success ? (parsed.data.error?.message ?? parsed.data.message) : undefined) ??
+    challenge ??
+    response.statusText;
+  const details = parsed.success ? parsed.data.error?.details : undefined;
+  return new ApiRefusalError(what, response.status, code, message, details);
+};

@@ -1,0 +1,78 @@
+import {
+  type FleetStrategy,
+  type FleetView,
+  FleetViewSchema,
+} from '../../../functions/api/read-strategies/schema';
+import type { SessionStatus } from '../../../shared/domain/session';
+import type { CommandContext } from '../context';
+import { drawdownCell, heartbeatCell, moneyCell, type Paint, renderTable, statusCell } from '../format';
+
+export const LS_HEAD = [
+  'STRATEGY',
+  'MODE',
+  'STATUS',
+  'DESIRED',
+  'HEARTBEAT',
+  'PNL TODAY',
+  'DRAWDOWN',
+  'OPEN',
+];
+
+export const fleetCells = (row: FleetStrategy, paint: Paint): string[] => [
+  row.risk_state === 'breached' ? `${row.strategy_id} ${paint.red('! risk')}` : row.strategy_id,
+  row.trading_mode === 'live' ? paint.bold(row.trading_mode) : row.trading_mode,
+  statusCell(row.status, paint),
+  row.desired_state === row.status || !row.active
+    ? paint.dim(row.desired_state)
+    : paint.yellow(row.desired_state),
+  heartbeatCell(row.heartbeat_age_s, row.stale_after_s, row.active, paint),
+  moneyCell(row.pnl_today, row.stake_currency, paint),
+  drawdownCell(row.drawdown_pct, row.max_drawdown_pct, paint),
+  row.open_trade_count === null ? paint.dim('-') : String(row.open_trade_count),
+];
+
+/** The line under the table: counts by status, money per mode and currency, open alerts. */
+export const totalsLine = (fleet: FleetView, paint: Paint): string => {
+  const { totals } = fleet;
+  const statuses = Object.entries(totals.by_status)
+    .filter(([, count]) => count > 0)
+    .map(([status, count]) => `${count} ${statusCell(status as SessionStatus, paint)}`)
+    .join(', ');
+  const money = totals.money.map(
+    (total) =>
+      `${total.trading_mode}${total.stake_currency ? ` ${total.stake_currency}` : ''}: equity ${total.equity.toFixed(2)}, today ${moneyCell(total.pnl_today, null, paint)}`,
+  );
+  const alerts = [
+    totals.open_alerts.CRITICAL > 0 ? paint.red(paint.bold(`${totals.open_alerts.CRITICAL} CRITICAL`)) : '',
+    totals.open_alerts.WARNING > 0 ? paint.yellow(`${totals.open_alerts.WARNING} WARNING`) : '',
+  ].filter(Boolean);
+  return [
+    `${totals.strategies === 1 ? '1 strategy' : `${totals.strategies} strategies`}${statuses === '' ? '' : ` (${statuses})`}`,
+    ...money,
+    alerts.length === 0 ? paint.dim('no open alerts') : `open alerts: ${alerts.join(', ')}`,
+  ].join('  |  ');
+};
+
+/** GET /fleet: every strategy's current session in one read, with the stale threshold and the totals. */
+export const lsCommand = async (ctx: CommandContext): Promise<void> => {
+  const api = await ctx.api();
+  const fleet = await api.get('/fleet', FleetViewSchema);
+  if (ctx.json) {
+    ctx.printJson(fleet);
+    return;
+  }
+  if (fleet.strategies.length === 0) {
+    ctx.print(ctx.paint.dim('no strategies yet: tradai start <strategy> --model <name> --mode dry-run'));
+    return;
+  }
+  ctx.print(
+    renderTable(
+      LS_HEAD,
+      fleet.strategies.map((row) => fleetCells(row, ctx.paint)),
+      ctx.paint,
+    ),
+  );
+  ctx.print(totalsLine(fleet, ctx.paint));
+  if (fleet.truncated)
+    ctx.note(ctx.paint.yellow('the list is truncated: more strategies than one read returns'));
+};

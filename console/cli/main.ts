@@ -1,0 +1,18 @@
+/**
+ * `tradai` (npm run tradai -- ..., or the package's bin): the operator's command line. See program.ts.
+ */
+import { runTradai } from './program';
+
+const interrupt = new AbortController();
+process.once('SIGINT', () => {
+  interrupt.abort();
+  // A second Ctrl-C ends it at once, whatever it waits for.
+  process.once('SIGINT', () => process.exit(130));
+});
+process.exitCode = await runTradai(process.argv.slice(2), {
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  signal: interrupt.signal,
+});

@@ -1,0 +1,167 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { ApiClient } from '../../../console/cli/client';
+import { CliError } from '../../../console/cli/errors';
+import { EXIT } from '../../../console/cli/exit-codes';
+import { StrategyReplySchema } from '../../../console/cli/replies';
+
+type Reply = { status: number; body: string; headers?: Record<string, string> };
+
+/** A real HTTP server on 127.0.0.1 answering each path with a canned reply, recording what it was sent. */
+let server: Server;
+let baseUrl: string;
+const replies = new Map<string, Reply>();
+const received: { path: string; headers: IncomingMessage['headers'] }[] = [];
+
+beforeAll(async () => {
+  server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    received.push({ path: request.url ?? '', headers: request.headers });
+    const reply = replies.get(request.url ?? '') ?? { status: 404, body: '{"message":"Not Found"}' };
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      response.end(reply.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const failureOf = async (promise: Promise<unknown>): Promise<CliError> => {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof CliError)) throw new Error(`expected a CliError, got ${String(outcome)}`);
+  return outcome;
+};
+
+const client = () => new ApiClient({ baseUrl, token: 'a-token', attempts: 1 });
+
+describe('CLI: the API client', () => {
+  it('names the reply field that does not parse instead of crashing (exit 1)', async () => {
+    // prepare
+    replies.set('/strategies/x', {
+      status: 200,
+      body: JSON.stringify({ strategy_id: 'x', session: { run_id: 7 } }),
+    });
+
+    // act
+    const error = await failureOf(client().get('/strategies/x', StrategyReplySchema));
+
+    // assess
+    expect(error.exitCode).toBe(EXIT.error);
+    expect(error.message).toContain('GET /strategies/x: the reply is not understood');
+    expect(error.message).toContain('field session.run_id');
+  });
+
+  it('says a reply that is not JSON is not JSON (exit 1)', async () => {
+    replies.set('/html', { status: 200, body: '<html>proxy login</html>' });
+
+    const error = await failureOf(client().get('/html', z.object({})));
+
+    expect(error.exitCode).toBe(EXIT.error);
+    expect(error.message).toContain('not JSON');
+  });
+
+  it("reports a function's refusal with its code, message and field issues", async () => {
+    // prepare
+    replies.set('/strategies/x/start', {
+      status: 400,
+      body: JSON.stringify({
+        error: {
+          code: 'invalid_request',
+          message: 'The request body is invalid',
+          details: [{ field: 'risk_limits', message: 'required for live' }],
+        },
+      }),
+    });
+
+    // act
+    const error = await failureOf(client().post('/strategies/x/start', {}, z.object({})));
+
+    // assess
+    expect(error.exitCode).toBe(EXIT.refused);
+    expect(error.message).toBe(
+      'POST /strategies/x/start refused (400 invalid_request): The request body is invalid\n  risk_limits: required for live',
+    );
+    expect(error.detail).toMatchObject({ status: 400, code: 'invalid_request' });
+  });
+
+  it("reports a refusal without field issues by its code and message (it said only 'Not Found')", async () => {
+    replies.set('/strategies/nope', {
+      status: 404,
+      body: '{"error":{"code":"not_found","message":"Strategy nope has no sessions"}}',
+    });
+
+    const error = await failureOf(client().get('/strategies/nope', z.object({})));
+
+    expect(error.exitCode).toBe(EXIT.refused);
+    expect(error.message).toBe('GET /strategies/nope refused (404 not_found): Strategy nope has no sessions');
+  });
+
+  it("reads API Gateway's 401 (reason only in www-authenticate) as an auth failure (exit 6)", async () => {
+    replies.set('/fleet', {
+      status: 401,
+      body: '{"message":"Unauthorized"}',
+      headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="token_expired"' },
+    });
+
+    const error = await failureOf(client().get('/fleet', z.object({})));
+
+    expect(error.exitCode).toBe(EXIT.auth);
+    expect(error.message).toContain('Unauthorized');
+  });
+
+  it('a 5xx is a fault, not a refusal (exit 1)', async () => {
+    replies.set('/boom', {
+      status: 500,
+      body: '{"error":{"code":"internal_error","message":"Internal server error"}}',
+    });
+
+    const error = await failureOf(client().get('/boom', z.object({})));
+
+    expect(error.exitCode).toBe(EXIT.error);
+  });
+
+  it('an API nobody listens on is unreachable (exit 5), after its retries', async () => {
+    // prepare: a port that was just free
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+
+    // act
+    const error = await failureOf(
+      new ApiClient({ baseUrl: `http://127.0.0.1:${port}`, token: 't', attempts: 2 }).get(
+        '/fleet',
+        z.object({}),
+      ),
+    );
+
+    // assess
+    expect(error.exitCode).toBe(EXIT.unreachable);
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('sends each command with its own Idempotency-Key and the bearer token', async () => {
+    // prepare
+    replies.set('/strategies/x/pause', { status: 202, body: '{}' });
+
+    // act
+    await client().post('/strategies/x/pause', { reason: 'r' }, z.object({}));
+    await client().post('/strategies/x/pause', { reason: 'r' }, z.object({}));
+
+    // assess
+    const keys = received
+      .filter((entry) => entry.path === '/strategies/x/pause')
+      .map((entry) => entry.headers['idempotency-key']);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^tradai-cli-[0-9a-f-]{36}$/);
+    expect(keys[0]).not.toBe(keys[1]);
+    expect(received.at(-1)?.headers.authorization).toBe('Bearer a-token');
+  });
+});
