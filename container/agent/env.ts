@@ -45,11 +45,15 @@ const RawEnvSchema = z
     S3_CONFIG_BUCKET: z.string().min(1),
     /** Where one-shot results go: `s3://bucket[/prefix]` or `file:///dir`; default: the config bucket. */
     RESULTS_S3_URI: optionalText,
-    HEARTBEAT_INTERVAL_S: intervalS(30, 3600),
+    /** 15 s: detection within 45 s at about a cent a month per strategy more than 30 s (bench fleet curve). */
+    HEARTBEAT_INTERVAL_S: intervalS(15, 3600),
     RISK_POLL_INTERVAL_S: intervalS(5, 3600),
     CONTROL_POLL_INTERVAL_S: intervalS(5, 3600),
-    /** Without a successful heartbeat for this long the agent pauses entries (fail-closed). Below the sweep's 180 s. */
-    HEARTBEAT_FAIL_CLOSED_S: intervalS(120),
+    /**
+     * Without a successful heartbeat for this long the agent pauses entries (fail-closed): before the sweep
+     * marks it stale (35 s), checked by tests/packaging/detection-defaults.test.ts.
+     */
+    HEARTBEAT_FAIL_CLOSED_S: intervalS(30),
     /** Per request to Freqtrade's API; a hung API counts as a monitoring failure after this. */
     FREQTRADE_TIMEOUT_S: intervalS(3, 120),
     /** Overrides the derived "loop is stuck" threshold (default: 4 × internals.process_throttle_secs, at least 30 s). */

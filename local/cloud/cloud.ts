@@ -374,9 +374,12 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
         );
         mappings.push(mapping);
       } else if (event.kind === 'schedule') {
+        // In AWS the sweep runs a pass every SWEEP_PASS_EVERY_S inside its one-minute invocation (it cannot be
+        // scheduled more often); here each pass is an invocation, which a shutdown can stop between passes.
+        const passEveryS = Number(fn.environment.SWEEP_PASS_EVERY_S);
         schedules.push({
           fn,
-          everyMs: options.scheduleEveryMs ?? event.everyMs,
+          everyMs: options.scheduleEveryMs ?? (passEveryS > 0 ? passEveryS * 1000 : event.everyMs),
           expression: event.expression,
         });
       } else {

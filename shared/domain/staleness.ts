@@ -1,7 +1,11 @@
 import type { Session } from './session';
 
-/** DESIGN.md §3: a heartbeat older than this marks the session stale (seed §8 alarm threshold). */
-export const DEFAULT_STALE_AFTER_S = 180;
+/**
+ * A heartbeat older than this marks the session stale. The seed's 180 s (DESIGN.md §3) is an upper bound:
+ * 35 s is two heartbeats (15 s) and a margin, above the agent's 30 s fail-closed window, so a hung agent
+ * is paged within 45 s (issue 14; the figures in bench/fleet.ts's cost curve).
+ */
+export const DEFAULT_STALE_AFTER_S = 35;
 
 /** Seconds since the last heartbeat, or since the session started running when none has come yet. */
 export const heartbeatAgeSeconds = (

@@ -30,11 +30,55 @@ export type SweepAction =
   /** Stop the container, then write stopped: the lock follows only once the container is gone. */
   | { type: 'force_stop'; reason: string };
 
-/** Statuses the sweep reads, each one GSI query (never a Scan). */
+/**
+ * The heartbeat index (heartbeat-index: partition hb_shard, sort hb_at, keys only, sparse). A pass reads
+ * through it the sessions whose heartbeat is older than the threshold, not the fleet.
+ */
+/** Partition values the index's keys spread over: one GSI partition takes about 1,000 writes a second. */
+export const HEARTBEAT_SHARDS = 8;
+/**
+ * hb_at is the heartbeat time rounded down to a step of this many seconds, so a heartbeat rewrites the
+ * index (a delete and a put: its key moves) once per step, not once per heartbeat. A healthy session is
+ * read by a pass only when its step began before now - threshold: kept below threshold - interval.
+ */
+export const HEARTBEAT_BUCKET_S = 15;
+
+export const heartbeatShardOf = (runId: string): string => {
+  let hash = 0;
+  for (let index = 0; index < runId.length; index += 1) hash = (hash * 31 + runId.charCodeAt(index)) >>> 0;
+  return String(hash % HEARTBEAT_SHARDS);
+};
+
+export const heartbeatBucketOf = (atIso: string, bucketS: number = HEARTBEAT_BUCKET_S): string => {
+  const stepMs = bucketS * 1000;
+  return new Date(Math.floor(Date.parse(atIso) / stepMs) * stepMs).toISOString();
+};
+
+/** Every session silent past the threshold has hb_at before this (hb_at never exceeds its heartbeat). */
+export const suspectCutoffOf = (nowMs: number, staleAfterS: number): string =>
+  new Date(nowMs - staleAfterS * 1000).toISOString();
+
+/** The port the sweep finds its suspects through. */
+export interface SilentSessionFinder {
+  /** Run ids of sessions whose hb_at is before `cutoffIso` (and that have not finished). */
+  listSilentSince(cutoffIso: string): Promise<string[]>;
+}
+
+/** Statuses a full pass reads, each one GSI query (never a Scan). */
 export const SWEPT_STATUSES = [
   'running',
   'paused',
   'stale',
+  'launching',
+  'pending',
+  'stopping',
+] as const satisfies readonly SessionStatus[];
+
+/**
+ * Statuses every pass reads through the status index besides the suspects: launches and stops in flight,
+ * few at any time. Running, paused and stale sessions come through the heartbeat index.
+ */
+export const IN_FLIGHT_STATUSES = [
   'launching',
   'pending',
   'stopping',
@@ -74,7 +118,9 @@ export const decideSweep = (session: Session, nowMs: number, policy: SweepPolicy
     case 'launching':
     case 'pending': {
       const waited = secondsInStatus(session, nowMs);
-      if (waited <= policy.launchLimitS) return [];
+      // A handoff's successor launches only once its predecessor has stopped: wait_flat's bound and that stop.
+      const handoffS = session.handoff ? session.handoff.wait_flat_s + policy.stopGraceS : 0;
+      if (waited <= policy.launchLimitS + handoffS) return [];
       return [
         {
           type: 'fail_launch',
@@ -84,7 +130,9 @@ export const decideSweep = (session: Session, nowMs: number, policy: SweepPolicy
       ];
     }
     case 'stopping': {
-      if (secondsInStatus(session, nowMs) <= policy.stopGraceS) return [];
+      // A handed-off session waits, bounded, for its trades to close (wait_flat) before its stop begins.
+      const waitFlatS = session.handoff?.wait_flat_s ?? 0;
+      if (secondsInStatus(session, nowMs) <= policy.stopGraceS + waitFlatS) return [];
       return [
         {
           type: 'force_stop',

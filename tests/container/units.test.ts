@@ -29,7 +29,7 @@ describe('Agent env', () => {
     expect(parsed.options).toMatchObject({
       strategy: 'PascalStrategy',
       metricsTable: 'tradai-session-metrics-dev',
-      heartbeatIntervalS: 30,
+      heartbeatIntervalS: 15,
       riskPollIntervalS: 5,
       controlPollIntervalS: 5,
       health: { host: '127.0.0.1', port: 8004 },

@@ -268,3 +268,60 @@ describe('DynamoSessionStore: a refused conditional write reports the item as it
     }
   });
 });
+
+describe('DynamoSessionStore: the heartbeat index finds the silent sessions without reading the fleet', () => {
+  let test: TestDynamo;
+  beforeAll(async () => {
+    test = await startTestDynamo();
+  });
+  afterAll(async () => {
+    await test.close();
+  });
+
+  it('lists the sessions whose heartbeat is older than the cutoff, within one step of it, and none that finished (the sweep had to read every running session)', async () => {
+    const clock = new ManualClock('2026-04-01T00:00:00.000Z');
+    const store = test.newStore(clock);
+    const started = async (name: string) => {
+      const input = newSessionInput(name);
+      await store.createSession(input);
+      await store.claimSession({
+        run_id: input.run_id,
+        agent_id: 'agent-a',
+        strategy_version: null,
+        exchange: 'binance',
+        pairs: ['BTC/USDT'],
+      });
+      await store.transition(input.run_id, 'launching');
+      return input.run_id;
+    };
+    const beat = async (runId: string, seq: number) => {
+      const result = await store.recordHeartbeat(
+        heartbeatOf(runId, 'agent-a', seq, new Date(clock.now()).toISOString()),
+      );
+      if (!result.ok) throw new Error(result.message);
+    };
+    const silent = await started('hb-index-silent');
+    const healthy = await started('hb-index-healthy');
+    const finished = await started('hb-index-finished');
+    const neverBeat = await started('hb-index-never');
+    await beat(silent, 1);
+    await beat(finished, 1);
+    clock.advance(120_000);
+    await beat(healthy, 1);
+    await store.transition(finished, 'stopping');
+    await store.transition(finished, 'stopped');
+
+    const cutoff = new Date(clock.now() - 60_000).toISOString();
+    const found = await store.listSilentSince(cutoff);
+
+    expect(found).toEqual([silent]);
+    expect(found).not.toContain(neverBeat);
+    // Everything heartbeating is found once the cutoff passes its step; finished sessions never are.
+    const all = await store.listSilentSince(new Date(clock.now() + 60_000).toISOString());
+    expect(all.sort()).toEqual([healthy, silent].sort());
+  });
+
+  it('refuses a cutoff that is not an ISO timestamp (no query)', async () => {
+    await expect(test.newStore().listSilentSince('yesterday')).rejects.toThrow(/cutoff/);
+  });
+});

@@ -76,11 +76,18 @@ import {
   type TradingScopeStore,
   TradingStateSchema,
 } from '../../domain/trading-scope';
+import {
+  HEARTBEAT_SHARDS,
+  heartbeatBucketOf,
+  heartbeatShardOf,
+  type SilentSessionFinder,
+} from '../../domain/sweep';
 import { predecessorsOf } from '../../domain/transitions';
 import { decodeCursor, encodeCursor } from './cursor';
 
 export const STATUS_INDEX = 'status-created_at-index';
 export const STRATEGY_LOCK_INDEX = 'strategy-lock-index';
+export const HEARTBEAT_INDEX = 'heartbeat-index';
 
 export interface DynamoSessionStoreOptions {
   sessionsTable: string;
@@ -193,7 +200,7 @@ const corruptItemOf = (item: Record<string, unknown>, error: z.ZodError): Corrup
   issues: issuesOf(error).map((issue) => `${issue.field}: ${issue.message}`),
 });
 
-export class DynamoSessionStore implements SessionStore, TradingScopeStore {
+export class DynamoSessionStore implements SilentSessionFinder, SessionStore, TradingScopeStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #sessionsTable: string;
   readonly #metricsTable: string;
@@ -427,6 +434,9 @@ export class DynamoSessionStore implements SessionStore, TradingScopeStore {
       set: setClause({
         last_heartbeat: heartbeat.at,
         heartbeat_seq: heartbeat.seq,
+        // The sweep's heartbeat index: the key moves only when the heartbeat enters a new step.
+        hb_shard: heartbeatShardOf(heartbeat.run_id),
+        hb_at: heartbeatBucketOf(heartbeat.at),
         metrics: heartbeat.metrics,
         health: heartbeat.health,
         risk: heartbeat.risk,
@@ -461,12 +471,16 @@ export class DynamoSessionStore implements SessionStore, TradingScopeStore {
     }
     const from = inList('f', allowed);
     const now = new Date(this.#clock.now()).toISOString();
+    const set = setClause(
+      { ...patch, ...intentChange(patch, now), status_changed_at: now, updated_at: now },
+      ['#previous_status = #status', '#status = :to'],
+    );
     const outcome = await this.#updateSession(runId, {
-      // Right-hand sides read the item as it was, so previous_status records where we came from.
-      set: setClause({ ...patch, ...intentChange(patch, now), status_changed_at: now, updated_at: now }, [
-        '#previous_status = #status',
-        '#status = :to',
-      ]),
+      // Right-hand sides read the item as it was, so previous_status records where we came from. A session
+      // that is over leaves the heartbeat index: no sweep needs to find it silent.
+      set: TERMINAL_STATUSES.includes(to)
+        ? { ...set, expression: `${set.expression} REMOVE hb_shard, hb_at` }
+        : set,
       condition: `${from.expression}${heldBy === undefined ? '' : ' AND agent_id = :heldBy'}`,
       names: { '#previous_status': 'previous_status' },
       values: { ...from.values, ':to': to, ...(heldBy === undefined ? {} : { ':heldBy': heldBy }) },
@@ -672,6 +686,33 @@ export class DynamoSessionStore implements SessionStore, TradingScopeStore {
       ...(cursor === undefined ? {} : { cursor }),
       ...(corrupt.length === 0 ? {} : { corrupt }),
     };
+  }
+
+  async listSilentSince(cutoffRaw: string): Promise<string[]> {
+    const cutoff = parseInput(z.iso.datetime({ offset: false }), cutoffRaw, 'cutoff');
+    const shards = Array.from({ length: HEARTBEAT_SHARDS }, (_, shard) => String(shard));
+    const perShard = await Promise.all(
+      shards.map(async (shard) => {
+        const runIds: string[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const result = await this.#doc.send(
+            new QueryCommand({
+              TableName: this.#sessionsTable,
+              IndexName: HEARTBEAT_INDEX,
+              KeyConditionExpression: 'hb_shard = :shard AND hb_at < :cutoff',
+              ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoff },
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of result.Items ?? [])
+            if (typeof item.run_id === 'string') runIds.push(item.run_id);
+          start = result.LastEvaluatedKey;
+        } while (start !== undefined);
+        return runIds;
+      }),
+    );
+    return perShard.flat();
   }
 
   async listStrategies(page: PageRequest = {}): Promise<Page<StrategyLock>> {

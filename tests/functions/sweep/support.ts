@@ -1,6 +1,5 @@
 import type { SweepDeps } from '../../../functions/sweep/handler';
 import type { ManualClock } from '../../../shared/domain/clock';
-import type { SessionStore } from '../../../shared/domain/session-store';
 import { InMemoryDedupLedger } from '../../../shared/runtime/events-dedup';
 import { type awsAdapters, capturedMetrics, silentLogger } from '../../adapters/support/workflow-fixtures';
 
@@ -14,7 +13,7 @@ export const SWEEP_TIMINGS: SweepDeps['timings'] = {
 
 /** The sweep's dependencies on the embedded DynamoDB, the AWS adapters (SDK-mocked) and a manual clock. */
 export const sweepDepsOf = (
-  store: SessionStore,
+  store: SweepDeps['store'],
   clock: ManualClock,
   adapters: ReturnType<typeof awsAdapters>,
   extra: Partial<SweepDeps> = {},
