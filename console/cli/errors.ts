@@ -53,7 +53,7 @@ export class ApiRefusalError extends CliError {
 
   constructor(request: string, status: number, code: string, message: string, details: unknown) {
     super(
-      `${request} refused (${status} ${code}): ${message}${issuesText(details)}`,
+      `${request} ${status >= 500 ? 'failed' : 'refused'} (${status} ${code}): ${message}${issuesText(details)}`,
       status === 401 || status === 403 ? EXIT.auth : status >= 500 ? EXIT.error : EXIT.refused,
       { status, code, ...(details === undefined ? {} : { details }) },
     );

@@ -44,6 +44,7 @@ const SCRIPTS = [
   'scripts/openapi.ts',
   'scripts/console-build.ts',
   'container/agent/main.ts',
+  'console/cli/main.ts',
 ];
 
 describe('Command lines: --help, unknown options, bad PORT', () => {

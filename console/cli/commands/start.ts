@@ -106,8 +106,13 @@ export const startCommand = async (
     if (spinner === undefined) ctx.note(line);
     else spinner.text = line;
   };
-  const finish = (ok: boolean, line: string) =>
-    spinner === undefined ? ctx.note(line) : ok ? spinner.succeed(line) : spinner.fail(line);
+  // Off a terminal a failure is said once, by the error tradai ends with.
+  const finish = (ok: boolean, line: string) => {
+    if (spinner === undefined) {
+      if (ok) ctx.note(line);
+    } else if (ok) spinner.succeed(line);
+    else spinner.fail(line);
+  };
   progress(`${id} ${statusCell(accepted.status, ctx.paint)} (run ${accepted.run_id})`);
   let last: SessionView | undefined;
   try {

@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { ApiClient } from '../../../console/cli/client';
 import { CliError } from '../../../console/cli/errors';
 import { EXIT } from '../../../console/cli/exit-codes';
+import { runTradai } from '../../../console/cli/program';
 import { StrategyReplySchema } from '../../../console/cli/replies';
 
 type Reply = { status: number; body: string; headers?: Record<string, string> };
@@ -163,5 +165,86 @@ describe('CLI: the API client', () => {
     expect(keys[0]).toMatch(/^tradai-cli-[0-9a-f-]{36}$/);
     expect(keys[0]).not.toBe(keys[1]);
     expect(received.at(-1)?.headers.authorization).toBe('Bearer a-token');
+  });
+});
+
+describe('CLI: a command on a live session is confirmed by typing its id', () => {
+  const liveSession = {
+    run_id: 'live-x-1',
+    strategy_id: 'x',
+    strategy_name: 'MomentumStrategy',
+    strategy_version: '1',
+    trading_mode: 'live',
+    status: 'running',
+    status_reason: null,
+    desired_state: 'running',
+    active: true,
+    flatten_on_stop: false,
+    created_at: '2026-01-01T00:00:00.000Z',
+    started_at: '2026-01-01T00:00:00.000Z',
+    status_changed_at: '2026-01-01T00:00:00.000Z',
+    last_heartbeat: null,
+    heartbeat_age_s: null,
+    requested_by: 'alice',
+    exchange: 'binance',
+    pairs: [],
+    metrics: null,
+    open_trade_count: 0,
+    risk_limits: { max_drawdown_pct: 10, max_daily_loss: 100 },
+    risk: null,
+  };
+  const accepted = {
+    run_id: 'live-x-1',
+    strategy_id: 'x',
+    status: 'running',
+    desired_state: 'stopped',
+    flatten_on_stop: true,
+  };
+
+  /** runTradai in-process with a terminal on stdin that answers `answer`. */
+  const runWithTerminal = async (answer: string, args: string[]) => {
+    const stdin = Object.assign(new PassThrough(), { isTTY: true });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let errors = '';
+    stderr.on('data', (chunk: Buffer) => {
+      errors += chunk.toString();
+      if (errors.includes('Type x to confirm')) stdin.write(`${answer}\n`);
+    });
+    stdout.resume();
+    const code = await runTradai(['--api-url', baseUrl, '--token', 't', ...args], {
+      env: {},
+      stdin,
+      stdout,
+      stderr,
+      signal: new AbortController().signal,
+    });
+    return { code, errors };
+  };
+  const stopsSent = () => received.filter((entry) => entry.path === '/strategies/x/stop').length;
+
+  beforeAll(() => {
+    replies.set('/strategies/x', {
+      status: 200,
+      body: JSON.stringify({ strategy_id: 'x', session: liveSession }),
+    });
+    replies.set('/strategies/x/stop', { status: 202, body: JSON.stringify(accepted) });
+  });
+
+  it('sends nothing when the answer is not the strategy id (exit 7)', async () => {
+    // act
+    const outcome = await runWithTerminal('y', ['stop', 'x', '--flatten', '--reason', 'risk']);
+
+    // assess
+    expect(outcome.code).toBe(EXIT.declined);
+    expect(outcome.errors).toContain('stop and FLATTEN the LIVE strategy x');
+    expect(stopsSent()).toBe(0);
+  });
+
+  it('sends the stop once the strategy id is typed', async () => {
+    const outcome = await runWithTerminal('x', ['stop', 'x', '--flatten', '--reason', 'risk']);
+
+    expect(outcome.code).toBe(EXIT.ok);
+    expect(stopsSent()).toBe(1);
   });
 });
