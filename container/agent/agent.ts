@@ -125,7 +125,9 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
     return handle;
   };
 
+  const workDir = options.workDir ?? join(tmpdir(), `tradai-${options.runId}`);
   const boot = await bootstrap(options, agentId, {
+    workDir,
     store,
     clock,
     logger,
@@ -140,7 +142,6 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
   const { booted } = boot;
   runtime.setPreviousTrades(booted.before.open_trades.map((trade) => trade.trade_id));
 
-  const workDir = options.workDir ?? join(tmpdir(), `tradai-${options.runId}`);
   const spawn: SpawnFn = deps.spawn ?? nodeSpawn;
   const freqtradeEnv = {
     ...freqtradeCredentialEnv(booted.credentials),

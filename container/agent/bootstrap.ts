@@ -1,11 +1,14 @@
 import type { Clock } from '../../shared/domain/clock';
-import { isTerminal, type Session } from '../../shared/domain/session';
+import { isServiceMode, isTerminal, type Session } from '../../shared/domain/session';
 import type { SessionStore } from '../../shared/domain/session-store';
 import { accountIdOf } from '../../shared/runtime/account-identity';
 import { type ConfigSource, createConfigSource } from './config/config-source';
+import { FreqaiModelError, installFreqaiModel } from './config/freqai-model';
 import { createModelRegistry, type ModelRegistry } from './config/mlflow';
+import { createArtifactDownloader, type ModelArtifactDownloader } from './config/model-artifacts';
 import { type LoadedStrategyConfig, StrategyConfigLoader } from './config/strategy-config-loader';
 import { EXIT, STARTUP_RETRY_FIRST_MS, STARTUP_RETRY_MAX_MS } from './constants';
+import { userDataDirFor } from './freqtrade/config-writer';
 import type { AgentOptions } from './env';
 import {
   ClaimRefusedError,
@@ -24,6 +27,10 @@ export interface BootstrapDeps {
   redactor: Redactor;
   fetch: typeof fetch;
   registry?: ModelRegistry;
+  /** Where a FreqAI model's artifacts come from (default: the registry's own store). */
+  artifacts?: ModelArtifactDownloader;
+  /** The run's work folder (Freqtrade's config; its user_data when the image has none). */
+  workDir: string;
   configSource?: ConfigSource;
   secrets?: SecretSource;
   /** Waits between retries of a transient fault (default: a timer); tests pass one that advances their clock. */
@@ -193,6 +200,53 @@ export const bootstrap = async (
     pairs: loaded.pairs.length,
     timeframe: loaded.timeframe,
   });
+
+  // 3b. FreqAI model (seed §5): downloaded before the claim, so a predecessor keeps trading meanwhile.
+  const freqaiModel = loaded.freqaiModel;
+  if (freqaiModel !== null && isServiceMode(options.tradingMode)) {
+    try {
+      const userDataDir = await userDataDirFor(loaded.config, deps.workDir, process.cwd());
+      const mlflow = {
+        trackingUri: options.mlflow.uri,
+        fetch: deps.fetch,
+        ...(options.mlflow.token === undefined ? {} : { token: options.mlflow.token }),
+        ...(options.mlflow.username === undefined ? {} : { username: options.mlflow.username }),
+        ...(options.mlflow.password === undefined ? {} : { password: options.mlflow.password }),
+      };
+      const downloader =
+        deps.artifacts ??
+        createArtifactDownloader(mlflow, { totalTimeoutMs: options.modelDownloadTimeoutS * 1000 });
+      const installed = await retrying('downloading the FreqAI model', () =>
+        installFreqaiModel({
+          config: loaded.config,
+          model: freqaiModel,
+          userDataDir,
+          pairs: loaded.pairs,
+          downloader,
+        }),
+      );
+      logger.info('FreqAI model installed for inference only', {
+        uri: freqaiModel.uri,
+        model: freqaiModel.name,
+        model_version: freqaiModel.version,
+        identifier: installed.identifier,
+        files: installed.files,
+        bytes: installed.bytes,
+        verified: installed.verified,
+      });
+    } catch (error) {
+      return (
+        exhausted(error) ??
+        refuse(
+          EXIT.configuration,
+          error instanceof FreqaiModelError
+            ? `FreqAI model ${error.message.replace(/^tags\.freqai_model: /, '')}`
+            : `FreqAI model ${freqaiModel.uri} could not be installed: ${describeError(error).error}`,
+          true,
+        )
+      );
+    }
+  }
 
   // 4. Claim: from here on, an older agent's heartbeats are refused.
   let session: Session;

@@ -68,6 +68,8 @@ const RawEnvSchema = z
     FREQTRADE_RESTART_WINDOW_S: intervalS(DEFAULT_RESTART_WINDOW_S, 86_400),
     /** How long a start retries transient faults (MLflow, S3, Secrets Manager, DynamoDB) before it gives up. */
     STARTUP_RETRY_S: intervalS(DEFAULT_STARTUP_RETRY_S, 3600),
+    /** Bound on downloading a FreqAI model (all its files); past it the start fails naming the model URI. */
+    MODEL_DOWNLOAD_TIMEOUT_S: intervalS(600, 3600),
     FREQTRADE_API_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
     FREQTRADE_USERNAME: optionalText,
     FREQTRADE_PASSWORD: optionalText,
@@ -150,6 +152,7 @@ export interface AgentOptions {
   maxRestarts: number;
   restartWindowS: number;
   startupRetryS: number;
+  modelDownloadTimeoutS: number;
   attach?: { url: string; username: string; password: string; auth: 'jwt' | 'basic' };
   freqtradeAuth: 'jwt' | 'basic';
   health: { host: string; port: number };
@@ -221,6 +224,7 @@ export const parseAgentEnv = (env: NodeJS.ProcessEnv): EnvParseResult => {
       maxRestarts: e.FREQTRADE_MAX_RESTARTS,
       restartWindowS: e.FREQTRADE_RESTART_WINDOW_S,
       startupRetryS: e.STARTUP_RETRY_S,
+      modelDownloadTimeoutS: e.MODEL_DOWNLOAD_TIMEOUT_S,
       ...(e.FREQTRADE_API_URL !== undefined &&
       e.FREQTRADE_USERNAME !== undefined &&
       e.FREQTRADE_PASSWORD !== undefined

@@ -265,6 +265,7 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
         version: '1',
         source: `runs:/${freqaiRunId}/model`,
         run_id: freqaiRunId,
+        sha256: null,
       });
       expect(loaded.config).toMatchObject({ freqai: { identifier: 'PascalStrategy-FreqAI-v1' } });
     });

@@ -180,6 +180,7 @@ describe('StrategyConfigLoader: MLflow REST', () => {
       version: '7',
       source: 's3://mlflow/artifacts/7',
       run_id: 'run-7',
+      sha256: null,
     });
     expect(mlflow.requests.some((r) => r.path.endsWith('/registered-models/get-latest-versions'))).toBe(true);
   });

@@ -96,9 +96,17 @@ export interface MlflowRestOptions {
  * - `refused`: MLflow rejected the request as invalid (e.g. an unknown stage name);
  * - `unauthorized`: 401/403 (credentials, permissions, or a Host header MLflow does not allow);
  * - `unavailable`: unreachable, timed out or a 5xx (may succeed on a later start);
- * - `bad_reply`: an answer that is not MLflow's REST API.
+ * - `bad_reply`: an answer that is not MLflow's REST API;
+ * - `timed_out`: a model download past its bound.
  */
-export type MlflowFailureReason = 'not_found' | 'refused' | 'unauthorized' | 'unavailable' | 'bad_reply';
+export type MlflowFailureReason =
+  | 'not_found'
+  | 'refused'
+  | 'unauthorized'
+  | 'unavailable'
+  | 'bad_reply'
+  /** A model download that ran past its bound (MODEL_DOWNLOAD_TIMEOUT_S): not retried, it already took its time. */
+  | 'timed_out';
 
 export class MlflowRegistryError extends StrategyConfigError {
   readonly reason: MlflowFailureReason;

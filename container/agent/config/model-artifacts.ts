@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -46,6 +46,8 @@ export interface ArtifactLimits {
   maxDepth: number;
   /** For each file's download. */
   fileTimeoutMs: number;
+  /** For the whole model, listing included (MODEL_DOWNLOAD_TIMEOUT_S); each file gets what is left of it. */
+  totalTimeoutMs: number;
 }
 
 export const DEFAULT_ARTIFACT_LIMITS: ArtifactLimits = {
@@ -53,7 +55,16 @@ export const DEFAULT_ARTIFACT_LIMITS: ArtifactLimits = {
   maxFiles: 1_000,
   maxDepth: 8,
   fileTimeoutMs: 120_000,
+  totalTimeoutMs: 600_000,
 };
+
+/** Where a version's artifacts come from: MLflow's REST API, or the file store of the local registry. */
+export interface ModelArtifactDownloader {
+  download(
+    model: { name: string; version: string; source: string | null },
+    destination: string,
+  ): Promise<DownloadedModel>;
+}
 
 export interface DownloadedFile {
   /** Relative to the destination, with `/`. */
@@ -95,7 +106,7 @@ const safeRelative = (path: string): boolean =>
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
-export class MlflowArtifactDownloader {
+export class MlflowArtifactDownloader implements ModelArtifactDownloader {
   readonly #http: MlflowHttp;
   readonly #limits: ArtifactLimits;
 
@@ -110,6 +121,31 @@ export class MlflowArtifactDownloader {
    */
   async download(model: { name: string; version: string }, destination: string): Promise<DownloadedModel> {
     const what = `the artifacts of models:/${model.name}/${model.version}`;
+    const deadline = Date.now() + this.#limits.totalTimeoutMs;
+    try {
+      return await this.#download(model, destination, what, deadline);
+    } catch (error) {
+      // A file cut off by what was left of the bound, or a listing that ran into it: the bound, not MLflow.
+      if (
+        Date.now() >= deadline - 50 &&
+        !(error instanceof MlflowRegistryError && error.reason === 'not_found')
+      ) {
+        throw new MlflowRegistryError(
+          'timed_out',
+          `${what} did not arrive within ${Math.round(this.#limits.totalTimeoutMs / 1000)} s (MODEL_DOWNLOAD_TIMEOUT_S)`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async #download(
+    model: { name: string; version: string },
+    destination: string,
+    what: string,
+    deadline: number,
+  ): Promise<DownloadedModel> {
     const downloadUri = await this.#downloadUri(model, what);
     const artifactUri = await this.#resolve(downloadUri, what);
     const root = proxiedPathOf(artifactUri);
@@ -136,7 +172,7 @@ export class MlflowArtifactDownloader {
     await mkdir(staging, { recursive: true });
     try {
       const files: DownloadedFile[] = [];
-      for (const file of listed) files.push(await this.#fetchFile(root, file, staging, what));
+      for (const file of listed) files.push(await this.#fetchFile(root, file, staging, what, deadline));
       await rm(target, { recursive: true, force: true });
       await mkdir(dirname(target), { recursive: true });
       await rename(staging, target);
@@ -221,11 +257,17 @@ export class MlflowArtifactDownloader {
     return files;
   }
 
-  async #fetchFile(root: string, file: ListedFile, staging: string, what: string): Promise<DownloadedFile> {
+  async #fetchFile(
+    root: string,
+    file: ListedFile,
+    staging: string,
+    what: string,
+    deadline: number,
+  ): Promise<DownloadedFile> {
     const response = await this.#http.stream(
       `${ARTIFACTS_API}/${encodePath(`${root}/${file.path}`)}`,
       `${what} (${file.path})`,
-      this.#limits.fileTimeoutMs,
+      Math.max(1, Math.min(this.#limits.fileTimeoutMs, deadline - Date.now())),
     );
     const announced = Number(response.headers.get('content-length') ?? Number.NaN);
     if (Number.isFinite(announced) && announced !== file.size) {
@@ -288,3 +330,121 @@ export class MlflowArtifactDownloader {
     return { path: file.path, bytes: received, sha256: hash.digest('hex') };
   }
 }
+
+/**
+ * The local registry's file store: a version's `source` is a folder, absolute (`file:///...`) or relative
+ * to the registry file's folder. Copied with the same checks as a download (sizes as stat'ed, the limits,
+ * no path outside the folder, a partial copy never left in place).
+ */
+export class FileArtifactDownloader implements ModelArtifactDownloader {
+  readonly #root: string;
+  readonly #limits: ArtifactLimits;
+
+  /** `registryUri`: the file registry (`file:///.../registry.json` or its folder). */
+  constructor(registryUri: string, limits: Partial<ArtifactLimits> = {}) {
+    const path = registryUri.startsWith('file://')
+      ? decodeURIComponent(new URL(registryUri).pathname)
+      : registryUri;
+    this.#root = path.endsWith('.json') ? dirname(path) : path;
+    this.#limits = { ...DEFAULT_ARTIFACT_LIMITS, ...limits };
+  }
+
+  async download(
+    model: { name: string; version: string; source: string | null },
+    destination: string,
+  ): Promise<DownloadedModel> {
+    const what = `the artifacts of models:/${model.name}/${model.version}`;
+    if (model.source === null || model.source === '') {
+      throw new MlflowRegistryError('not_found', `${what}: the version has no source`);
+    }
+    const folder = model.source.startsWith('file://')
+      ? decodeURIComponent(new URL(model.source).pathname)
+      : resolve(this.#root, model.source);
+    const listed: ListedFile[] = [];
+    const walk = async (relative: string, depth: number): Promise<void> => {
+      if (depth > this.#limits.maxDepth) {
+        throw new MlflowRegistryError(
+          'refused',
+          `${what}: folders nested deeper than ${this.#limits.maxDepth}`,
+        );
+      }
+      const entries = await readdir(join(folder, relative), { withFileTypes: true });
+      for (const entry of entries) {
+        const child = relative === '' ? entry.name : posix.join(relative, entry.name);
+        if (entry.isDirectory()) await walk(child, depth + 1);
+        else if (entry.isFile()) listed.push({ path: child, size: (await stat(join(folder, child))).size });
+        if (listed.length > this.#limits.maxFiles) {
+          throw new MlflowRegistryError('refused', `${what} hold more than ${this.#limits.maxFiles} files`);
+        }
+      }
+    };
+    try {
+      await walk('', 0);
+    } catch (error) {
+      if (error instanceof MlflowRegistryError) throw error;
+      throw new MlflowRegistryError('not_found', `${what}: no files at ${model.source} (${String(error)})`, {
+        cause: error,
+      });
+    }
+    if (listed.length === 0)
+      throw new MlflowRegistryError('not_found', `${what}: no files at ${model.source}`);
+    const total = listed.reduce((sum, file) => sum + file.size, 0);
+    if (total > this.#limits.maxTotalBytes) {
+      throw new MlflowRegistryError(
+        'refused',
+        `${what} hold ${total} bytes, over the limit of ${this.#limits.maxTotalBytes}`,
+      );
+    }
+    const target = resolve(destination);
+    const staging = `${target}.partial-${randomUUID().slice(0, 8)}`;
+    await mkdir(staging, { recursive: true });
+    try {
+      const files: DownloadedFile[] = [];
+      for (const file of listed) {
+        const out = join(staging, ...file.path.split('/'));
+        await mkdir(dirname(out), { recursive: true });
+        const hash = createHash('sha256');
+        let received = 0;
+        await pipeline(
+          createReadStream(join(folder, file.path)),
+          new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              received += chunk.length;
+              hash.update(chunk);
+              callback(null, chunk);
+            },
+          }),
+          createWriteStream(out),
+        );
+        if (received !== file.size) {
+          throw new MlflowRegistryError('bad_reply', `${what}: ${file.path} changed while it was copied`);
+        }
+        files.push({ path: file.path, bytes: received, sha256: hash.digest('hex') });
+      }
+      await rm(target, { recursive: true, force: true });
+      await mkdir(dirname(target), { recursive: true });
+      await rename(staging, target);
+      return {
+        name: model.name,
+        version: model.version,
+        downloadUri: model.source,
+        artifactUri: `file://${folder}`,
+        destination: target,
+        files,
+        totalBytes: files.reduce((sum, file) => sum + file.bytes, 0),
+      };
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}
+
+/** The registry's own store: MLflow's artifact proxy for an http(s) tracking URI, the file store for file://. */
+export const createArtifactDownloader = (
+  options: MlflowRestOptions,
+  limits: Partial<ArtifactLimits> = {},
+): ModelArtifactDownloader =>
+  options.trackingUri.startsWith('file://')
+    ? new FileArtifactDownloader(options.trackingUri, limits)
+    : new MlflowArtifactDownloader(options, limits);

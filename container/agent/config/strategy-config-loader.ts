@@ -95,6 +95,8 @@ export interface FreqaiModelRef {
   version: string;
   source: string | null;
   run_id: string | null;
+  /** The FreqAI version's `artifact_sha256` tag (config/freqai-model.ts manifestDigest), where it has one. */
+  sha256: string | null;
 }
 
 export interface LoadedStrategyConfig {
@@ -226,6 +228,7 @@ export class StrategyConfigLoader {
       version: version.version,
       source: version.source,
       run_id: version.runId,
+      sha256: version.tags.artifact_sha256 ?? null,
     };
   }
 }

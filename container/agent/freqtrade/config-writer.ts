@@ -105,7 +105,7 @@ export interface WrittenConfig {
  * (the image's, which holds the strategies); where that is missing (a local task's fresh folder), one
  * is made in the work folder. A user_data_dir the strategy config names is kept, and created.
  */
-const userDataDirFor = async (config: JsonObject, workDir: string, cwd: string): Promise<string> => {
+export const userDataDirFor = async (config: JsonObject, workDir: string, cwd: string): Promise<string> => {
   if (typeof config.user_data_dir === 'string') {
     await mkdir(config.user_data_dir, { recursive: true, mode: 0o700 });
     return config.user_data_dir;

@@ -10,6 +10,13 @@ export interface FakeModelVersion {
   source?: string;
   aliases?: string[];
   tags: Record<string, string>;
+  /**
+   * The version's artifacts, served as MLflow's artifact proxy serves them (`mlflow-artifacts:/models/<name>/<version>`):
+   * path → content. Absent: the listing is empty (`{}`), as MLflow answers for a path with nothing under it.
+   */
+  files?: Record<string, string>;
+  /** Each artifact file sends its headers and first byte, then nothing more (a download that hangs). */
+  stallFiles?: boolean;
 }
 
 export interface FakeMlflow {
@@ -77,6 +84,55 @@ export const startFakeMlflow = async (
         return;
       }
       send(200, { model_version: wire(found) });
+      return;
+    }
+    if (request.method === 'GET' && url.pathname === `${api}/model-versions/get-download-uri`) {
+      const found = versions.find(
+        (v) => v.name === url.searchParams.get('name') && v.version === url.searchParams.get('version'),
+      );
+      if (found === undefined) {
+        send(404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'not found' });
+        return;
+      }
+      send(200, { artifact_uri: `mlflow-artifacts:/models/${found.name}/${found.version}` });
+      return;
+    }
+    const artifacts = `${prefix}/api/2.0/mlflow-artifacts/artifacts`;
+    const filesUnder = (path: string) => {
+      const match = /^models\/([^/]+)\/([^/]+)(?:\/(.*))?$/.exec(path);
+      const version = versions.find((v) => v.name === match?.[1] && v.version === match?.[2]);
+      return { version, inner: match?.[3] ?? '' };
+    };
+    if (request.method === 'GET' && url.pathname === artifacts) {
+      const { version, inner } = filesUnder(url.searchParams.get('path') ?? '');
+      const children = new Map<string, { is_dir: boolean; file_size?: number }>();
+      for (const [path, content] of Object.entries(version?.files ?? {})) {
+        if (inner !== '' && !path.startsWith(`${inner}/`)) continue;
+        const rest = inner === '' ? path : path.slice(inner.length + 1);
+        const [head, ...tail] = rest.split('/');
+        if (head === undefined) continue;
+        children.set(
+          head,
+          tail.length > 0 ? { is_dir: true } : { is_dir: false, file_size: Buffer.byteLength(content) },
+        );
+      }
+      send(
+        200,
+        children.size === 0 ? {} : { files: [...children].map(([path, entry]) => ({ path, ...entry })) },
+      );
+      return;
+    }
+    if (request.method === 'GET' && url.pathname.startsWith(`${artifacts}/`)) {
+      const { version, inner } = filesUnder(decodeURIComponent(url.pathname.slice(artifacts.length + 1)));
+      const content = version?.files?.[inner];
+      if (version === undefined || content === undefined) {
+        send(404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: `no artifact ${inner}` });
+        return;
+      }
+      const bytes = Buffer.from(content);
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+      if (version.stallFiles === true) response.write(bytes.subarray(0, 1));
+      else response.end(bytes);
       return;
     }
     if (request.method === 'POST' && url.pathname === `${api}/registered-models/get-latest-versions`) {
