@@ -360,6 +360,86 @@ describe('Packaging: CloudFormation template', () => {
     );
   });
 
+  it('serves the console from a private bucket that only its CloudFront distribution reads (OAC), never public', () => {
+    // assess: the bucket blocks every kind of public access and is read only with the distribution's signature
+    expect(resource('ConsoleBucket').Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const statements = (
+      resource('ConsoleBucketPolicy').Properties.PolicyDocument as {
+        Statement: { Effect: string; Principal: unknown; Action: string; Condition?: unknown }[];
+      }
+    ).Statement;
+    const allows = statements.filter((statement) => statement.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toMatchObject({
+      Principal: { Service: 'cloudfront.amazonaws.com' },
+      Action: 's3:GetObject',
+    });
+    expect(JSON.stringify(allows[0]?.Condition)).toContain('ConsoleDistribution');
+    expect(resource('ConsoleOriginAccessControl').Properties.OriginAccessControlConfig).toMatchObject({
+      OriginAccessControlOriginType: 's3',
+      SigningBehavior: 'always',
+    });
+    const config = resource('ConsoleDistribution').Properties.DistributionConfig as {
+      Origins: {
+        Id: string;
+        OriginAccessControlId?: unknown;
+        S3OriginConfig?: unknown;
+        DomainName: unknown;
+      }[];
+      DefaultCacheBehavior: { TargetOriginId: string; ViewerProtocolPolicy: string };
+      CacheBehaviors: { PathPattern: string; TargetOriginId: string; CachePolicyId: string }[];
+    };
+    const site = config.Origins.find((origin) => origin.Id === config.DefaultCacheBehavior.TargetOriginId);
+    expect(site?.OriginAccessControlId).toEqual({ 'Fn::GetAtt': ['ConsoleOriginAccessControl', 'Id'] });
+    expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    // assess: the API's paths go to the HTTP API uncached, so the page calls its own origin
+    const api = config.Origins.find((origin) => origin.Id === 'operator-api');
+    expect(JSON.stringify(api?.DomainName)).toContain('HttpApi');
+    // Every route of the HTTP API is reachable through the distribution (a new top-level path needs a behavior).
+    const globOf = (pattern: string) =>
+      new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    const patterns = config.CacheBehaviors.map((behavior) => globOf(behavior.PathPattern));
+    const paths = byType(template, 'AWS::ApiGatewayV2::Route').map(([, route]) =>
+      String(route.Properties.RouteKey)
+        .split(' ')[1]
+        ?.replace(/\{\w+\}/g, 'x'),
+    );
+    expect(paths.length).toBeGreaterThan(5);
+    expect(paths.filter((path) => !patterns.some((pattern) => pattern.test(path ?? '')))).toEqual([]);
+    for (const behavior of config.CacheBehaviors) {
+      expect(behavior.TargetOriginId).toBe('operator-api');
+      expect(behavior.CachePolicyId).toBe('4135ea2d-6df8-44a3-9df3-4b5a84be39ad');
+    }
+  });
+
+  it("logs the console in through the hosted UI (code flow, public client, back to the distribution only), and the authorizer accepts the console client's tokens", () => {
+    // assess
+    const client = resource('ConsoleUserPoolClient').Properties;
+    expect(client).toMatchObject({
+      GenerateSecret: false,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      UserPoolId: { Ref: 'ApiUserPool' },
+    });
+    expect(client.AllowedOAuthScopes).toEqual(
+      expect.arrayContaining(['tradai/strategies:read', 'tradai/strategies:write', 'tradai/strategies:live']),
+    );
+    const distribution = {
+      'Fn::Join': ['', ['https://', { 'Fn::GetAtt': ['ConsoleDistribution', 'DomainName'] }, '/']],
+    };
+    expect(client.CallbackURLs).toEqual([distribution]);
+    expect(client.LogoutURLs).toEqual([distribution]);
+    const [, authorizer] = byType(template, 'AWS::ApiGatewayV2::Authorizer')[0] ?? [];
+    expect(
+      (authorizer?.Properties.JwtConfiguration as { Audience: unknown[] } | undefined)?.Audience,
+    ).toEqual(expect.arrayContaining([{ Ref: 'ApiUserPoolClient' }, { Ref: 'ConsoleUserPoolClient' }]));
+  });
+
   it('passes cfn-lint with the serverless rules; every exception is justified in .cfnlintrc.yaml', async () => {
     // act: cfn-lint exits non-zero when it finds anything, so read its JSON report either way.
     const report = await promisify(execFile)(
