@@ -8,7 +8,6 @@ import { createModelRegistry, type ModelRegistry } from './config/mlflow';
 import { createArtifactDownloader, type ModelArtifactDownloader } from './config/model-artifacts';
 import { type LoadedStrategyConfig, StrategyConfigLoader } from './config/strategy-config-loader';
 import { EXIT, STARTUP_RETRY_FIRST_MS, STARTUP_RETRY_MAX_MS } from './constants';
-import { userDataDirFor } from './freqtrade/config-writer';
 import type { AgentOptions } from './env';
 import {
   ClaimRefusedError,
@@ -17,6 +16,7 @@ import {
   StrategyConfigError,
   StrategyConfigValidationError,
 } from './errors';
+import { userDataDirFor } from './freqtrade/config-writer';
 import { type AgentLogger, describeError, type Redactor } from './logger';
 import { createSecretSource, type ExchangeCredentials, type SecretSource } from './secrets';
 
