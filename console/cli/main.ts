@@ -3,6 +3,12 @@
  */
 import { runTradai } from './program';
 
+// `tradai ls | head -3`: a reader that has gone is no error, and no stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+});
+
 const interrupt = new AbortController();
 process.once('SIGINT', () => {
   interrupt.abort();

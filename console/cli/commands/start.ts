@@ -71,6 +71,13 @@ export const startBodyOf = (options: StartOptions) => {
 };
 
 /**
+ * A terminal that reports no width (a pty nobody sized, as some CI runners and editors give) makes ora
+ * clear lines without end and block the event loop, so the poll never runs: one line per status there.
+ */
+export const spinnerFits = (stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): boolean =>
+  stream.isTTY === true && (stream.columns ?? 0) > 0;
+
+/**
  * POST /strategies/{id}/start, then follows the session (GET /sessions/{run}) pending -> launching ->
  * running: exit 0 once it runs, 4 when it fails (with the reason), 1 when --timeout passes first.
  */
@@ -98,10 +105,9 @@ export const startCommand = async (
 
   const began = Date.now();
   // A spinner only on a terminal; elsewhere (a pipe, CI, a test) one line per status change on stderr.
-  const spinner =
-    ctx.io.stderr.isTTY === true
-      ? ora({ stream: ctx.io.stderr, text: `${id} ${accepted.status}` }).start()
-      : undefined;
+  const spinner = spinnerFits(ctx.io.stderr)
+    ? ora({ stream: ctx.io.stderr, text: `${id} ${accepted.status}`, discardStdin: false }).start()
+    : undefined;
   const progress = (line: string) => {
     if (spinner === undefined) ctx.note(line);
     else spinner.text = line;

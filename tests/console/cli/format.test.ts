@@ -1,5 +1,7 @@
+import { PassThrough } from 'node:stream';
 import picocolors from 'picocolors';
 import { describe, expect, it } from 'vitest';
+import { spinnerFits } from '../../../console/cli/commands/start';
 import {
   drawdownCell,
   drawdownLevel,
@@ -99,6 +101,18 @@ describe('CLI: following a launch', () => {
   ] as const)('a session %s is %s', (status, kind) => {
     expect(launchVerdict({ status, status_reason: 'why' }).kind).toBe(kind);
   });
+
+  it.each([
+    [true, 80, true],
+    [true, 0, false],
+    [true, undefined, false],
+    [false, 80, false],
+  ])(
+    'a terminal %s with %s columns gets a spinner: %s (ora never ends clearing a 0-column pty)',
+    (isTTY, columns, fits) => {
+      expect(spinnerFits(Object.assign(new PassThrough(), { isTTY, columns }))).toBe(fits);
+    },
+  );
 
   it('says why a launch failed, from the status reason', () => {
     expect(launchVerdict({ status: 'failed', status_reason: 'model not found' })).toEqual({
