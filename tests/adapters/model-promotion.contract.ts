@@ -24,9 +24,10 @@ export const modelPromotionContract = (adapterName: string, start: () => Promise
       await harness.register(name, count);
       return name;
     };
+    // A real mlflow server takes 10-40 s to start on a busy two-core machine: more than the default hook bound.
     beforeAll(async () => {
       harness = await start();
-    });
+    }, 120_000);
     afterAll(async () => {
       await harness?.close();
     });
