@@ -25,6 +25,8 @@ const BENCHES: Record<string, Bench> = {
       ],
     }),
   fuzz: async (quick) => (await import('./fuzz')).runFuzzBench({ casesPerTarget: quick ? 1_000 : 10_000 }),
+  'fleet-read': async (quick) =>
+    (await import('./fleet-read')).runFleetReadBench({ strategies: 1_000, runs: quick ? 20 : 100 }),
 };
 
 const { values } = parseCommandLine({

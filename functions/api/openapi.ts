@@ -8,6 +8,7 @@ import { PromoteBodySchema } from './promote-strategy/schema';
 import {
   AlertsQuerySchema,
   AuditQuerySchema,
+  FleetViewSchema,
   HistoryQuerySchema,
   StrategyAlertsQuerySchema,
 } from './read-strategies/schema';
@@ -115,6 +116,8 @@ export interface ApiRouteSpec {
   query?: z.ZodType;
   body?: z.ZodType;
   idempotent?: boolean;
+  /** Answers with an `ETag` and honours `If-None-Match` with a bodiless 304. */
+  conditional?: boolean;
   success: { status: '200' | '202'; description: string; schema: z.ZodType };
 }
 
@@ -242,6 +245,16 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
   },
   {
     method: 'GET',
+    path: '/fleet',
+    scope: SCOPES.read,
+    summary: "Every strategy's current session and the fleet's totals, in one read",
+    description:
+      'One row per strategy (its active session, or its last one) and totals: counts by status, money per trading mode and stake currency (dry-run never added to live), open WARNING/CRITICAL alerts. Send the last `ETag` as `If-None-Match`: an unchanged fleet answers 304 with no body. The ETag covers the stored state, not the clock: after a 304, age each row from `as_of` (or `last_heartbeat`) yourself.',
+    conditional: true,
+    success: { status: '200', description: 'The fleet', schema: FleetViewSchema.meta({ id: 'FleetView' }) },
+  },
+  {
+    method: 'GET',
     path: '/sessions/{runId}',
     scope: SCOPES.read,
     summary: 'One session by run id',
@@ -268,12 +281,23 @@ const IdempotencyHeaderSchema = z
   .optional()
   .meta({ description: 'A retry with the same key within 24 h gets the first answer back' });
 
+const EtagHeaderSchema = z
+  .string()
+  .meta({ description: 'A weak validator of the answer\'s stored state, e.g. `W/"3q2-…"`' });
+const IfNoneMatchHeaderSchema = z
+  .string()
+  .optional()
+  .meta({ description: 'The ETag of the answer held: the same state answers 304' });
+
 const operationOf = (route: ApiRouteSpec): ZodOpenApiOperationObject => {
   const requestParams: NonNullable<ZodOpenApiOperationObject['requestParams']> = {};
   if (route.params !== undefined) requestParams.path = route.params as never;
   if (route.query !== undefined) requestParams.query = route.query as never;
   if (route.idempotent === true) {
     requestParams.header = z.object({ [IDEMPOTENCY_HEADER]: IdempotencyHeaderSchema }) as never;
+  }
+  if (route.conditional === true) {
+    requestParams.header = z.object({ 'if-none-match': IfNoneMatchHeaderSchema }) as never;
   }
   return {
     operationId: `${route.method.toLowerCase()}${route.path
@@ -295,8 +319,17 @@ const operationOf = (route: ApiRouteSpec): ZodOpenApiOperationObject => {
     responses: {
       [route.success.status]: {
         description: route.success.description,
+        ...(route.conditional === true ? { headers: z.object({ etag: EtagHeaderSchema }) as never } : {}),
         content: { 'application/json': { schema: route.success.schema as never } },
       },
+      ...(route.conditional === true
+        ? {
+            '304': {
+              description: 'Unchanged since the ETag sent as If-None-Match; no body',
+              headers: z.object({ etag: EtagHeaderSchema }) as never,
+            },
+          }
+        : {}),
       '400': errorResponse('A refused field, each named in `details`'),
       '401': authResponse('No valid bearer token'),
       '403': authResponse('The token lacks a scope the route needs'),

@@ -9,6 +9,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
 import { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
+import { DynamoFleetReader } from '../../shared/adapters/dynamodb/fleet-read';
 import { DynamoBacktestEvidence } from '../../shared/adapters/dynamodb/backtest-evidence';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
 import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
@@ -316,6 +317,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     ledger,
     alerts: recordedAlerts,
     alertHistory,
+    fleet: new DynamoFleetReader(doc, { sessionsTable: tables.sessions }),
     platform,
     workflow,
     clock,

@@ -11,6 +11,7 @@ import { createHandler as createSessionEvents } from '../../functions/stream/ses
 import { createHandler as createSweep } from '../../functions/sweep/handler';
 import type { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
 import type { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
+import type { DynamoFleetReader } from '../../shared/adapters/dynamodb/fleet-read';
 import type { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
 import type { Clock } from '../../shared/domain/clock';
 import type {
@@ -42,6 +43,7 @@ export interface LocalAdapters {
   /** Every alert published is also recorded in the alert history (RecordingAlertPublisher). */
   alerts: AlertPublisher;
   alertHistory: DynamoAlertHistory;
+  fleet: DynamoFleetReader;
   platform: ProcessPlatform;
   workflow: LocalLaunchWorkflow;
   clock: Clock;
@@ -122,6 +124,9 @@ export const LOCAL_FUNCTIONS = {
     store: a.store,
     alertHistory: a.alertHistory,
     audit: a.audit,
+    fleet: a.fleet,
+    latestAlerts: a.alertHistory,
+    staleAfterS: a.timings.staleAfterS,
     clock: a.clock,
     ...observabilityOf(name),
   })),

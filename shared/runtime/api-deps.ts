@@ -4,12 +4,15 @@ import * as z from 'zod';
 import { DynamoAlertHistory } from '../adapters/dynamodb/alert-history';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { createDocumentClient } from '../adapters/dynamodb/client';
+import { DynamoFleetReader } from '../adapters/dynamodb/fleet-read';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store';
 import type { AlertHistory } from '../domain/alert-history';
 import type { AuditLog } from '../domain/audit';
 import { type Clock, systemClock } from '../domain/clock';
+import type { FleetReader, LatestAlerts } from '../domain/fleet';
 import type { SessionStore } from '../domain/session-store';
-import { parseEnv, TablesEnvSchema } from './env';
+import { DEFAULT_STALE_AFTER_S } from '../domain/staleness';
+import { parseEnv, secondsVar, TablesEnvSchema } from './env';
 
 /** What every HTTP API function needs; the local cloud passes its own. */
 export interface ReadDeps {
@@ -26,6 +29,11 @@ export interface ReadDeps {
 export interface ReadStrategiesDeps extends ReadDeps {
   alertHistory: AlertHistory;
   audit: AuditLog;
+  /** GET /fleet: each strategy's current session (the fleet index) and its newest alert. */
+  fleet: FleetReader;
+  latestAlerts: LatestAlerts;
+  /** The sweep's stale threshold (STALE_AFTER_S), shown beside each heartbeat age. */
+  staleAfterS: number;
 }
 
 /** Command functions also write the audit log. */
@@ -73,14 +81,19 @@ export const defaultApiDeps = (env: NodeJS.ProcessEnv = process.env): ApiDeps =>
 export const ReadStrategiesEnvSchema = TablesEnvSchema.extend({
   ALERTS_TABLE: z.string().min(3).max(255),
   AUDIT_TABLE: z.string().min(3).max(255),
+  STALE_AFTER_S: secondsVar(DEFAULT_STALE_AFTER_S, 1, 86_400),
 });
 
 export const defaultReadStrategiesDeps = (env: NodeJS.ProcessEnv = process.env): ReadStrategiesDeps => {
   const parsed = parseEnv(ReadStrategiesEnvSchema, env);
   const doc = createDocumentClient();
+  const alertHistory = new DynamoAlertHistory(doc, { alertsTable: parsed.ALERTS_TABLE });
   return {
     ...defaultReadDeps(env, doc),
-    alertHistory: new DynamoAlertHistory(doc, { alertsTable: parsed.ALERTS_TABLE }),
+    alertHistory,
     audit: new DynamoAuditLog(doc, { auditTable: parsed.AUDIT_TABLE }),
+    fleet: new DynamoFleetReader(doc, { sessionsTable: parsed.SESSIONS_TABLE }),
+    latestAlerts: alertHistory,
+    staleAfterS: parsed.STALE_AFTER_S,
   };
 };

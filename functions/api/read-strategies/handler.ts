@@ -9,6 +9,7 @@ import type { HttpLambdaHandler, Route } from '../../../shared/http/types';
 import { defaultReadStrategiesDeps, type ReadStrategiesDeps } from '../../../shared/runtime/api-deps';
 import { SessionParamsSchema, StrategyParamsSchema } from '../shared/schemas';
 import { sessionView, strategySummary } from '../shared/views';
+import { fleetEtagOf, fleetViewOf, matchesIfNoneMatch } from './fleet';
 import { AlertsQuerySchema, AuditQuerySchema, HistoryQuerySchema, StrategyAlertsQuerySchema } from './schema';
 import { listStrategies } from './strategies';
 
@@ -199,6 +200,30 @@ const routes = (deps: ReadDeps): Route[] => [
         items: page.items.map(({ at_run_id: _key, ...entry }) => entry),
         ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
       });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/fleet',
+    scope: SCOPES.read,
+    handle: async ({ headers }) => {
+      // Read at once: two Queries of the sessions table's indexes, one of the alerts' latest partition.
+      const [fleet, latestAlerts] = await Promise.all([
+        deps.fleet.readFleet(),
+        deps.latestAlerts.latestAlerts(),
+      ]);
+      const view = fleetViewOf({
+        ...fleet,
+        latestAlerts,
+        nowMs: deps.clock.now(),
+        staleAfterS: deps.staleAfterS,
+      });
+      const etag = fleetEtagOf(view);
+      // A client polling an unchanged fleet gets no body; it ages its rows from `as_of` itself.
+      const cache = { ETag: etag, 'Cache-Control': 'private, no-cache' };
+      if (matchesIfNoneMatch(headers['if-none-match'], etag))
+        return { statusCode: 304, body: undefined, headers: cache };
+      return { statusCode: 200, body: view, headers: cache };
     },
   }),
   defineRoute({

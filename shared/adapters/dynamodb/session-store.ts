@@ -11,6 +11,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { type Clock, systemClock } from '../../domain/clock';
 import { InvalidInputError, issuesOf, parseInput, parseStored } from '../../domain/errors';
+import { FLEET_ROW } from '../../domain/fleet';
 import {
   AgentClaimSchema,
   AgentIdSchema,
@@ -84,6 +85,7 @@ import {
 } from '../../domain/sweep';
 import { predecessorsOf } from '../../domain/transitions';
 import { decodeCursor, encodeCursor } from './cursor';
+import { demoteSupersededFleetRows } from './fleet-read';
 
 export const STATUS_INDEX = 'status-created_at-index';
 export const STRATEGY_LOCK_INDEX = 'strategy-lock-index';
@@ -246,7 +248,8 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
             {
               Put: {
                 TableName: this.#sessionsTable,
-                Item: session,
+                // The new session is its strategy's fleet row (fleet-index) from its first write.
+                Item: { ...session, fleet_row: FLEET_ROW },
                 ConditionExpression: 'attribute_not_exists(run_id)',
               },
             },
@@ -256,6 +259,13 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
           ],
         }),
       );
+      // The start is made; a failed demotion only leaves a row the fleet read skips (see the function).
+      await demoteSupersededFleetRows(
+        this.#doc,
+        this.#sessionsTable,
+        session.strategy_id,
+        session.run_id,
+      ).catch(() => undefined);
       return { ok: true, session };
     } catch (error) {
       if (!isTransactionCancelled(error)) throw error;

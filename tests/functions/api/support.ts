@@ -11,9 +11,11 @@ import type {
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoAlertHistory } from '../../../shared/adapters/dynamodb/alert-history';
 import { DynamoAuditLog } from '../../../shared/adapters/dynamodb/audit-log';
+import { DynamoFleetReader } from '../../../shared/adapters/dynamodb/fleet-read';
 import { StepFunctionsLaunchWorkflow } from '../../../shared/adapters/sfn/launch-workflow';
 import { ManualClock } from '../../../shared/domain/clock';
 import type { RiskLimits } from '../../../shared/domain/risk';
+import { DEFAULT_STALE_AFTER_S } from '../../../shared/domain/staleness';
 import { createDynamoIdempotency } from '../../../shared/runtime/api-command-deps';
 import type { ReadStrategiesDeps } from '../../../shared/runtime/api-deps';
 import type { StartDeps } from '../../../shared/runtime/api-start-deps';
@@ -88,6 +90,7 @@ export const startApiTest = async (): Promise<ApiTestEnv> => {
     }));
   };
   resetSfn();
+  const alertHistory = new DynamoAlertHistory(dynamo.doc, { alertsTable: tables.alerts });
   const deps: StartDeps & ReadStrategiesDeps = {
     store: dynamo.newStore(clock),
     audit: new DynamoAuditLog(dynamo.doc, { auditTable: tables.audit }),
@@ -96,7 +99,10 @@ export const startApiTest = async (): Promise<ApiTestEnv> => {
     metrics: new Metrics({ namespace: 'TradAITest' }),
     idempotency: createDynamoIdempotency(dynamo.newClient(), tables.idempotency),
     launchWorkflow: new StepFunctionsLaunchWorkflow(sfnClient, STATE_MACHINE_ARN),
-    alertHistory: new DynamoAlertHistory(dynamo.doc, { alertsTable: tables.alerts }),
+    alertHistory,
+    fleet: new DynamoFleetReader(dynamo.doc, { sessionsTable: tables.sessions }),
+    latestAlerts: alertHistory,
+    staleAfterS: DEFAULT_STALE_AFTER_S,
   };
   const scanAll = async (table: string) => {
     const items: unknown[] = [];

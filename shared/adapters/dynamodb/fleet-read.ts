@@ -1,0 +1,165 @@
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { parseStored } from '../../domain/errors';
+import {
+  FLEET_ROW,
+  type FleetRead,
+  type FleetReader,
+  type FleetSession,
+  FleetSessionSchema,
+} from '../../domain/fleet';
+import { LOCK_SCOPE, type StrategyLock, StrategyLockSchema } from '../../domain/session-store';
+
+/** Sparse GSI of the sessions table: PK `fleet_row` (only on each strategy's current session), SK strategy_id. */
+export const FLEET_INDEX = 'fleet-index';
+const STRATEGY_LOCK_INDEX = 'strategy-lock-index';
+
+/**
+ * What the fleet index projects besides its keys and the table's (run_id, fleet_row, strategy_id): the
+ * INCLUDE list in serverless.yml, held equal to this by a test.
+ */
+export const FLEET_PROJECTED_ATTRIBUTES = Object.keys(FleetSessionSchema.shape).filter(
+  (name) => name !== 'run_id' && name !== 'strategy_id',
+);
+
+/** 10,000 strategies at most per read, as GET /strategies; pages are DynamoDB's 1 MB each. */
+const MAX_PAGES = 20;
+const BATCH_GET_MAX = 100;
+const BATCH_GET_ATTEMPTS = 5;
+
+const queryAll = async (
+  doc: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+): Promise<{ items: Record<string, unknown>[]; truncated: boolean }> => {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  let pages = 0;
+  do {
+    const page = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+    pages += 1;
+  } while (start !== undefined && pages < MAX_PAGES);
+  return { items, truncated: start !== undefined };
+};
+
+/**
+ * The fleet in two Queries, run at once: the fleet index (each strategy's current session, small items)
+ * and the strategy-lock index (which run is current, the source of truth). A strategy whose current run has
+ * no row (written before the index existed, or a row not yet demoted after a race) is read by key, with
+ * the same projection: correct always, and as cheap as the index once every current session carries it.
+ */
+export class DynamoFleetReader implements FleetReader {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(doc: DynamoDBDocumentClient, options: { sessionsTable: string }) {
+    this.#doc = doc;
+    this.#table = options.sessionsTable;
+  }
+
+  async readFleet(): Promise<FleetRead> {
+    const [rows, locks] = await Promise.all([
+      queryAll(this.#doc, {
+        TableName: this.#table,
+        IndexName: FLEET_INDEX,
+        KeyConditionExpression: 'fleet_row = :row',
+        ExpressionAttributeValues: { ':row': FLEET_ROW },
+      }),
+      queryAll(this.#doc, {
+        TableName: this.#table,
+        IndexName: STRATEGY_LOCK_INDEX,
+        KeyConditionExpression: 'lock_scope = :scope',
+        ExpressionAttributeValues: { ':scope': LOCK_SCOPE },
+      }),
+    ]);
+    const byRun = new Map<string, FleetSession>();
+    for (const item of rows.items) {
+      const session = parseStored(FleetSessionSchema, item, 'fleet row');
+      byRun.set(session.run_id, session);
+    }
+    const currentRuns = locks.items
+      .map((item) => parseStored(StrategyLockSchema, item, 'strategy lock'))
+      .map((lock: StrategyLock) => lock.active_run_id ?? lock.last_run_id);
+    const missing = currentRuns.filter((runId) => !byRun.has(runId));
+    for (const session of await this.#readByKey(missing)) byRun.set(session.run_id, session);
+    const sessions = currentRuns
+      .map((runId) => byRun.get(runId))
+      .filter((session): session is FleetSession => session !== undefined)
+      .sort((a, b) => a.strategy_id.localeCompare(b.strategy_id));
+    return { sessions, truncated: rows.truncated || locks.truncated };
+  }
+
+  async #readByKey(runIds: readonly string[]): Promise<FleetSession[]> {
+    const names = Object.fromEntries(
+      Object.keys(FleetSessionSchema.shape).map((name, index) => [`#a${index}`, name]),
+    );
+    const found: FleetSession[] = [];
+    for (let offset = 0; offset < runIds.length; offset += BATCH_GET_MAX) {
+      let keys: Record<string, unknown>[] = runIds
+        .slice(offset, offset + BATCH_GET_MAX)
+        .map((run_id) => ({ run_id }));
+      for (let attempt = 0; keys.length > 0 && attempt < BATCH_GET_ATTEMPTS; attempt += 1) {
+        const result = await this.#doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.#table]: {
+                Keys: keys,
+                ProjectionExpression: Object.keys(names).join(', '),
+                ExpressionAttributeNames: names,
+              },
+            },
+          }),
+        );
+        for (const item of result.Responses?.[this.#table] ?? [])
+          found.push(parseStored(FleetSessionSchema, item, 'session (fleet read by key)'));
+        keys = result.UnprocessedKeys?.[this.#table]?.Keys ?? [];
+      }
+      if (keys.length > 0) throw new Error(`fleet read: ${keys.length} sessions unread after throttling`);
+    }
+    return found;
+  }
+}
+
+/**
+ * After a strategy's new session is created (and carries `fleet_row`), its earlier sessions leave the
+ * fleet index, so the index holds one row per strategy however many sessions a strategy has had.
+ * Best effort by design: a row left behind (a crash between the two writes) costs the fleet read one
+ * item and is never shown (the lock names the current run); the strategy's next start removes it.
+ */
+export const demoteSupersededFleetRows = async (
+  doc: DynamoDBDocumentClient,
+  table: string,
+  strategyId: string,
+  currentRunId: string,
+): Promise<void> => {
+  const rows = await doc.send(
+    new QueryCommand({
+      TableName: table,
+      IndexName: FLEET_INDEX,
+      KeyConditionExpression: 'fleet_row = :row AND strategy_id = :strategy',
+      ExpressionAttributeValues: { ':row': FLEET_ROW, ':strategy': strategyId },
+      ProjectionExpression: 'run_id',
+    }),
+  );
+  for (const row of rows.Items ?? []) {
+    if (row.run_id === currentRunId) continue;
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { run_id: row.run_id },
+          UpdateExpression: 'REMOVE fleet_row',
+          ConditionExpression: 'attribute_exists(fleet_row)',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    }
+  }
+};
