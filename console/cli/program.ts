@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { alertsCommand } from './commands/alerts';
 import { type ControlAction, controlCommand } from './commands/control';
 import { lsCommand } from './commands/ls';
+import { promoteCommand } from './commands/promote';
 import { historyCommand, showCommand } from './commands/read';
 import { startCommand } from './commands/start';
 import { tokenCommand } from './commands/token';
@@ -113,6 +114,21 @@ export const buildProgram = (
   control('pause', 'pause a strategy: no new entries, open trades kept', 'paused');
   control('resume', 'resume a paused strategy', 'running');
   control('stop', 'stop a strategy (--flatten closes its open positions first)', 'stopped');
+
+  program
+    .command('promote')
+    .description(
+      'move a model version to a stage (Staging, Production) or an alias in the registry (audited)',
+    )
+    .argument('<strategy>', 'strategy id')
+    .requiredOption('--version <n>', 'the registry version number')
+    .requiredOption(
+      '--to <stage|alias>',
+      'Staging or Production (a stage transition), or an alias (e.g. champion)',
+    )
+    .addOption(reasonOption())
+    .option('--model <name>', "the registered model (default: the strategy's current or last session's)")
+    .action((strategy: string, options) => run((ctx) => promoteCommand(ctx, strategy, options)));
 
   program
     .command('alerts')
