@@ -27,6 +27,9 @@ const BENCHES: Record<string, Bench> = {
   fuzz: async (quick) => (await import('./fuzz')).runFuzzBench({ casesPerTarget: quick ? 1_000 : 10_000 }),
   'fleet-read': async (quick) =>
     (await import('./fleet-read')).runFleetReadBench({ strategies: 1_000, runs: quick ? 20 : 100 }),
+  // The console's render at 200 strategies in chromium (tests/browser/support.ts launches it).
+  dashboard: async (quick) =>
+    (await import('./dashboard')).runDashboardBench({ strategies: 200, updates: quick ? 5 : 20 }),
 };
 
 const { values } = parseCommandLine({

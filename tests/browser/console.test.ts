@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// Code passed to page.evaluate runs in the browser: DOM types for it.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
@@ -143,5 +145,6 @@ describe('Console: the dashboard in a real browser against a local cloud', () =>
     expect(colour).toBe('rgb(209, 43, 43)');
     expect(await row.getAttribute('data-health')).toBe('stale');
     await screenshot(operator, 'stale');
-  });
+    // A deadline for a broken run, not a timing claim: the sweep's stale threshold is 3 s in FAST.
+  }, 240_000);
 });

@@ -1,4 +1,4 @@
-import { html } from 'htm/preact';
+import { Component, html } from 'htm/preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AuditAction } from '../../../shared/domain/audit';
 import type { TradingMode } from '../../../shared/domain/session';
@@ -25,10 +25,10 @@ import {
   drawdownUse,
   type Fleet,
   type FleetRow,
-  fleetOfStrategies,
+  type FleetView,
+  heartbeatAgeNow,
   heartbeatHealth,
   money,
-  type StrategySummary,
 } from './fleet';
 
 /** How often the fleet is read; with ETag an unchanged fleet costs a 304 and no rendering. */
@@ -94,9 +94,7 @@ const CommandButtons = ({
 
 const DrawdownBar = ({ row }: { row: FleetRow }) => {
   const use = drawdownUse(row);
-  if (use === null) {
-    return html`<span class="muted">${row.drawdown_pct === null ? '—' : `${row.drawdown_pct.toFixed(1)} %`}</span>`;
-  }
+  if (use === null) return html`<span class="muted">—</span>`;
   const level = use >= 1 ? 'breach' : use >= 0.75 ? 'near' : 'ok';
   return html`<span
     class=${`drawdown drawdown-${level}`}
@@ -107,34 +105,86 @@ const DrawdownBar = ({ row }: { row: FleetRow }) => {
   </span>`;
 };
 
-const FleetTotalsView = ({ fleet }: { fleet: Fleet }) => {
-  const { totals } = fleet;
+const FleetTotalsView = ({ view }: { view: FleetView }) => {
+  const { totals } = view;
   return html`<section class="totals" aria-label="fleet totals">
     <div class="total"><span class="label">strategies</span><span class="value" data-total="strategies">${totals.strategies}</span></div>
-    ${Object.entries(totals.by_status).map(
-      ([status, count]) =>
-        html`<div class=${`total status-${status}`}><span class="label">${status}</span><span class="value" data-total=${status}>${count}</span></div>`,
+    ${Object.entries(totals.by_status)
+      .filter(([, count]) => count > 0)
+      .map(
+        ([status, count]) =>
+          html`<div class=${`total status-${status}`}><span class="label">${status}</span><span class="value" data-total=${status}>${count}</span></div>`,
+      )}
+    ${totals.money.map(
+      (total) =>
+        html`<div class="total"><span class="label">${total.trading_mode}${total.stake_currency ? ` · ${total.stake_currency}` : ''} · ${total.strategies} active</span><span class="value">equity ${total.equity.toFixed(2)}</span><span class=${`value small ${total.pnl_today < 0 ? 'loss' : 'gain'}`}>today ${money(total.pnl_today)} · total ${money(total.pnl_total)}</span></div>`,
     )}
-    ${totals.pnl.map(
-      (pnl) =>
-        html`<div class="total"><span class="label">PnL today · ${pnl.trading_mode}${pnl.stake_currency ? ` · ${pnl.stake_currency}` : ''}</span><span class=${`value ${pnl.pnl_today < 0 ? 'loss' : 'gain'}`}>${money(pnl.pnl_today)}</span></div>`,
-    )}
-    ${
-      totals.warnings === null
-        ? null
-        : html`<div class="total"><span class="label">open warnings / criticals</span><span class="value">${totals.warnings} / ${totals.criticals}</span></div>`
-    }
+    <div class=${`total${totals.open_alerts.CRITICAL > 0 ? ' alerting' : ''}`}><span class="label">open warnings / criticals</span><span class="value" data-total="open-alerts">${totals.open_alerts.WARNING} / ${totals.open_alerts.CRITICAL}</span></div>
+    ${view.truncated ? html`<div class="total failure">more strategies than one read returns: not all are shown</div>` : null}
   </section>`;
 };
 
+/** One row; a row whose data and age have not changed is not rendered again (200 rows, a tick a second). */
+class FleetRowView extends Component<{
+  row: FleetRow;
+  ageS: number | null;
+  session: Session;
+  selected: boolean;
+  onSelect: (strategyId: string) => void;
+  onCommand: (pending: PendingCommand) => void;
+}> {
+  override shouldComponentUpdate(next: this['props']) {
+    const { props } = this;
+    return (
+      next.row !== props.row ||
+      next.session !== props.session ||
+      next.selected !== props.selected ||
+      age(next.ageS) !== age(props.ageS) ||
+      heartbeatHealth(next.row, next.ageS) !== heartbeatHealth(props.row, props.ageS)
+    );
+  }
+  override render() {
+    const { row, ageS, session, selected, onSelect, onCommand } = this.props;
+    const health = heartbeatHealth(row, ageS);
+    return html`<tr
+      data-strategy=${row.strategy_id}
+      data-status=${row.status}
+      data-health=${health}
+      class=${`row health-${health}${selected ? ' selected' : ''}`}
+      onClick=${() => onSelect(row.strategy_id)}
+    >
+      <td><a href=${`#/strategies/${encodeURIComponent(row.strategy_id)}`}>${row.strategy_id}</a>
+        <div class="muted small">${row.strategy_name}${row.strategy_version ? ` v${row.strategy_version}` : ''}</div></td>
+      <td class=${`mode mode-${row.trading_mode}`}>${row.trading_mode}</td>
+      <td><span class=${`status status-${row.status}`} data-field="status" title=${row.status_reason ?? ''}>${row.status}</span>${
+        row.desired_state !== 'running' && row.active
+          ? html`<div class="muted small">desired ${row.desired_state}</div>`
+          : null
+      }${row.risk_state === 'breached' ? html`<div class="risk-breached small">breached: ${row.risk_breaches.join(', ')}</div>` : null}${
+        row.alert_open && row.last_alert !== null
+          ? html`<div class=${`small alert-open severity-${row.last_alert.severity}`} title=${row.last_alert.subject}>${row.last_alert.severity}: ${row.last_alert.kind}</div>`
+          : null
+      }</td>
+      <td><span class=${`heartbeat heartbeat-${health}`} data-field="heartbeat" title=${`stale after ${row.stale_after_s} s`}>${age(ageS)}</span></td>
+      <td><${DrawdownBar} row=${row} /></td>
+      <td class=${`num ${(row.pnl_today ?? 0) < 0 ? 'loss' : 'gain'}`}>${money(row.pnl_today)}</td>
+      <td class=${`num ${(row.pnl_total ?? 0) < 0 ? 'loss' : 'gain'}`}>${money(row.pnl_total, row.stake_currency)}</td>
+      <td class="num">${row.open_trade_count ?? '—'}</td>
+      <td class="controls"><${CommandButtons} session=${session} row=${row} onCommand=${onCommand} /></td>
+    </tr>`;
+  }
+}
+
 const FleetTable = ({
   fleet,
+  nowMs,
   session,
   selected,
   onSelect,
   onCommand,
 }: {
   fleet: Fleet;
+  nowMs: number;
   session: Session;
   selected: string | undefined;
   onSelect: (strategyId: string) => void;
@@ -147,32 +197,11 @@ const FleetTable = ({
     </tr>
   </thead>
   <tbody>
-    ${fleet.rows.map((row) => {
-      const health = heartbeatHealth(row);
-      return html`<tr
-        key=${row.strategy_id}
-        data-strategy=${row.strategy_id}
-        data-status=${row.status}
-        data-health=${health}
-        class=${`row health-${health}${row.strategy_id === selected ? ' selected' : ''}`}
-        onClick=${() => onSelect(row.strategy_id)}
-      >
-        <td><a href=${`#/strategies/${encodeURIComponent(row.strategy_id)}`}>${row.strategy_id}</a>
-          <div class="muted small">${row.strategy_name}${row.version ? ` v${row.version}` : ''}</div></td>
-        <td class=${`mode mode-${row.trading_mode}`}>${row.trading_mode}</td>
-        <td><span class=${`status status-${row.status}`} data-field="status">${row.status}</span>${
-          row.desired_state !== 'running' && row.active
-            ? html`<div class="muted small">desired ${row.desired_state}</div>`
-            : null
-        }${row.risk_state === 'breached' ? html`<div class="risk-breached small">risk breached</div>` : null}</td>
-        <td><span class=${`heartbeat heartbeat-${health}`} data-field="heartbeat">${age(row.heartbeat_age_s)}</span></td>
-        <td><${DrawdownBar} row=${row} /></td>
-        <td class=${`num ${(row.pnl_today ?? 0) < 0 ? 'loss' : 'gain'}`}>${money(row.pnl_today)}</td>
-        <td class=${`num ${(row.pnl_total ?? 0) < 0 ? 'loss' : 'gain'}`}>${money(row.pnl_total, row.stake_currency)}</td>
-        <td class="num">${row.open_trade_count}</td>
-        <td class="controls"><${CommandButtons} session=${session} row=${row} onCommand=${onCommand} /></td>
-      </tr>`;
-    })}
+    ${fleet.view.strategies.map(
+      (row) =>
+        html`<${FleetRowView} key=${row.strategy_id} row=${row} ageS=${heartbeatAgeNow(row, fleet, nowMs)}
+          session=${session} selected=${row.strategy_id === selected} onSelect=${onSelect} onCommand=${onCommand} />`,
+    )}
   </tbody>
 </table>`;
 
@@ -225,7 +254,7 @@ const ConfirmDialog = ({
         command === 'stop'
           ? html`<label class="inline"><input type="checkbox" name="flatten" checked=${flatten}
               onChange=${(event: Event) => setFlatten((event.target as HTMLInputElement).checked)} />
-              Flatten: close open positions at market before stopping (${row.open_trade_count} open)</label>`
+              Flatten: close open positions at market before stopping (${row.open_trade_count ?? 'unknown'} open)</label>`
           : null
       }
       ${failure === undefined ? null : html`<p class="failure" role="alert">${failure}</p>`}
@@ -538,6 +567,12 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
   const [selected, setSelected] = useState(selectedOfHash);
   const [pending, setPending] = useState<PendingCommand>();
   const [flash, setFlash] = useState<string>();
+  // Heartbeats age between reads (an unchanged fleet is a bodiless 304): the rows are re-aged every second.
+  const [nowMs, setNowMs] = useState(Date.now);
+  useEffect(() => {
+    const timer = setInterval(() => setNowMs(Date.now()), 1_000);
+    return () => clearInterval(timer);
+  }, []);
   const sessionRef = useRef(session);
   sessionRef.current = session;
 
@@ -585,12 +620,12 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
     const poll = async () => {
       if (session.expiresAt <= nowS()) return logout('The token has expired: log in again');
       try {
-        const answer = await api.getIfChanged<{ strategies: StrategySummary[] }>('/strategies', etag.value);
+        const answer = await api.getIfChanged<FleetView>('/fleet', etag.value);
         if (stopped) return;
         setPollFailure(undefined);
         if (answer === undefined) return;
         etag.value = answer.etag;
-        setFleet(fleetOfStrategies(answer.body));
+        setFleet({ view: answer.body, receivedAtMs: Date.now() });
       } catch (error) {
         if (!stopped && !(error instanceof ApiError && error.status === 401))
           setPollFailure(messageOf(error));
@@ -606,7 +641,7 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
 
   if (session === undefined) return html`<${Login} config=${config} onToken=${login} notice=${notice} />`;
   const readable = canRead(session.principal);
-  const selectedRow = fleet?.rows.find((row) => row.strategy_id === selected);
+  const selectedRow = fleet?.view.strategies.find((row) => row.strategy_id === selected);
   const select = (strategyId: string) => {
     location.hash = `#/strategies/${encodeURIComponent(strategyId)}`;
   };
@@ -630,9 +665,9 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
     ${
       fleet === undefined
         ? html`<p class="muted">loading the fleet…</p>`
-        : html`<${FleetTotalsView} fleet=${fleet} />
+        : html`<${FleetTotalsView} view=${fleet.view} />
           <div class="panes">
-            <${FleetTable} fleet=${fleet} session=${session} selected=${selected} onSelect=${select} onCommand=${setPending} />
+            <${FleetTable} fleet=${fleet} nowMs=${nowMs} session=${session} selected=${selected} onSelect=${select} onCommand=${setPending} />
             ${
               selectedRow === undefined
                 ? null
