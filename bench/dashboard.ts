@@ -4,8 +4,8 @@
  * The console at 200 strategies (issue 11 item 4), in Debian's chromium: the real page and bundle served by
  * the local HTTP API with its local login, in front of a GET /fleet that answers a FleetView of N synthetic
  * strategies (checked against FleetViewSchema) with ETag / If-None-Match, as the real route does.
- * Measured in the page: first paint of every row after navigation, the render of a changed fleet (from the
- * end of the /fleet response to the last DOM change it caused), long tasks while the page follows the fleet,
+ * Measured in the page: every row in the DOM after navigation, the render of a changed fleet (from the end
+ * of the /fleet response to the DOM changes it caused), long tasks while the page follows the fleet,
  * and the bundle's size.
  */
 import { gzipSync } from 'node:zlib';
@@ -186,15 +186,14 @@ export const runDashboardBench = async (options: { strategies: number; updates: 
             ?.textContent?.includes(text),
         `${(expected ?? 0) >= 0 ? '+' : ''}${(expected ?? 0).toFixed(2)}`,
       );
-      // Let the render settle, then read how long after the response the last change of it came.
-      await page.waitForTimeout(100);
-      const { responseEnd, lastMutation } = await page.evaluate(() => {
+      // Preact renders a changed fleet in one task; its DOM changes reach the observer in one callback at the
+      // end of that task. So: the first callback after the response is the render done (parse included).
+      const { responseEnd, rendered } = await page.evaluate(() => {
         const state = (window as unknown as { probe: PageProbe }).probe;
         const end = state.fleetResponses.at(-1) ?? 0;
-        const after = state.mutations.filter((at) => at >= end && at < end + 1_000);
-        return { responseEnd: end, lastMutation: after.at(-1) ?? end };
+        return { responseEnd: end, rendered: state.mutations.find((at) => at >= end) ?? end };
       });
-      renders.push(lastMutation - responseEnd);
+      renders.push(rendered - responseEnd);
     }
     const longTasks = (
       await page.evaluate(() => (window as unknown as { probe: PageProbe }).probe.longTasks)
