@@ -121,6 +121,7 @@ const clientPrefix = cloud.url === 'http://127.0.0.1:4000' ? '' : `TRADAI_URL=${
 console.log(`
 TradAI control plane is up (${values.memory ? 'in memory' : `data in ${values.data}/`}).
   HTTP API        ${cloud.url}
+  console         ${cloud.url}/  (the dashboard; log in there with the local issuer)
   DynamoDB        ${cloud.dynamoEndpoint}  (tables ${cloud.tables.sessions}, ${cloud.tables.metrics})
   MLflow          ${mlflow === undefined ? 'file registry (local/demo/registry.json)' : `real, ${mlflow.url}`}
   Freqtrade       ${exchange === undefined ? 'simulator' : `real (${REAL_FREQTRADE_CMD}), exchange ${exchange.url} (POST /__scenario)`}

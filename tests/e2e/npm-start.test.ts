@@ -17,7 +17,7 @@ describe('Local cloud: npm start and npm run token as processes', () => {
     if (dataDir !== '') await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('comes up, prints a working token and the demo command, answers the API, and stops on SIGINT', async () => {
+  it('comes up, prints a working token and the demo command, answers the API, serves the console at /, and stops on SIGINT', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'tradai-start-'));
     let output = '';
     child = spawn(TSX, ['local/cloud/main.ts', '--data', dataDir], {
@@ -33,12 +33,17 @@ describe('Local cloud: npm start and npm run token as processes', () => {
     const url = output.match(/HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1];
     const token = output.match(/export TOKEN=(\S+)/)?.[1];
     const listing = await fetch(`${url}/strategies`, { headers: { authorization: `Bearer ${token}` } });
+    const page = await fetch(`${url}/`);
+    const bundle = await fetch(`${url}/app.js`);
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
 
     expect(output).toContain(`curl -s -X POST ${url}/strategies/demo-momentum/start`);
     expect(listing.status).toBe(200);
     expect(await listing.json()).toMatchObject({ strategies: [] });
+    expect(output).toMatch(new RegExp(`console\\s+${url}/`));
+    expect(await page.text()).toContain('<script type="module" src="/app.js">');
+    expect(bundle.status).toBe(200);
     expect(await exited).toBe(0);
   });
 
