@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { DynamoAccountBudgetStore } from '../../shared/adapters/dynamodb/account-budget-store';
 import { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
 import { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
 import { DynamoFleetReader } from '../../shared/adapters/dynamodb/fleet-read';
@@ -317,6 +318,10 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     ledger,
     alerts: recordedAlerts,
     alertHistory,
+    budgets: new DynamoAccountBudgetStore(doc, {
+      budgetsTable: functionEnvironment.ACCOUNT_BUDGETS_TABLE ?? `tradai-account-budgets-${stage}`,
+      clock,
+    }),
     fleet: new DynamoFleetReader(doc, { sessionsTable: tables.sessions }),
     platform,
     workflow,

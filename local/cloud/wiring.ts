@@ -9,6 +9,7 @@ import { createHandler as createEcsEvents } from '../../functions/ecs-events/han
 import { createHandler as createLaunchStep } from '../../functions/launch/step/handler';
 import { createHandler as createSessionEvents } from '../../functions/stream/session-events/handler';
 import { createHandler as createSweep } from '../../functions/sweep/handler';
+import type { DynamoAccountBudgetStore } from '../../shared/adapters/dynamodb/account-budget-store';
 import type { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
 import type { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
 import type { DynamoFleetReader } from '../../shared/adapters/dynamodb/fleet-read';
@@ -21,6 +22,7 @@ import type {
 } from '../../shared/domain/model-promotion';
 import type { AlertPublisher } from '../../shared/domain/ports';
 import type { IdempotentRunner } from '../../shared/http/idempotency';
+import { budgetScopesOf } from '../../shared/runtime/account-budget-scopes';
 import type { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
 import {
   CONTROL_PLANE_NAMESPACE,
@@ -43,6 +45,8 @@ export interface LocalAdapters {
   /** Every alert published is also recorded in the alert history (RecordingAlertPublisher). */
   alerts: AlertPublisher;
   alertHistory: DynamoAlertHistory;
+  /** The account budgets' aggregate, kept by the stream processor (tradai-account-budgets-{stage}). */
+  budgets: DynamoAccountBudgetStore;
   fleet: DynamoFleetReader;
   platform: ProcessPlatform;
   workflow: LocalLaunchWorkflow;
@@ -139,6 +143,8 @@ export const LOCAL_FUNCTIONS = {
   })),
   sessionEvents: wire(createSessionEvents, (a, name) => ({
     store: a.store,
+    budgets: a.budgets,
+    scopes: budgetScopesOf(a.store, a.budgets),
     platform: a.platform,
     workflow: a.workflow,
     alerts: a.alerts,

@@ -220,26 +220,38 @@ export const evaluateBudget = (budget: AccountBudget, totals: AccountTotals): Bu
   return breaches;
 };
 
+/** What a budget needs to know of its account's trading scope (shared/domain/trading-scope.ts). */
+export interface BudgetScopeView {
+  state: 'active' | 'reducing' | 'halted';
+  generation: number;
+  changed_by: string;
+}
+
 export type BudgetDecision =
   | { type: 'none' }
-  /** Breached, and the account already restricts at least as much: nothing to write, nothing to page. */
-  | { type: 'already_restricted'; state: 'reducing' | 'halted' }
-  /** Breached while the account trades: one conditional write to reducing, one page if it lands. */
-  | { type: 'reduce'; breaches: BudgetBreach[] };
+  /** Breached while the account trades: one conditional write to reducing (on the generation read). */
+  | { type: 'reduce'; breaches: BudgetBreach[]; expectedGeneration: number }
+  /**
+   * Breached, and this budget already reduced the account: its page is owed if the change landed and the
+   * page did not (a crash in between); the ledger says which, so a page may repeat but is never lost.
+   */
+  | { type: 'page_owed'; breaches: BudgetBreach[]; generation: number }
+  /** Breached, and an operator (or the fleet's state) already restricts the account: nothing to do. */
+  | { type: 'already_restricted'; state: 'reducing' | 'halted'; by: string };
 
 /**
  * What a budget does to its account. The scope state is read only when the totals breach, and the write
- * to `reducing` names the state it read, so of several stream batches racing on one breach exactly one
- * changes the account (and pages). An operator's resume while still over budget is undone at the next
- * batch: the budget holds until it is raised.
+ * to `reducing` names the generation it read, so of several stream batches racing on one breach exactly
+ * one changes the account. An operator's resume while still over budget is undone at the next change of
+ * the totals: the budget holds until it is raised.
  */
-export const decideBudget = (
-  breaches: readonly BudgetBreach[],
-  accountState: 'active' | 'reducing' | 'halted',
-): BudgetDecision => {
+export const decideBudget = (breaches: readonly BudgetBreach[], scope: BudgetScopeView): BudgetDecision => {
   if (breaches.length === 0) return { type: 'none' };
-  if (accountState !== 'active') return { type: 'already_restricted', state: accountState };
-  return { type: 'reduce', breaches: [...breaches] };
+  if (scope.state === 'active')
+    return { type: 'reduce', breaches: [...breaches], expectedGeneration: scope.generation };
+  if (scope.changed_by === BUDGET_ACTOR)
+    return { type: 'page_owed', breaches: [...breaches], generation: scope.generation };
+  return { type: 'already_restricted', state: scope.state, by: scope.changed_by };
 };
 
 export interface BudgetShare {
@@ -311,14 +323,21 @@ export interface AccountBudgetStore {
   applyChanges(accountId: AccountId, changes: readonly ContributionChange[]): Promise<AccountAggregate>;
   /** Every session's contribution on the account (read on a breach only, to name who carries it). */
   contributionsOf(accountId: AccountId): Promise<BudgetContribution[]>;
-  /** Replaces the account's budget; answers the one it replaced. */
-  putBudget(accountId: AccountId, budget: StoredAccountBudget): Promise<StoredAccountBudget | undefined>;
+  /** Replaces the account's budget, only if it is still the one read (`expectedUpdatedAt`, null: none). */
+  putBudget(
+    accountId: AccountId,
+    budget: StoredAccountBudget,
+    expectedUpdatedAt: string | null,
+  ): Promise<PutBudgetResult>;
 }
 
 /**
  * One stream batch's changes, per account: each session once, from what its first record's old image
  * counted to its last record's new image (records of one item arrive in order), and only where the
  * figures moved. A batch thus writes each account's aggregate once, whatever number of heartbeats it holds.
+ * Every account the batch touched is listed, with no changes where no figure moved: its budget is judged
+ * again all the same (one read), so a new or lower budget, or an operator's resume while still over it,
+ * takes effect within a heartbeat even when the figures stand still.
  */
 export const batchChangesOf = (
   records: readonly { previous: Session | undefined; current: Session }[],
@@ -335,10 +354,110 @@ export const batchChangesOf = (
   }
   const byAccount = new Map<AccountId, ContributionChange[]>();
   for (const { counted, next } of bySession.values()) {
-    if (next === null || !contributionChanged(counted, next)) continue;
+    if (next === null) continue;
+    const changes = byAccount.get(next.account_id) ?? [];
+    byAccount.set(next.account_id, changes);
+    if (!contributionChanged(counted, next)) continue;
     // An account never changes under a run; were it to, the new account starts from nothing.
-    const change = { counted: counted?.account_id === next.account_id ? counted : null, next };
-    byAccount.set(next.account_id, [...(byAccount.get(next.account_id) ?? []), change]);
+    changes.push({ counted: counted?.account_id === next.account_id ? counted : null, next });
   }
   return byAccount;
 };
+
+/** At most this many sessions are named per rule; the rest are counted. */
+const NAMED_SHARES = 10;
+
+const sharesLine = (rule: BudgetRule, shares: readonly BudgetShare[], currency: string): string => {
+  if (shares.length === 0) return `${rule}: no session carries any (sessions finished earlier today)`;
+  const named = shares
+    .slice(0, NAMED_SHARES)
+    .map(
+      (share) =>
+        `${share.strategy_id} (${share.run_id}) ${fmt(share.amount)} ${currency} = ${Math.round(share.share * 100)}%`,
+    );
+  const rest = shares.length - named.length;
+  return `${rule === 'daily_loss' ? 'loss' : 'exposure'} by session: ${named.join(', ')}${rest > 0 ? `, and ${rest} more` : ''}`;
+};
+
+/** Account pages are routed as the account: a valid strategy id (`account-<32 hex>`), never a strategy's. */
+export const accountAlertIdOf = (accountId: AccountId): string => `account-${accountId.slice(0, 32)}`;
+
+export interface BudgetBreachPage {
+  accountId: AccountId;
+  budget: AccountBudget;
+  breaches: readonly BudgetBreach[];
+  totals: AccountTotals;
+  shares: Partial<Record<BudgetRule, readonly BudgetShare[]>>;
+  /** The account scope's generation after the change to reducing: one page per change. */
+  generation: number;
+  nowMs: number;
+  done: readonly string[];
+}
+
+/** The one CRITICAL page of a budget breach: the account, the limits reached, who carries them, what was done. */
+export const budgetBreachAlert = (page: BudgetBreachPage) => {
+  const { accountId, budget, breaches } = page;
+  const currency = budget.stake_currency;
+  const rules = breaches.map((breach) => breach.rule).join(', ');
+  const lines = [
+    `Account:    ${accountId}`,
+    `What:       account budget breached: ${breaches.map((breach) => breach.message).join('; ')}`,
+    `Totals:     today ${fmt(page.totals.pnl_today)} ${currency}, gross exposure ${fmt(page.totals.exposure)} ${currency}`,
+    ...breaches.map(
+      (breach) => `Sessions:   ${sharesLine(breach.rule, page.shares[breach.rule] ?? [], currency)}`,
+    ),
+    `Done:       ${page.done.join('; ')}`,
+    `To do:      Positions stay open while the account is reducing (exits and stop-losses go on): check them on the exchange. Nothing resumes by itself; raise the budget (PUT /accounts/${accountId}/budget) before POST /accounts/${accountId}/resume, or it is reduced again.`,
+  ];
+  return {
+    severity: 'CRITICAL' as const,
+    subject: `[CRITICAL] account ${accountId.slice(0, 12)}: budget breached (${rules}), reducing`.slice(
+      0,
+      100,
+    ),
+    message: lines.join('\n'),
+    strategy_id: accountAlertIdOf(accountId),
+    run_id: accountAlertIdOf(accountId),
+    kind: 'account.budget_breach',
+    dedup_id: budgetIncidentOf(accountId, page.generation),
+  };
+};
+
+export type ReduceAccountResult =
+  | { ok: true; generation: number; done: string[] }
+  /** Another writer changed the account's scope since it was read: nothing was written by this call. */
+  | { ok: false; reason: 'conflict'; message: string };
+
+/**
+ * What a budget may do to its account's trading scope: read it, and move it to `reducing` on the
+ * generation it read (the scope's own store and fan-out do the rest, see shared/domain/trading-scope.ts).
+ */
+export interface BudgetScopePort {
+  accountScope(accountId: AccountId): Promise<BudgetScopeView>;
+  reduceAccount(
+    accountId: AccountId,
+    expectedGeneration: number,
+    reason: string,
+  ): Promise<ReduceAccountResult>;
+}
+
+/**
+ * Whether a new budget lets the account lose or hold more than the one it replaces: a limit raised or
+ * removed, or another currency (its figures are other figures). That puts more money at risk, so it needs
+ * the live permission; a first budget, or a lower limit, only reduces risk.
+ */
+export const budgetLoosens = (before: AccountBudget | undefined, after: AccountBudget): boolean => {
+  if (before === undefined) return false;
+  if (before.stake_currency !== after.stake_currency) return true;
+  const raised = (was: number | undefined, now: number | undefined) =>
+    was !== undefined && (now === undefined || now > was);
+  return (
+    raised(before.daily_loss_max, after.daily_loss_max) ||
+    raised(before.gross_exposure_max, after.gross_exposure_max)
+  );
+};
+
+export type PutBudgetResult =
+  | { ok: true; previous: StoredAccountBudget | undefined }
+  /** Another change landed since the caller read the budget: nothing written. */
+  | { ok: false; reason: 'conflict'; current: StoredAccountBudget | undefined; message: string };

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   AccountBudgetSchema,
+  BUDGET_ACTOR,
   type BudgetContribution,
+  type BudgetScopeView,
   batchChangesOf,
+  budgetBreachAlert,
+  budgetLoosens,
   budgetSharesOf,
   contributionDelta,
   contributionOf,
@@ -228,17 +232,40 @@ describe('Domain: account budgets', () => {
       );
     });
 
-    it.each([
-      ['active', 'reduce'],
-      ['reducing', 'already_restricted'],
-      ['halted', 'already_restricted'],
-    ] as const)('a breach of an account that is %s: %s', (state, type) => {
-      const breaches = evaluateBudget(budget, { pnl_today: -600, exposure: 0 });
-      expect(decideBudget(breaches, state).type).toBe(type);
+    const scope = (state: BudgetScopeView['state'], changedBy = 'alice'): BudgetScopeView => ({
+      state,
+      generation: 4,
+      changed_by: changedBy,
+    });
+    const breached = evaluateBudget(budget, { pnl_today: -600, exposure: 0 });
+
+    it('reduces an active account, on the generation it read', () => {
+      expect(decideBudget(breached, scope('active'))).toEqual({
+        type: 'reduce',
+        breaches: breached,
+        expectedGeneration: 4,
+      });
+    });
+
+    it.each(['reducing', 'halted'] as const)('leaves an account an operator made %s alone', (state) => {
+      expect(decideBudget(breached, scope(state))).toEqual({
+        type: 'already_restricted',
+        state,
+        by: 'alice',
+      });
+    });
+
+    it('owes the page of its own change (a crash between the change and the page must not lose it)', () => {
+      expect(decideBudget(breached, scope('reducing', BUDGET_ACTOR))).toEqual({
+        type: 'page_owed',
+        breaches: breached,
+        generation: 4,
+      });
     });
 
     it('does nothing without a breach, whatever the account’s state', () => {
-      expect(decideBudget([], 'active')).toEqual({ type: 'none' });
+      expect(decideBudget([], scope('active'))).toEqual({ type: 'none' });
+      expect(decideBudget([], scope('reducing', BUDGET_ACTOR))).toEqual({ type: 'none' });
     });
 
     it('refuses a budget in an unknown shape, naming the field', () => {
@@ -277,6 +304,74 @@ describe('Domain: account budgets', () => {
     });
   });
 
+  describe('budgetLoosens', () => {
+    const was = AccountBudgetSchema.parse({
+      stake_currency: 'USDT',
+      daily_loss_max: 500,
+      gross_exposure_max: 9_000,
+    });
+    it.each<[string, Record<string, unknown>, boolean]>([
+      [
+        'a lower loss budget',
+        { stake_currency: 'USDT', daily_loss_max: 400, gross_exposure_max: 9_000 },
+        false,
+      ],
+      [
+        'the same budget again',
+        { stake_currency: 'USDT', daily_loss_max: 500, gross_exposure_max: 9_000 },
+        false,
+      ],
+      [
+        'a higher loss budget',
+        { stake_currency: 'USDT', daily_loss_max: 501, gross_exposure_max: 9_000 },
+        true,
+      ],
+      ['the exposure cap removed', { stake_currency: 'USDT', daily_loss_max: 500 }, true],
+      ['another currency', { stake_currency: 'BTC', daily_loss_max: 1, gross_exposure_max: 1 }, true],
+    ])('%s: %s', (_name, next, loosens) => {
+      expect(budgetLoosens(was, AccountBudgetSchema.parse(next))).toBe(loosens);
+    });
+
+    it('a first budget only tightens', () => {
+      expect(budgetLoosens(undefined, was)).toBe(false);
+    });
+  });
+
+  describe('budgetBreachAlert', () => {
+    it('is one CRITICAL page per change, naming the account, the limits, the sessions and their shares', () => {
+      const budget = AccountBudgetSchema.parse({ stake_currency: 'USDT', daily_loss_max: 100 });
+      const totals = { pnl_today: -120, exposure: 900 };
+      const shares = Array.from({ length: 12 }, (_, index) => ({
+        run_id: `live-s${index}-20260302-x`,
+        strategy_id: `s${index}`,
+        amount: 10,
+        share: 1 / 12,
+      }));
+      const alert = budgetBreachAlert({
+        accountId: ACCOUNT,
+        budget,
+        breaches: evaluateBudget(budget, totals),
+        totals,
+        shares: { daily_loss: shares },
+        generation: 3,
+        nowMs: Date.parse(`${DAY}T10:00:00.000Z`),
+        done: ['account reducing'],
+      });
+      expect(alert).toMatchObject({
+        severity: 'CRITICAL',
+        kind: 'account.budget_breach',
+        dedup_id: `account-budget:${ACCOUNT}:g3`,
+        strategy_id: `account-${ACCOUNT}`,
+      });
+      expect(alert.subject.length).toBeLessThanOrEqual(100);
+      expect(alert.message).toContain('s0 (live-s0-20260302-x) 10.00 USDT = 8%');
+      expect(alert.message).toContain('and 2 more');
+      expect(alert.message).toContain(
+        "today's loss 120.00 USDT reached the account's daily loss budget of 100.00",
+      );
+    });
+  });
+
   describe('batchChangesOf', () => {
     it('collapses a session’s records of one batch into one change, from the first old to the last new image', () => {
       const v1 = sessionOf('a', { version: 1, metrics: { ...sessionOf('a').metrics!, pnl_today: -1 } });
@@ -290,7 +385,7 @@ describe('Domain: account budgets', () => {
       expect(changes.get(ACCOUNT)).toEqual([{ counted: contributionOf(v1), next: contributionOf(v3) }]);
     });
 
-    it('groups by account and leaves out changes that move no figure (an idle bot’s heartbeat)', () => {
+    it('groups by account and leaves out changes that move no figure (an idle bot’s heartbeat), still naming its account', () => {
       const idle = sessionOf('a', { version: 4 });
       const other = sessionOf('b', { account_id: OTHER, version: 2 });
       const changes = batchChangesOf([
@@ -298,7 +393,10 @@ describe('Domain: account budgets', () => {
         { previous: undefined, current: other },
         { previous: undefined, current: sessionOf('c', { account_id: null }) },
       ]);
-      expect([...changes.keys()]).toEqual([OTHER]);
+      expect([...changes.entries()].map(([account, list]) => [account, list.length])).toEqual([
+        [ACCOUNT, 0],
+        [OTHER, 1],
+      ]);
     });
   });
 });

@@ -20,6 +20,7 @@ import { createHandler as createSessionEvents } from '../../functions/stream/ses
 import type { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
 import { systemClock } from '../../shared/domain/clock';
 import type { Session, TradingMode } from '../../shared/domain/session';
+import { budgetScopesOf } from '../../shared/runtime/account-budget-scopes';
 import { InMemoryDedupLedger } from '../../shared/runtime/events-dedup';
 import { bindLocalTasks, LocalTaskTokens } from '../../shared/runtime/workflow-local';
 import {
@@ -56,6 +57,7 @@ describe('State machine: launch-session', () => {
   beforeAll(async () => {
     dynamo = await startTestDynamo();
     store = dynamo.newStore(systemClock);
+    const budgets = dynamo.newBudgets(systemClock);
     tokens = new LocalTaskTokens();
     // The local cloud's stream tap: every committed change goes to the real stream processor, in order.
     const sessionEvents = createSessionEvents({
@@ -67,6 +69,8 @@ describe('State machine: launch-session', () => {
       clock: systemClock,
       logger: silentLogger(),
       metrics: capturedMetrics('TradAI/ControlPlane').metrics,
+      budgets,
+      scopes: budgetScopesOf(store, budgets),
     });
     unsubscribe = dynamo.dynamo.streams.subscribe(dynamo.tables.sessions, (record) => {
       delivery = delivery.then(() => sessionEvents({ Records: [record] }, lambdaContext('session-events')));

@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type LocalDynamo, type LocalDynamoOptions, startLocalDynamo } from '../../local/dynamodb';
 import { loadServerlessConfig, tablesOf } from '../../local/serverless/config';
 import { createTableFromResource } from '../../local/serverless/tables';
+import { DynamoAccountBudgetStore } from '../../shared/adapters/dynamodb/account-budget-store';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
 import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
 import type { Clock } from '../../shared/domain/clock';
@@ -17,8 +18,10 @@ export interface TestDynamo {
   /** A fresh low-level client on the local endpoint; every call makes a separate connection pool. */
   newClient(): DynamoDBClient;
   doc: DynamoDBDocumentClient;
-  tables: { sessions: string; metrics: string };
+  tables: { sessions: string; metrics: string; budgets: string };
   newStore(clock?: Clock, doc?: DynamoDBDocumentClient): DynamoSessionStore;
+  /** The account budgets' aggregate on this stage's table. */
+  newBudgets(clock?: Clock): DynamoAccountBudgetStore;
   close(): Promise<void>;
 }
 
@@ -42,7 +45,11 @@ export const startTestDynamo = async (options: LocalDynamoOptions = {}): Promise
   };
   const admin = newClient();
   for (const properties of tablesOf(config).values()) await createTableFromResource(admin, properties);
-  const tables = { sessions: `tradai-workflow-state-${stage}`, metrics: `tradai-session-metrics-${stage}` };
+  const tables = {
+    sessions: `tradai-workflow-state-${stage}`,
+    metrics: `tradai-session-metrics-${stage}`,
+    budgets: `tradai-account-budgets-${stage}`,
+  };
   const doc = createDocumentClient({
     endpoint: dynamo.endpoint,
     region: LOCAL_REGION,
@@ -56,6 +63,7 @@ export const startTestDynamo = async (options: LocalDynamoOptions = {}): Promise
     tables,
     newStore: (clock, client = doc) =>
       new DynamoSessionStore(client, { sessionsTable: tables.sessions, metricsTable: tables.metrics, clock }),
+    newBudgets: (clock) => new DynamoAccountBudgetStore(doc, { budgetsTable: tables.budgets, clock }),
     close: async () => {
       for (const client of clients) client.destroy();
       doc.destroy();

@@ -17,12 +17,14 @@ import type { AlertPublisher, ContainerPlatform, LaunchWorkflow } from '../../..
 import { type Session, SessionSchema } from '../../../shared/domain/session';
 import type { SessionStore } from '../../../shared/domain/session-store';
 import { classifySessionChange, type SessionEffect } from '../../../shared/domain/stream';
+import { budgetScopesOf, budgetsFromEnv } from '../../../shared/runtime/account-budget-scopes';
 import { describeLockRelease, releaseLockIfContainerGone } from '../../../shared/runtime/container-release';
 import { type DedupLedger, once } from '../../../shared/runtime/events-dedup';
 import { alertsFromEnv } from '../../../shared/runtime/workflow-alerts';
 import { lazyHandler, loggerFor, metricsFor, storeFromEnv } from '../../../shared/runtime/workflow-deps';
 import { platformFromEnv } from '../../../shared/runtime/workflow-platform';
 import { workflowFromEnv } from '../../../shared/runtime/workflow-sfn';
+import { type AccountBudgetDeps, type BatchImages, enforceAccountBudgets } from './account-budgets';
 import { SessionStreamRecordSchema } from './schema';
 
 export interface SessionEventsDeps {
@@ -34,6 +36,9 @@ export interface SessionEventsDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** Account budgets: the per-account aggregate this processor keeps, and the account scopes it reduces. */
+  budgets: AccountBudgetDeps['budgets'];
+  scopes: AccountBudgetDeps['scopes'];
 }
 
 /** Step Functions' answers for a token whose task is already over: nothing left to release. */
@@ -219,6 +224,18 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
   return effects;
 };
 
+/** The batch's session changes; records that do not parse are already failed by their own processing. */
+const batchImagesOf = (records: readonly DynamoDBRecord[]): BatchImages[] =>
+  records.flatMap((record) => {
+    try {
+      const images = imagesOf(record);
+      const sequence = record.dynamodb?.SequenceNumber;
+      return images === undefined || sequence === undefined ? [] : [{ sequence, ...images }];
+    } catch {
+      return [];
+    }
+  });
+
 export const createHandler = (deps: SessionEventsDeps) => {
   const recordHandler = async (record: DynamoDBRecord) => {
     const images = imagesOf(record);
@@ -229,11 +246,17 @@ export const createHandler = (deps: SessionEventsDeps) => {
     // Records are processed one after another: per-item order matters (a transition before its teardown).
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     try {
-      return await processPartialResponse(event, recordHandler, processor, {
+      const response = await processPartialResponse(event, recordHandler, processor, {
         context,
         throwOnFullBatchFailure: false,
         processInParallel: false,
       });
+      // Budgets once per batch (one aggregate write per account), after every record's own effects.
+      const failed = await enforceAccountBudgets(deps, batchImagesOf(event.Records ?? []));
+      const reported = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+      for (const sequence of failed)
+        if (!reported.has(sequence)) response.batchItemFailures.push({ itemIdentifier: sequence });
+      return response;
     } finally {
       if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
     }
@@ -241,10 +264,13 @@ export const createHandler = (deps: SessionEventsDeps) => {
 };
 
 export const defaultDeps = (): SessionEventsDeps => {
-  const { store, ledger } = storeFromEnv();
+  const { store, ledger, doc } = storeFromEnv();
+  const budgets = budgetsFromEnv(doc);
   return {
     store,
     ledger,
+    budgets,
+    scopes: budgetScopesOf(store, budgets),
     platform: platformFromEnv(),
     workflow: workflowFromEnv(),
     alerts: alertsFromEnv(),

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler, type SessionEventsDeps } from '../../../functions/stream/session-events/handler';
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
 import { ManualClock } from '../../../shared/domain/clock';
+import { budgetScopesOf } from '../../../shared/runtime/account-budget-scopes';
 import { DynamoDedupLedger } from '../../../shared/runtime/events-dedup';
 import {
   awsAdapters,
@@ -44,6 +45,7 @@ describe('Handler: session-events', () => {
   beforeAll(async () => {
     dynamo = await startTestDynamo({ now: () => clock.now() });
     store = dynamo.newStore(clock);
+    const budgets = dynamo.newBudgets(clock);
     deps = {
       store,
       platform: adapters.platform,
@@ -53,6 +55,8 @@ describe('Handler: session-events', () => {
       clock,
       logger: silentLogger(),
       metrics: capturedMetrics('TradAI/ControlPlane').metrics,
+      budgets,
+      scopes: budgetScopesOf(store, budgets),
     };
     handler = createHandler(deps);
   });
