@@ -4,6 +4,7 @@ import { type ControlAction, controlCommand } from './commands/control';
 import { lsCommand } from './commands/ls';
 import { promoteCommand } from './commands/promote';
 import { historyCommand, showCommand } from './commands/read';
+import { haltCommand, resumeScopeCommand } from './commands/scope';
 import { startCommand } from './commands/start';
 import { tokenCommand } from './commands/token';
 import { type CliIo, type CommandContext, createContext, type GlobalOptions } from './context';
@@ -129,6 +130,25 @@ export const buildProgram = (
     .addOption(reasonOption())
     .option('--model <name>', "the registered model (default: the strategy's current or last session's)")
     .action((strategy: string, options) => run((ctx) => promoteCommand(ctx, strategy, options)));
+
+  program
+    .command('halt')
+    .description(
+      'halt the fleet or one exchange account: reducing (no new entries) or halted (entries off, exits only)',
+    )
+    .option('--account <id>', 'one exchange account instead of the whole fleet')
+    .addOption(new Option('--mode <mode>', 'how hard').choices(['reducing', 'halted']).makeOptionMandatory())
+    .addOption(reasonOption())
+    .addOption(yesOption())
+    .action((options) => run((ctx) => haltCommand(ctx, options)));
+
+  program
+    .command('resume-fleet')
+    .description('lift a halt of the fleet or one account (asks to confirm unless --yes)')
+    .option('--account <id>', 'one exchange account instead of the whole fleet')
+    .addOption(reasonOption())
+    .addOption(yesOption())
+    .action((options) => run((ctx) => resumeScopeCommand(ctx, options)));
 
   program
     .command('alerts')

@@ -248,3 +248,70 @@ describe('CLI: a command on a live session is confirmed by typing its id', () =>
     expect(stopsSent()).toBe(1);
   });
 });
+
+describe('CLI: a halt the agents have not all confirmed', () => {
+  it('names the sessions that did not confirm and exits 1, since the brake is not known to hold', async () => {
+    // prepare
+    replies.set('/fleet/halt', {
+      status: 200,
+      body: JSON.stringify({
+        scope: 'fleet',
+        account_id: null,
+        state: 'reducing',
+        generation: 1,
+        previous_state: 'active',
+        changed_by: 'alice',
+        reason: 'drill',
+        changed_at: '2026-01-01T00:00:00.000Z',
+        changed: true,
+        sessions: {
+          acted: [
+            { run_id: 'live-a-1', strategy_id: 'a', trading_mode: 'live', action: 'pause', note: null },
+          ],
+          untouched: [],
+          failed: [],
+          confirmed: [],
+          unconfirmed: [
+            {
+              run_id: 'live-a-1',
+              strategy_id: 'a',
+              trading_mode: 'live',
+              status: 'running',
+              freqtrade_state: 'running',
+              last_heartbeat: null,
+            },
+          ],
+        },
+        confirm_timeout_s: 30,
+      }),
+    });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+
+    // act
+    const code = await runTradai(
+      ['--api-url', baseUrl, '--token', 't', 'halt', '--mode', 'reducing', '--reason', 'drill'],
+      {
+        env: {},
+        stdin: new PassThrough(),
+        stdout,
+        stderr,
+        signal: new AbortController().signal,
+      },
+    );
+
+    // assess
+    expect(code).toBe(EXIT.error);
+    expect(out).toContain('live-a-1');
+    expect(out).toContain('not confirmed');
+    expect(err).toContain('1 session(s) did not confirm within 30s');
+  });
+});
