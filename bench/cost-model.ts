@@ -192,3 +192,86 @@ export const monthlyCost = (usage: FleetUsage, prices: Prices): FleetCost => {
     largest: largest[0],
   };
 };
+
+/**
+ * The trade-off of item 1 (issue 14): cost per strategy per month against the heartbeat interval, and what
+ * each interval allows the stale threshold to be. A fleet run at one interval is split into what grows with
+ * the heartbeats (the item's write, the indexes it rewrites, the history point, the stream's invocations),
+ * what grows with the heartbeat index's steps (a delete and a put each time hb_at moves), and the rest.
+ */
+export interface HeartbeatCostSplit {
+  /** The interval the run used. */
+  heartbeatS: number;
+  strategies: number;
+  /** $ per month at `heartbeatS`, fleet-wide. */
+  perHeartbeatPerMonth: number;
+  /** $ per month of the heartbeat index at `heartbeatS`, fleet-wide. */
+  heartbeatIndexPerMonth: number;
+  /** $ per month that the interval does not change, fleet-wide. */
+  fixedPerMonth: number;
+}
+
+export interface CurveOptions {
+  intervalsS: readonly number[];
+  /** hb_at step (shared/domain/sweep.ts HEARTBEAT_BUCKET_S). */
+  bucketS: number;
+  /** A suspect pass every this many seconds. */
+  passEveryS: number;
+  /** The stream processor's share of a page (batch window plus invocation). */
+  streamMarginS: number;
+  /** Above the largest of the fail-closed window and interval + one step. */
+  thresholdMarginS: number;
+}
+
+export interface CurvePoint {
+  heartbeat_s: number;
+  fail_closed_s: number;
+  stale_after_s: number;
+  /** A hung agent is paged within this (threshold + one pass + the stream). */
+  page_within_s: number;
+  per_strategy_per_month: number;
+}
+
+/**
+ * At interval H: the agent fails closed after 2H (container/agent/env.ts refuses less), the threshold
+ * lies above both that and H + one step (so a healthy agent is never a suspect), and the costs scale
+ * with 1/H and 1/max(H, step) (an index key that moves at most once per heartbeat).
+ */
+export const heartbeatCurve = (split: HeartbeatCostSplit, options: CurveOptions): CurvePoint[] => {
+  if (split.heartbeatS <= 0 || split.strategies <= 0)
+    throw new RangeError('heartbeatS and strategies must be positive');
+  const stepsPerRunStep = (h: number) =>
+    Math.max(split.heartbeatS, options.bucketS) / Math.max(h, options.bucketS);
+  return options.intervalsS.map((h) => {
+    const failClosed = 2 * h;
+    const stale = Math.max(failClosed, h + options.bucketS) + options.thresholdMarginS;
+    const perMonth =
+      split.fixedPerMonth +
+      split.perHeartbeatPerMonth * (split.heartbeatS / h) +
+      split.heartbeatIndexPerMonth * stepsPerRunStep(h);
+    return {
+      heartbeat_s: h,
+      fail_closed_s: failClosed,
+      stale_after_s: stale,
+      page_within_s: stale + options.passEveryS + options.streamMarginS,
+      per_strategy_per_month: round(perMonth / split.strategies),
+    };
+  });
+};
+
+/**
+ * The cheapest interval that pages within `pageWithinS` and stays within `budget` per strategy; the
+ * cheapest that pages in time when none is within budget (then `withinBudget` is false).
+ */
+export const chooseInterval = (
+  points: readonly CurvePoint[],
+  pageWithinS: number,
+  budget: number,
+): { point: CurvePoint | undefined; withinBudget: boolean } => {
+  const inTime = points.filter((point) => point.page_within_s <= pageWithinS);
+  const cheapest = [...inTime].sort((a, b) => a.per_strategy_per_month - b.per_strategy_per_month)[0];
+  return {
+    point: cheapest,
+    withinBudget: cheapest !== undefined && cheapest.per_strategy_per_month <= budget,
+  };
+};

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  chooseInterval,
   type FleetUsage,
+  heartbeatCurve,
   type IndexShape,
   indexWriteUnits,
   itemSize,
@@ -166,5 +168,55 @@ describe('monthlyCost', () => {
 
   it('refuses an empty window instead of dividing by zero', () => {
     expect(() => monthlyCost({ ...empty, windowS: 0 }, prices)).toThrow(RangeError);
+  });
+});
+
+describe('Cost model: the heartbeat interval curve', () => {
+  const split = {
+    heartbeatS: 30,
+    strategies: 10,
+    perHeartbeatPerMonth: 3,
+    heartbeatIndexPerMonth: 1,
+    fixedPerMonth: 5,
+  };
+  const options = {
+    intervalsS: [5, 15, 30, 60],
+    bucketS: 15,
+    passEveryS: 5,
+    streamMarginS: 2,
+    thresholdMarginS: 5,
+  };
+
+  it('scales the heartbeat lines with 1/H and the index with 1/max(H, step), and leaves the rest', () => {
+    const points = heartbeatCurve(split, options);
+
+    // H = 30: the run itself. H = 15: heartbeats twice, index twice. H = 5: heartbeats 6 times, index still
+    // once per 15 s step (3 ×). H = 60: half of each.
+    expect(points.map((p) => p.per_strategy_per_month)).toEqual([
+      (5 + 18 + 2) / 10,
+      (5 + 6 + 2) / 10,
+      0.9,
+      (5 + 1.5 + 0.5) / 10,
+    ]);
+  });
+
+  it('derives the fail-closed window (2H) and a threshold above it and above H + one step, and the page bound', () => {
+    const [fast, fifteen, thirty] = heartbeatCurve(split, options);
+
+    expect(fast).toMatchObject({ fail_closed_s: 10, stale_after_s: 25, page_within_s: 32 });
+    expect(fifteen).toMatchObject({ fail_closed_s: 30, stale_after_s: 35, page_within_s: 42 });
+    expect(thirty).toMatchObject({ fail_closed_s: 60, stale_after_s: 65, page_within_s: 72 });
+  });
+
+  it('chooses the cheapest interval that pages in time, and says when none is within budget', () => {
+    const points = heartbeatCurve(split, options);
+
+    expect(chooseInterval(points, 45, 1.5)).toMatchObject({ point: { heartbeat_s: 15 }, withinBudget: true });
+    expect(chooseInterval(points, 45, 1)).toMatchObject({ point: { heartbeat_s: 15 }, withinBudget: false });
+    expect(chooseInterval(points, 20, 1).point).toBeUndefined();
+  });
+
+  it('refuses a run with no interval or no strategies', () => {
+    expect(() => heartbeatCurve({ ...split, heartbeatS: 0 }, options)).toThrow(RangeError);
   });
 });
