@@ -50,6 +50,8 @@ export interface Booted {
   before: Session;
   /** The session as claimed. */
   session: Session;
+  /** A successor's predecessor as it ended (its last reported open trades are this run's to manage). */
+  predecessor?: Session;
   credentials: ExchangeCredentials | null;
   loaded: LoadedStrategyConfig;
   claimedAt: number;
@@ -176,6 +178,7 @@ export const bootstrap = async (
         arcticdbS3Uri: options.arcticdbS3Uri,
         alias: session.alias,
         stage: session.stage,
+        modelVersion: session.model_version ?? null,
         overrides: session.overrides,
       }),
     );
@@ -278,5 +281,36 @@ export const bootstrap = async (
     );
   }
   logger.info('session claimed', { status: session.status, desired_state: session.desired_state });
-  return { ok: true, booted: { before, session, credentials, loaded, claimedAt: clock.now() } };
+  // Read after the claim: the claim succeeded only once the predecessor was over, so this is its last word.
+  const predecessorRunId = session.supersedes ?? null;
+  let predecessor: Session | undefined;
+  try {
+    if (predecessorRunId !== null)
+      predecessor = await retrying('reading the previous session', () => store.get(predecessorRunId));
+    // A rollback's predecessor may never have traded (its agent never claimed): the trades are the run's before.
+    const older = predecessor?.agent_id === null ? (predecessor.supersedes ?? null) : null;
+    if (older !== null)
+      predecessor = (await retrying('reading the previous session', () => store.get(older))) ?? predecessor;
+  } catch (error) {
+    // Without the trades it must find, the successor would trade blind past them: it does not start.
+    return (
+      exhausted(error) ??
+      refuse(
+        EXIT.fault,
+        `cannot read the previous session ${predecessorRunId}: ${describeError(error).error}`,
+        false,
+      )
+    );
+  }
+  return {
+    ok: true,
+    booted: {
+      before,
+      session,
+      credentials,
+      loaded,
+      claimedAt: clock.now(),
+      ...(predecessor === undefined ? {} : { predecessor }),
+    },
+  };
 };

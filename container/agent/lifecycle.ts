@@ -1,4 +1,5 @@
 import type { StopOutcome, StopPlanName } from '../../shared/domain/agent-report';
+import type { HandoffMode } from '../../shared/domain/handoff';
 
 /**
  * The agent's own lifecycle as data (like shared/domain/transitions.ts for sessions), and the one table
@@ -32,7 +33,9 @@ export type StopCause =
   | { kind: 'one_shot_stop' }
   | { kind: 'start_failed'; code: number; message: string; markFailed: boolean }
   | { kind: 'fail_closed'; command: 'pause' | 'forceexit' | 'stop'; failure: string }
-  | { kind: 'restarts_exhausted'; restarts: number; lastExit: string };
+  | { kind: 'restarts_exhausted'; restarts: number; lastExit: string }
+  /** A successor takes over (deploy, restart, rollback): its claim waits for this session to be over. */
+  | { kind: 'handoff'; mode: HandoffMode; waitFlatS: number; successor: string };
 
 export interface StopPlan {
   name: StopPlanName;
@@ -40,6 +43,8 @@ export interface StopPlan {
   pause: boolean;
   /** forceexit every open trade and wait, bounded, until none is left. */
   flatten: boolean;
+  /** After the pause: wait, bounded (StopBudget.awaitFlatMs), until Freqtrade's own exits closed every trade. */
+  awaitFlat: boolean;
   /** POST /stop: Freqtrade's trader stops. */
   stopTrader: boolean;
   /** Stop the Freqtrade process the agent supervises: SIGTERM, then SIGKILL after the bound. */
@@ -58,8 +63,10 @@ export interface StopPlan {
   positions: string;
 }
 
-const plan = (name: StopPlanName, fields: Omit<StopPlan, 'name'>): StopPlan =>
-  Object.freeze({ name, ...fields });
+const plan = (
+  name: StopPlanName,
+  fields: Omit<StopPlan, 'name' | 'awaitFlat'> & Partial<Pick<StopPlan, 'awaitFlat'>>,
+): StopPlan => Object.freeze({ awaitFlat: false, name, ...fields });
 
 export const STOP_PLANS: Readonly<Record<StopPlanName, StopPlan>> = Object.freeze({
   operator_stop: plan('operator_stop', {
@@ -183,6 +190,20 @@ export const STOP_PLANS: Readonly<Record<StopPlanName, StopPlan>> = Object.freez
     bounded: false,
     positions: 'left open and unmanaged (Freqtrade does not come up): CRITICAL via health.start_failure',
   }),
+  handoff: plan('handoff', {
+    pause: true,
+    flatten: false,
+    awaitFlat: true,
+    stopTrader: true,
+    stopProcess: true,
+    killOneShot: false,
+    heartbeat: 'final',
+    finalStatus: 'stopped',
+    phaseAfter: 'done',
+    bounded: false,
+    positions:
+      'carried: left open in the durable trade store for the successor, which manages their exits (wait_flat: closed first, bounded)',
+  }),
 });
 
 export const planFor = (cause: StopCause): StopPlan => {
@@ -205,6 +226,8 @@ export const planFor = (cause: StopCause): StopPlan => {
       return STOP_PLANS.fail_closed_process_stop;
     case 'restarts_exhausted':
       return STOP_PLANS.restarts_exhausted;
+    case 'handoff':
+      return STOP_PLANS.handoff;
   }
 };
 

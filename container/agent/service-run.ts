@@ -112,7 +112,8 @@ export const createServiceRun = (
   const failClosed = () =>
     clock.now() - (heartbeats.lastSuccessAt ?? claimedAt) > options.heartbeatFailClosedS * 1000;
   // ---- Startup guard: a takeover must find the trades its predecessor reported open ----
-  const expectedTrades = expectedTradesOf(booted.before);
+  // A successor must find what its predecessor last reported open, as a replacement task must.
+  const expectedTrades = expectedTradesOf(booted.predecessor ?? booted.before);
   let guard: 'pending' | 'clear' | 'missing' = expectedTrades.length > 0 ? 'pending' : 'clear';
   let missingTradesReport: MissingTradesReport | undefined;
   /** The operator saw `paused` after the report: a later `running` is a deliberate resume past it. */
@@ -370,6 +371,20 @@ export const createServiceRun = (
       logger.warn('operator resumed after a risk breach: latch cleared, losses so far acknowledged');
     }
     if (desired === 'stopped') {
+      const handoff = fresh.handoff ?? null;
+      // Superseded: the successor's claim waits for this session to be over, and its container for this one.
+      if (handoff !== null && (fresh.superseded_by ?? null) === handoff.to_run_id) {
+        await stop(
+          {
+            kind: 'handoff',
+            mode: handoff.mode,
+            waitFlatS: handoff.wait_flat_s,
+            successor: handoff.to_run_id,
+          },
+          `handed off to ${handoff.to_run_id} (${handoff.kind}, ${handoff.mode})`,
+        );
+        return;
+      }
       await stop({ kind: 'operator_stop', flatten: current.flatten_on_stop }, 'session stop requested');
       return;
     }
@@ -490,7 +505,8 @@ export const createServiceRun = (
     entriesOffCommand: () => shutdownCommandFor({ observed: collector.freqtradeState, target: target() }),
     openTradeIds: () => {
       // Never seen Freqtrade's /status: what the predecessor last reported is the best knowledge there is.
-      if (!seenTrades) return booted.before.open_trades.map((trade) => trade.trade_id);
+      if (!seenTrades)
+        return (booted.predecessor ?? booted.before).open_trades.map((trade) => trade.trade_id);
       if ((collector.lastOutcome?.failures.length ?? 1) > 0) return null;
       return collector.openTrades.map((trade) => trade.trade_id);
     },

@@ -52,6 +52,10 @@ export interface StopBudget {
   stopTimeoutMs: number;
   /** How long a flatten may take before what is left counts as flatten_failed. */
   flattenTimeoutMs: number;
+  /** wait_flat's bound: how long an awaitFlat plan waits for the trades to close (0: not at all). */
+  awaitFlatMs?: number;
+  /** Between two looks at the open trades while waiting for them to close. */
+  awaitFlatPollMs?: number;
 }
 
 /**
@@ -93,6 +97,28 @@ export const executeStopPlan = async (
     }
   }
   let after: KnownTrades | undefined;
+  const awaitFlatMs = budget.awaitFlatMs ?? 0;
+  if (stopPlan.awaitFlat && ports.trades && awaitFlatMs > 0) {
+    // Freqtrade's own exits (ROI, stoploss, exit signals) close them while entries are off; nothing is forced.
+    const everyMs = budget.awaitFlatPollMs ?? 250;
+    const until = ports.now() + awaitFlatMs;
+    for (let attempt = 0; ; attempt += 1) {
+      await ports.refresh().catch(() => undefined);
+      after = ports.openTradeIds();
+      if (after !== null && after.length === 0) {
+        notes.push('wait_flat: every trade closed');
+        break;
+      }
+      // Counted as well as timed: an injected clock that stands still cannot make this wait forever.
+      if (ports.now() >= until || attempt * everyMs >= awaitFlatMs) {
+        notes.push(
+          `wait_flat: ${after === null ? 'unknown' : after.length} trade(s) still open after ${awaitFlatMs / 1000} s: carried to the successor`,
+        );
+        break;
+      }
+      await new Promise<void>((done) => setTimeout(done, everyMs));
+    }
+  }
   if (stopPlan.flatten && ports.trades) {
     after = await ports.flatten(ports.now() + budget.flattenTimeoutMs);
     if (after === null || after.length > 0)

@@ -7,6 +7,7 @@
  * Plus the simulator's own /sim routes, which scenarios never disturb (tests and benchmarks must
  * always be able to steer a hung simulator back).
  */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as z from 'zod';
@@ -14,6 +15,7 @@ import type { ApiAuth, AuthRefusal } from './auth';
 import type { BotCommand, PaperBot, RpcResult } from './bot';
 import { API_PREFIX, SIM_PREFIX } from './constants';
 import type { Logger } from './logger';
+import { ORDER_CAPABLE_CALLS, type OrderLogEvent } from './order-log';
 import * as rpc from './rpc';
 import { type Scenario, type ScenarioControl, ScenarioSchema } from './scenarios';
 import { ForceEnterPayloadSchema, ForceExitPayloadSchema, type SimState, TradeSchema } from './schemas';
@@ -33,6 +35,8 @@ export interface ApiContext {
   now: () => number;
   simState: () => SimState;
   setScenario: (scenario: Scenario) => void;
+  /** Told of every order-capable call that passed authentication (order-log.ts). */
+  onOrderCall?: (event: OrderLogEvent) => void;
 }
 
 interface Request {
@@ -283,7 +287,10 @@ const dispatch = (method: string, request: Request, ctx: ApiContext): Reply => {
   if (route.guard === 'public') return route.handle(request, ctx);
   // Credentials are checked before the body, as FastAPI resolves the auth dependency first.
   const user = ctx.auth.authenticate(request.authorization);
-  return user.ok ? route.handle(request, ctx) : refusal(user);
+  if (!user.ok) return refusal(user);
+  const orderCall = method === 'POST' ? ORDER_CAPABLE_CALLS[request.path] : undefined;
+  if (orderCall !== undefined) ctx.onOrderCall?.(orderCall);
+  return route.handle(request, ctx);
 };
 
 const MAX_BODY_BYTES = 1_000_000;

@@ -7,6 +7,7 @@
  * Exit codes follow Freqtrade: 0 on success and on SIGTERM/SIGINT, 1 on a configuration error,
  * 2 on a usage error, and a crash scenario's own code.
  */
+
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import { SIM_FREQTRADE_VERSION } from './constants';
 import { ConfigError, UsageError } from './errors';
 import { createLogger, type Logger, stderrSink } from './logger';
 import { runBacktesting, runHyperopt } from './oneshot';
+import { ORDER_LOG_ENV_VAR, OrderLog } from './order-log';
 import { startFreqtradeSim } from './sim';
 
 const SUBCOMMANDS = ['trade', 'backtesting', 'hyperopt'] as const;
@@ -212,9 +214,16 @@ const runTrade = async (
   // Names only: the values may be exchange credentials.
   for (const name of envNames)
     logger.log('INFO', 'freqtrade.configuration.environment_vars', `Loading variable '${name}'`);
+  const orderLogPath = env[ORDER_LOG_ENV_VAR];
+  const orderLog =
+    orderLogPath === undefined || orderLogPath === ''
+      ? undefined
+      : new OrderLog(orderLogPath, env.TRADAI_RUN_ID ?? null);
+  orderLog?.record('process_started');
   const handle = await startFreqtradeSim(config, {
     clock: systemClock,
     log: stderrSink,
+    ...(orderLog === undefined ? {} : { orderLog }),
     // A crash is not a shutdown: the process goes at once, like a Python process that died.
     exit: (code) => process.exit(code),
     reloadConfig: () => load().config,

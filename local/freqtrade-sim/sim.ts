@@ -12,6 +12,7 @@ import { ConfigError } from './errors';
 import { round } from './format';
 import { createLogger, type LogSink, silentSink } from './logger';
 import { createRng, PaperMarket } from './market';
+import type { OrderLog, OrderLogEvent } from './order-log';
 import { type Scenario, ScenarioControl, type ScenarioInput, ScenarioSchema } from './scenarios';
 import { type SimState, SimStateSchema } from './schemas';
 import { PaperTrade } from './trade';
@@ -34,6 +35,8 @@ export interface FreqtradeSimOptions {
   autoTick?: boolean;
   /** Names the configuration in error messages. */
   source?: string;
+  /** Records every order-capable event (order-log.ts); none by default. */
+  orderLog?: OrderLog;
 }
 
 export interface FreqtradeSimHandle {
@@ -121,7 +124,10 @@ export const startFreqtradeSim = async (
     logger,
     market,
     rng: createRng(sim.seed, 3),
-    onTradesChanged: saveTrades,
+    onTradesChanged: () => {
+      options.orderLog?.record('trades_changed');
+      saveTrades();
+    },
   });
   if (stored !== null) {
     // Freqtrade manages an open trade whose pair has since left the whitelist: the market must price it.
@@ -306,6 +312,7 @@ export const startFreqtradeSim = async (
   const shutdown = async (code: number): Promise<void> => {
     if (closed) return;
     closed = true;
+    options.orderLog?.record('process_exiting');
     if (timer) clearInterval(timer);
     if (api) {
       logger.log('INFO', 'freqtrade.rpc.api_server.webserver', 'Stopping API Server');
@@ -317,8 +324,9 @@ export const startFreqtradeSim = async (
   if (initialConfig.api_server?.enabled) {
     const { listen_port: port } = initialConfig.api_server;
     logger.log('INFO', 'freqtrade.rpc.api_server.webserver', `Starting HTTP Server at ${LOOPBACK}:${port}`);
+    const onOrderCall = (event: OrderLogEvent) => options.orderLog?.record(event);
     api = await startApiServer(
-      { bot, auth, scenarios, logger, now: () => clock.now(), simState, setScenario },
+      { bot, auth, scenarios, logger, now: () => clock.now(), simState, setScenario, onOrderCall },
       LOOPBACK,
       port,
     );

@@ -24,6 +24,8 @@ export const STOP_PLAN_NAMES = [
   'start_failed',
   'fail_closed_process_stop',
   'restarts_exhausted',
+  /** Superseded by a deploy, restart or rollback: entries off, wait_flat's bounded wait, Freqtrade stopped. */
+  'handoff',
 ] as const;
 export const StopPlanNameSchema = z.enum(STOP_PLAN_NAMES);
 export type StopPlanName = z.infer<typeof StopPlanNameSchema>;

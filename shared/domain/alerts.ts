@@ -29,7 +29,9 @@ export type AlertKind =
   | 'freqtrade.start_failure'
   | 'freqtrade.restarted'
   | 'takeover.missing_trades'
-  | 'agent.fail_closed';
+  | 'agent.fail_closed'
+  | 'handoff.rolled_back'
+  | 'handoff.failed';
 
 /** SNS subjects: at most 100 characters, printable ASCII, no line breaks. */
 export const SUBJECT_MAX = 100;
@@ -108,6 +110,15 @@ const stopHint = (session: Session) =>
  */
 const failedCopy = (session: Session): TransitionCopy => {
   const fixIt = 'Read the reason and the container logs, fix the cause and start a new session.';
+  // A deploy's or restart's successor: the handoff's own page (rolled back, or failed) is the one CRITICAL.
+  if (session.handoff && session.handoff.kind !== 'rollback') {
+    return {
+      severity: 'WARNING',
+      kind: 'status.failed',
+      headline: `FAILED (${session.handoff.kind} of a new version)`,
+      todo: ['The handoff pages on its own whether the previous version was started again.', fixIt],
+    };
+  }
   if (session.trading_mode === 'live' && session.agent_id !== null) {
     return {
       severity: 'CRITICAL',
@@ -154,6 +165,20 @@ export const namedTrades = (session: Session, tradeIds: readonly number[]): stri
  */
 const stoppedCopy = (session: Session): TransitionCopy => {
   const outcome = session.stop_outcome ?? null;
+  // Handed off: what is still open is the successor's to manage, in the same trade store; nothing is unmanaged.
+  if (outcome?.plan === 'handoff' && (session.superseded_by ?? null) !== null) {
+    const carried = outcome.open_trade_ids.length;
+    return {
+      severity: 'INFO',
+      kind: 'status.stopped',
+      headline: `handed off to ${session.superseded_by}`,
+      todo: [
+        carried > 0
+          ? `${carried} open position(s) carried to run ${session.superseded_by}, which manages their exits: ${namedTrades(session, outcome.open_trade_ids)}.`
+          : `No open positions were carried; run ${session.superseded_by} trades from here.`,
+      ],
+    };
+  }
   const confirmed = outcome !== null;
   const snapshotIds = session.open_trades.map((trade) => trade.trade_id);
   const atRisk = confirmed
@@ -563,4 +588,42 @@ export const agentReportAlert = (
       );
     }
   }
+};
+
+/**
+ * How a handoff ended when its successor did not come up: rolled back to the previous version (CRITICAL:
+ * the deploy did not happen, the old version trades again) or failed with no rollback. One page per
+ * handoff; the failed successor's own status page stays below CRITICAL (failedCopy) so this is the one.
+ */
+export const handoffAlert = (session: Session, nowMs: number): Alert | undefined => {
+  const handoff = session.handoff ?? null;
+  if (handoff === null || (handoff.phase !== 'rolled_back' && handoff.phase !== 'failed')) return undefined;
+  const rolledBack = handoff.phase === 'rolled_back';
+  const kind: AlertKind = rolledBack ? 'handoff.rolled_back' : 'handoff.failed';
+  const headline = rolledBack
+    ? `${handoff.kind.toUpperCase()} FAILED, rolled back to run ${session.superseded_by ?? '(starting)'}`
+    : `${handoff.kind.toUpperCase()} FAILED, no rollback`;
+  return {
+    severity: 'CRITICAL',
+    subject: subjectOf(`[CRITICAL] ${modeTag(session)}: ${headline}`),
+    message: body(session, nowMs, {
+      what: `${handoff.kind} of ${session.strategy_id} from ${handoff.from_run_id} to ${session.run_id} (${handoff.mode}): the new version did not come up`,
+      done: rolledBack
+        ? [
+            `the previous version is started again as run ${session.superseded_by ?? '(starting)'}, on the same trade store (its open trades carried)`,
+          ]
+        : ['nothing was started in its place'],
+      todo: rolledBack
+        ? [
+            `Read the reason and run ${session.run_id}'s container logs; fix the version before deploying it again. Watch run ${session.superseded_by ?? ''} come up.`,
+          ]
+        : [
+            'The strategy has no running session now: check the exchange account for the positions the previous run left open, then start it again.',
+          ],
+    }),
+    strategy_id: session.strategy_id,
+    run_id: session.run_id,
+    kind,
+    dedup_id: `${session.run_id}:${kind}`,
+  };
 };

@@ -10,7 +10,15 @@ import {
 import type { Page, PageRequest } from './session-store';
 
 /** The operator commands that change a strategy's state; each one leaves an audit record. */
-export const AuditActionSchema = z.enum(['start', 'pause', 'resume', 'stop', 'promote']);
+export const AuditActionSchema = z.enum([
+  'start',
+  'pause',
+  'resume',
+  'stop',
+  'promote',
+  'deploy',
+  'restart',
+]);
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 
 /** accepted: state changed; refused: a business rule said no (nothing changed); failed: a fault. */

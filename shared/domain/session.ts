@@ -6,6 +6,7 @@ import {
   StartFailureReportSchema,
   StopOutcomeSchema,
 } from './agent-report';
+import { HandoffSchema } from './handoff';
 import { RiskLimitsSchema, RiskStateSchema } from './risk';
 
 export const TRADING_MODES = ['backtest', 'hyperopt', 'dry-run', 'live', 'train'] as const;
@@ -180,6 +181,14 @@ export const SessionSchema = z.object({
   launch_token: z.string().max(2048).nullable(),
   alias: z.string().max(128).nullable(),
   stage: z.string().max(64).nullable(),
+  /** An exact registry version (deploy by version); absent on older items and on alias/stage sessions. */
+  model_version: z.string().max(16).nullable().optional(),
+  /** A rolled strategy's successor: the run it takes over from (lock, leases, open trades). */
+  supersedes: z.string().max(80).nullable().optional(),
+  /** A rolled strategy's predecessor: the run that took (or is taking) over. */
+  superseded_by: z.string().max(80).nullable().optional(),
+  /** The handoff this session is part of (deploy, restart, rollback), on successor and predecessor. */
+  handoff: HandoffSchema.nullable().optional(),
   overrides: OverridesSchema,
   requested_by: z.string().max(256),
   trace_id: z.string().max(128),
@@ -226,6 +235,11 @@ export const NewSessionSchema = z.strictObject({
   risk_limits: RiskLimitsSchema,
   alias: z.string().min(1).max(128).nullable().default(null),
   stage: z.string().min(1).max(64).nullable().default(null),
+  model_version: z
+    .string()
+    .regex(/^\d{1,10}$/)
+    .nullable()
+    .default(null),
   overrides: OverridesSchema.default({}),
   requested_by: z.string().min(1).max(256),
   trace_id: z.string().min(1).max(128),
@@ -269,6 +283,7 @@ export const buildSession = (input: z.output<typeof NewSessionSchema>, nowMs: nu
     launch_token: null,
     alias: input.alias,
     stage: input.stage,
+    ...(input.model_version === null ? {} : { model_version: input.model_version }),
     overrides: input.overrides,
     requested_by: input.requested_by,
     trace_id: input.trace_id,

@@ -23,7 +23,9 @@ export type SessionEffect =
   /** Reached stopped, failed or completed: tear the container down and free the strategy lock. */
   | { type: 'teardown' }
   /** The agent reported a new incident in its heartbeat's health: one page each. */
-  | { type: 'agent_report'; report: AgentReportKind };
+  | { type: 'agent_report'; report: AgentReportKind }
+  /** A handoff's successor did not come up: rolled back, or failed with no rollback (one CRITICAL). */
+  | { type: 'handoff_outcome'; phase: 'rolled_back' | 'failed' };
 
 /** What the agent reports beyond figures that pages on-call (see shared/domain/agent-report.ts). */
 export type AgentReportKind = 'start_failure' | 'missing_trades' | 'fail_closed' | 'freqtrade_restart';
@@ -153,5 +155,8 @@ export const classifySessionChange = (previous: Session | undefined, current: Se
     effects.push({ type: 'teardown' });
   }
   for (const report of agentReportsOf(previous, current)) effects.push({ type: 'agent_report', report });
+  const phase = current.handoff?.phase;
+  if ((phase === 'rolled_back' || phase === 'failed') && previous?.handoff?.phase !== phase)
+    effects.push({ type: 'handoff_outcome', phase });
   return effects;
 };

@@ -2,7 +2,7 @@ import type { ContainerPlatform } from '../domain/ports';
 import type { Session } from '../domain/session';
 import type { SessionStore } from '../domain/session-store';
 
-export type LockReleaseOutcome = 'released' | 'already_free' | 'container_running';
+export type LockReleaseOutcome = 'released' | 'already_free' | 'container_running' | 'handed_off';
 
 /** What the release did, as a line for the page's "Done". */
 export const describeLockRelease = (outcome: LockReleaseOutcome): string =>
@@ -11,6 +11,7 @@ export const describeLockRelease = (outcome: LockReleaseOutcome): string =>
     already_free: 'strategy lock already free',
     container_running:
       'strategy lock kept until the container is confirmed gone (ECS STOPPED event or the sweep frees it)',
+    handed_off: 'strategy lock and account leases kept for the successor run, which takes them in its claim',
   })[outcome];
 
 /**
@@ -27,5 +28,6 @@ export const releaseLockIfContainerGone = async (
   if (session.container !== null && !(await platform.containerGone(session.container)))
     return 'container_running';
   const released = await store.releaseLock(session.strategy_id, session.run_id);
-  return released.ok ? 'released' : 'already_free';
+  if (released.ok) return 'released';
+  return released.reason === 'handing_off' ? 'handed_off' : 'already_free';
 };

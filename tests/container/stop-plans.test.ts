@@ -94,6 +94,7 @@ describe('Agent lifecycle: one stop routine, a table of stop plans', () => {
       { kind: 'start_failed', code: 2, message: 'bad config', markFailed: true },
       { kind: 'fail_closed', command: 'pause', failure: 'HTTP 500' },
       { kind: 'restarts_exhausted', restarts: 5, lastExit: 'code 1' },
+      { kind: 'handoff', mode: 'carry_positions', waitFlatS: 0, successor: 'live-s-next' },
     ];
     expect(new Set(causes.map((cause) => planFor(cause).name)).size).toBe(STOP_PLAN_NAMES.length);
   });

@@ -150,9 +150,10 @@ describe('State machine: launch-session', () => {
     const launchStep = createLaunchStep({
       store,
       platform: adapters.platform,
+      workflow: adapters.workflow,
       clock: systemClock,
       logger: silentLogger(),
-      timings: { launchTimeoutS },
+      timings: { launchTimeoutS, stopGraceS: 120 },
     });
     const taskToken = tokens.issue(session.run_id);
     const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });

@@ -321,9 +321,10 @@ export const startEventFuzz = async (env: ApiTestEnv): Promise<EventFuzzEnv> => 
   const launchStep = createLaunchStepHandler({
     store,
     platform: countingPlatform as never,
+    workflow: { start: async () => ({ executionArn: 'arn:aws:states:::execution:fuzz' }) },
     clock,
     logger: silentLogger(),
-    timings: { launchTimeoutS: 300 },
+    timings: { launchTimeoutS: 300, stopGraceS: 120 },
   });
   const withMeter =
     (run: (input: unknown) => Promise<'accepted' | 'refused'>) =>

@@ -78,6 +78,8 @@ export const FreqtradeConfigSchema = z.looseObject({
 export interface SessionSelection {
   alias: string | null;
   stage: string | null;
+  /** An exact registry version (a deploy by version); wins over alias and stage. Absent: by alias or stage. */
+  modelVersion?: string | null;
   overrides: Record<string, unknown>;
 }
 
@@ -110,6 +112,11 @@ export interface LoadedStrategyConfig {
   warmupDays: number;
   configurationFile: string;
   freqaiModel: FreqaiModelRef | null;
+  /**
+   * Train mode with a `freqai` section: the registered model the trained FreqAI model becomes a new version
+   * of (the `freqai_model` tag's name, else `<strategy>-FreqAI`); null otherwise.
+   */
+  freqaiTrainTarget: string | null;
 }
 
 const issuesOf = (error: z.ZodError, prefix: string) =>
@@ -120,11 +127,13 @@ const issuesOf = (error: z.ZodError, prefix: string) =>
 
 export const selectionOf = (
   strategy: string,
-  selection: Pick<SessionSelection, 'alias' | 'stage'>,
+  selection: Pick<SessionSelection, 'alias' | 'stage' | 'modelVersion'>,
 ): ModelVersionRef =>
-  selection.alias !== null
-    ? { name: strategy, alias: selection.alias }
-    : { name: strategy, stage: selection.stage ?? DEFAULT_STAGE };
+  selection.modelVersion !== undefined && selection.modelVersion !== null
+    ? { name: strategy, version: selection.modelVersion }
+    : selection.alias !== null
+      ? { name: strategy, alias: selection.alias }
+      : { name: strategy, stage: selection.stage ?? DEFAULT_STAGE };
 
 /**
  * seed §4: MLflow model version (alias or stage) → tags → base Freqtrade config (configuration_file) →
@@ -162,7 +171,9 @@ export class StrategyConfigLoader {
         `${tags.configuration_file} must hold a JSON object`,
       );
     }
-    const freqaiModel = await this.#resolveFreqai(tags.freqai_model);
+    // A train run makes the FreqAI model: the one the tag names now is not needed (and may not exist yet).
+    const training = request.tradingMode === 'train';
+    const freqaiModel = training ? null : await this.#resolveFreqai(tags.freqai_model);
     const fromTags: JsonObject = {
       strategy: request.strategy,
       timeframe: tags.timeframe,
@@ -192,6 +203,15 @@ export class StrategyConfigLoader {
       configuration_file: tags.configuration_file,
       freqai_model: freqaiModel,
     };
+    const freqaiTrainTarget =
+      training && isPlainObject(merged.freqai)
+        ? (parseModelUri(tags.freqai_model ?? '')?.name ?? `${request.strategy}-FreqAI`)
+        : null;
+    if (freqaiTrainTarget !== null && isPlainObject(merged.freqai)) {
+      // Freqtrade backtesting keeps the models it trains only with save_backtest_models.
+      merged.freqai.identifier ??= `${freqaiTrainTarget}-${request.runId}`;
+      merged.freqai.save_backtest_models = true;
+    }
     if (freqaiModel !== null && isPlainObject(merged.freqai) && merged.freqai.identifier === undefined) {
       merged.freqai.identifier = `${freqaiModel.name}-v${freqaiModel.version}`;
     }
@@ -212,6 +232,7 @@ export class StrategyConfigLoader {
       warmupDays: tags.warmup_days,
       configurationFile: tags.configuration_file,
       freqaiModel,
+      freqaiTrainTarget,
     };
   }
 

@@ -10,6 +10,9 @@ const RISK_OF: Readonly<Record<AuditAction, 'increases' | 'reduces'>> = {
   pause: 'reduces',
   stop: 'reduces',
   promote: 'increases',
+  // A new version, or the same one on fresh credentials, trades from the handoff on.
+  deploy: 'increases',
+  restart: 'increases',
 };
 
 export type Authority = 'writer' | 'live_trader';

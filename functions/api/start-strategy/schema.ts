@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { HandoffModeSchema, MAX_WAIT_FLAT_S } from '../../../shared/domain/handoff';
 import { CheckedOverridesSchema } from '../../../shared/domain/overrides';
 import { deploymentBoundIssues, RiskLimitsSchema } from '../../../shared/domain/risk';
 import { TradingModeSchema } from '../../../shared/domain/session';
@@ -54,3 +55,42 @@ export const StartBodySchema = z
     { when: (payload) => payload.issues.length > 0 },
   );
 export type StartBody = z.output<typeof StartBodySchema>;
+
+/** `POST /strategies/{strategyId}/deploy`: the version to roll the running session to, and how. */
+export const DeployBodySchema = z
+  .strictObject({
+    /** An exact registry version, e.g. `"4"`. */
+    version: z
+      .string()
+      .regex(/^\d{1,10}$/, 'must be a registry version number')
+      .optional(),
+    alias: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(NamePattern, 'must be letters, digits, dots, dashes or underscores')
+      .optional(),
+    stage: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(NamePattern, 'must be letters, digits, dots, dashes or underscores')
+      .optional(),
+    handoff: HandoffModeSchema,
+    /** wait_flat: how long the old version may take to close its trades before they are carried (default 300). */
+    wait_flat_s: z.number().int().min(1).max(MAX_WAIT_FLAT_S).optional(),
+    reason: ReasonSchema,
+  })
+  .refine(
+    (body) => [body.version, body.alias, body.stage].filter((value) => value !== undefined).length === 1,
+    { message: 'give exactly one of version, alias or stage', path: ['version'] },
+  )
+  .refine((body) => body.handoff === 'wait_flat' || body.wait_flat_s === undefined, {
+    message: 'is only for handoff wait_flat',
+    path: ['wait_flat_s'],
+  });
+export type DeployBody = z.output<typeof DeployBodySchema>;
+
+/** `POST /strategies/{strategyId}/restart`: the same version on a fresh task (fresh exchange credentials). */
+export const RestartBodySchema = z.strictObject({ reason: ReasonSchema });
+export type RestartBody = z.output<typeof RestartBodySchema>;

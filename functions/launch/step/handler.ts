@@ -3,9 +3,23 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type Clock, isoAt, systemClock } from '../../../shared/domain/clock';
+import { decideLaunchFailure, decidePredecessorWait } from '../../../shared/domain/deploy';
 import { parseInput } from '../../../shared/domain/errors';
-import type { ContainerPlatform, ContainerSpec } from '../../../shared/domain/ports';
-import { type ContainerRef, isTerminal, type Session } from '../../../shared/domain/session';
+import { canAdvanceHandoff, type HandoffPhase } from '../../../shared/domain/handoff';
+import type {
+  AlertPublisher,
+  ContainerPlatform,
+  ContainerSpec,
+  LaunchWorkflow,
+} from '../../../shared/domain/ports';
+import {
+  ACTIVE_STATUSES,
+  type ContainerRef,
+  isTerminal,
+  newRunId,
+  SESSION_STATUSES,
+  type Session,
+} from '../../../shared/domain/session';
 import type { SessionStore } from '../../../shared/domain/session-store';
 import { releaseLockIfContainerGone } from '../../../shared/runtime/container-release';
 import {
@@ -16,16 +30,42 @@ import {
   type WorkflowTimings,
 } from '../../../shared/runtime/workflow-deps';
 import { platformFromEnv } from '../../../shared/runtime/workflow-platform';
+import { workflowFromEnv } from '../../../shared/runtime/workflow-sfn';
 import { LaunchAbortedError } from './errors';
 import { type CompensationState, type LaunchStepEvent, LaunchStepEventSchema } from './schema';
+
+/** Moves the handoff record to `to` (only along its transition table); the successor must still be `whenStatus`. */
+const advanceHandoff = async (
+  store: SessionStore,
+  session: Session,
+  to: HandoffPhase,
+  whenStatus: readonly Session['status'][],
+): Promise<void> => {
+  const handoff = session.handoff ?? null;
+  if (handoff === null || handoff.phase === to) return;
+  if (!canAdvanceHandoff(handoff.phase, to))
+    throw new LaunchAbortedError(`handoff of ${session.run_id} cannot move from ${handoff.phase} to ${to}`);
+  const updated = await store.update(session.run_id, { handoff: { ...handoff, phase: to } }, whenStatus);
+  if (!updated.ok) throw new LaunchAbortedError(`handoff not recorded: ${updated.message}`);
+};
+
+const predecessorOf = async (store: SessionStore, session: Session): Promise<Session | undefined> =>
+  session.supersedes === null || session.supersedes === undefined ? undefined : store.get(session.supersedes);
 
 export interface LaunchStepDeps {
   store: SessionStore;
   platform: ContainerPlatform;
+  /** Starts a rollback's own launch when a handoff's successor did not come up. */
+  workflow: Pick<LaunchWorkflow, 'start'>;
   clock: Clock;
   logger: Logger;
-  timings: Pick<WorkflowTimings, 'launchTimeoutS'>;
+  timings: Pick<WorkflowTimings, 'launchTimeoutS' | 'stopGraceS'>;
+  /** A rollback's run id suffix (tests pin it). */
+  randomSuffix?: () => string;
 }
+
+/** Between two looks at a retiring predecessor (the Wait state's SecondsPath): part of the handoff window. */
+export const HANDOFF_POLL_S = 1;
 
 const REASON_MAX = 1000;
 
@@ -82,7 +122,90 @@ export const runLaunchStep = async (
       if (!moved.ok && moved.current !== 'launching') {
         throw new LaunchAbortedError(moved.message);
       }
-      return { launch_timeout_s: deps.timings.launchTimeoutS };
+      const session = await store.get(event.run_id);
+      return {
+        launch_timeout_s: deps.timings.launchTimeoutS,
+        handoff: (session?.supersedes ?? null) !== null,
+        poll_s: HANDOFF_POLL_S,
+      };
+    }
+    case 'retirePredecessor': {
+      const session = await requireLaunching(store, event.run_id);
+      const predecessor = await predecessorOf(store, session);
+      // Entries off, wait_flat's wait, Freqtrade stopped, final status: the predecessor's agent does it all
+      // (the handoff stop plan), seeing desired_state stopped on a session superseded by this one.
+      if (predecessor !== undefined && !isTerminal(predecessor.status) && predecessor.status !== 'stopping') {
+        const handoff = session.handoff;
+        const moved = await store.transition(predecessor.run_id, 'stopping', {
+          patch: {
+            desired_state: 'stopped',
+            // With superseded_by naming this run, the predecessor's agent stops by the handoff plan.
+            ...(handoff ? { handoff } : {}),
+            status_reason:
+              `handing off to ${session.run_id} (${handoff?.kind ?? 'deploy'}, ${handoff?.mode ?? 'carry_positions'})${handoff?.reason ? `: ${handoff.reason}` : ''}`.slice(
+                0,
+                1024,
+              ),
+          },
+        });
+        if (!moved.ok && moved.current !== 'stopping' && !(moved.current && isTerminal(moved.current)))
+          throw new LaunchAbortedError(`previous session not retired: ${moved.message}`);
+      }
+      await advanceHandoff(store, session, 'retiring', ['launching']);
+      return { gone: false, forced: false };
+    }
+    case 'checkPredecessor': {
+      const session = await requireLaunching(store, event.run_id);
+      const predecessor = await predecessorOf(store, session);
+      const container = predecessor?.container ?? null;
+      const containerGone = container === null || (await platform.containerGone(container));
+      const requestedAt = Date.parse(session.handoff?.requested_at ?? session.created_at);
+      const decision = decidePredecessorWait({
+        predecessor,
+        containerGone,
+        elapsedMs: deps.clock.now() - requestedAt,
+        forced: event.forced,
+        waitFlatS: session.handoff?.wait_flat_s ?? 0,
+        policy: { graceMs: deps.timings.stopGraceS * 1000, forcedGoneMs: deps.timings.stopGraceS * 1000 },
+      });
+      switch (decision.type) {
+        case 'gone': {
+          // The lock moves now (the predecessor is over and its container gone); the leases in the claim.
+          const passed = await store.passLock(
+            session.strategy_id,
+            session.supersedes as string,
+            session.run_id,
+          );
+          if (!passed.ok) throw new LaunchAbortedError(passed.message);
+          await advanceHandoff(store, session, 'predecessor_gone', ['launching']);
+          logger.info('previous session gone: starting the successor', { predecessor: predecessor?.run_id });
+          return { gone: true, forced: event.forced };
+        }
+        case 'wait': {
+          // Forced and gone, but its agent never wrote the end: the session is over because its container is.
+          if (
+            event.forced &&
+            containerGone &&
+            predecessor !== undefined &&
+            predecessor.status === 'stopping'
+          ) {
+            await store.transition(predecessor.run_id, 'stopped', {
+              from: ['stopping'],
+              patch: { status_reason: `handed off to ${session.run_id}: container stopped (forced)` },
+            });
+          }
+          return { gone: false, forced: event.forced };
+        }
+        case 'force_stop':
+          if (container !== null) await platform.stopSession(container, decision.reason);
+          logger.warn('previous session did not hand off in time: container stopped', {
+            reason: decision.reason,
+          });
+          return { gone: false, forced: true };
+        case 'give_up':
+          throw new LaunchAbortedError(decision.reason);
+      }
+      return { gone: false, forced: event.forced };
     }
     case 'startContainer': {
       const session = await requireLaunching(store, event.run_id);
@@ -111,6 +234,11 @@ export const runLaunchStep = async (
           status_reason: 'first heartbeat received',
         },
       });
+      if (moved.ok && moved.session.handoff) {
+        const handoff = moved.session.handoff;
+        if (canAdvanceHandoff(handoff.phase, 'live'))
+          await store.update(event.run_id, { handoff: { ...handoff, phase: 'live' } }, ['running', 'paused']);
+      }
       if (moved.ok) return { status: 'running' };
       if (moved.current === 'running' || moved.current === 'paused') return { status: moved.current };
       throw new LaunchAbortedError(moved.message);
@@ -136,6 +264,7 @@ const compensate = async (
     if (state.started?.container) await platform.stopSession(state.started.container, reason);
     return { status: 'missing', reason };
   }
+  const rollback = await rollBackIfHandoff(deps, session, reason);
   // The status moves first: an ECS stop event for our own teardown then finds the session over and
   // is ignored, instead of being reported as an unexpected crash.
   let status = session.status;
@@ -161,8 +290,114 @@ const compensate = async (
   // Freed only once the container is gone; otherwise the ECS STOPPED event or the sweep frees it.
   const released = await releaseLockIfContainerGone(store, platform, { ...session, container });
   if (released !== 'released') logger.info('lock not released now', { run_id: session.run_id, released });
-  logger.warn('launch compensated', { run_id: session.run_id, status, reason });
+  if (rollback !== undefined) await startRollback(deps, rollback);
+  else await releasePredecessorOf(deps, session);
+  logger.warn('launch compensated', { run_id: session.run_id, status, reason, rollback: rollback?.run_id });
   return { status, reason };
+};
+
+/**
+ * A handoff's successor that did not come up: its predecessor's version is started again as a rollback
+ * session (taking over from whichever run holds the lock), and the failed handoff is recorded as
+ * `rolled_back` (the stream processor's one CRITICAL page), or `failed` when no rollback is possible.
+ * Idempotent: a retried compensation finds the rollback it created.
+ */
+const rollBackIfHandoff = async (
+  deps: LaunchStepDeps,
+  failed: Session,
+  reason: string,
+): Promise<Session | undefined> => {
+  const { store } = deps;
+  const handoff = failed.handoff ?? null;
+  if (handoff === null) return undefined;
+  if ((failed.superseded_by ?? null) !== null) return store.get(failed.superseded_by as string);
+  const predecessor = await predecessorOf(store, failed);
+  const lock = await store.getLock(failed.strategy_id);
+  const decision = decideLaunchFailure({ failed, predecessor, lockHolder: lock?.active_run_id ?? null });
+  const everyStatus = [...SESSION_STATUSES];
+  if (decision.type === 'no_rollback') {
+    deps.logger.warn('handoff failed without rollback', { run_id: failed.run_id, why: decision.why });
+    if (canAdvanceHandoff(handoff.phase, 'failed'))
+      await store.update(failed.run_id, { handoff: { ...handoff, phase: 'failed' } }, everyStatus);
+    return undefined;
+  }
+  const source = decision.predecessor;
+  const runId = newRunId(
+    source.trading_mode,
+    source.strategy_id,
+    deps.clock.now(),
+    (deps.randomSuffix ?? (() => crypto.randomUUID()))(),
+  );
+  const created = await store.createSuccessor(
+    {
+      run_id: runId,
+      strategy_id: source.strategy_id,
+      strategy_name: source.strategy_name,
+      trading_mode: source.trading_mode,
+      risk_limits: source.risk_limits,
+      alias: source.alias,
+      stage: source.stage,
+      model_version: source.model_version ?? null,
+      overrides: source.overrides,
+      requested_by: failed.requested_by,
+      trace_id: failed.trace_id,
+      reason: `rollback: ${failed.run_id} did not come up (${reason})`.slice(0, 1024),
+    },
+    {
+      lockHolder: decision.lockHolder,
+      desiredState: source.desired_state === 'paused' ? 'paused' : 'running',
+      // Both wait for the rollback: neither one's teardown frees what the rollback's claim takes.
+      superseded: [
+        { run_id: failed.run_id, statuses: everyStatus, supersededBy: null },
+        { run_id: source.run_id, statuses: everyStatus, supersededBy: failed.run_id },
+      ],
+      handoff: {
+        kind: 'rollback',
+        mode: 'carry_positions',
+        wait_flat_s: 0,
+        phase: 'requested',
+        from_run_id: decision.supersedes,
+        to_run_id: runId,
+        rollback_of: failed.run_id,
+        requested_at: isoAt(deps.clock),
+        reason: `${failed.run_id} did not come up`,
+      },
+    },
+  );
+  if (!created.ok) {
+    deps.logger.error('rollback not created', { run_id: failed.run_id, detail: created.message });
+    if (canAdvanceHandoff(handoff.phase, 'failed'))
+      await store.update(failed.run_id, { handoff: { ...handoff, phase: 'failed' } }, everyStatus);
+    return undefined;
+  }
+  // superseded_by now names the rollback: the handoff record says how it ended, which pages once.
+  const current = (await store.get(failed.run_id))?.handoff ?? handoff;
+  await store.update(failed.run_id, { handoff: { ...current, phase: 'rolled_back' } }, everyStatus);
+  return created.session;
+};
+
+const startRollback = async (deps: LaunchStepDeps, rollback: Session) => {
+  try {
+    await deps.workflow.start(rollback);
+    deps.logger.warn('rollback launched', {
+      run_id: rollback.run_id,
+      rollback_of: rollback.handoff?.rollback_of,
+    });
+  } catch (error) {
+    // Thrown: Step Functions retries the compensation, which finds this rollback and starts it again.
+    deps.logger.error('rollback launch could not be started', {
+      run_id: rollback.run_id,
+      error: error as Error,
+    });
+    throw error;
+  }
+};
+
+/** A failed successor with no rollback: the predecessor it was to take over from frees lock and leases. */
+const releasePredecessorOf = async (deps: LaunchStepDeps, session: Session) => {
+  const predecessor = await predecessorOf(deps.store, session);
+  if (predecessor === undefined || !isTerminal(predecessor.status)) return;
+  await releaseLockIfContainerGone(deps.store, deps.platform, predecessor);
 };
 
 export const createHandler = (deps: LaunchStepDeps) =>
@@ -175,6 +410,7 @@ export const createHandler = (deps: LaunchStepDeps) =>
 export const defaultDeps = (): LaunchStepDeps => ({
   store: storeFromEnv().store,
   platform: platformFromEnv(),
+  workflow: workflowFromEnv(),
   clock: systemClock,
   logger: loggerFor(),
   timings: timingsFromEnv(),

@@ -13,6 +13,17 @@ export const StartContainerSchema = z.strictObject({
   action: z.literal('startContainer'),
   run_id: RunIdSchema,
 });
+/** A handoff (deploy, restart, rollback): the predecessor is asked to stop, then awaited until gone. */
+export const RetirePredecessorSchema = z.strictObject({
+  action: z.literal('retirePredecessor'),
+  run_id: RunIdSchema,
+});
+export const CheckPredecessorSchema = z.strictObject({
+  action: z.literal('checkPredecessor'),
+  run_id: RunIdSchema,
+  /** Whether an earlier check already stopped the predecessor's container (its agent did not in time). */
+  forced: z.boolean(),
+});
 export const RecordContainerSchema = z.strictObject({
   action: z.literal('recordContainer'),
   run_id: RunIdSchema,
@@ -48,6 +59,8 @@ export const CompensateSchema = z.strictObject({
 
 export const LaunchStepEventSchema = z.discriminatedUnion('action', [
   MarkLaunchingSchema,
+  RetirePredecessorSchema,
+  CheckPredecessorSchema,
   StartContainerSchema,
   RecordContainerSchema,
   AwaitHeartbeatSchema,

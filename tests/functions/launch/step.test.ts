@@ -29,9 +29,10 @@ describe('Handler: launch-step', () => {
     handler = createHandler({
       store,
       platform: adapters.platform,
+      workflow: adapters.workflow,
       clock,
       logger: silentLogger(),
-      timings: { launchTimeoutS: 600 },
+      timings: { launchTimeoutS: 600, stopGraceS: 120 },
     });
   });
 
@@ -60,8 +61,8 @@ describe('Handler: launch-step', () => {
     const retried = await step({ action: 'markLaunching', run_id: session.run_id });
 
     // assess
-    expect(first).toEqual({ launch_timeout_s: 600 });
-    expect(retried).toEqual({ launch_timeout_s: 600 });
+    expect(first).toEqual({ launch_timeout_s: 600, handoff: false, poll_s: 1 });
+    expect(retried).toEqual({ launch_timeout_s: 600, handoff: false, poll_s: 1 });
     expect((await store.get(session.run_id))?.status).toBe('launching');
   });
 

@@ -1,0 +1,153 @@
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DIR, type LocalCloud } from '../../local/cloud/cloud';
+import { type OrderLogLine, readOrderLog } from '../../local/freqtrade-sim/order-log';
+import type { Session } from '../../shared/domain/session';
+import { accountIdOf } from '../../shared/runtime/account-identity';
+import {
+  alertsFor,
+  apiOf,
+  eventually,
+  FAST,
+  LIVE_TRADER,
+  sessionWhere,
+  startBody,
+  startFastCloud,
+} from './support';
+
+/** Two trades open at the first loop and none closed after (flat prices): what the successor must carry. */
+const TWO_OPEN_TRADES = {
+  max_open_trades: 2,
+  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
+};
+/** Every loop exits the open trade (ROI below the fees) and enters again: paused, it goes flat at once. */
+const CHURNING = {
+  max_open_trades: 1,
+  minimal_roi: { '0': -0.01 },
+  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
+};
+const LIVE_LIMITS = {
+  max_drawdown_pct: 50,
+  max_daily_loss: 100_000,
+  max_open_trades: 5,
+  max_leverage: 2,
+  max_monitor_failures: 5,
+};
+
+const tradesOf = (session: Session) =>
+  session.open_trades
+    .map((trade) => ({ trade_id: trade.trade_id, pair: trade.pair, open_date: trade.open_date }))
+    .sort((a, b) => a.trade_id - b.trade_id);
+
+/**
+ * Never two writers: every order-capable record of the old run's Freqtrade (its process start, each trade
+ * change, each /start or /forceexit) comes before the first record of the new run's, process start included.
+ */
+const expectNoOverlap = (log: readonly OrderLogLine[], oldRun: string, newRun: string) => {
+  const of = (run: string) => log.filter((line) => line.run_id === run).map((line) => line.at_ms);
+  const before = of(oldRun);
+  const after = of(newRun);
+  expect(before.length).toBeGreaterThan(0);
+  expect(after.length).toBeGreaterThan(0);
+  expect(Math.max(...before)).toBeLessThan(Math.min(...after));
+  expect(log.some((line) => line.run_id === oldRun && line.event === 'process_exiting')).toBe(true);
+};
+
+describe('Local cloud: rolling a running strategy (deploy, restart, rollback)', () => {
+  let dataDir: string;
+  let cloud: LocalCloud;
+  let api: ReturnType<typeof apiOf>;
+  let secretsFile: string;
+  let orderLog: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'tradai-e2e-deploy-'));
+    orderLog = join(dataDir, 'orders.jsonl');
+    secretsFile = join(dataDir, 'secrets.json');
+    copyFileSync(join(DEMO_DIR, 'secrets.json'), secretsFile);
+    cloud = await startFastCloud({
+      dataDir,
+      containerEnvironment: {
+        ...FAST.containerEnvironment,
+        FREQTRADE_SIM_ORDER_LOG: orderLog,
+        SECRETS_FILE: secretsFile,
+      },
+      functionEnvironment: { ...FAST.functionEnvironment, STALE_AFTER_S: '60', STOP_GRACE_S: '20' },
+    });
+    api = apiOf(cloud);
+  }, 60_000);
+  afterAll(async () => {
+    await cloud?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  const start = async (strategyId: string, overrides: Record<string, unknown>, live: boolean) => {
+    const answer = await api('POST', `/strategies/${strategyId}/start`, {
+      body: startBody(overrides, live ? { mode: 'live', risk_limits: LIVE_LIMITS } : {}),
+      ...(live ? LIVE_TRADER : {}),
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    return String(answer.body.run_id);
+  };
+  /** The successor's own heartbeat (after its claim) showing Freqtrade trading. */
+  const trading = (runId: string, what: string, extra: (s: Session) => boolean = () => true) =>
+    sessionWhere(
+      cloud,
+      runId,
+      (s) => s.status === 'running' && s.health?.freqtrade_state === 'running' && extra(s),
+      what,
+      90_000,
+    );
+  const stopAndRelease = async (strategyId: string, runId: string) => {
+    await api('POST', `/strategies/${strategyId}/stop`, { body: { reason: 'e2e done' } });
+    await sessionWhere(cloud, runId, (s) => s.status === 'stopped', 'stopped', 60_000);
+    await eventually(
+      async () => (await cloud.store.getLock(strategyId))?.active_run_id === null,
+      `${strategyId}: lock released`,
+      60_000,
+    );
+  };
+
+  it('deploys version 4 with carry_positions while two live trades are open: the new Freqtrade manages the same trades, lock and leases pass to it, the old run shows superseded, and the two bots never overlap', async () => {
+    const oldRun = await start('e2e-roll', TWO_OPEN_TRADES, true);
+    const carried = tradesOf(await trading(oldRun, 'two open trades', (s) => s.open_trades.length === 2));
+
+    const answer = await api('POST', '/strategies/e2e-roll/deploy', {
+      body: { version: '4', handoff: 'carry_positions', reason: 'e2e: version 1.1.0' },
+      ...LIVE_TRADER,
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    const newRun = String(answer.body.run_id);
+    const claimed = await sessionWhere(
+      cloud,
+      newRun,
+      (s) => s.agent_id !== null,
+      'successor claimed',
+      90_000,
+    );
+    const after = await trading(newRun, 'successor trading', (s) => s.heartbeat_seq > claimed.heartbeat_seq);
+    await cloud.streamsDrained();
+
+    expect(tradesOf(after)).toEqual(carried);
+    expect(after.strategy_version).toBe('1.1.0');
+    expect(after.handoff?.phase).toBe('live');
+    const old = (await cloud.store.get(oldRun)) as Session;
+    expect(old.status).toBe('stopped');
+    expect(old.superseded_by).toBe(newRun);
+    expect(old.stop_outcome?.plan).toBe('handoff');
+    expect((await cloud.store.getLock('e2e-roll'))?.active_run_id).toBe(newRun);
+    const account = accountIdOf('binance', 'demo-paper-trading-key');
+    for (const pair of new Set(after.pairs))
+      expect((await cloud.store.getAccountLease(account, pair))?.holder_run_id).toBe(newRun);
+    expectNoOverlap(readOrderLog(orderLog), oldRun, newRun);
+    expect(alertsFor(cloud, oldRun, { severity: 'CRITICAL' })).toEqual([]);
+    expect(alertsFor(cloud, newRun, { severity: 'CRITICAL' })).toEqual([]);
+    const view = await api('GET', '/strategies/e2e-roll');
+    expect(JSON.stringify(view.body)).toContain(newRun);
+
+    await stopAndRelease('e2e-roll', newRun);
+  }, 240_000);
+});
