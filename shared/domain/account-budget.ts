@@ -130,6 +130,36 @@ export const contributionChanged = (
 export const exposureTotalKey = (currency: string): string => `exposure#${currency}`;
 export const pnlTotalKey = (currency: string, day: string): string => `pnl#${currency}#${day}`;
 
+/** Days of PnL totals the aggregate keeps: today and yesterday are read; older ones are dropped as it is written. */
+const FORGET_FROM_DAYS = 2;
+const FORGET_WINDOW_DAYS = 7;
+
+/**
+ * The PnL totals a write of `changes` drops, so the aggregate item stays a few hundred bytes (its write
+ * cost) instead of growing by a figure a day: for each currency written, the days two to eight before the
+ * latest day written, except any the write itself adds to.
+ */
+export const forgottenPnlKeys = (
+  changes: readonly ContributionChange[],
+  added: Iterable<string>,
+): string[] => {
+  if (changes.length === 0) return [];
+  const latest = changes.reduce((day, change) => (change.next.day > day ? change.next.day : day), '');
+  const currencies = new Set(changes.map((change) => change.next.currency));
+  const keep = new Set(added);
+  const keys: string[] = [];
+  for (let back = FORGET_FROM_DAYS; back < FORGET_FROM_DAYS + FORGET_WINDOW_DAYS; back += 1) {
+    const day = new Date(Date.parse(`${latest}T00:00:00.000Z`) - back * 86_400_000)
+      .toISOString()
+      .slice(0, 10);
+    for (const currency of currencies) {
+      const key = pnlTotalKey(currency, day);
+      if (!keep.has(key)) keys.push(key);
+    }
+  }
+  return keys;
+};
+
 /**
  * How the account's totals move when a session's counted contribution is replaced by `next`. Exposure is
  * a level: the old one is taken out. PnL is today's: a session's first figures of a new UTC day start that

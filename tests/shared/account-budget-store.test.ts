@@ -88,6 +88,27 @@ describe('Adapter: DynamoAccountBudgetStore', () => {
     expect(after.figures[pnlTotalKey('USDT', DAY)]).toBe(-41);
   });
 
+  it('drops PnL totals older than yesterday as it writes, so the aggregate does not grow by a figure a day', async () => {
+    // prepare: figures on five consecutive days
+    const account = newAccount();
+    const days = ['2026-02-26', '2026-02-27', '2026-02-28', '2026-03-01', DAY];
+    let counted: BudgetContribution | null = null;
+    // act
+    for (const [index, day] of days.entries()) {
+      const next = contribution(account, 'a', { day, pnl_today: -(index + 1), version: index + 2 });
+      await budgets.applyChanges(account, [{ counted, next }]);
+      counted = next;
+    }
+    // assess
+    const { figures } = await budgets.getAggregate(account);
+    expect(
+      Object.keys(figures)
+        .filter((key) => key.startsWith('pnl#'))
+        .sort(),
+    ).toEqual([pnlTotalKey('USDT', '2026-03-01'), pnlTotalKey('USDT', DAY)]);
+    expect(figures[pnlTotalKey('USDT', DAY)]).toBe(-5);
+  });
+
   it('stays exact when batches of two shards update one account at once', async () => {
     // prepare
     const account = newAccount();

@@ -14,6 +14,7 @@ import {
   BudgetContributionSchema,
   type ContributionChange,
   contributionDelta,
+  forgottenPnlKeys,
   type PutBudgetResult,
   type StoredAccountBudget,
   StoredAccountBudgetSchema,
@@ -114,6 +115,9 @@ export class DynamoAccountBudgetStore implements AccountBudgetStore {
       } catch (error) {
         if (!isTransactionCancelled(error)) throw error;
         const reasons = error.CancellationReasons ?? [];
+        // Another shard's batch wrote the aggregate at the same instant: back off a little, then again.
+        if (reasons.some((reason) => reason?.Code === 'TransactionConflict'))
+          await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 40));
         // Each refused contribution was not what its old image said: counted already (a redelivery, or
         // a newer record got there first) or counted differently (a record lost upstream). Start from
         // what is stored instead; the aggregate stays exact either way.
@@ -150,11 +154,19 @@ export class DynamoAccountBudgetStore implements AccountBudgetStore {
       values[`:f${index}`] = amount;
       return `#f${index} :f${index}`;
     });
+    const removes = forgottenPnlKeys(changes, Object.keys(delta)).map((key, index) => {
+      names[`#r${index}`] = key;
+      return `#r${index}`;
+    });
     const aggregate = {
       Update: {
         TableName: this.#table,
         Key: { account_id: accountId, item_key: AGGREGATE_KEY },
-        UpdateExpression: `SET #updated = :now${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`,
+        UpdateExpression: [
+          'SET #updated = :now',
+          ...(adds.length > 0 ? [`ADD ${adds.join(', ')}`] : []),
+          ...(removes.length > 0 ? [`REMOVE ${removes.join(', ')}`] : []),
+        ].join(' '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       },
