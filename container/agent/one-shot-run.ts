@@ -1,12 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { StopOutcome } from '../../shared/domain/agent-report';
 import type { Heartbeat } from '../../shared/domain/heartbeat';
 import { isTerminal, type Session, type TradingMode } from '../../shared/domain/session';
 import type { SessionStore, TransitionResult } from '../../shared/domain/session-store';
 import type { Booted } from './bootstrap';
+import { registerTrainedModel } from './config/freqai-model';
+import { isPlainObject } from './config/merge';
+import { MlflowRestRegistrar, type ModelRegistrar } from './config/mlflow-writer';
 import type { AgentOptions } from './env';
-import { writeFreqtradeConfig } from './freqtrade/config-writer';
+import { userDataDirFor, writeFreqtradeConfig } from './freqtrade/config-writer';
 import { runOneShot, type SpawnFn } from './freqtrade/supervisor';
 import type { HealthVerdict } from './health-server';
 import { type HeartbeatOutcome, HeartbeatReporter } from './heartbeat';
@@ -24,9 +27,54 @@ export interface OneShotRunDeps {
   freqtradeEnv: Record<string, string>;
   workDir: string;
   resultStore?: ResultStore;
+  /** Where a train run registers its model (default: MLflow's REST API at MLFLOW_TRACKING_URI). */
+  registrar?: ModelRegistrar;
 }
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/**
+ * A train run's models become registry versions (config/freqai-model.ts registerTrainedModel). A run that
+ * trained but could not register is failed with why: its results are stored, the registry is not changed.
+ */
+const registerTrainResult = async (
+  options: AgentOptions,
+  loaded: Booted['loaded'],
+  deps: OneShotRunDeps,
+  freqaiName: string,
+): Promise<{ ok: boolean; detail: string }> => {
+  if (deps.registrar === undefined && options.mlflow.uri.startsWith('file://')) {
+    return { ok: true, detail: 'the file registry takes no new versions: the model stays in the results' };
+  }
+  const freqai = isPlainObject(loaded.config.freqai) ? loaded.config.freqai : {};
+  try {
+    const userDataDir = await userDataDirFor(loaded.config, deps.workDir, process.cwd());
+    const registration = await registerTrainedModel({
+      registrar:
+        deps.registrar ??
+        new MlflowRestRegistrar({
+          trackingUri: options.mlflow.uri,
+          ...(options.mlflow.token === undefined ? {} : { token: options.mlflow.token }),
+          ...(options.mlflow.username === undefined ? {} : { username: options.mlflow.username }),
+          ...(options.mlflow.password === undefined ? {} : { password: options.mlflow.password }),
+        }),
+      modelDir: join(userDataDir, 'models', String(freqai.identifier)),
+      freqaiName,
+      strategy: options.strategy,
+      runId: options.runId,
+      strategyTags: loaded.modelVersion.tags,
+    });
+    return {
+      ok: true,
+      detail: `registered ${registration.freqai.name} v${registration.freqai.version} (${registration.files} files, artifact_sha256 ${registration.digest.slice(0, 12)}) and ${registration.strategy.name} v${registration.strategy.version} (status testing)`,
+    };
+  } catch (error) {
+    return {
+      ok: false,
+      detail: `the trained model could not be registered: ${String(describeError(error).error)}`,
+    };
+  }
+};
 
 export const oneShotArgs = (
   mode: TradingMode,
@@ -51,10 +99,10 @@ export const oneShotArgs = (
   }
 };
 
-const resultLocationOf = (mode: TradingMode, config: Record<string, unknown>): string => {
-  const userData = typeof config.user_data_dir === 'string' ? config.user_data_dir : 'user_data';
+/** Under the user_data_dir the config writer gave Freqtrade (the work folder's when the image has none). */
+const resultLocationOf = (mode: TradingMode, userDataDir: string): string => {
   const folder = mode === 'hyperopt' ? 'hyperopt_results' : mode === 'train' ? 'models' : 'backtest_results';
-  return resolve(userData, folder);
+  return resolve(userDataDir, folder);
 };
 
 /** backtest / hyperopt / train: one Freqtrade command whose exit code (and stored results) decide the end. */
@@ -270,7 +318,10 @@ export const createOneShotRun = (
       // Stopped by the operator, fenced or SIGTERM: that stop plan ends the agent.
       if (stopping()) return;
       // The container's disk goes with the task: results count only once they are stored outside it.
-      let location = resultLocationOf(options.tradingMode, loaded.config);
+      let location = resultLocationOf(
+        options.tradingMode,
+        await userDataDirFor(loaded.config, deps.workDir, process.cwd()),
+      );
       let unstored: string | undefined;
       if (succeeded) {
         try {
@@ -280,12 +331,17 @@ export const createOneShotRun = (
           unstored = error instanceof Error ? error.message : String(error);
         }
       }
-      const completed = succeeded && unstored === undefined;
-      const reason = completed
+      let completed = succeeded && unstored === undefined;
+      let reason = completed
         ? `freqtrade ${args[0]} completed; results in ${location}`
         : succeeded
           ? `freqtrade ${args[0]} completed but its results could not be stored: ${unstored}`
           : `freqtrade ${args[0]} exited with ${exited.code === null ? `signal ${exited.signal}` : `code ${exited.code}`}`;
+      if (completed && loaded.freqaiTrainTarget !== null) {
+        const registered = await registerTrainResult(options, loaded, deps, loaded.freqaiTrainTarget);
+        completed = registered.ok;
+        reason = registered.ok ? `${reason}; ${registered.detail}` : `${reason}, but ${registered.detail}`;
+      }
       result = { completed, reason, location };
       logger.info(reason);
       await stop({ kind: 'one_shot_done', succeeded: completed }, reason);

@@ -9,7 +9,7 @@
  * `hyperopt_results/strategy_<name>_<date>.fthypt`. Freqtrade 2025+ zips backtest results instead.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Clock } from '../../shared/domain/clock';
 import { PaperBot } from './bot';
 import type { FreqtradeConfig } from './config';
@@ -281,6 +281,54 @@ const crashOrHang = async (config: FreqtradeConfig, deps: OneShotDeps): Promise<
   return null;
 };
 
+/**
+ * FreqAI in backtesting with `save_backtest_models` (a train run, seed §5): Freqtrade leaves the trained
+ * models in `<user_data_dir>/models/<identifier>`, a `sub-train-<COIN>_<timestamp>` folder per pair and
+ * `pair_dictionary.json` naming each pair's model file, training time and folder (absolute). The
+ * simulator writes the same layout with placeholder model bytes, so the agent's registration has the
+ * real shape to register.
+ */
+const writeFreqaiModels = (
+  config: FreqtradeConfig,
+  args: OneShotArgs,
+  trainedAtMs: number,
+  logger: Logger,
+) => {
+  const freqai = (
+    config as { freqai?: { enabled?: unknown; identifier?: unknown; save_backtest_models?: unknown } }
+  ).freqai;
+  if (
+    freqai?.enabled !== true ||
+    typeof freqai.identifier !== 'string' ||
+    freqai.save_backtest_models !== true
+  )
+    return;
+  const root = resolve(args.userdir ?? config.user_data_dir ?? 'user_data', 'models', freqai.identifier);
+  const trainedAt = Math.floor(trainedAtMs / 1000);
+  const dictionary: Record<string, unknown> = {};
+  for (const pair of config.exchange.pair_whitelist) {
+    const coin = (pair.split('/')[0] ?? pair).replace(/[^A-Za-z0-9]/g, '');
+    const folder = join(root, `sub-train-${coin}_${trainedAt}`);
+    const filename = `cb_${coin.toLowerCase()}_${trainedAt}`;
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(
+      join(folder, `${filename}_model.joblib`),
+      `simulated model of ${pair} trained at ${trainedAt}\n`,
+    );
+    writeFileSync(
+      join(folder, `${filename}_metadata.json`),
+      `${JSON.stringify({ pair, trained_timestamp: trainedAt })}\n`,
+    );
+    dictionary[pair] = {
+      model_filename: filename,
+      trained_timestamp: trainedAt,
+      data_path: folder,
+      extras: {},
+    };
+  }
+  writeJson(join(root, 'pair_dictionary.json'), dictionary, logger);
+};
+
 /** `freqtrade backtesting`: returns the process exit code. */
 export const runBacktesting = async (
   config: FreqtradeConfig,
@@ -296,6 +344,7 @@ export const runBacktesting = async (
   await deps.sleep(config.sim.oneshot_ms);
   const runEnd = deps.clock.now();
   const stats = strategyStats(config, run, runStart, runEnd, args.timerange ?? '');
+  writeFreqaiModels(config, args, runEnd, deps.logger);
   const result = {
     strategy: { [config.strategy]: stats },
     strategy_comparison: [

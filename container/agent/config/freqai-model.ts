@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join, posix } from 'node:path';
 import * as z from 'zod';
 import { StrategyConfigError } from '../errors';
 import { isPlainObject, type JsonObject } from './merge';
 import { MlflowRegistryError } from './mlflow';
+import type { ModelRegistrar, RegisteredVersion } from './mlflow-writer';
 import type { DownloadedFile, ModelArtifactDownloader } from './model-artifacts';
 import type { FreqaiModelRef } from './strategy-config-loader';
 
@@ -155,4 +156,85 @@ export const installFreqaiModel = async (request: FreqaiInstallRequest): Promise
     digest,
     verified: model.sha256 === null ? 'sizes' : 'sha256',
   };
+};
+
+/** Every file under `dir` with its size and sha256, paths relative with `/` (manifestDigest's input). */
+export const hashFolder = async (dir: string): Promise<DownloadedFile[]> => {
+  const files: DownloadedFile[] = [];
+  const walk = async (relative: string): Promise<void> => {
+    for (const entry of await readdir(join(dir, relative), { withFileTypes: true })) {
+      const child = relative === '' ? entry.name : posix.join(relative, entry.name);
+      if (entry.isDirectory()) await walk(child);
+      else if (entry.isFile()) {
+        const bytes = await readFile(join(dir, child));
+        files.push({
+          path: child,
+          bytes: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        });
+      }
+    }
+  };
+  await walk('');
+  return files;
+};
+
+export interface TrainedModelRegistration {
+  freqai: RegisteredVersion;
+  strategy: RegisteredVersion;
+  digest: string;
+  files: number;
+}
+
+/**
+ * seed §5 "Save to MLflow": the models a train run's backtest left in `<user_data_dir>/models/<identifier>`
+ * become a new version of the FreqAI registered model (its files under the MLflow run, `artifact_sha256`
+ * over them), and the strategy gets a new version with the trained version's seed §4 tags, `freqai_model`
+ * naming that exact FreqAI version and `status: testing` (promotion moves it on).
+ */
+export const registerTrainedModel = async (input: {
+  registrar: ModelRegistrar;
+  modelDir: string;
+  freqaiName: string;
+  strategy: string;
+  runId: string;
+  /** The tags of the strategy version the run trained (seed §4 schema), carried over to the new version. */
+  strategyTags: Record<string, string>;
+}): Promise<TrainedModelRegistration> => {
+  const files = await hashFolder(input.modelDir).catch((error: unknown) => {
+    throw new FreqaiModelError(
+      `models:/${input.freqaiName}`,
+      `the train run left no model folder at ${input.modelDir} (${String(error)})`,
+    );
+  });
+  if (!files.some((file) => file.path === 'pair_dictionary.json')) {
+    throw new FreqaiModelError(
+      `models:/${input.freqaiName}`,
+      `${input.modelDir} is not a FreqAI model folder (no pair_dictionary.json)`,
+    );
+  }
+  const digest = manifestDigest(files);
+  const run = await input.registrar.startRun(`tradai-train-${input.strategy}`, input.runId, {
+    tradai_run_id: input.runId,
+    strategy_name: input.strategy,
+  });
+  try {
+    const source = await input.registrar.uploadFolder(run.artifactUri, 'freqai', input.modelDir, files);
+    const freqai = await input.registrar.createVersion(input.freqaiName, source, run.runId, {
+      artifact_sha256: digest,
+      strategy_name: input.strategy,
+      tradai_run_id: input.runId,
+    });
+    const strategy = await input.registrar.createVersion(input.strategy, run.artifactUri, run.runId, {
+      ...input.strategyTags,
+      freqai_model: `models:/${input.freqaiName}/${freqai.version}`,
+      status: 'testing',
+      tradai_run_id: input.runId,
+    });
+    await input.registrar.finishRun(run.runId, 'FINISHED');
+    return { freqai, strategy, digest, files: files.length };
+  } catch (error) {
+    await input.registrar.finishRun(run.runId, 'FAILED').catch(() => undefined);
+    throw error;
+  }
 };

@@ -207,6 +207,34 @@ export class MlflowHttp {
     throw refusalOf(this.base, response.status, text, json, what);
   }
 
+  /** Bytes to the server's artifact proxy (`PUT /api/2.0/mlflow-artifacts/artifacts/<path>`). */
+  async put(path: string, bytes: Uint8Array, what: string): Promise<void> {
+    let response: Response;
+    try {
+      response = await this.#fetch(`${this.base}${path}`, {
+        method: 'PUT',
+        headers: { ...this.#headers, 'content-type': 'application/octet-stream' },
+        body: Buffer.from(bytes),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      throw new MlflowRegistryError(
+        'unavailable',
+        `MLflow at ${this.base} is unreachable for ${what}: ${describeFetchError(error)}`,
+        { cause: error },
+      );
+    }
+    const text = await response.text().catch(() => '');
+    if (response.ok) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    throw refusalOf(this.base, response.status, text, json, what);
+  }
+
   parse<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
     const result = schema.safeParse(body);
     if (!result.success) {
