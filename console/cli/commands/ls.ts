@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import {
   type FleetStrategy,
   type FleetView,
@@ -5,6 +6,7 @@ import {
 } from '../../../functions/api/read-strategies/schema';
 import type { SessionStatus } from '../../../shared/domain/session';
 import type { CommandContext } from '../context';
+import { ApiRefusalError } from '../errors';
 import { drawdownCell, heartbeatCell, moneyCell, type Paint, renderTable, statusCell } from '../format';
 
 export const LS_HEAD = [
@@ -53,6 +55,43 @@ export const totalsLine = (fleet: FleetView, paint: Paint): string => {
   ].join('  |  ');
 };
 
+const ScopeViewSchema = z.looseObject({
+  scope: z.enum(['fleet', 'account']),
+  account_id: z.string().nullable(),
+  state: z.enum(['active', 'reducing', 'halted']),
+  changed_by: z.string(),
+  reason: z.string(),
+  changed_at: z.string(),
+});
+export const FleetStateReplySchema = z.looseObject({
+  fleet: ScopeViewSchema,
+  accounts: z.array(ScopeViewSchema),
+});
+
+/**
+ * A halted or reducing fleet or account, in red under the table: the first thing on call needs to know.
+ * GET /fleet/state is a second read; an API without it (404) shows none, any other failure is a warning,
+ * never a reason to hide the fleet.
+ */
+const haltLines = async (ctx: CommandContext): Promise<string[]> => {
+  const api = await ctx.api();
+  const state = await api.get('/fleet/state', FleetStateReplySchema).catch((error: unknown) => {
+    if (!(error instanceof ApiRefusalError && error.status === 404))
+      ctx.note(ctx.paint.yellow(`trading state unknown: ${(error as Error).message}`));
+    return undefined;
+  });
+  if (state === undefined) return [];
+  return [state.fleet, ...state.accounts]
+    .filter((scope) => scope.state !== 'active')
+    .map((scope) =>
+      ctx.paint.red(
+        ctx.paint.bold(
+          `${scope.scope === 'fleet' ? 'FLEET' : `ACCOUNT ${scope.account_id}`} ${scope.state.toUpperCase()} since ${scope.changed_at} by ${scope.changed_by}: ${scope.reason} (tradai resume-fleet${scope.scope === 'fleet' ? '' : ` --account ${scope.account_id}`})`,
+        ),
+      ),
+    );
+};
+
 /** GET /fleet: every strategy's current session in one read, with the stale threshold and the totals. */
 export const lsCommand = async (ctx: CommandContext): Promise<void> => {
   const api = await ctx.api();
@@ -63,16 +102,17 @@ export const lsCommand = async (ctx: CommandContext): Promise<void> => {
   }
   if (fleet.strategies.length === 0) {
     ctx.print(ctx.paint.dim('no strategies yet: tradai start <strategy> --model <name> --mode dry-run'));
-    return;
+  } else {
+    ctx.print(
+      renderTable(
+        LS_HEAD,
+        fleet.strategies.map((row) => fleetCells(row, ctx.paint)),
+        ctx.paint,
+      ),
+    );
+    ctx.print(totalsLine(fleet, ctx.paint));
   }
-  ctx.print(
-    renderTable(
-      LS_HEAD,
-      fleet.strategies.map((row) => fleetCells(row, ctx.paint)),
-      ctx.paint,
-    ),
-  );
-  ctx.print(totalsLine(fleet, ctx.paint));
+  for (const line of await haltLines(ctx)) ctx.print(line);
   if (fleet.truncated)
     ctx.note(ctx.paint.yellow('the list is truncated: more strategies than one read returns'));
 };

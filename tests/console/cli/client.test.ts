@@ -8,6 +8,7 @@ import { CliError } from '../../../console/cli/errors';
 import { EXIT } from '../../../console/cli/exit-codes';
 import { runTradai } from '../../../console/cli/program';
 import { StrategyReplySchema } from '../../../console/cli/replies';
+import { SESSION_STATUSES } from '../../../shared/domain/session';
 
 type Reply = { status: number; body: string; headers?: Record<string, string> };
 
@@ -313,5 +314,91 @@ describe('CLI: a halt the agents have not all confirmed', () => {
     expect(out).toContain('live-a-1');
     expect(out).toContain('not confirmed');
     expect(err).toContain('1 session(s) did not confirm within 30s');
+  });
+});
+
+describe('CLI: ls says when the fleet or an account is halted', () => {
+  const emptyFleet = {
+    as_of: '2026-01-01T00:00:00.000Z',
+    stale_after_s: 35,
+    strategies: [],
+    totals: {
+      strategies: 0,
+      by_status: Object.fromEntries(SESSION_STATUSES.map((status) => [status, 0])),
+      money: [],
+      open_alerts: { WARNING: 0, CRITICAL: 0 },
+    },
+    truncated: false,
+  };
+  const scope = (extra: Record<string, unknown>) => ({
+    scope: 'fleet',
+    account_id: null,
+    state: 'active',
+    generation: 0,
+    previous_state: null,
+    changed_by: 'system',
+    reason: '',
+    changed_at: '2026-01-01T00:00:00.000Z',
+    ...extra,
+  });
+  const ls = async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    const code = await runTradai(['--api-url', baseUrl, '--token', 't', 'ls'], {
+      env: {},
+      stdin: new PassThrough(),
+      stdout,
+      stderr,
+      signal: new AbortController().signal,
+    });
+    return { code, out, err };
+  };
+
+  it('prints a halted account in a line naming who, when and why, with how to lift it', async () => {
+    // prepare
+    replies.set('/fleet', { status: 200, body: JSON.stringify(emptyFleet) });
+    replies.set('/fleet/state', {
+      status: 200,
+      body: JSON.stringify({
+        fleet: scope({}),
+        accounts: [
+          scope({
+            scope: 'account',
+            account_id: 'ab12cd34ef56ab78',
+            state: 'halted',
+            changed_by: 'budget',
+            reason: 'daily loss',
+          }),
+        ],
+      }),
+    });
+
+    // act
+    const outcome = await ls();
+
+    // assess
+    expect(outcome.code).toBe(EXIT.ok);
+    expect(outcome.out).toContain(
+      'ACCOUNT ab12cd34ef56ab78 HALTED since 2026-01-01T00:00:00.000Z by budget: daily loss (tradai resume-fleet --account ab12cd34ef56ab78)',
+    );
+    expect(outcome.out).not.toContain('FLEET');
+  });
+
+  it('shows the fleet from an API without GET /fleet/state (404), with no warning', async () => {
+    replies.set('/fleet', { status: 200, body: JSON.stringify(emptyFleet) });
+    replies.delete('/fleet/state');
+
+    const outcome = await ls();
+
+    expect(outcome).toMatchObject({ code: EXIT.ok, err: '' });
+    expect(outcome.out).toContain('no strategies yet');
   });
 });
