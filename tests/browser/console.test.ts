@@ -3,8 +3,27 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
-import { agentPidOf, apiOf, eventually, sessionWhere, startBody, startFastCloud } from '../e2e/support';
+import {
+  agentPidOf,
+  apiOf,
+  eventually,
+  LIVE_TRADER,
+  sessionWhere,
+  startBody,
+  startFastCloud,
+} from '../e2e/support';
 import { launchChromium, logIn, rowOf, screenshot } from './support';
+
+/** Inside the deployment bounds a live start must name (tests/e2e/account-lease.test.ts uses the same). */
+const LIVE_LIMITS = {
+  max_drawdown_pct: 50,
+  max_daily_loss: 100_000,
+  max_open_trades: 3,
+  max_leverage: 2,
+  max_monitor_failures: 5,
+  breach_ladder: ['pause'],
+  escalation_grace_s: 60,
+};
 
 /** The statuses a row showed, in order, recorded in the page itself so no short-lived one is missed. */
 const recordStatuses = (page: Page, strategyId: string) =>
@@ -125,6 +144,37 @@ describe('Console: the dashboard in a real browser against a local cloud', () =>
     await screenshot(reader, 'read-only');
     await reader.close();
   });
+
+  it('asks for the strategy id typed out before a command on a live session, then pauses it', async () => {
+    // prepare: a live session (the live scope and group, explicit risk limits)
+    const api = apiOf(cloud);
+    const started = await api('POST', '/strategies/browser-live/start', {
+      ...LIVE_TRADER,
+      body: startBody({}, { mode: 'live', risk_limits: LIVE_LIMITS }),
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    await operator.locator('section.detail button.close').click();
+    const row = rowOf(operator, 'browser-live');
+    await row.and(operator.locator('[data-status="running"]')).waitFor({ timeout: 60_000 });
+    await row.locator('button[data-command="pause"]').click();
+    const dialog = operator.locator('[role="dialog"]');
+    const confirm = dialog.locator('button[name="confirm"]');
+    // act: a reason alone, then a wrong id, then the id
+    await dialog.locator('textarea[name="reason"]').fill('browser test: live pause');
+    const withReasonOnly = await confirm.isDisabled();
+    await dialog.locator('input[name="confirm-id"]').fill('browser-liv');
+    const withWrongId = await confirm.isDisabled();
+    await dialog.locator('input[name="confirm-id"]').fill('browser-live');
+    const withId = await confirm.isDisabled();
+    await confirm.click();
+    await row.and(operator.locator('[data-status="paused"]')).waitFor({ timeout: 30_000 });
+    // assess
+    expect([withReasonOnly, withWrongId, withId]).toEqual([true, true, false]);
+    // a writer without the live permission may pause a live session but not resume it: the reason is shown
+    expect(await row.locator('button[data-command="resume"]').getAttribute('data-disabled-reason')).toContain(
+      'strategies:live',
+    );
+  }, 180_000);
 
   it('turns a strategy red once its agent is killed and its heartbeat goes stale', async () => {
     // prepare: a second strategy, running

@@ -215,6 +215,8 @@ const ConfirmDialog = ({
   onDone: (message: string | undefined) => void;
 }) => {
   const [reason, setReason] = useState('');
+  // Real money: the operator types the strategy's id, as `tradai` asks on a terminal, so a slip cannot confirm.
+  const [typedId, setTypedId] = useState('');
   const [flatten, setFlatten] = useState(false);
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string>();
@@ -257,10 +259,18 @@ const ConfirmDialog = ({
               Flatten: close open positions at market before stopping (${row.open_trade_count ?? 'unknown'} open)</label>`
           : null
       }
+      ${
+        row.trading_mode === 'live'
+          ? html`<label>Type ${html`<code>${row.strategy_id}</code>`} to confirm
+              <input name="confirm-id" autocomplete="off" value=${typedId}
+                onInput=${(event: Event) => setTypedId((event.target as HTMLInputElement).value)} /></label>`
+          : null
+      }
       ${failure === undefined ? null : html`<p class="failure" role="alert">${failure}</p>`}
       <div class="buttons">
         <button type="button" onClick=${() => onDone(undefined)} disabled=${busy}>Cancel</button>
-        <button type="submit" class=${`command-${command}`} name="confirm" disabled=${busy || reason.trim() === ''}>
+        <button type="submit" class=${`command-${command}`} name="confirm"
+          disabled=${busy || reason.trim() === '' || (row.trading_mode === 'live' && typedId !== row.strategy_id)}>
           ${COMMAND_LABEL[command]} ${row.strategy_id}
         </button>
       </div>
