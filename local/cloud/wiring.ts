@@ -5,6 +5,7 @@ import { createHandler as createControlStrategy } from '../../functions/api/cont
 import { createHandler as createPromoteStrategy } from '../../functions/api/promote-strategy/handler';
 import { createHandler as createReadStrategies } from '../../functions/api/read-strategies/handler';
 import { createHandler as createStartStrategy } from '../../functions/api/start-strategy/handler';
+import { createHandler as createTradingScopes } from '../../functions/api/trading-scope/handler';
 import { createHandler as createEcsEvents } from '../../functions/ecs-events/handler';
 import { createHandler as createLaunchStep } from '../../functions/launch/step/handler';
 import { createHandler as createSessionEvents } from '../../functions/stream/session-events/handler';
@@ -23,6 +24,8 @@ import type {
 import type { AlertPublisher } from '../../shared/domain/ports';
 import type { IdempotentRunner } from '../../shared/http/idempotency';
 import { budgetScopesOf } from '../../shared/runtime/account-budget-scopes';
+import { ScopeEnvSchema } from '../../shared/runtime/api-scope-deps';
+import { parseEnv } from '../../shared/runtime/env';
 import type { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
 import {
   CONTROL_PLANE_NAMESPACE,
@@ -124,6 +127,16 @@ export const LOCAL_FUNCTIONS = {
     clock: a.clock,
     ...observabilityOf(name),
   })),
+  tradingScopes: wire(createTradingScopes, (a, name) => ({
+    store: a.store,
+    audit: a.audit,
+    idempotency: a.idempotency,
+    alerts: a.alerts,
+    clock: a.clock,
+    // The function's own serverless.yml environment (FAST shortens it), as in Lambda.
+    confirmTimeoutMs: parseEnv(ScopeEnvSchema, process.env).SCOPE_CONFIRM_TIMEOUT_S * 1000,
+    ...observabilityOf(name),
+  })),
   readStrategies: wire(createReadStrategies, (a, name) => ({
     store: a.store,
     alertHistory: a.alertHistory,
@@ -137,7 +150,6 @@ export const LOCAL_FUNCTIONS = {
   launchStep: wire(createLaunchStep, (a, name) => ({
     store: a.store,
     platform: a.platform,
-    workflow: a.workflow,
     clock: a.clock,
     timings: a.timings,
     logger: observabilityOf(name).logger,

@@ -8,16 +8,18 @@ import {
   TradingModeSchema,
 } from './session';
 import type { Page, PageRequest } from './session-store';
+import { ScopeKeySchema, TradingStateSchema } from './trading-scope';
 
 /** The operator commands that change a strategy's state; each one leaves an audit record. */
+/** `halt` and `scope_resume` change a trading scope (the fleet or an account), not one strategy. */
 export const AuditActionSchema = z.enum([
   'start',
   'pause',
   'resume',
   'stop',
   'promote',
-  'deploy',
-  'restart',
+  'halt',
+  'scope_resume',
 ]);
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 
@@ -38,7 +40,8 @@ export type AuditState = z.infer<typeof AuditStateSchema>;
 export const NO_RUN = 'none';
 
 export const AuditEntrySchema = z.strictObject({
-  strategy_id: StrategyIdSchema,
+  /** The strategy, or the scope key (`scope#fleet`, `scope#account#<id>`) of a halt or scope resume. */
+  strategy_id: z.union([StrategyIdSchema, ScopeKeySchema]),
   /** The session the command acted on, or `none`. */
   run_id: z.string().min(1).max(80),
   at: IsoTimestampSchema,
@@ -60,6 +63,9 @@ export const AuditEntrySchema = z.strictObject({
    */
   overrides: z.record(z.string(), z.unknown()).optional(),
   risk_limits: RiskLimitsSchema.optional(),
+  /** A halt's or scope resume's trading state before and after; absent on strategy commands. */
+  scope_state_before: TradingStateSchema.optional(),
+  scope_state_after: TradingStateSchema.optional(),
   /** A promotion's registry change: which version went where, and what held the target before. */
   promotion: z
     .strictObject({

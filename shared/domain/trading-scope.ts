@@ -264,3 +264,7 @@ export interface TradingScopeStore {
   /** Drops this scope's hold; with `resume`, and only when it was the last hold, the intent goes back to running. */
   releaseScopeHold(runId: string, scopeKey: string, resume: boolean): Promise<UpdateResult>;
 }
+
+export type ScopedResumeResult =
+  | UpdateResult
+  | { ok: false; reason: 'scope_not_active'; scope: TradingScope; message: string };

@@ -1025,7 +1025,14 @@ describe('Packaging: IAM policies, evaluated by a policy simulator', () => {
 
     // assess: every kind of call the agent makes was seen, and every one is allowed.
     expect(new Set(rows.map((row) => row.action))).toEqual(
-      new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem']),
+      // ConditionCheckItem: a first live claim checks its account's trading state (scope#account#...).
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:PutItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+      ]),
     );
     expect(rows.some((row) => row.request.includes('UpdateItem lease#'))).toBe(true);
     expect(rows.filter((row) => row.simulated !== 'allowed')).toEqual([]);

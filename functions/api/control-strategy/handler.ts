@@ -1,6 +1,6 @@
 import type { AuditAction } from '../../../shared/domain/audit';
 import { isTerminal, type Session } from '../../../shared/domain/session';
-import type { UpdateResult } from '../../../shared/domain/session-store';
+import { accountScope, FLEET, type ScopedResumeResult } from '../../../shared/domain/trading-scope';
 import { SCOPES } from '../../../shared/http/constants';
 import { ConflictError } from '../../../shared/http/errors';
 import { createHttpHandler, defineRoute } from '../../../shared/http/handler';
@@ -35,7 +35,7 @@ const runCommand = async (
   deps: CommandDeps,
   request: ApiRequest,
   command: Command,
-  apply: (session: Session) => Promise<UpdateResult>,
+  apply: (session: Session) => Promise<ScopedResumeResult>,
 ): Promise<ApiResult> => {
   const audit = (
     outcome: 'accepted' | 'refused',
@@ -64,6 +64,18 @@ const runCommand = async (
   requireAuthority(request.principal, command.action, session.trading_mode);
 
   const result = await apply(session);
+  if (!result.ok && result.reason === 'scope_not_active') {
+    const message = `Session ${session.run_id} cannot ${command.action}: ${result.message}`;
+    await audit('refused', session, session, message);
+    throw new ConflictError('scope_not_active', message, {
+      run_id: session.run_id,
+      scope: result.scope.run_id.replace(/^scope#/, ''),
+      state: result.scope.state,
+      changed_by: result.scope.changed_by,
+      reason: result.scope.reason,
+      changed_at: result.scope.changed_at,
+    });
+  }
   if (!result.ok) {
     const message = `Session ${session.run_id} cannot ${command.action}: ${result.message}`;
     const current = result.reason === 'not_found' ? undefined : await deps.store.get(session.run_id);
@@ -133,8 +145,18 @@ const intentRoute = (deps: CommandDeps, action: 'pause' | 'resume', desired: 'pa
     idempotent: true,
     handle: (request) => {
       const reason = request.body.reason ?? null;
-      return runCommand(deps, request, { action, strategyId: request.params.strategyId, reason }, (session) =>
-        deps.store.setDesiredState(session.run_id, desired, reason),
+      return runCommand(
+        deps,
+        request,
+        { action, strategyId: request.params.strategyId, reason },
+        (session) =>
+          // A resume is refused while the fleet or the session's account is not active, in the same write.
+          desired === 'running'
+            ? deps.store.resumeIfScopesActive(session.run_id, reason, [
+                FLEET,
+                ...(session.account_id ? [accountScope(session.account_id)] : []),
+              ])
+            : deps.store.setDesiredState(session.run_id, desired, reason),
       );
     },
   });

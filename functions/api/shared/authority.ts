@@ -10,9 +10,8 @@ const RISK_OF: Readonly<Record<AuditAction, 'increases' | 'reduces'>> = {
   pause: 'reduces',
   stop: 'reduces',
   promote: 'increases',
-  // A new version, or the same one on fresh credentials, trades from the handoff on.
-  deploy: 'increases',
-  restart: 'increases',
+  halt: 'reduces',
+  scope_resume: 'increases',
 };
 
 export type Authority = 'writer' | 'live_trader';

@@ -9,7 +9,6 @@ import { defaultStartDeps, randomRunSuffix, type StartDeps } from '../../../shar
 import { auditStateOf, recordAudit } from '../shared/audit';
 import { requireAuthority } from '../shared/authority';
 import { StrategyParamsSchema } from '../shared/schemas';
-import { handoffRoutes } from './handoff-routes';
 import { StartBodySchema } from './schema';
 
 export type { StartDeps } from '../../../shared/runtime/api-start-deps';
@@ -108,6 +107,17 @@ const startRoute = (deps: StartDeps) =>
           await audit('refused', created.activeRunId, undefined, message);
           throw new ConflictError('strategy_busy', message, { active_run_id: created.activeRunId });
         }
+        if (created.reason === 'scope_not_active') {
+          const message = `Strategy ${params.strategyId} cannot start: ${created.message}`;
+          await audit('refused', 'none', undefined, message);
+          throw new ConflictError('scope_not_active', message, {
+            scope: created.scope.run_id.replace(/^scope#/, ''),
+            state: created.scope.state,
+            changed_by: created.scope.changed_by,
+            reason: created.scope.reason,
+            changed_at: created.scope.changed_at,
+          });
+        }
         // A run id is time plus 32 random bits: a collision is a fault, not the caller's doing.
         throw new Error(created.message);
       }
@@ -145,7 +155,7 @@ const startRoute = (deps: StartDeps) =>
   });
 
 export const createHandler = (deps: StartDeps): HttpLambdaHandler =>
-  createHttpHandler([startRoute(deps), ...handoffRoutes(deps)], deps);
+  createHttpHandler([startRoute(deps)], deps);
 
 let lazy: HttpLambdaHandler | undefined;
 

@@ -8,13 +8,13 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import {
   agentReportAlert,
   breachAlert,
-  handoffAlert,
   pausePagedByItsCause,
   transitionAlert,
 } from '../../../shared/domain/alerts';
 import { type Clock, systemClock } from '../../../shared/domain/clock';
 import { parseInput, parseStored } from '../../../shared/domain/errors';
 import type { AlertPublisher, ContainerPlatform, LaunchWorkflow } from '../../../shared/domain/ports';
+import { transitionPagedByScope } from '../../../shared/domain/scope-alerts';
 import { type Session, SessionSchema } from '../../../shared/domain/session';
 import type { SessionStore } from '../../../shared/domain/session-store';
 import { classifySessionChange, type SessionEffect } from '../../../shared/domain/stream';
@@ -117,7 +117,10 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
   }
 
   const transition = has('transition');
-  if (transition !== undefined && pausePagedByItsCause(transition.from, current)) {
+  if (
+    transition !== undefined &&
+    (pausePagedByItsCause(transition.from, current) || transitionPagedByScope(transition.from, current))
+  ) {
     logger.info('status transition paged by its cause', { run_id: current.run_id, to: transition.to });
   } else if (transition !== undefined) {
     const alert = transitionAlert(transition.from, current, clock.now(), done);
@@ -219,15 +222,6 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
     const sent = await once(ledger, `alert:${alert.dedup_id}`, () => alerts.publish(alert));
     if (sent) metrics.addMetric('AlertsPublished', MetricUnit.Count, 1);
     logger.warn('agent report', { run_id: current.run_id, report: effect.report, alerted: sent });
-  }
-
-  if (has('handoff_outcome') !== undefined) {
-    const alert = handoffAlert(current, clock.now());
-    if (alert !== undefined) {
-      const sent = await once(ledger, `alert:${alert.dedup_id}`, () => alerts.publish(alert));
-      if (sent) metrics.addMetric('AlertsPublished', MetricUnit.Count, 1);
-      logger.warn('handoff did not complete', { run_id: current.run_id, phase: current.handoff?.phase });
-    }
   }
 
   if (deferred !== undefined) throw deferred;

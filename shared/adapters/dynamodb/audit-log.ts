@@ -11,6 +11,7 @@ import {
 import { parseInput, parseStored } from '../../domain/errors';
 import { StrategyIdSchema } from '../../domain/session';
 import type { Page, PageRequest } from '../../domain/session-store';
+import { ScopeKeySchema } from '../../domain/trading-scope';
 import { decodeCursor, encodeCursor } from './cursor';
 
 const PageRequestSchema = z.strictObject({
@@ -46,7 +47,8 @@ export class DynamoAuditLog implements AuditLog {
     page: PageRequest = {},
     options: { newestFirst?: boolean } = {},
   ): Promise<Page<AuditRecord>> {
-    const strategyId = parseInput(StrategyIdSchema, strategyIdRaw, 'strategy_id');
+    // A scope's halts and resumes are kept under its key (scope#fleet, scope#account#<id>).
+    const strategyId = parseInput(z.union([StrategyIdSchema, ScopeKeySchema]), strategyIdRaw, 'strategy_id');
     const request = parseInput(PageRequestSchema, page, 'page');
     const result = await this.#doc.send(
       new QueryCommand({

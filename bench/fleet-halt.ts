@@ -1,0 +1,128 @@
+/**
+ * The kill switch, measured on the local cloud (issue 12 item 3): N strategies trading, then
+ * `POST /fleet/halt {mode: reducing}` and the time until each one's Freqtrade is paused; then
+ * `{mode: halted}` and the time until every position is closed and every session stopped.
+ */
+import type { Session } from '../shared/domain/session';
+import {
+  apiOf,
+  eventually,
+  FAST_MARKET,
+  sessionWhere,
+  startBody,
+  startFastCloud,
+} from '../tests/e2e/support';
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+};
+
+/** Trades from the first loop, so the halt has positions to flatten. */
+const TRADING = {
+  ...FAST_MARKET,
+  max_open_trades: 2,
+  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
+};
+
+export const runFleetHaltBench = async (options: {
+  strategies: number;
+}): Promise<Record<string, unknown>> => {
+  const controlPollS = 1;
+  const heartbeatS = 0.25;
+  const cloud = await startFastCloud({
+    restartDelayMs: () => 60_000,
+    functionEnvironment: {
+      STALE_AFTER_S: '30',
+      LAUNCH_TIMEOUT_S: '300',
+      STOP_GRACE_S: '120',
+      SCOPE_CONFIRM_TIMEOUT_S: '20',
+    },
+    containerEnvironment: {
+      HEARTBEAT_INTERVAL_S: String(heartbeatS),
+      RISK_POLL_INTERVAL_S: '0.5',
+      CONTROL_POLL_INTERVAL_S: String(controlPollS),
+      FREQTRADE_TIMEOUT_S: '2',
+      STOP_TIMEOUT_S: '30',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const api = apiOf(cloud);
+  try {
+    const runIds: string[] = [];
+    for (let index = 0; index < options.strategies; index += 1) {
+      const started = await api('POST', `/strategies/bench-halt-${index}/start`, {
+        body: startBody(TRADING),
+      });
+      if (started.status !== 202) throw new Error(`start ${index}: ${JSON.stringify(started.body)}`);
+      runIds.push(String(started.body.run_id));
+    }
+    for (const runId of runIds)
+      await sessionWhere(
+        cloud,
+        runId,
+        (s) => s.status === 'running' && s.health?.freqtrade_state === 'running' && s.open_trades.length > 0,
+        'trading',
+        300_000,
+      );
+
+    // reducing: each session's time from the request to its Freqtrade reported paused
+    const pausedAfter = new Map<string, number>();
+    const haltAt = performance.now();
+    const halting = api('POST', '/fleet/halt', { body: { mode: 'reducing', reason: 'bench' } });
+    await eventually(
+      async () => {
+        for (const runId of runIds) {
+          if (pausedAfter.has(runId)) continue;
+          const session = await cloud.store.get(runId);
+          if (session?.health?.freqtrade_state === 'paused')
+            pausedAfter.set(runId, performance.now() - haltAt);
+        }
+        return pausedAfter.size === runIds.length;
+      },
+      'every Freqtrade paused',
+      120_000,
+    );
+    const reducing = await halting;
+    const haltAnswerMs = performance.now() - haltAt;
+
+    // halted: from the request until every position is closed and every session stopped
+    const stopAt = performance.now();
+    const stopping = api('POST', '/fleet/halt', { body: { mode: 'halted', reason: 'bench' } });
+    const finals: Session[] = [];
+    for (const runId of runIds)
+      finals.push(await sessionWhere(cloud, runId, (s) => s.status === 'stopped', 'stopped', 300_000));
+    const allStoppedMs = performance.now() - stopAt;
+    const halted = await stopping;
+    const samples = [...pausedAfter.values()];
+    const body = (answer: { body: Record<string, unknown> }) =>
+      answer.body.sessions as { unconfirmed: unknown[]; confirmed: unknown[] } | undefined;
+    return {
+      strategies: options.strategies,
+      settings: { control_poll_s: controlPollS, heartbeat_interval_s: heartbeatS },
+      halt_to_freqtrade_paused: {
+        p50_ms: Math.round(percentile(samples, 50)),
+        p99_ms: Math.round(percentile(samples, 99)),
+        max_ms: Math.round(Math.max(...samples)),
+        goal_p99_ms: controlPollS * 1000 + 1000,
+        note: 'seen through the store, where the agent reports a confirmed pause at once; the halt request itself answers once every agent confirmed',
+      },
+      halt_reducing_answer_ms: Math.round(haltAnswerMs),
+      reducing_unconfirmed: body(reducing)?.unconfirmed.length ?? null,
+      halted_to_all_stopped_ms: Math.round(allStoppedMs),
+      positions_after_halt: Object.fromEntries(
+        ['none', 'flattened', 'left_open', 'flatten_failed', 'unknown'].map((positions) => [
+          positions,
+          finals.filter((s) => (s.stop_outcome?.positions ?? 'unknown') === positions).length,
+        ]),
+      ),
+      halted_unconfirmed: body(halted)?.unconfirmed.length ?? null,
+      pages: cloud.alerts.published.filter((alert) => alert.kind.startsWith('scope.')).length,
+      session_pages_during_halt: cloud.alerts.published.filter(
+        (alert) => alert.kind === 'status.paused' || alert.kind === 'status.stopping',
+      ).length,
+    };
+  } finally {
+    await cloud.close();
+  }
+};

@@ -1,0 +1,190 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandler as createControl } from '../../../functions/api/control-strategy/handler';
+import { createHandler } from '../../../functions/api/trading-scope/handler';
+import { LocalAlertPublisher } from '../../../local/cloud/alerts';
+import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
+import {
+  type ApiTestEnv,
+  errorOf,
+  type Invoke,
+  invoker,
+  LIVE_GROUPS,
+  runningSession,
+  startApiTest,
+  WRITE_SCOPES,
+} from './support';
+
+const ACCOUNT = 'a1b2c3d4e5f60718a1b2c3d4e5f60718';
+
+describe('Handler: trading-scope (kill switch)', () => {
+  let env: ApiTestEnv;
+  let store: DynamoSessionStore;
+  let invoke: Invoke;
+  let control: Invoke;
+  const alerts = new LocalAlertPublisher({ print: () => undefined });
+
+  beforeAll(async () => {
+    env = await startApiTest();
+    store = env.dynamo.newStore(env.clock);
+    // No agent runs here: a held session never confirms, so the bound is kept short.
+    invoke = invoker(
+      createHandler({
+        ...env.deps,
+        store,
+        alerts,
+        confirmTimeoutMs: 300,
+        confirmPollMs: 50,
+      }),
+    );
+    control = invoker(createControl(env.deps));
+  });
+  afterAll(async () => env.close());
+
+  const halt = (body: unknown, accountId?: string, extra: Partial<Parameters<Invoke>[0]> = {}) =>
+    invoke({
+      method: 'POST',
+      route: accountId === undefined ? '/fleet/halt' : '/accounts/{accountId}/halt',
+      ...(accountId === undefined ? {} : { params: { accountId } }),
+      body,
+      scopes: WRITE_SCOPES,
+      ...extra,
+    });
+  const resume = (reason: string, accountId?: string, extra: Partial<Parameters<Invoke>[0]> = {}) =>
+    invoke({
+      method: 'POST',
+      route: accountId === undefined ? '/fleet/resume' : '/accounts/{accountId}/resume',
+      ...(accountId === undefined ? {} : { params: { accountId } }),
+      body: { reason },
+      scopes: WRITE_SCOPES,
+      ...extra,
+    });
+
+  it('refuses a halt without a reason or with an unknown mode (400 naming the field), writing nothing', async () => {
+    const missing = await halt({ mode: 'reducing' });
+    const unknown = await halt({ mode: 'panic', reason: 'x' });
+    const badAccount = await halt({ mode: 'halted', reason: 'x' }, 'NOT-AN-ACCOUNT');
+
+    expect(missing.statusCode).toBe(400);
+    expect(errorOf(missing).details?.map((issue) => issue.field)).toEqual(['reason']);
+    expect(unknown.statusCode).toBe(400);
+    expect(errorOf(unknown).details?.map((issue) => issue.field)).toEqual(['mode']);
+    expect(badAccount.statusCode).toBe(400);
+    expect(await store.listTradingScopes()).toEqual([]);
+  });
+
+  it('lists an agent that does not confirm within the bound in the answer and the page (never counted as done)', async () => {
+    // prepare: a running session whose agent never answers (none runs here)
+    const session = await runningSession(env, 'scope-hung');
+
+    // act
+    const response = await halt({ mode: 'reducing', reason: 'exchange incident' }, undefined, {
+      subject: 'alice',
+    });
+
+    // assess
+    expect(response.statusCode, response.raw).toBe(200);
+    expect(response.body).toMatchObject({
+      scope: 'fleet',
+      state: 'reducing',
+      changed_by: 'alice',
+      changed: true,
+    });
+    const sessions = response.body.sessions as {
+      acted: { run_id: string }[];
+      unconfirmed: { run_id: string }[];
+      confirmed: string[];
+    };
+    expect(sessions.acted.map((item) => item.run_id)).toEqual([session.run_id]);
+    expect(sessions.confirmed).toEqual([]);
+    expect(sessions.unconfirmed).toMatchObject([
+      { run_id: session.run_id, status: 'running', freqtrade_state: 'running' },
+    ]);
+    expect((await store.get(session.run_id))?.desired_state).toBe('paused');
+    const pages = alerts.published.filter((alert) => alert.kind.startsWith('scope.'));
+    expect(pages.map((page) => page.severity)).toEqual(['CRITICAL']);
+    expect(pages[0]?.message).toContain('NOT CONFIRMED (1)');
+    expect(pages[0]?.message).toContain(session.run_id);
+  });
+
+  it('refuses a start and a session resume while the fleet is reducing, naming the scope, actor and reason (409)', async () => {
+    const start = await invoker(
+      (await import('../../../functions/api/start-strategy/handler')).createHandler(env.deps),
+    )({
+      method: 'POST',
+      route: '/strategies/{strategyId}/start',
+      params: { strategyId: 'scope-late' },
+      body: { strategy: 'PascalStrategy', mode: 'dry-run', alias: 'champion', reason: 'late' },
+      scopes: WRITE_SCOPES,
+    });
+    const resumeSession = await control({
+      method: 'POST',
+      route: '/strategies/{strategyId}/resume',
+      params: { strategyId: 'scope-hung' },
+      body: { reason: 'too early' },
+      scopes: WRITE_SCOPES,
+    });
+
+    for (const refused of [start, resumeSession]) {
+      expect(refused.statusCode, refused.raw).toBe(409);
+      expect(errorOf(refused).code).toBe('scope_not_active');
+      expect(errorOf(refused).message).toContain('fleet is reducing (by alice');
+      expect(errorOf(refused).message).toContain('exchange incident');
+    }
+    expect(await env.deps.store.getLock('scope-late')).toBeUndefined();
+  });
+
+  it('refuses a halt that would relax the state (halted to reducing) with 409, and repeats the same halt without a page', async () => {
+    const pagesBefore = alerts.published.length;
+    const hardened = await halt({ mode: 'halted', reason: 'worse' });
+    const relaxed = await halt({ mode: 'reducing', reason: 'better?' });
+    const repeated = await halt({ mode: 'halted', reason: 'again' });
+
+    expect(hardened.statusCode).toBe(200);
+    expect(relaxed.statusCode).toBe(409);
+    expect(errorOf(relaxed).code).toBe('scope_less_restrictive');
+    expect(repeated.statusCode).toBe(200);
+    expect(repeated.body.changed).toBe(false);
+    expect(alerts.published.length - pagesBefore).toBe(1);
+  });
+
+  it('needs the live permission to resume a scope that holds a live session, not to halt it', async () => {
+    // prepare: the fleet resumed by hand, then a live session on the account
+    const LIVE = {
+      scopes: ['tradai/strategies:read', 'tradai/strategies:write', 'tradai/strategies:live'],
+      groups: LIVE_GROUPS,
+    };
+    expect((await resume('incident over', undefined, LIVE)).statusCode).toBe(200);
+    const live = await runningSession(env, 'scope-live', { mode: 'live' });
+    await store.claimSession({
+      run_id: live.run_id,
+      agent_id: 'agent-live',
+      strategy_version: '1',
+      exchange: 'binance',
+      pairs: ['ETH/USDT'],
+      account_id: ACCOUNT,
+    });
+    expect((await store.get(live.run_id))?.account_id).toBe(ACCOUNT);
+
+    // act
+    const halted = await halt({ mode: 'reducing', reason: 'key rotation' }, ACCOUNT);
+    const writerResume = await resume('rotated', ACCOUNT);
+    const liveResume = await resume('rotated', ACCOUNT, LIVE);
+
+    // assess
+    expect(halted.statusCode, halted.raw).toBe(200);
+    expect(writerResume.statusCode).toBe(403);
+    expect(liveResume.statusCode, liveResume.raw).toBe(200);
+    expect(writerResume.body.error).toMatchObject({ code: 'live_permission_required' });
+    expect((await store.get(live.run_id))?.desired_state).toBe('running');
+  });
+
+  it('shows every scope with who set it and why (GET /fleet/state)', async () => {
+    const state = await invoke({ method: 'GET', route: '/fleet/state', scopes: ['tradai/strategies:read'] });
+
+    expect(state.statusCode).toBe(200);
+    expect(state.body).toMatchObject({
+      fleet: { scope: 'fleet', state: 'active', previous_state: 'halted', reason: 'incident over' },
+      accounts: [{ scope: 'account', account_id: ACCOUNT, state: 'active', previous_state: 'reducing' }],
+    });
+  });
+});
