@@ -491,3 +491,56 @@ export type PutBudgetResult =
   | { ok: true; previous: StoredAccountBudget | undefined }
   /** Another change landed since the caller read the budget: nothing written. */
   | { ok: false; reason: 'conflict'; current: StoredAccountBudget | undefined; message: string };
+
+/** A session that trades on the account now, with its strategy's priority (higher keeps trading longer). */
+export interface PrioritisedContribution {
+  contribution: BudgetContribution;
+  priority: number;
+}
+
+export interface PriorityPausePlan {
+  /** Sessions to pause, in the order chosen: lowest priority first, the largest part of the breach first among equals. */
+  pause: string[];
+  /** The totals of the sessions left trading once those are paused: within the budget. */
+  remaining: AccountTotals;
+}
+
+/**
+ * The priority ladder of a breached budget: pause the lowest-priority sessions first, one at a time, until
+ * the sessions still trading fit the budget (their loss today and their exposure below the limits). Paused
+ * sessions' figures do not count as still trading: they open nothing new, and their exits go on.
+ */
+export const priorityPausePlan = (
+  budget: AccountBudget,
+  trading: readonly PrioritisedContribution[],
+  day: string,
+): PriorityPausePlan => {
+  const counted = trading.filter(
+    ({ contribution }) =>
+      contribution.currency === budget.stake_currency || contribution.currency === UNKNOWN_CURRENCY,
+  );
+  const totalsOf = (items: readonly PrioritisedContribution[]): AccountTotals => ({
+    pnl_today: round8(
+      items.reduce(
+        (sum, { contribution }) => sum + (contribution.day === day ? contribution.pnl_today : 0),
+        0,
+      ),
+    ),
+    exposure: round8(items.reduce((sum, { contribution }) => sum + contribution.exposure, 0)),
+  });
+  const weight = ({ contribution }: PrioritisedContribution) =>
+    Math.max(0, contribution.day === day ? -contribution.pnl_today : 0) + contribution.exposure;
+  const order = [...counted].sort(
+    (a, b) =>
+      a.priority - b.priority ||
+      weight(b) - weight(a) ||
+      a.contribution.run_id.localeCompare(b.contribution.run_id),
+  );
+  const pause: string[] = [];
+  let left = order;
+  while (left.length > 0 && evaluateBudget(budget, totalsOf(left)).length > 0) {
+    pause.push((left[0] as PrioritisedContribution).contribution.run_id);
+    left = left.slice(1);
+  }
+  return { pause, remaining: totalsOf(left) };
+};

@@ -15,6 +15,7 @@ import {
   exposureTotalKey,
   grossExposureOf,
   pnlTotalKey,
+  priorityPausePlan,
   sumDeltas,
   totalsFor,
 } from '../../shared/domain/account-budget';
@@ -334,6 +335,59 @@ describe('Domain: account budgets', () => {
 
     it('a first budget only tightens', () => {
       expect(budgetLoosens(undefined, was)).toBe(false);
+    });
+  });
+
+  describe('priorityPausePlan', () => {
+    const budget = AccountBudgetSchema.parse({
+      stake_currency: 'USDT',
+      daily_loss_max: 100,
+      gross_exposure_max: 1_000,
+    });
+    const at = (
+      run: string,
+      priority: number,
+      pnl: number,
+      exposure = 0,
+      fields: Partial<BudgetContribution> = {},
+    ) => ({
+      priority,
+      contribution: contribution({
+        run_id: `live-${run}-20260302-x`,
+        strategy_id: run,
+        pnl_today: pnl,
+        exposure,
+        ...fields,
+      }),
+    });
+
+    it.each<[string, ReturnType<typeof at>[], string[]]>([
+      ['nothing while the budget holds', [at('a', 1, -50), at('b', 2, -49)], []],
+      [
+        'the lowest priority first, then the next, until the rest fit',
+        [at('a', 3, -90), at('b', 1, -5), at('c', 2, -10)],
+        ['b', 'c'],
+      ],
+      [
+        'among equals, the one carrying most of the breach first',
+        [at('a', 1, -20), at('b', 1, -90), at('c', 5, -5)],
+        ['b'],
+      ],
+      ['exposure counts too', [at('a', 1, 0, 900), at('b', 2, 0, 200)], ['a']],
+      [
+        'yesterday’s figures of a session do not count today',
+        [at('a', 1, -500, 0, { day: '2026-03-01' }), at('b', 2, -99)],
+        [],
+      ],
+      [
+        'sessions in another currency are not this budget’s',
+        [at('a', 1, -500, 0, { currency: 'BTC' }), at('b', 2, -99)],
+        [],
+      ],
+    ])('%s', (_name, trading, paused) => {
+      const plan = priorityPausePlan(budget, trading, DAY);
+      expect(plan.pause).toEqual(paused.map((run) => `live-${run}-20260302-x`));
+      expect(evaluateBudget(budget, plan.remaining)).toEqual([]);
     });
   });
 
