@@ -212,14 +212,17 @@ export const decidePromotionGate = (input: {
 /**
  * Whether a promotion changes what a running live session trades at its next (re)start: the session
  * selects its version by the same alias, or by the same stage (no alias and no stage means Production,
- * the agent's default). Such a promotion is a live change and needs the live permission.
+ * the agent's default), and is not pinned to an exact version. Such a promotion is a live change and
+ * needs the live permission.
  */
 export const touchesLiveSession = (
   target: PromotionTarget,
-  active: Pick<Session, 'trading_mode' | 'alias' | 'stage'> | undefined,
+  active: Pick<Session, 'trading_mode' | 'alias' | 'stage' | 'model_version'> | undefined,
   defaultStage = 'Production',
 ): boolean => {
   if (active === undefined || (active.trading_mode as TradingMode) !== 'live') return false;
+  // Pinned to an exact version (a deploy by version): no stage or alias moves what it runs.
+  if (active.model_version !== undefined && active.model_version !== null) return false;
   if (active.alias !== null) return target.kind === 'alias' && target.alias === active.alias;
   const stage = active.stage ?? defaultStage;
   return target.kind === 'stage' && target.stage.toLowerCase() === stage.toLowerCase();
