@@ -40,12 +40,32 @@ export class ApiClient {
     this.#attempts = options.attempts ?? 3;
   }
 
-  get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
-    return this.#request('GET', path, schema, undefined);
+  async get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
+    return (await this.#request('GET', path, schema, undefined, {})).body as z.output<S>;
   }
 
-  post<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
-    return this.#request('POST', path, schema, body);
+  /**
+   * A GET with If-None-Match: `unchanged` when the API answers 304 (no body was sent), else the new body
+   * and its ETag, for a poll that costs almost nothing while nothing changed.
+   */
+  async getIfChanged<S extends z.ZodType>(
+    path: string,
+    schema: S,
+    etag: string | undefined,
+  ): Promise<{ unchanged: true } | { unchanged: false; body: z.output<S>; etag: string | undefined }> {
+    const reply = await this.#request(
+      'GET',
+      path,
+      schema,
+      undefined,
+      etag === undefined ? {} : { 'if-none-match': etag },
+    );
+    if (reply.status === 304) return { unchanged: true };
+    return { unchanged: false, body: reply.body as z.output<S>, etag: reply.etag };
+  }
+
+  async post<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
+    return (await this.#request('POST', path, schema, body, {})).body as z.output<S>;
   }
 
   async #request<S extends z.ZodType>(
@@ -53,11 +73,13 @@ export class ApiClient {
     path: string,
     schema: S,
     body: unknown,
-  ): Promise<z.output<S>> {
+    extraHeaders: Record<string, string>,
+  ): Promise<{ status: number; body: z.output<S> | undefined; etag: string | undefined }> {
     const what = `${method} ${path.split('?')[0]}`;
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#token}`,
       accept: 'application/json',
+      ...extraHeaders,
     };
     if (method === 'POST') {
       headers['content-type'] = 'application/json';
@@ -89,10 +111,12 @@ export class ApiClient {
     } catch {
       throw new BadReplyError(what, `${response.status}, not JSON (${JSON.stringify(text.slice(0, 80))})`);
     }
+    const etag = response.headers.get('etag') ?? undefined;
+    if (response.status === 304) return { status: 304, body: undefined, etag };
     if (!response.ok) throw refusalOf(what, response, json);
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw new BadReplyError(what, issuesOf(parsed.error));
-    return parsed.data;
+    return { status: response.status, body: parsed.data, etag };
   }
 }
 

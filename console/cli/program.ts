@@ -70,7 +70,9 @@ export const buildProgram = (
     .description(
       'the fleet: a line per strategy (status, heartbeat against the stale threshold, PnL, drawdown)',
     )
-    .action(() => run((ctx) => lsCommand(ctx)));
+    .option('-w, --watch', 'keep it on screen, polling with If-None-Match (--json: a JSON line per change)')
+    .option('--interval <seconds>', 'how often --watch asks', numberIn(0.5, 300), 2)
+    .action((options) => run((ctx) => lsCommand(ctx, options)));
 
   program
     .command('show')

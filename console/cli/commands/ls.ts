@@ -6,7 +6,7 @@ import {
 } from '../../../functions/api/read-strategies/schema';
 import type { SessionStatus } from '../../../shared/domain/session';
 import type { CommandContext } from '../context';
-import { ApiRefusalError } from '../errors';
+import { ApiRefusalError, UnreachableError } from '../errors';
 import { drawdownCell, heartbeatCell, moneyCell, type Paint, renderTable, statusCell } from '../format';
 
 export const LS_HEAD = [
@@ -92,27 +92,86 @@ const haltLines = async (ctx: CommandContext): Promise<string[]> => {
     );
 };
 
-/** GET /fleet: every strategy's current session in one read, with the stale threshold and the totals. */
-export const lsCommand = async (ctx: CommandContext): Promise<void> => {
+/**
+ * The fleet `elapsedS` after it was read: what a 304 leaves to the client (the ETag covers the state, not
+ * the clock), so an active session's heartbeat keeps ageing on screen while nothing changes.
+ */
+export const agedFleet = (fleet: FleetView, elapsedS: number): FleetView => ({
+  ...fleet,
+  strategies: fleet.strategies.map((row) =>
+    row.active && row.heartbeat_age_s !== null
+      ? { ...row, heartbeat_age_s: row.heartbeat_age_s + elapsedS }
+      : row,
+  ),
+});
+
+const fleetText = (ctx: CommandContext, fleet: FleetView, halts: readonly string[]): string[] => [
+  ...(fleet.strategies.length === 0
+    ? [ctx.paint.dim('no strategies yet: tradai start <strategy> --model <name> --mode dry-run')]
+    : [
+        renderTable(
+          LS_HEAD,
+          fleet.strategies.map((row) => fleetCells(row, ctx.paint)),
+          ctx.paint,
+        ),
+        totalsLine(fleet, ctx.paint),
+      ]),
+  ...halts,
+  ...(fleet.truncated
+    ? [ctx.paint.yellow('the list is truncated: more strategies than one read returns')]
+    : []),
+];
+
+export interface LsOptions {
+  watch?: boolean;
+  interval: number;
+}
+
+const MAX_FAILED_POLLS = 5;
+
+/**
+ * GET /fleet: every strategy's current session in one read, with the stale threshold and the totals.
+ * --watch polls it with If-None-Match: a 304 costs the API almost nothing and the screen only ages the
+ * heartbeats; --json --watch prints the view as a JSON line each time it changes.
+ */
+export const lsCommand = async (ctx: CommandContext, options: LsOptions = { interval: 2 }): Promise<void> => {
   const api = await ctx.api();
-  const fleet = await api.get('/fleet', FleetViewSchema);
-  if (ctx.json) {
-    ctx.printJson(fleet);
+  if (options.watch !== true) {
+    const fleet = await api.get('/fleet', FleetViewSchema);
+    if (ctx.json) ctx.printJson(fleet);
+    else for (const line of fleetText(ctx, fleet, await haltLines(ctx))) ctx.print(line);
     return;
   }
-  if (fleet.strategies.length === 0) {
-    ctx.print(ctx.paint.dim('no strategies yet: tradai start <strategy> --model <name> --mode dry-run'));
-  } else {
-    ctx.print(
-      renderTable(
-        LS_HEAD,
-        fleet.strategies.map((row) => fleetCells(row, ctx.paint)),
-        ctx.paint,
-      ),
-    );
-    ctx.print(totalsLine(fleet, ctx.paint));
+  let fleet: FleetView | undefined;
+  let etag: string | undefined;
+  let readAt = 0;
+  let halts: string[] = [];
+  let failures = 0;
+  while (!ctx.io.signal.aborted) {
+    const reply = await api.getIfChanged('/fleet', FleetViewSchema, etag).catch((error: unknown) => {
+      // A dropped connection or a restarting cloud is waited out, showing what was last read.
+      if (!(error instanceof UnreachableError) || fleet === undefined) throw error;
+      failures += 1;
+      if (failures >= MAX_FAILED_POLLS) throw error;
+      return undefined;
+    });
+    if (reply !== undefined) failures = 0;
+    if (reply !== undefined && !reply.unchanged) {
+      fleet = reply.body;
+      etag = reply.etag;
+      readAt = Date.now();
+      if (ctx.json) ctx.io.stdout.write(`${JSON.stringify(fleet)}\n`);
+      else halts = await haltLines(ctx);
+    }
+    if (!ctx.json && fleet !== undefined) {
+      const screen = fleetText(ctx, agedFleet(fleet, (Date.now() - readAt) / 1000), halts);
+      const status = ctx.paint.dim(
+        `${new Date().toISOString()}  every ${options.interval}s, Ctrl-C to stop${failures > 0 ? '  (API unreachable: showing the last read)' : ''}`,
+      );
+      // On a terminal the screen is redrawn in place; a pipe gets one block per poll.
+      if (ctx.io.stdout.isTTY === true) ctx.io.stdout.write('\u001b[H\u001b[2J');
+      ctx.print([status, ...screen].join('\n'));
+    }
+    await ctx.sleep(options.interval * 1000);
   }
-  for (const line of await haltLines(ctx)) ctx.print(line);
-  if (fleet.truncated)
-    ctx.note(ctx.paint.yellow('the list is truncated: more strategies than one read returns'));
 };

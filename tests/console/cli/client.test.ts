@@ -4,10 +4,12 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { ApiClient } from '../../../console/cli/client';
+import { agedFleet } from '../../../console/cli/commands/ls';
 import { CliError } from '../../../console/cli/errors';
 import { EXIT } from '../../../console/cli/exit-codes';
 import { runTradai } from '../../../console/cli/program';
 import { StrategyReplySchema } from '../../../console/cli/replies';
+import type { FleetView } from '../../../functions/api/read-strategies/schema';
 import { SESSION_STATUSES } from '../../../shared/domain/session';
 
 type Reply = { status: number; body: string; headers?: Record<string, string> };
@@ -400,5 +402,42 @@ describe('CLI: ls says when the fleet or an account is halted', () => {
 
     expect(outcome).toMatchObject({ code: EXIT.ok, err: '' });
     expect(outcome.out).toContain('no strategies yet');
+  });
+});
+
+describe('CLI: polling the fleet with If-None-Match', () => {
+  it('sends the ETag it holds and reads a 304 as unchanged (no body to parse)', async () => {
+    // prepare
+    replies.set('/fleet-304', { status: 304, body: '', headers: { etag: 'W/"abc"' } });
+
+    // act
+    const reply = await client().getIfChanged('/fleet-304', z.object({ never: z.string() }), 'W/"abc"');
+
+    // assess
+    expect(reply).toEqual({ unchanged: true });
+    expect(received.at(-1)?.headers['if-none-match']).toBe('W/"abc"');
+  });
+
+  it('returns a changed body with its new ETag', async () => {
+    replies.set('/fleet-200', { status: 200, body: '{"n":1}', headers: { etag: 'W/"def"' } });
+
+    const reply = await client().getIfChanged('/fleet-200', z.object({ n: z.number() }), undefined);
+
+    expect(reply).toEqual({ unchanged: false, body: { n: 1 }, etag: 'W/"def"' });
+    expect(received.at(-1)?.headers['if-none-match']).toBeUndefined();
+  });
+
+  it("ages an active session's heartbeat by the time since the read, and no other", () => {
+    // prepare
+    const row = { active: true, heartbeat_age_s: 3 };
+    const fleet = {
+      strategies: [row, { ...row, active: false }, { ...row, heartbeat_age_s: null }],
+    } as unknown as FleetView;
+
+    // act
+    const aged = agedFleet(fleet, 10);
+
+    // assess
+    expect(aged.strategies.map((entry) => entry.heartbeat_age_s)).toEqual([13, 3, null]);
   });
 });
