@@ -177,6 +177,22 @@ describe('CLI: tradai against a local cloud it finds by itself', () => {
     expect(outcome.stderr).toContain('401');
   });
 
+  it('halts the fleet to reducing (ls says so in red) and lifts it with resume-fleet, which needs --yes off a terminal', async () => {
+    // act
+    const halted = await tradai(['--json', 'halt', '--mode', 'reducing', '--reason', 'e2e drill']);
+    const listed = await tradai(['ls']);
+    const unconfirmed = await tradai(['resume-fleet', '--reason', 'e2e drill over']);
+    const resumed = await tradai(['--json', 'resume-fleet', '--reason', 'e2e drill over', '--yes']);
+
+    // assess
+    expect(halted.code, halted.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(halted.stdout)).toMatchObject({ scope: 'fleet', state: 'reducing', changed: true });
+    expect(listed.stdout).toMatch(/FLEET REDUCING since \S+ by \S+: e2e drill/);
+    expect(unconfirmed.code).toBe(EXIT.usage);
+    expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ scope: 'fleet', state: 'active', changed: true });
+  });
+
   it('follows alerts as JSON lines while the strategy is stopped, until Ctrl-C (exit 130)', async () => {
     // prepare
     const follower: ChildProcess = spawn(
