@@ -11,7 +11,8 @@ type Bench = (quick: boolean) => Promise<Record<string, unknown>>;
 
 const BENCHES: Record<string, Bench> = {
   functions: async () => (await import('./functions')).runFunctionsBench(),
-  sweep: async (quick) => (await import('./sweep')).runSweepBench({ sessions: quick ? 1_000 : 10_000 }),
+  sweep: async (quick) =>
+    (await import('./sweep')).runSweepBench({ sizes: quick ? [1_000, 10_000] : [10_000, 100_000] }),
   agent: async (quick) =>
     (await import('./agent')).runAgentBench({ durationS: quick ? 20 : 120, runs: quick ? 10 : 50 }),
   'local-cloud': async (quick) =>
@@ -27,6 +28,14 @@ const BENCHES: Record<string, Bench> = {
   fuzz: async (quick) => (await import('./fuzz')).runFuzzBench({ casesPerTarget: quick ? 1_000 : 10_000 }),
   'fleet-halt': async (quick) =>
     (await import('./fleet-halt')).runFleetHaltBench({ strategies: quick ? 5 : 20 }),
+  // 1,000 strategies at the default 15 s heartbeat: ~67 heartbeats a second through the stream processor.
+  stream: async (quick) =>
+    (await import('./stream')).runStreamBench({
+      strategies: quick ? 200 : 1_000,
+      heartbeatS: 15,
+      durationS: quick ? 20 : 60,
+      overheadWrites: quick ? 200 : 1_000,
+    }),
   'fleet-read': async (quick) =>
     (await import('./fleet-read')).runFleetReadBench({ strategies: 1_000, runs: quick ? 20 : 100 }),
   // The console's render at 200 strategies in chromium (tests/browser/support.ts launches it).

@@ -13,7 +13,7 @@ import {
   StrategyAlertsQuerySchema,
 } from './read-strategies/schema';
 import { SessionParamsSchema, StrategyParamsSchema } from './shared/schemas';
-import { StartBodySchema } from './start-strategy/schema';
+import { DeployBodySchema, RestartBodySchema, StartBodySchema } from './start-strategy/schema';
 import {
   AccountParamsSchema,
   FleetStateSchema,
@@ -58,6 +58,16 @@ const StartAcceptedSchema = z
     status: z.literal('pending'),
   })
   .meta({ id: 'StartAccepted' });
+
+const HandoffAcceptedSchema = z
+  .strictObject({
+    run_id: z.string().meta({ description: 'The successor session' }),
+    strategy_id: z.string(),
+    status: z.literal('pending'),
+    supersedes: z.string().meta({ description: 'The session it takes over from' }),
+    handoff: z.enum(['carry_positions', 'wait_flat']),
+  })
+  .meta({ id: 'HandoffAccepted' });
 
 const CommandAcceptedSchema = z
   .looseObject({ run_id: z.string(), strategy_id: z.string(), status: z.string() })
@@ -160,6 +170,38 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
       status: '202',
       description: 'Session created; the launch workflow runs',
       schema: StartAcceptedSchema,
+    },
+  },
+  {
+    method: 'POST',
+    path: '/strategies/{strategyId}/deploy',
+    scope: SCOPES.write,
+    summary: 'Roll the running session to another model version',
+    description:
+      'Exactly one of `version`, `alias`, `stage`. The old session stops entries (`wait_flat`: waits, bounded by `wait_flat_s`, for its trades to close), stops its Freqtrade and ends superseded; the new one starts once the old container is gone, on the same trade store (open trades carried), taking the strategy lock and account leases over. If it does not come up, the previous version is started again (one CRITICAL page). A live session also needs `strategies:live`. 409 `handoff_in_progress`, `not_rollable` or `no_active_session`.',
+    params: StrategyParamsSchema,
+    body: DeployBodySchema,
+    idempotent: true,
+    success: {
+      status: '202',
+      description: 'Successor created; its launch workflow runs',
+      schema: HandoffAcceptedSchema,
+    },
+  },
+  {
+    method: 'POST',
+    path: '/strategies/{strategyId}/restart',
+    scope: SCOPES.write,
+    summary: 'Restart the running session on a fresh task (credential rotation)',
+    description:
+      'The same handoff as a deploy (`carry_positions`), to the same version: the new task reads the exchange secret afresh, so a rotated key reaches the session with one bot at any instant.',
+    params: StrategyParamsSchema,
+    body: RestartBodySchema,
+    idempotent: true,
+    success: {
+      status: '202',
+      description: 'Successor created; its launch workflow runs',
+      schema: HandoffAcceptedSchema,
     },
   },
   command('pause', 'Pause trading (no new entries)', 'Risk-reducing: needs only `strategies:write`.'),

@@ -150,6 +150,7 @@ export const LOCAL_FUNCTIONS = {
   launchStep: wire(createLaunchStep, (a, name) => ({
     store: a.store,
     platform: a.platform,
+    workflow: a.workflow,
     clock: a.clock,
     timings: a.timings,
     logger: observabilityOf(name).logger,

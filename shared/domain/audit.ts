@@ -20,6 +20,8 @@ export const AuditActionSchema = z.enum([
   'promote',
   'halt',
   'scope_resume',
+  'deploy',
+  'restart',
 ]);
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { StopOutcomeSchema } from './agent-report';
+import { HandoffSchema } from './handoff';
 import type { AgentClaim, Heartbeat, HistoryEntry } from './heartbeat';
 import {
   AccountIdSchema,
@@ -55,6 +56,9 @@ export const leaseKeyOf = (accountId: string, pair: string): string => `lease#${
 /** DynamoDB's TransactWriteItems takes at most 100 actions: the session update plus one per pair. */
 export const MAX_LEASED_PAIRS = 99;
 
+/** A successor's claim also checks the lock and the (up to two) runs it takes over from: three actions fewer. */
+export const MAX_LEASED_PAIRS_ON_HANDOFF = MAX_LEASED_PAIRS - 3;
+
 /** Fields a transition or patch may set beside the status; `null` clears a field. */
 export const SessionPatchSchema = z.strictObject({
   status_reason: z.string().max(1024).nullable().optional(),
@@ -67,6 +71,7 @@ export const SessionPatchSchema = z.strictObject({
   flatten_on_stop: z.boolean().optional(),
   stop_outcome: StopOutcomeSchema.nullable().optional(),
   scope_cause: z.string().max(128).nullable().optional(),
+  handoff: HandoffSchema.nullable().optional(),
 });
 export type SessionPatch = z.infer<typeof SessionPatchSchema>;
 
@@ -100,6 +105,33 @@ export type CreateSessionResult =
   /** The fleet is not `active`: no service-mode session starts (checked in the creating transaction). */
   | { ok: false; reason: 'scope_not_active'; scope: TradingScope; message: string };
 
+/** A run the successor replaces: marked superseded by it in the same transaction that creates it. */
+export interface SupersededRun {
+  run_id: string;
+  /** Its statuses the handoff may start from (a deploy: running or paused). */
+  statuses: readonly SessionStatus[];
+  /** Its `superseded_by` as it must be now: null for a first handoff, the failed successor for a rollback. */
+  supersededBy: string | null;
+}
+
+export interface SuccessorRequest {
+  /** The run that holds the strategy lock now (checked in the transaction; the lock itself moves later). */
+  lockHolder: string;
+  /** The successor's intent: a paused predecessor's successor starts paused. */
+  desiredState?: 'running' | 'paused';
+  /** The first is the successor's predecessor (`supersedes`): lock, leases and open trades pass from it. */
+  superseded: readonly SupersededRun[];
+  handoff: z.input<typeof HandoffSchema>;
+}
+
+export type PassLockResult = { ok: true } | { ok: false; reason: 'handoff_not_ready'; message: string };
+
+export type CreateSuccessorResult =
+  | { ok: true; session: Session }
+  | { ok: false; reason: 'duplicate_run_id'; message: string }
+  /** A superseded run moved on (stopped, or another handoff started) or the lock moved: nothing written. */
+  | { ok: false; reason: 'handoff_refused'; message: string };
+
 export type HeartbeatResult =
   | { ok: true; desiredState: DesiredState; session: Session }
   | {
@@ -112,6 +144,8 @@ export type HeartbeatResult =
 export type ClaimResult =
   | { ok: true; session: Session }
   | { ok: false; reason: 'not_found' | 'terminal'; status?: SessionStatus; message: string }
+  /** A successor whose predecessor is not over yet, or whose strategy lock another run holds: it must not trade. */
+  | { ok: false; reason: 'handoff_not_ready'; message: string }
   /** Another live run holds a pair of this account: this run must not trade (it is failed by its agent). */
   | {
       ok: false;
@@ -134,7 +168,9 @@ export type UpdateResult =
 
 export type ReleaseLockResult =
   | { ok: true }
-  | { ok: false; reason: 'not_held'; activeRunId: string | null; message: string };
+  | { ok: false; reason: 'not_held'; activeRunId: string | null; message: string }
+  /** The run is superseded by a successor still under way: lock and leases wait for its claim. */
+  | { ok: false; reason: 'handing_off'; successorRunId: string; message: string };
 
 export interface TransitionOptions {
   /** Narrows the predecessors the transition table allows, e.g. only `launching` for launch success. */
@@ -157,9 +193,21 @@ export interface SessionStore {
   /** Creates a pending session and takes the strategy lock in one all-or-nothing write. */
   createSession(input: NewSession): Promise<CreateSessionResult>;
   /**
+   * Creates a pending successor of a running strategy and marks the runs it supersedes, all or nothing:
+   * refused when one of them moved on or the lock is not held by `lockHolder`.
+   */
+  createSuccessor(input: NewSession, request: SuccessorRequest): Promise<CreateSuccessorResult>;
+  /**
+   * Moves the strategy lock from a superseded run (or the run before it) to its successor, only once those
+   * runs are over: the launch workflow calls it when the predecessor's container is gone.
+   */
+  passLock(strategyId: string, fromRunId: string, toRunId: string): Promise<PassLockResult>;
+  /**
    * A (re)started agent takes over the session; any older agent's heartbeats are refused from then on.
    * A live session with an `account_id` also leases each of its pairs on that account in the same
    * transaction: refused as `account_busy` (naming the holder) when another run holds one of them.
+   * A successor (`supersedes`) takes its predecessor's leases in that transaction, only once the
+   * predecessor is over and the lock was passed to it (`handoff_not_ready` otherwise).
    */
   claimSession(claim: AgentClaim): Promise<ClaimResult>;
   /** Fenced: refused when the session is terminal, claimed by another agent, or the seq is not newer. */
@@ -186,7 +234,10 @@ export interface SessionStore {
   listByStatus(status: SessionStatus, page?: PageRequest): Promise<Page<Session>>;
   /** Every strategy that ever had a session (its lock item), by strategy id, through the lock GSI. */
   listStrategies(page?: PageRequest): Promise<Page<StrategyLock>>;
-  /** Frees the run's account leases, then the strategy lock; only what this run holds is freed. */
+  /**
+   * Frees the run's account leases, then the strategy lock; only what this run holds is freed. A run
+   * superseded by a successor still under way keeps both for the successor's claim (`handing_off`).
+   */
   releaseLock(strategyId: string, runId: string): Promise<ReleaseLockResult>;
   getAccountLease(accountId: string, pair: string): Promise<AccountLease | undefined>;
   appendHistory(entries: readonly HistoryEntry[]): Promise<void>;

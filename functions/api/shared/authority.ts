@@ -12,6 +12,9 @@ const RISK_OF: Readonly<Record<AuditAction, 'increases' | 'reduces'>> = {
   promote: 'increases',
   halt: 'reduces',
   scope_resume: 'increases',
+  // A new version, or the same one on fresh credentials, trades from the handoff on.
+  deploy: 'increases',
+  restart: 'increases',
 };
 
 export type Authority = 'writer' | 'live_trader';

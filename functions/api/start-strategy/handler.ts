@@ -9,6 +9,7 @@ import { defaultStartDeps, randomRunSuffix, type StartDeps } from '../../../shar
 import { auditStateOf, recordAudit } from '../shared/audit';
 import { requireAuthority } from '../shared/authority';
 import { StrategyParamsSchema } from '../shared/schemas';
+import { handoffRoutes } from './handoff-routes';
 import { StartBodySchema } from './schema';
 
 export type { StartDeps } from '../../../shared/runtime/api-start-deps';
@@ -155,7 +156,7 @@ const startRoute = (deps: StartDeps) =>
   });
 
 export const createHandler = (deps: StartDeps): HttpLambdaHandler =>
-  createHttpHandler([startRoute(deps)], deps);
+  createHttpHandler([startRoute(deps), ...handoffRoutes(deps)], deps);
 
 let lazy: HttpLambdaHandler | undefined;
 

@@ -8,6 +8,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import {
   agentReportAlert,
   breachAlert,
+  handoffAlert,
   pausePagedByItsCause,
   transitionAlert,
 } from '../../../shared/domain/alerts';
@@ -222,6 +223,15 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
     const sent = await once(ledger, `alert:${alert.dedup_id}`, () => alerts.publish(alert));
     if (sent) metrics.addMetric('AlertsPublished', MetricUnit.Count, 1);
     logger.warn('agent report', { run_id: current.run_id, report: effect.report, alerted: sent });
+  }
+
+  if (has('handoff_outcome') !== undefined) {
+    const alert = handoffAlert(current, clock.now());
+    if (alert !== undefined) {
+      const sent = await once(ledger, `alert:${alert.dedup_id}`, () => alerts.publish(alert));
+      if (sent) metrics.addMetric('AlertsPublished', MetricUnit.Count, 1);
+      logger.warn('handoff did not complete', { run_id: current.run_id, phase: current.handoff?.phase });
+    }
   }
 
   if (deferred !== undefined) throw deferred;

@@ -12,6 +12,7 @@ import * as z from 'zod';
 import { type Clock, systemClock } from '../../domain/clock';
 import { InvalidInputError, issuesOf, parseInput, parseStored } from '../../domain/errors';
 import { FLEET_ROW } from '../../domain/fleet';
+import { HandoffSchema } from '../../domain/handoff';
 import {
   AgentClaimSchema,
   AgentIdSchema,
@@ -42,20 +43,24 @@ import {
   type ClaimResult,
   type CorruptItem,
   type CreateSessionResult,
+  type CreateSuccessorResult,
   type HeartbeatResult,
   type HistoryQuery,
   LOCK_SCOPE,
   leaseKeyOf,
   lockKeyOf,
   MAX_LEASED_PAIRS,
+  MAX_LEASED_PAIRS_ON_HANDOFF,
   type Page,
   type PageRequest,
+  type PassLockResult,
   type ReleaseLockResult,
   type SessionPatch,
   SessionPatchSchema,
   type SessionStore,
   type StrategyLock,
   StrategyLockSchema,
+  type SuccessorRequest,
   type TransitionOptions,
   type TransitionResult,
   type UpdateResult,
@@ -110,6 +115,21 @@ const HistoryQuerySchema = PageRequestSchema.extend({
 });
 const BATCH_WRITE_MAX = 25;
 
+const SuccessorRequestSchema = z.strictObject({
+  lockHolder: RunIdSchema,
+  superseded: z
+    .array(
+      z.strictObject({
+        run_id: RunIdSchema,
+        statuses: z.array(SessionStatusSchema).min(1),
+        supersededBy: RunIdSchema.nullable(),
+      }),
+    )
+    .min(1)
+    .max(2),
+  desiredState: z.enum(['running', 'paused']).optional(),
+  handoff: HandoffSchema,
+});
 const ScopeChangeSchema = z.strictObject({
   scope: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('fleet') }),
@@ -292,16 +312,106 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     }
   }
 
+  async createSuccessor(raw: unknown, rawRequest: SuccessorRequest): Promise<CreateSuccessorResult> {
+    const input = parseInput(NewSessionSchema, raw, 'new session');
+    const request = parseInput(SuccessorRequestSchema, rawRequest, 'successor request');
+    const from = (request.superseded[0] as { run_id: string }).run_id;
+    const handoff = { ...request.handoff, to_run_id: input.run_id, from_run_id: from };
+    const session: Session = {
+      ...buildSession(input, this.#clock.now()),
+      supersedes: (request.superseded[0] as { run_id: string }).run_id,
+      handoff,
+      ...(request.desiredState === undefined ? {} : { desired_state: request.desiredState }),
+    };
+    const now = session.created_at;
+    const supersede = request.superseded.map((run) => {
+      const statuses = inList('s', run.statuses);
+      const expected =
+        run.supersededBy === null
+          ? '(attribute_not_exists(superseded_by) OR attribute_type(superseded_by, :nullType))'
+          : 'superseded_by = :expected';
+      return {
+        Update: {
+          TableName: this.#sessionsTable,
+          Key: { run_id: run.run_id },
+          UpdateExpression: 'SET superseded_by = :successor, updated_at = :now, #version = #version + :one',
+          ConditionExpression: `item_type = :session AND ${statuses.expression} AND ${expected}`,
+          ExpressionAttributeNames: { '#status': 'status', '#version': 'version' },
+          ExpressionAttributeValues: {
+            ...statuses.values,
+            ':session': 'session',
+            ':successor': input.run_id,
+            ':now': now,
+            ':one': 1,
+            ...(run.supersededBy === null ? { ':nullType': 'NULL' } : { ':expected': run.supersededBy }),
+          },
+        },
+      };
+    });
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.#sessionsTable,
+                Item: session,
+                ConditionExpression: 'attribute_not_exists(run_id)',
+              },
+            },
+            ...supersede,
+            {
+              ConditionCheck: {
+                TableName: this.#sessionsTable,
+                Key: { run_id: lockKeyOf(input.strategy_id) },
+                ConditionExpression: 'active_run_id = :holder',
+                ExpressionAttributeValues: { ':holder': request.lockHolder },
+              },
+            },
+          ],
+        }),
+      );
+      return { ok: true, session };
+    } catch (error) {
+      if (!isTransactionCancelled(error)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failedAt = reasons.findIndex((reason) => reason?.Code === 'ConditionalCheckFailed');
+      if (failedAt === 0)
+        return { ok: false, reason: 'duplicate_run_id', message: `run ${input.run_id} already exists` };
+      if (failedAt > 0 && failedAt <= supersede.length) {
+        const run = request.superseded[failedAt - 1] as (typeof request.superseded)[number];
+        const current = await this.get(run.run_id);
+        return {
+          ok: false,
+          reason: 'handoff_refused',
+          message:
+            current === undefined
+              ? `session ${run.run_id} does not exist`
+              : (current.superseded_by ?? null) !== run.supersededBy
+                ? `session ${run.run_id} is already being handed off to ${current.superseded_by ?? '(none)'}`
+                : `session ${run.run_id} is ${current.status}; the handoff starts only from ${run.statuses.join(' or ')}`,
+        };
+      }
+      if (failedAt === supersede.length + 1) {
+        const lock = await this.getLock(input.strategy_id);
+        return {
+          ok: false,
+          reason: 'handoff_refused',
+          message: `the lock of ${input.strategy_id} is held by ${lock?.active_run_id ?? 'nobody'}, not ${request.lockHolder}`,
+        };
+      }
+      throw error;
+    }
+  }
+
   async claimSession(raw: unknown): Promise<ClaimResult> {
     const claim = parseInput(AgentClaimSchema, raw, 'agent claim');
     const terminal = inList('t', TERMINAL_STATUSES);
     const now = new Date(this.#clock.now()).toISOString();
     // Only live money takes leases; the mode never changes after creation, so reading it first is safe.
     const accountId = claim.account_id;
-    const leasing =
-      accountId !== undefined && (await this.get(claim.run_id))?.trading_mode === 'live'
-        ? accountId
-        : undefined;
+    const before = await this.get(claim.run_id);
+    const leasing = accountId !== undefined && before?.trading_mode === 'live' ? accountId : undefined;
     const set = setClause({
       agent_id: claim.agent_id,
       strategy_version: claim.strategy_version,
@@ -310,6 +420,9 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       ...(leasing === undefined ? {} : { account_id: leasing }),
       updated_at: now,
     });
+    const predecessorRunId = before?.supersedes ?? null;
+    if (predecessorRunId !== null && before !== undefined && !TERMINAL_STATUSES.includes(before.status))
+      return this.#claimAsSuccessor(claim, before, predecessorRunId, leasing, set, now);
     if (leasing !== undefined) {
       // A lease whose holder is over and whose lock is free was orphaned (e.g. a replacement task claimed
       // fewer pairs, so the release missed one): it is freed and the claim tried again, once per pair.
@@ -337,6 +450,211 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       status: current.status,
       message: `session ${runId} is ${current.status}`,
     };
+  }
+
+  /**
+   * The runs a successor takes over from: its predecessor and, when that one never traded (a failed
+   * successor that a rollback replaces), the predecessor's own predecessor, which still holds the leases.
+   */
+  async #handoffChainOf(predecessorRunId: string): Promise<Session[]> {
+    const predecessor = await this.get(predecessorRunId);
+    if (predecessor === undefined) return [];
+    const grand = predecessor.supersedes ?? null;
+    if (grand === null) return [predecessor];
+    const before = await this.get(grand);
+    return before === undefined ? [predecessor] : [predecessor, before];
+  }
+
+  /**
+   * One ConditionCheck per run of the chain: over, and superseded by `successor` (an older run: by it or by
+   * the run after it, which a rollback replaces).
+   */
+  #overAndSupersededChecks(chain: readonly Session[], successor: string) {
+    const over = inList('o', TERMINAL_STATUSES);
+    return chain.map((run, index) => ({
+      ConditionCheck: {
+        TableName: this.#sessionsTable,
+        Key: { run_id: run.run_id },
+        ConditionExpression: `item_type = :session AND ${over.expression} AND (superseded_by = :successor OR superseded_by = :next)`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ...over.values,
+          ':session': 'session',
+          ':successor': successor,
+          ':next': index === 0 ? successor : (chain[0] as Session).run_id,
+        },
+      },
+    }));
+  }
+
+  async passLock(strategyIdRaw: string, fromRaw: string, toRaw: string): Promise<PassLockResult> {
+    const strategyId = parseInput(StrategyIdSchema, strategyIdRaw, 'strategy_id');
+    const from = parseInput(RunIdSchema, fromRaw, 'from run_id');
+    const to = parseInput(RunIdSchema, toRaw, 'to run_id');
+    const chain = await this.#handoffChainOf(from);
+    if (chain.length === 0) return { ok: false, reason: 'handoff_not_ready', message: `no session ${from}` };
+    const holders = [to, ...chain.map((run) => run.run_id)];
+    const holderValues = Object.fromEntries(holders.map((run, index) => [`:h${index}`, run]));
+    const now = new Date(this.#clock.now()).toISOString();
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...this.#overAndSupersededChecks(chain, to),
+            {
+              Update: {
+                TableName: this.#sessionsTable,
+                Key: { run_id: lockKeyOf(strategyId) },
+                UpdateExpression: 'SET active_run_id = :to, last_run_id = :to, locked_at = :now',
+                ConditionExpression: `active_run_id IN (${Object.keys(holderValues).join(', ')})`,
+                ExpressionAttributeValues: { ...holderValues, ':to': to, ':now': now },
+              },
+            },
+          ],
+        }),
+      );
+      return { ok: true };
+    } catch (error) {
+      if (!isTransactionCancelled(error)) throw error;
+      const lock = await this.getLock(strategyId);
+      const states = (await this.#handoffChainOf(from)).map(
+        (run) => `${run.run_id} ${run.status}, superseded by ${run.superseded_by ?? 'nobody'}`,
+      );
+      return {
+        ok: false,
+        reason: 'handoff_not_ready',
+        message: `the lock of ${strategyId} (held by ${lock?.active_run_id ?? 'nobody'}) does not pass to ${to}: ${states.join('; ')}`,
+      };
+    }
+  }
+
+  /**
+   * A successor's claim, one transaction: the session claimed, the runs it takes over from checked over
+   * (their agents write the final status only after Freqtrade stopped), the strategy lock checked to be
+   * its own (passed by the launch workflow once the predecessor's container was gone) and, live, each
+   * pair's lease taken from its previous holder or free. At no instant has the account two holders, or,
+   * during the handoff, none another run could take.
+   */
+  async #claimAsSuccessor(
+    claim: z.output<typeof AgentClaimSchema>,
+    session: Session,
+    predecessorRunId: string,
+    accountId: string | undefined,
+    set: ReturnType<typeof setClause>,
+    now: string,
+  ): Promise<ClaimResult> {
+    const pairs = accountId === undefined ? [] : [...new Set(claim.pairs)];
+    if (pairs.length > MAX_LEASED_PAIRS_ON_HANDOFF) {
+      throw new InvalidInputError('agent claim', [
+        {
+          field: 'pairs',
+          message: `a live successor leases at most ${MAX_LEASED_PAIRS_ON_HANDOFF} pairs (got ${pairs.length})`,
+        },
+      ]);
+    }
+    const chain = await this.#handoffChainOf(predecessorRunId);
+    if (chain.length === 0)
+      return { ok: false, reason: 'handoff_not_ready', message: `no session ${predecessorRunId}` };
+    const terminal = inList('t', TERMINAL_STATUSES);
+    const holderValues = Object.fromEntries(chain.map((run, index) => [`:p${index}`, run.run_id]));
+    const fromHolders = Object.keys(holderValues)
+      .map((name) => `holder_run_id = ${name}`)
+      .join(' OR ');
+    const checks = this.#overAndSupersededChecks(chain, claim.run_id);
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.#sessionsTable,
+                Key: { run_id: claim.run_id },
+                UpdateExpression: set.expression,
+                ConditionExpression: `item_type = :session AND NOT (${terminal.expression})`,
+                ExpressionAttributeNames: { '#status': 'status', ...set.names },
+                ExpressionAttributeValues: { ...set.values, ...terminal.values, ':session': 'session' },
+              },
+            },
+            ...checks,
+            {
+              ConditionCheck: {
+                TableName: this.#sessionsTable,
+                Key: { run_id: lockKeyOf(session.strategy_id) },
+                ConditionExpression: 'active_run_id = :run',
+                ExpressionAttributeValues: { ':run': claim.run_id },
+              },
+            },
+            ...pairs.map((pair) => ({
+              Put: {
+                TableName: this.#sessionsTable,
+                Item: {
+                  item_type: 'account_lease',
+                  run_id: leaseKeyOf(accountId as string, pair),
+                  account_id: accountId as string,
+                  pair,
+                  holder_run_id: claim.run_id,
+                  holder_strategy_id: session.strategy_id,
+                  last_run_id: claim.run_id,
+                  leased_at: now,
+                  released_at: null,
+                } satisfies AccountLease,
+                // Free, already ours (a replacement task), or held by a run this one takes over from.
+                ConditionExpression: `attribute_not_exists(holder_run_id) OR attribute_type(holder_run_id, :nullType) OR holder_run_id = :run OR ${fromHolders}`,
+                ExpressionAttributeValues: { ':nullType': 'NULL', ':run': claim.run_id, ...holderValues },
+              },
+            })),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!isTransactionCancelled(error)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failed = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
+      if (failed(0)) return this.#whyClaimRefused(claim.run_id, await this.get(claim.run_id));
+      const notOver = checks.findIndex((_check, index) => failed(1 + index));
+      if (notOver !== -1) {
+        const run = await this.get((chain[notOver] as Session).run_id);
+        return {
+          ok: false,
+          reason: 'handoff_not_ready',
+          message: `run ${claim.run_id} takes over from ${run?.run_id ?? predecessorRunId}, which is ${run?.status ?? 'missing'} (superseded by ${run?.superseded_by ?? 'nobody'}): not trading next to it`,
+        };
+      }
+      if (failed(1 + checks.length)) {
+        const lock = await this.getLock(session.strategy_id);
+        return {
+          ok: false,
+          reason: 'handoff_not_ready',
+          message: `the lock of ${session.strategy_id} is held by ${lock?.active_run_id ?? 'nobody'}, not ${claim.run_id}: the handoff has not passed it yet`,
+        };
+      }
+      const busy = reasons
+        .slice(2 + checks.length)
+        .findIndex((reason) => reason?.Code === 'ConditionalCheckFailed');
+      if (busy === -1 || accountId === undefined) throw error;
+      const pair = pairs[busy] as string;
+      const holderRunId = (await this.getAccountLease(accountId, pair))?.holder_run_id ?? 'unknown';
+      return {
+        ok: false,
+        reason: 'account_busy',
+        holderRunId,
+        accountId,
+        pair,
+        message: `exchange account ${accountId} already trades ${pair} in live run ${holderRunId}: run ${claim.run_id} must not trade it too`,
+      };
+    }
+    // Leases the runs taken over from held and this run did not take (fewer pairs, a rotated key): freed now
+    // that those runs are over; a lease another run took since is left alone.
+    for (const run of chain) {
+      if (!run.account_id) continue;
+      const taken = new Set(accountId === run.account_id ? pairs : []);
+      for (const pair of new Set(run.pairs))
+        if (!taken.has(pair)) await this.#releaseLease(run.account_id, pair, run.run_id, now);
+    }
+    const claimed = await this.get(claim.run_id);
+    if (claimed === undefined)
+      return { ok: false, reason: 'not_found', message: `no session ${claim.run_id}` };
+    return { ok: true, session: claimed };
   }
 
   /** The claim and one lease per pair, all or nothing: a second writer on a pair of the account is refused. */
@@ -749,6 +1067,17 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     const now = new Date(this.#clock.now()).toISOString();
     // Leases first: a crash in between leaves the lock held, so the retried release frees both.
     const session = await this.get(runId);
+    const successorRunId = session?.superseded_by ?? null;
+    if (successorRunId !== null) {
+      const successor = await this.get(successorRunId);
+      if (successor !== undefined && !TERMINAL_STATUSES.includes(successor.status))
+        return {
+          ok: false,
+          reason: 'handing_off',
+          successorRunId,
+          message: `run ${runId} is handed off to ${successorRunId}: its lock and leases pass in that run's claim`,
+        };
+    }
     if (session?.account_id) {
       for (const pair of new Set(session.pairs))
         await this.#releaseLease(session.account_id, pair, runId, now);
