@@ -91,7 +91,7 @@ export const FleetStrategySchema = z.strictObject({
   max_drawdown_pct: z.number(),
   open_trade_count: z.number().int().nonnegative().nullable(),
   risk_state: z.enum(['ok', 'breached']).nullable(),
-  /** The rules breached at the last assessment, e.g. `max_drawdown_pct`. */
+  /** The rules breached at the last assessment, e.g. `drawdown`, `daily_loss`. */
   risk_breaches: z.array(z.string()),
   /** The newest alert recorded for this strategy (any run); null when none is kept (90 days). */
   last_alert: FleetAlertSchema.nullable(),
