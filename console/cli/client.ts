@@ -11,6 +11,8 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** Attempts when the connection fails (never when the API answered). */
   attempts?: number;
+  /** Added to a 403: what to do about this token (e.g. one tradai signed itself without the live scope). */
+  forbiddenHint?: string;
 }
 
 /** `field.path: message` for the first few zod issues: the reply's field that is not what we expect. */
@@ -31,6 +33,7 @@ export class ApiClient {
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
   readonly #attempts: number;
+  readonly #forbiddenHint: string | undefined;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -38,6 +41,7 @@ export class ApiClient {
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
     this.#attempts = options.attempts ?? 3;
+    this.#forbiddenHint = options.forbiddenHint;
   }
 
   async get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
@@ -113,7 +117,8 @@ export class ApiClient {
     }
     const etag = response.headers.get('etag') ?? undefined;
     if (response.status === 304) return { status: 304, body: undefined, etag };
-    if (!response.ok) throw refusalOf(what, response, json);
+    if (!response.ok)
+      throw refusalOf(what, response, json, response.status === 403 ? this.#forbiddenHint : undefined);
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw new BadReplyError(what, issuesOf(parsed.error));
     return { status: response.status, body: parsed.data, etag };
@@ -121,7 +126,12 @@ export class ApiClient {
 }
 
 /** The functions answer `{error: {code, message, details}}`, API Gateway `{message}` (reason in a header). */
-const refusalOf = (what: string, response: Response, json: unknown): ApiRefusalError => {
+const refusalOf = (
+  what: string,
+  response: Response,
+  json: unknown,
+  hint: string | undefined,
+): ApiRefusalError => {
   const parsed = ErrorReplySchema.safeParse(json);
   const challenge = /error_description="([^"]*)"/.exec(response.headers.get('www-authenticate') ?? '')?.[1];
   const code = (parsed.success ? parsed.data.error?.code : undefined) ?? `http_${response.status}`;
@@ -130,5 +140,11 @@ const refusalOf = (what: string, response: Response, json: unknown): ApiRefusalE
     challenge ??
     response.statusText;
   const details = parsed.success ? parsed.data.error?.details : undefined;
-  return new ApiRefusalError(what, response.status, code, message, details);
+  return new ApiRefusalError(
+    what,
+    response.status,
+    code,
+    hint === undefined ? message : `${message} (${hint})`,
+    details,
+  );
 };

@@ -4,6 +4,10 @@ import { clientIssuer, NoIssuerKeyError } from '../../local/cloud/jwt-issuer';
 import { CliError, UsageError } from './errors';
 import { EXIT } from './exit-codes';
 
+/** Said with a 403 to a token tradai minted itself (read + write): how to get one that may trade live. */
+export const LIVE_TOKEN_HINT =
+  'the token tradai signed itself may read and write but not trade live; for a live start or resume: export TRADAI_TOKEN=$(tradai token --scopes "strategies:read strategies:write strategies:live" --groups live)';
+
 /** `npm start`'s default: where a local cloud is when nothing says otherwise. */
 export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:4000';
 
@@ -66,19 +70,20 @@ export const resolveToken = async (
   flag: string | undefined,
   env: NodeJS.ProcessEnv,
   target: ApiTarget,
-): Promise<string> => {
-  if (flag !== undefined && flag !== '') return flag;
+): Promise<{ token: string; minted: boolean }> => {
+  if (flag !== undefined && flag !== '') return { token: flag, minted: false };
   const fromEnv = env.TRADAI_TOKEN;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  if (fromEnv !== undefined && fromEnv !== '') return { token: fromEnv, minted: false };
   if (!isLoopback(target.url))
     throw new CliError(`no token for ${target.url}: pass --token or set TRADAI_TOKEN`, EXIT.auth);
   try {
     const issuer = await clientIssuer({ data: undefined, url: target.url });
-    return await issuer.issue({
+    const token = await issuer.issue({
       subject: localSubject(),
       scopes: ['tradai/strategies:read', 'tradai/strategies:write'],
       ttlS: 3600,
     });
+    return { token, minted: true };
   } catch (error) {
     if (!(error instanceof NoIssuerKeyError)) throw error;
     throw new CliError(

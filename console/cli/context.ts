@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import picocolors from 'picocolors';
 import { runningLocalClouds } from '../../local/cloud/endpoint';
 import { ApiClient } from './client';
-import { type ApiTarget, resolveApiTarget, resolveToken } from './connection';
+import { type ApiTarget, LIVE_TOKEN_HINT, resolveApiTarget, resolveToken } from './connection';
 import { DeclinedError, UsageError } from './errors';
 import type { Paint } from './format';
 
@@ -61,9 +61,11 @@ export const createContext = (options: GlobalOptions, io: CliIo): CommandContext
     api: async () => {
       if (client !== undefined) return client;
       const resolved = await resolveTarget();
+      const { token, minted } = await resolveToken(options.token, io.env, resolved);
       client = new ApiClient({
         baseUrl: resolved.url,
-        token: await resolveToken(options.token, io.env, resolved),
+        token,
+        ...(minted ? { forbiddenHint: LIVE_TOKEN_HINT } : {}),
       });
       return client;
     },

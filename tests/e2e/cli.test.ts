@@ -154,6 +154,25 @@ describe('CLI: tradai against a local cloud it finds by itself', () => {
     expect(await cloud.store.currentSessionOf('e2e-cli-live')).toBeUndefined();
   });
 
+  it('refuses a live start with its own read + write token (403, exit 6) and says how to get a live one', async () => {
+    const outcome = await tradai([
+      'start',
+      'e2e-cli-live',
+      '--model',
+      'MomentumStrategy',
+      '--mode',
+      'live',
+      '--yes',
+    ]);
+
+    expect(outcome.code).toBe(EXIT.auth);
+    expect(outcome.stderr).toContain('403');
+    expect(outcome.stderr).toContain(
+      'tradai token --scopes "strategies:read strategies:write strategies:live" --groups live',
+    );
+    expect(await cloud.store.currentSessionOf('e2e-cli-live')).toBeUndefined();
+  });
+
   it('says a launch that fails failed, with the reason (exit 4)', async () => {
     const outcome = await tradai([
       'start',
