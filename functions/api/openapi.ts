@@ -5,6 +5,7 @@ import { AuditEntrySchema } from '../../shared/domain/audit';
 import { IDEMPOTENCY_HEADER, SCOPE_RESOURCE_SERVER, SCOPES, type Scope } from '../../shared/http/constants';
 import { PauseResumeBodySchema, StopBodySchema } from './control-strategy/schema';
 import { PromoteBodySchema } from './promote-strategy/schema';
+import { AccountBudgetViewSchema, BudgetBodySchema } from './trading-scope/account-budget';
 import {
   AlertsQuerySchema,
   AuditQuerySchema,
@@ -122,7 +123,7 @@ const AuditPageSchema = z
   .meta({ id: 'AuditPage' });
 
 export interface ApiRouteSpec {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   /** As in serverless.yml and the handler's defineRoute. */
   path: string;
   /** The scope the route requires (API Gateway's authorizer and the handler both check it). */
@@ -373,6 +374,26 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
   },
   {
     method: 'GET',
+    path: '/accounts/{accountId}/budget',
+    scope: SCOPES.read,
+    summary: "An account's budget and today's totals (PnL with unrealised, gross exposure)",
+    params: AccountParamsSchema,
+    success: { status: '200', description: 'The budget, or null, and the totals', schema: AccountBudgetViewSchema },
+  },
+  {
+    method: 'PUT',
+    path: '/accounts/{accountId}/budget',
+    scope: SCOPES.write,
+    summary: "Set an account's daily loss budget and gross exposure cap (both optional)",
+    description:
+      "Replaces the account's budget. The stream processor enforces it within a heartbeat: a breach puts the account into `reducing` (actor `risk:account-budget`) with one CRITICAL page naming the sessions and their shares. Raising or removing a limit, or changing the currency, needs the live permission (403 `live_permission_required` otherwise); a budget changed meanwhile answers 409 `budget_changed`.",
+    params: AccountParamsSchema,
+    body: BudgetBodySchema,
+    idempotent: true,
+    success: { status: '200', description: 'The budget as written, and the totals', schema: AccountBudgetViewSchema },
+  },
+  {
+    method: 'GET',
     path: '/sessions/{runId}',
     scope: SCOPES.read,
     summary: 'One session by run id',
@@ -454,7 +475,7 @@ const operationOf = (route: ApiRouteSpec): ZodOpenApiOperationObject => {
       ...(route.method === 'GET' && route.params !== undefined
         ? { '404': errorResponse('No such strategy or session') }
         : {}),
-      ...(route.method === 'POST'
+      ...(route.method !== 'GET'
         ? {
             '409': errorResponse('Conflicts with the session state (e.g. `strategy_busy`)'),
             '413': errorResponse('Body larger than 64 KB'),

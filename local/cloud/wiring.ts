@@ -129,6 +129,7 @@ export const LOCAL_FUNCTIONS = {
   })),
   tradingScopes: wire(createTradingScopes, (a, name) => ({
     store: a.store,
+    budgets: a.budgets,
     audit: a.audit,
     idempotency: a.idempotency,
     alerts: a.alerts,
@@ -158,7 +159,7 @@ export const LOCAL_FUNCTIONS = {
   sessionEvents: wire(createSessionEvents, (a, name) => ({
     store: a.store,
     budgets: a.budgets,
-    scopes: budgetScopesOf(a.store, a.budgets),
+    scopes: budgetScopesOf({ store: a.store, clock: a.clock }),
     platform: a.platform,
     workflow: a.workflow,
     alerts: a.alerts,

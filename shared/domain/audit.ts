@@ -22,6 +22,7 @@ export const AuditActionSchema = z.enum([
   'scope_resume',
   'deploy',
   'restart',
+  'budget',
 ]);
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 

@@ -34,7 +34,7 @@ export interface ApiResult {
   headers?: Record<string, string>;
 }
 
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'PUT';
 
 export interface Route<
   P extends z.ZodType = z.ZodType,

@@ -3,52 +3,43 @@ import * as z from 'zod';
 import { DynamoAccountBudgetStore } from '../adapters/dynamodb/account-budget-store';
 import { type AccountBudgetStore, BUDGET_ACTOR, type BudgetScopePort } from '../domain/account-budget';
 import { type Clock, systemClock } from '../domain/clock';
-import type { SessionStore } from '../domain/session-store';
-import { accountScope, scopeActionFor, scopeKeyOf, type TradingScopeStore } from '../domain/trading-scope';
+import { accountScope } from '../domain/trading-scope';
 import { parseEnv } from './env';
+import { applyScopeToSessions, type ScopeFanOutDeps } from './scope-fanout';
 
 /**
  * The budgets' view of the trading scopes: the account's scope as stored, and a change to `reducing` by
- * the budget's own actor, conditional on the generation the budget read. The sessions the change acts on
- * are the account's contributions (every live session that has reported on it; one that has not yet
- * claimed is refused by its account's state at its claim), each held by the scope's own rule.
+ * the budget's own actor, conditional on the generation the budget read, then applied to every session in
+ * the account by the scope's own fan-out (shared/runtime/scope-fanout.ts), as an operator's halt is. It
+ * does not wait for the agents' confirmations (a stream batch must not): the page says what was written.
  */
-export const budgetScopesOf = (
-  store: Pick<SessionStore, 'get'> &
-    Pick<TradingScopeStore, 'getTradingScope' | 'changeTradingScope' | 'holdForScope'>,
-  budgets: Pick<AccountBudgetStore, 'contributionsOf'>,
-): BudgetScopePort => ({
+export const budgetScopesOf = (deps: ScopeFanOutDeps): BudgetScopePort => ({
   accountScope: async (accountId) => {
-    const scope = await store.getTradingScope(accountScope(accountId));
+    const scope = await deps.store.getTradingScope(accountScope(accountId));
     return { state: scope.state, generation: scope.generation, changed_by: scope.changed_by };
   },
   reduceAccount: async (accountId, expectedGeneration, reason) => {
-    const scope = accountScope(accountId);
-    const changed = await store.changeTradingScope({
-      scope,
+    const changed = await deps.store.changeTradingScope({
+      scope: accountScope(accountId),
       to: 'reducing',
       expectedGeneration,
       actor: BUDGET_ACTOR,
-      reason,
+      reason: reason.slice(0, 1024),
     });
     if (!changed.ok) return { ok: false, reason: 'conflict', message: changed.message };
-    const key = scopeKeyOf(scope);
-    let held = 0;
-    const notHeld: string[] = [];
-    for (const contribution of await budgets.contributionsOf(accountId)) {
-      if (contribution.finished) continue;
-      const session = await store.get(contribution.run_id);
-      if (session === undefined || scopeActionFor(session, key, 'reducing').type !== 'hold') continue;
-      const result = await store.holdForScope(session.run_id, key);
-      if (result.ok) held += 1;
-      else notHeld.push(`${session.run_id} (${result.message})`);
-    }
+    const report = await applyScopeToSessions(deps, changed.scope);
+    const named = (items: readonly { run_id: string }[]) => items.map((item) => item.run_id).join(', ');
     return {
       ok: true,
       generation: changed.scope.generation,
       done: [
-        `${held} session(s) paused for the account (desired state paused: the agents stop new entries)`,
-        ...(notHeld.length > 0 ? [`NOT paused: ${notHeld.join(', ')}`] : []),
+        `${report.acted.length} session(s) paused for the account (desired state paused: the agents stop new entries)`,
+        ...(report.untouched.length > 0
+          ? [
+              `left as they were: ${report.untouched.map((item) => `${item.run_id} (${item.why})`).join(', ')}`,
+            ]
+          : []),
+        ...(report.failed.length > 0 ? [`NOT paused: ${named(report.failed)}`] : []),
       ],
     };
   },

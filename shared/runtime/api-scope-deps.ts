@@ -1,9 +1,11 @@
 import * as z from 'zod';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoSessionStore } from '../adapters/dynamodb/session-store';
+import type { AccountBudgetStore } from '../domain/account-budget';
 import type { AlertPublisher } from '../domain/ports';
 import type { SessionStore } from '../domain/session-store';
 import type { TradingScopeStore } from '../domain/trading-scope';
+import { budgetsFromEnv } from './account-budget-scopes';
 import { type CommandDeps, defaultCommandDeps } from './api-command-deps';
 import { parseEnv, TablesEnvSchema } from './env';
 import { alertsFromEnv } from './workflow-alerts';
@@ -13,6 +15,7 @@ export interface TradingScopeRuntimeDeps extends Omit<CommandDeps, 'store'> {
   store: SessionStore & TradingScopeStore;
   alerts: AlertPublisher;
   confirmTimeoutMs: number;
+  budgets: AccountBudgetStore;
 }
 
 /**
@@ -29,6 +32,7 @@ export const defaultTradingScopeDeps = (env: NodeJS.ProcessEnv = process.env): T
   const doc = createDocumentClient();
   return {
     ...defaultCommandDeps(env),
+    budgets: budgetsFromEnv(doc, env),
     store: new DynamoSessionStore(doc, {
       sessionsTable: parsed.SESSIONS_TABLE,
       metricsTable: parsed.METRICS_TABLE,

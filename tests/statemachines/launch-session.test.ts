@@ -70,7 +70,7 @@ describe('State machine: launch-session', () => {
       logger: silentLogger(),
       metrics: capturedMetrics('TradAI/ControlPlane').metrics,
       budgets,
-      scopes: budgetScopesOf(store, budgets),
+      scopes: budgetScopesOf({ store, clock: systemClock }),
     });
     unsubscribe = dynamo.dynamo.streams.subscribe(dynamo.tables.sessions, (record) => {
       delivery = delivery.then(() => sessionEvents({ Records: [record] }, lambdaContext('session-events')));

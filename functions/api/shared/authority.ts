@@ -12,6 +12,8 @@ const RISK_OF: Readonly<Record<AuditAction, 'increases' | 'reduces'>> = {
   promote: 'increases',
   halt: 'reduces',
   scope_resume: 'increases',
+  // Tightening an account budget; a raise or removal is the live permission's (budgetLoosens, at its route).
+  budget: 'reduces',
   // A new version, or the same one on fresh credentials, trades from the handoff on.
   deploy: 'increases',
   restart: 'increases',

@@ -26,6 +26,7 @@ import {
   sessionsInScope,
 } from '../../../shared/runtime/scope-fanout';
 import { requireAuthority } from '../shared/authority';
+import { type AccountBudgetRouteDeps, accountBudgetRoutes } from './account-budget';
 import { AccountParamsSchema, HaltBodySchema, ScopeResumeBodySchema } from './schema';
 
 export interface TradingScopeDeps extends Omit<CommandDeps, 'store'> {
@@ -34,6 +35,8 @@ export interface TradingScopeDeps extends Omit<CommandDeps, 'store'> {
   /** How long a halt waits for every agent to confirm before listing the ones that did not. */
   confirmTimeoutMs: number;
   confirmPollMs?: number;
+  /** Account budgets (PUT/GET /accounts/{accountId}/budget); the stream processor enforces them. */
+  budgets: AccountBudgetRouteDeps['budgets'];
 }
 
 /** The scope as the API shows it: no table keys. */
@@ -210,6 +213,7 @@ const changeScope = async (
 };
 
 const routes = (deps: TradingScopeDeps): Route[] => [
+  ...accountBudgetRoutes(deps),
   defineRoute({
     method: 'POST',
     path: '/fleet/halt',

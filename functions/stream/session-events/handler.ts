@@ -284,7 +284,7 @@ export const defaultDeps = (): SessionEventsDeps => {
     store,
     ledger,
     budgets,
-    scopes: budgetScopesOf(store, budgets),
+    scopes: budgetScopesOf({ store, clock: systemClock }),
     platform: platformFromEnv(),
     workflow: workflowFromEnv(),
     alerts: alertsFromEnv(),

@@ -138,7 +138,7 @@ export const startApiTest = async (): Promise<ApiTestEnv> => {
 };
 
 export interface EventOptions {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   /** The route template as in serverless.yml, e.g. `/strategies/{strategyId}/start`. */
   route: string;
   params?: Record<string, string>;

@@ -32,6 +32,7 @@ describe('Handler: trading-scope (kill switch)', () => {
         ...env.deps,
         store,
         alerts,
+        budgets: env.dynamo.newBudgets(env.clock),
         confirmTimeoutMs: 300,
         confirmPollMs: 50,
       }),

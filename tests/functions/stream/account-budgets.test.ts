@@ -74,7 +74,7 @@ describe('Handler: session-events, account budgets', () => {
       logger: silentLogger(),
       metrics: capturedMetrics('TradAI/ControlPlane').metrics,
       budgets,
-      scopes: budgetScopesOf(store, budgets),
+      scopes: budgetScopesOf({ store, clock }),
     };
     handler = createHandler(deps);
   });

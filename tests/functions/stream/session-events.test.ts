@@ -56,7 +56,7 @@ describe('Handler: session-events', () => {
       logger: silentLogger(),
       metrics: capturedMetrics('TradAI/ControlPlane').metrics,
       budgets,
-      scopes: budgetScopesOf(store, budgets),
+      scopes: budgetScopesOf({ store, clock }),
     };
     handler = createHandler(deps);
   });
