@@ -5,7 +5,6 @@ import { AuditEntrySchema } from '../../shared/domain/audit';
 import { IDEMPOTENCY_HEADER, SCOPE_RESOURCE_SERVER, SCOPES, type Scope } from '../../shared/http/constants';
 import { PauseResumeBodySchema, StopBodySchema } from './control-strategy/schema';
 import { PromoteBodySchema } from './promote-strategy/schema';
-import { AccountBudgetViewSchema, BudgetBodySchema } from './trading-scope/account-budget';
 import {
   AlertsQuerySchema,
   AuditQuerySchema,
@@ -15,6 +14,7 @@ import {
 } from './read-strategies/schema';
 import { SessionParamsSchema, StrategyParamsSchema } from './shared/schemas';
 import { DeployBodySchema, RestartBodySchema, StartBodySchema } from './start-strategy/schema';
+import { AccountBudgetViewSchema, BudgetBodySchema } from './trading-scope/account-budget';
 import {
   AccountParamsSchema,
   FleetStateSchema,
@@ -378,7 +378,11 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     scope: SCOPES.read,
     summary: "An account's budget and today's totals (PnL with unrealised, gross exposure)",
     params: AccountParamsSchema,
-    success: { status: '200', description: 'The budget, or null, and the totals', schema: AccountBudgetViewSchema },
+    success: {
+      status: '200',
+      description: 'The budget, or null, and the totals',
+      schema: AccountBudgetViewSchema,
+    },
   },
   {
     method: 'PUT',
@@ -390,7 +394,11 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     params: AccountParamsSchema,
     body: BudgetBodySchema,
     idempotent: true,
-    success: { status: '200', description: 'The budget as written, and the totals', schema: AccountBudgetViewSchema },
+    success: {
+      status: '200',
+      description: 'The budget as written, and the totals',
+      schema: AccountBudgetViewSchema,
+    },
   },
   {
     method: 'GET',
