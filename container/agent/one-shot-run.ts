@@ -1,9 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { StopOutcome } from '../../shared/domain/agent-report';
+import type { BacktestSummary } from '../../shared/domain/backtest-summary';
 import type { Heartbeat } from '../../shared/domain/heartbeat';
 import { isTerminal, type Session, type TradingMode } from '../../shared/domain/session';
 import type { SessionStore, TransitionResult } from '../../shared/domain/session-store';
+import { readBacktestSummary } from './backtest-summary-file';
 import type { Booted } from './bootstrap';
 import { registerTrainedModel } from './config/freqai-model';
 import { isPlainObject } from './config/merge';
@@ -123,7 +125,9 @@ export const createOneShotRun = (
   const lastSnapshot = session.risk?.snapshot ?? null;
   const stopping = () => runtime.phase() === 'stopping' || runtime.phase() === 'done';
   /** What the run's end writes, decided once the command is over. */
-  let result: { completed: boolean; reason: string; location: string } | undefined;
+  let result:
+    | { completed: boolean; reason: string; location: string; summary?: BacktestSummary | undefined }
+    | undefined;
 
   const build = (seq: number, at: string): Heartbeat => ({
     run_id: options.runId,
@@ -183,7 +187,7 @@ export const createOneShotRun = (
   /** `completed` may only follow `running`: the launch workflow marks running on our first heartbeat. */
   const writeResult = async (outcome: StopOutcome) => {
     if (result === undefined) return;
-    const { completed, reason, location } = result;
+    const { completed, reason, location, summary } = result;
     const now = new Date(clock.now()).toISOString();
     const deadline = clock.now() + 60_000;
     for (;;) {
@@ -196,6 +200,7 @@ export const createOneShotRun = (
               completed_at: now,
               result_s3_path: location,
               stop_outcome: outcome,
+              ...(summary === undefined ? {} : { backtest_summary: summary }),
             },
           })
         : store.transition(options.runId, 'failed', {
@@ -318,6 +323,14 @@ export const createOneShotRun = (
       // Stopped by the operator, fenced or SIGTERM: that stop plan ends the agent.
       if (stopping()) return;
       // The container's disk goes with the task: results count only once they are stored outside it.
+      // Read before the results leave the container: the promotion gate's evidence (seed §6 backtest record).
+      const summary =
+        succeeded && options.tradingMode === 'backtest'
+          ? await readBacktestSummary(
+              resultLocationOf('backtest', await userDataDirFor(loaded.config, deps.workDir, process.cwd())),
+              options.strategy,
+            )
+          : undefined;
       let location = resultLocationOf(
         options.tradingMode,
         await userDataDirFor(loaded.config, deps.workDir, process.cwd()),
@@ -342,7 +355,7 @@ export const createOneShotRun = (
         completed = registered.ok;
         reason = registered.ok ? `${reason}; ${registered.detail}` : `${reason}, but ${registered.detail}`;
       }
-      result = { completed, reason, location };
+      result = { completed, reason, location, summary };
       logger.info(reason);
       await stop({ kind: 'one_shot_done', succeeded: completed }, reason);
     },

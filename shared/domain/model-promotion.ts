@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { type BacktestSummary, BacktestSummarySchema } from './backtest-summary';
 import { TradaiError } from './errors';
 import { IsoTimestampSchema, type Session, type TradingMode } from './session';
 
@@ -76,15 +77,7 @@ export interface ModelPromotionRegistry {
   promote(name: string, version: string, target: PromotionTarget): Promise<RegistryModelVersion>;
 }
 
-/** What a backtest recorded of its result (Freqtrade's backtest summary, as fractions and percent). */
-export const BacktestSummarySchema = z.object({
-  total_trades: z.number().int().nonnegative(),
-  profit_total_pct: z.number(),
-  max_drawdown_pct: z.number().nonnegative(),
-  win_rate: z.number().min(0).max(1),
-  sharpe: z.number().nullable().optional(),
-});
-export type BacktestSummary = z.infer<typeof BacktestSummarySchema>;
+export { type BacktestSummary, BacktestSummarySchema } from './backtest-summary';
 
 /**
  * The floors a version's backtest must pass before it may be promoted to a gated target (by default only

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { StopOutcomeSchema } from './agent-report';
+import { BacktestSummarySchema } from './backtest-summary';
 import { HandoffSchema } from './handoff';
 import type { AgentClaim, Heartbeat, HistoryEntry } from './heartbeat';
 import {
@@ -70,6 +71,7 @@ export const SessionPatchSchema = z.strictObject({
   result_s3_path: z.string().max(1024).nullable().optional(),
   flatten_on_stop: z.boolean().optional(),
   stop_outcome: StopOutcomeSchema.nullable().optional(),
+  backtest_summary: BacktestSummarySchema.nullable().optional(),
   scope_cause: z.string().max(128).nullable().optional(),
   handoff: HandoffSchema.nullable().optional(),
 });

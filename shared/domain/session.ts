@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { BacktestSummarySchema } from './backtest-summary';
 import {
   EntriesHeldSchema,
   FailClosedReportSchema,
@@ -197,6 +198,8 @@ export const SessionSchema = z.object({
   result_s3_path: z.string().max(1024).nullable().optional(),
   /** Written with the agent's final status: what its stop did to the open positions. Absent on older items. */
   stop_outcome: StopOutcomeSchema.nullable().optional(),
+  /** A completed backtest's result summary (the promotion gate's evidence). Absent on other sessions and older items. */
+  backtest_summary: BacktestSummarySchema.nullable().optional(),
   /**
    * The trading scopes (shared/domain/trading-scope.ts keys) whose `reducing` paused this session: only
    * their resume resumes it, and only once none is left. Absent on older items and on sessions no scope holds.
