@@ -144,7 +144,11 @@ export const forgottenPnlKeys = (
   added: Iterable<string>,
 ): string[] => {
   if (changes.length === 0) return [];
-  const latest = changes.reduce((day, change) => (change.next.day > day ? change.next.day : day), '');
+  const latest =
+    changes
+      .map((change) => change.next.day)
+      .sort()
+      .at(-1) ?? '';
   const currencies = new Set(changes.map((change) => change.next.currency));
   const keep = new Set(added);
   const keys: string[] = [];

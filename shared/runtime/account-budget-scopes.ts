@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { DynamoAccountBudgetStore } from '../adapters/dynamodb/account-budget-store';
-import { type AccountBudgetStore, BUDGET_ACTOR, type BudgetScopePort } from '../domain/account-budget';
+import { BUDGET_ACTOR, type BudgetScopePort } from '../domain/account-budget';
 import { type Clock, systemClock } from '../domain/clock';
 import { accountScope } from '../domain/trading-scope';
 import { parseEnv } from './env';
