@@ -1,7 +1,7 @@
 /**
  * Container agent benchmark.
- * 1. Footprint: the bundled agent (what the image runs) at default intervals (30 s heartbeat, 5 s risk and
- *    control polls) supervising the Freqtrade simulator, against the embedded DynamoDB; the agent process's
+ * 1. Footprint: the bundled agent (what the image runs, with the image's NODE_OPTIONS) at default intervals
+ *    (15 s heartbeat, 5 s risk and control polls) supervising the Freqtrade simulator, against the embedded DynamoDB; the agent process's
  *    RSS and CPU (its Freqtrade child excluded) sampled from /proc over `durationS`.
  * 2. Breach → /pause latency over `runs` drawdowns: from the moment the simulator's equity falls past the
  *    limit to the moment Freqtrade is paused, with the default 5 s risk poll. Goal: p99 ≤ poll + 0.5 s.
@@ -27,8 +27,16 @@ export const GOALS = {
   failed_pause_to_process_stopped_s: 2,
 } as const;
 
-/** The V8 flags container/Dockerfile sets in NODE_OPTIONS: a small young generation keeps RSS down. */
-export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'];
+/**
+ * The flags container/Dockerfile sets in NODE_OPTIONS, read from it so the bench runs what the image runs
+ * (a copy here had left out --enable-source-maps, which costs the agent ~7 MB of RSS).
+ */
+export const imageNodeFlags = async (): Promise<string[]> => {
+  const dockerfile = await readFile(join(import.meta.dirname, '..', 'container', 'Dockerfile'), 'utf8');
+  const options = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1];
+  if (options === undefined) throw new Error('container/Dockerfile sets no NODE_OPTIONS');
+  return options.split(/\s+/).filter((flag) => flag.length > 0);
+};
 
 const TICKS_PER_S = 100;
 
@@ -51,7 +59,8 @@ const percentile = (values: number[], p: number) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const footprint = async (durationS: number, nodeFlags: readonly string[] = IMAGE_NODE_FLAGS) => {
+const footprint = async (durationS: number, flags?: readonly string[]) => {
+  const nodeFlags = flags ?? (await imageNodeFlags());
   const fx = await startFixture();
   const dir = await mkdtemp(join(tmpdir(), 'tradai-bench-agent-'));
   try {
@@ -59,11 +68,11 @@ const footprint = async (durationS: number, nodeFlags: readonly string[] = IMAGE
     const { env } = await fx.session();
     const defaults = {
       ...env,
-      HEARTBEAT_INTERVAL_S: '30',
+      HEARTBEAT_INTERVAL_S: '15',
       RISK_POLL_INTERVAL_S: '5',
       CONTROL_POLL_INTERVAL_S: '5',
       LOG_LEVEL: 'warn',
-      HEARTBEAT_FAIL_CLOSED_S: '120',
+      HEARTBEAT_FAIL_CLOSED_S: '30',
     };
     const child = spawn(process.execPath, [...nodeFlags, bundle], {
       env: { PATH: process.env.PATH ?? '', ...defaults },
@@ -89,6 +98,7 @@ const footprint = async (durationS: number, nodeFlags: readonly string[] = IMAGE
     const cpuPct = ((end.cpuS - start.cpuS) / wallS) * 100;
     return {
       window_s: Math.round(wallS),
+      node_flags: nodeFlags.join(' '),
       rss_mb_median: Math.round((percentile(rss, 50) ?? 0) * 10) / 10,
       rss_mb_peak: Math.round(peakRss * 10) / 10,
       cpu_pct_of_core: Math.round(cpuPct * 100) / 100,

@@ -13,6 +13,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { runSweep, type SweepDeps } from '../functions/sweep/handler';
 import { invokeLocal, type LambdaHandler, type LocalFunction } from '../local/cloud/lambda-runtime';
 import { StreamEventSourceMapping } from '../local/cloud/stream-mapping';
 import { loadServerlessConfig, tablesOf } from '../local/serverless/config';
@@ -21,16 +22,22 @@ import { ManualClock } from '../shared/domain/clock';
 import { type Heartbeat, historyEntryOf } from '../shared/domain/heartbeat';
 import type { Alert, ContainerPlatform } from '../shared/domain/ports';
 import type { RiskLimits } from '../shared/domain/risk';
+import { HEARTBEAT_BUCKET_S } from '../shared/domain/sweep';
 import { DynamoDedupLedger } from '../shared/runtime/events-dedup';
 import { timingsFromEnv } from '../shared/runtime/workflow-deps';
 import { startTestDynamo } from '../tests/support/dynamo';
 import {
+  type CurvePoint,
+  chooseInterval,
   type FleetCost,
   type FleetUsage,
+  type HeartbeatCostSplit,
+  heartbeatCurve,
   type IndexShape,
   indexWriteUnits,
   monthlyCost,
   PricesSchema,
+  SECONDS_PER_MONTH,
 } from './cost-model';
 import pricesJson from './prices.json' with { type: 'json' };
 
@@ -43,9 +50,17 @@ export interface DesignSettings {
   staleAfterS: number;
   /** Undefined: the sweep's rate in serverless.yml. */
   sweepEveryS?: number;
+  /** Suspect passes inside each invocation (SWEEP_PASS_EVERY_S, SWEEP_RUN_FOR_S); undefined: one pass. */
+  sweepPasses?: { everyS: number; runForS: number };
 }
-/** Ours at the defaults the agent (container/agent/env.ts) and the functions (STALE_AFTER_S) ship with. */
-export const OUR_DESIGN: DesignSettings = { name: 'ours', heartbeatS: 30, controlPollS: 5, staleAfterS: 180 };
+/** Ours at the defaults the agent (container/agent/env.ts) and the functions (serverless.yml) ship with. */
+export const OUR_DESIGN: DesignSettings = {
+  name: 'ours',
+  heartbeatS: 15,
+  controlPollS: 5,
+  staleAfterS: 35,
+  sweepPasses: { everyS: 5, runForS: 50 },
+};
 /** The seed's: 30 s heartbeat, 180 s threshold, a 5-minute sweep, no control poll. */
 export const SEED_DESIGN: DesignSettings = {
   name: 'seed',
@@ -286,6 +301,11 @@ export const simulateFleet = async (options: {
     localFunctions.set(fn.name, { name: fn.name, timeoutS: fn.timeoutS, memoryMb: fn.memoryMb, handler });
     lambdaStats.set(fn.name, { invocations: 0, billedMs: 0, memoryMb: fn.memoryMb, samples: [] });
   }
+  const sweepDeps: SweepDeps = {
+    ...deps,
+    logger: new Logger({ serviceName: 'sweep', logLevel: 'SILENT' }),
+    metrics: metricsFor('TradAI/LiveTrading', 'sweep'),
+  };
   let streamBatches = 0;
   let streamRecords = 0;
   const invoke = async (name: string, event: unknown) => {
@@ -305,6 +325,8 @@ export const simulateFleet = async (options: {
 
   const mappings: StreamEventSourceMapping[] = [];
   const schedules: { name: string; everyMs: number; nextAt: number }[] = [];
+  // The passes a sweep invocation runs after its first, each on its own offset within the minute.
+  const suspectPasses: { offsetMs: number; everyMs: number; nextAt: number }[] = [];
   for (const fn of wanted)
     for (const event of fn.events) {
       if (event.kind === 'stream') {
@@ -333,6 +355,16 @@ export const simulateFleet = async (options: {
       } else if (event.kind === 'schedule') {
         const everyMs = design.sweepEveryS === undefined ? event.everyMs : design.sweepEveryS * 1000;
         schedules.push({ name: fn.name, everyMs, nextAt: START + everyMs });
+        if (fn.name === 'sweep' && design.sweepPasses !== undefined) {
+          const { everyS, runForS } = design.sweepPasses;
+          for (let offsetS = everyS; offsetS <= runForS; offsetS += everyS)
+            suspectPasses.push({
+              offsetMs: offsetS * 1000,
+              everyMs,
+              // As if an invocation had begun at START: the first minute has its passes too.
+              nextAt: START + offsetS * 1000,
+            });
+        }
       }
     }
   for (const mapping of mappings) await mapping.start('TRIM_HORIZON');
@@ -552,6 +584,11 @@ export const simulateFleet = async (options: {
         detail: {},
       }).catch(() => undefined);
     }
+    for (const pass of suspectPasses) {
+      if (now < pass.nextAt) continue;
+      pass.nextAt += pass.everyMs;
+      await runSweep(sweepDeps, { full: false }).catch(() => undefined);
+    }
     await Promise.all(mappings.map((mapping) => mapping.drained()));
     tallyIndexes();
     for (const step of plan) {
@@ -577,10 +614,12 @@ export const simulateFleet = async (options: {
     Object.values(dynamoOps).reduce((sum, c) => sum + (c.kind === 'write' ? c.units : 0), 0) +
     Object.values(indexUnits).reduce((sum, u) => sum + u, 0);
   const readUnits = Object.values(dynamoOps).reduce((sum, c) => sum + (c.kind === 'read' ? c.units : 0), 0);
+  // An invocation that loops its passes is billed until its last pass ends, waits included.
+  const loopMs = design.sweepPasses === undefined ? 0 : design.sweepPasses.runForS * 1000;
   const lambda = [...lambdaStats.entries()].map(([name, s]) => ({
     name,
     invocations: s.invocations,
-    billedMs: s.billedMs,
+    billedMs: name === 'sweep' ? s.billedMs + s.invocations * loopMs : s.billedMs,
     memoryMb: s.memoryMb,
   }));
   // Lambda's own START/END/REPORT lines, about 350 bytes per invocation, plus the EMF documents.
@@ -609,6 +648,7 @@ export const simulateFleet = async (options: {
       control_poll_interval_s: design.controlPollS ?? 0,
       stale_after_s: timings.staleAfterS,
       sweep_every_s: (schedules[0]?.everyMs ?? 0) / 1000,
+      sweep_pass_every_s: design.sweepPasses?.everyS ?? 0,
       tick_s: options.tickS,
     },
     dynamodb: dynamoOps,
@@ -704,7 +744,7 @@ export const fleetReportHtml = (runs: FleetRun[], comparison: ReturnType<typeof 
   return `<!doctype html><html><head><meta charset="utf-8"><title>TradAI fleet cost</title><style>
 body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}
 td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}.bar{display:inline-block;height:10px;background:#4a7fd0}
-.largest{background:#fff2cc}pre{background:#f6f6f6;padding:8px;font-size:12px;overflow:auto}</style></head><body>
+.largest{background:#fff2cc}.late{background:#fcd}pre{background:#f6f6f6;padding:8px;font-size:12px;overflow:auto}</style></head><body>
 <h1>Control plane cost per strategy per month</h1>
 <p>Counted requests of a simulated window on a manual clock, extrapolated to 30 days, priced with bench/prices.json
 (${escapeHtml(String(pricesJson.region))}, taken ${escapeHtml(String(pricesJson.taken_at))}). ECS Fargate is not included: it is the strategy's own compute.
@@ -756,6 +796,83 @@ export const sideBySide = (ours: FleetRun, seed: FleetRun) => {
     ]);
 };
 
+/** Intervals the curve is drawn at; the target of issue 14 item 1. */
+export const CURVE_INTERVALS_S = [5, 10, 15, 20, 30, 45, 60] as const;
+export const PAGE_WITHIN_S = 45;
+export const BUDGET_PER_STRATEGY = 1;
+
+/** A run's bill split into what the heartbeat interval scales (see heartbeatCurve) and the rest. */
+export const costSplitOf = (run: FleetRun): HeartbeatCostSplit => {
+  const prices = PricesSchema.parse(pricesJson);
+  const scale = SECONDS_PER_MONTH / run.window_s;
+  const writePrice = prices.dynamodb.write_request_unit_per_million / 1e6;
+  const indexUnits = run.index_write_units['heartbeat-index'] ?? 0;
+  const stream = run.usage.lambda.find((fn) => fn.name === 'sessionEvents');
+  const streamPerMonth =
+    stream === undefined
+      ? 0
+      : scale *
+        ((stream.invocations * prices.lambda.request_per_million) / 1e6 +
+          (stream.billedMs / 1000) * (stream.memoryMb / 1024) * prices.lambda.gb_second);
+  const heartbeatIndexPerMonth = indexUnits * scale * writePrice;
+  const perHeartbeatPerMonth =
+    (run.usage.dynamodb.writeUnits - indexUnits) * scale * writePrice + streamPerMonth;
+  return {
+    heartbeatS: run.settings.heartbeat_interval_s ?? OUR_DESIGN.heartbeatS,
+    strategies: run.strategies,
+    perHeartbeatPerMonth,
+    heartbeatIndexPerMonth,
+    fixedPerMonth: run.cost.total_per_month - perHeartbeatPerMonth - heartbeatIndexPerMonth,
+  };
+};
+
+export const curveOf = (run: FleetRun): CurvePoint[] =>
+  heartbeatCurve(costSplitOf(run), {
+    intervalsS: CURVE_INTERVALS_S,
+    bucketS: HEARTBEAT_BUCKET_S,
+    passEveryS: OUR_DESIGN.sweepPasses?.everyS ?? 60,
+    streamMarginS: 2,
+    thresholdMarginS: 5,
+  });
+
+const curveSvg = (curves: { strategies: number; points: CurvePoint[] }[]): string => {
+  const width = 560;
+  const height = 240;
+  const maxCost = Math.max(...curves.flatMap((c) => c.points.map((p) => p.per_strategy_per_month)), 1.2);
+  const maxH = Math.max(...CURVE_INTERVALS_S);
+  const x = (h: number) => 40 + (h / maxH) * (width - 60);
+  const y = (cost: number) => height - 30 - (cost / maxCost) * (height - 50);
+  const colours = ['#4a7fd0', '#d0704a', '#4ab07f'];
+  const lines = curves
+    .map((curve, i) => {
+      const path = curve.points.map((p) => `${x(p.heartbeat_s)},${y(p.per_strategy_per_month)}`).join(' ');
+      return `<polyline fill="none" stroke="${colours[i % 3]}" stroke-width="2" points="${path}"/><text x="${width - 120}" y="${20 + 16 * i}" fill="${colours[i % 3]}">N = ${curve.strategies.toLocaleString('en')}</text>`;
+    })
+    .join('');
+  const budget = `<line x1="40" x2="${width - 20}" y1="${y(BUDGET_PER_STRATEGY)}" y2="${y(BUDGET_PER_STRATEGY)}" stroke="#999" stroke-dasharray="4"/><text x="44" y="${y(BUDGET_PER_STRATEGY) - 4}" fill="#666">$1.00 budget</text>`;
+  const ticks = CURVE_INTERVALS_S.map(
+    (h) => `<text x="${x(h) - 6}" y="${height - 12}" font-size="11">${h}</text>`,
+  ).join('');
+  return `<svg width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">${budget}${lines}${ticks}<text x="${width / 2 - 60}" y="${height}" font-size="11">heartbeat interval (s)</text></svg>`;
+};
+
+export const curveHtml = (curves: { strategies: number; points: CurvePoint[] }[]): string => {
+  const header = curves.map((c) => `<th>N = ${c.strategies.toLocaleString('en')}</th>`).join('');
+  const rows = CURVE_INTERVALS_S.map((h) => {
+    const point = curves[0]?.points.find((p) => p.heartbeat_s === h);
+    const cells = curves
+      .map((c) => money(c.points.find((p) => p.heartbeat_s === h)?.per_strategy_per_month ?? 0))
+      .map((text) => `<td>${text}</td>`)
+      .join('');
+    const late = (point?.page_within_s ?? 0) > PAGE_WITHIN_S ? ' class="late"' : '';
+    return `<tr><td>${h} s</td><td>${point?.fail_closed_s} s</td><td>${point?.stale_after_s} s</td><td${late}>${point?.page_within_s} s</td>${cells}</tr>`;
+  }).join('\n');
+  return `<h2>Detection against cost: the heartbeat interval</h2>
+<p>Each interval H with the settings it allows: fail-closed 2H, a threshold above it and above H + one hb_at step, a hung agent paged within threshold + one pass + the stream. Cost from the runs above, split into what scales with 1/H (heartbeat writes, the indexes they rewrite, history, the stream processor), what scales with the heartbeat index's steps, and the rest. Red: slower than ${PAGE_WITHIN_S} s.</p>
+${curveSvg(curves)}
+<table><tr><th>Heartbeat</th><th>Fail-closed</th><th>Stale after</th><th>Paged within</th>${header}</tr>${rows}</table>`;
+};
+
 export const runFleetBench = async (options: {
   runs: { strategies: number; windowS: number; tickS: number }[];
   outDir?: string;
@@ -776,8 +893,24 @@ export const runFleetBench = async (options: {
   if (seedRun !== undefined) report(seedRun);
   const comparison = seedRun === undefined || runs[0] === undefined ? [] : sideBySide(runs[0], seedRun);
   const outDir = options.outDir ?? join(import.meta.dirname, 'results');
-  await writeFile(join(outDir, 'fleet.html'), fleetReportHtml(runs, comparison));
+  const curves = runs.map((run) => ({ strategies: run.strategies, points: curveOf(run) }));
+  const chosen = curves.map((curve) => ({
+    strategies: curve.strategies,
+    ...chooseInterval(curve.points, PAGE_WITHIN_S, BUDGET_PER_STRATEGY),
+  }));
+  for (const choice of chosen)
+    console.log(
+      `curve N=${choice.strategies}: cheapest interval paging within ${PAGE_WITHIN_S} s: ${choice.point?.heartbeat_s ?? 'none'} s at $${choice.point?.per_strategy_per_month ?? '-'} per strategy per month (${choice.withinBudget ? 'within' : 'over'} $${BUDGET_PER_STRATEGY})`,
+    );
+  await writeFile(
+    join(outDir, 'fleet.html'),
+    fleetReportHtml(runs, comparison).replace(
+      '<h2>Counted requests</h2>',
+      `${curveHtml(curves)}\n<h2>Counted requests</h2>`,
+    ),
+  );
   return {
+    cost_curve: { page_within_s: PAGE_WITHIN_S, budget_per_strategy: BUDGET_PER_STRATEGY, curves, chosen },
     note: 'simulated windows on a manual clock, extrapolated to a 30-day month; incidents are 4 per window, so incident-driven lines (Step Functions, Secrets Manager calls, SNS) are pessimistic; ECS Fargate (the strategy compute) excluded; Lambda durations are wall time on this shared machine',
     seed_per_strategy_per_month: SEED_TOTAL,
     goal_per_strategy_per_month_at_10: 1,
