@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { BacktestSummarySchema } from './backtest-summary';
 import {
   EntriesHeldSchema,
   FailClosedReportSchema,
@@ -7,6 +6,7 @@ import {
   StartFailureReportSchema,
   StopOutcomeSchema,
 } from './agent-report';
+import { BacktestSummarySchema } from './backtest-summary';
 import { HandoffSchema } from './handoff';
 import { RiskLimitsSchema, RiskStateSchema } from './risk';
 

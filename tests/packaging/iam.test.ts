@@ -978,7 +978,13 @@ async function recordAgentCalls(test: TestDynamo): Promise<RecordedCall[]> {
       completed_at: new Date(clock.now()).toISOString(),
       result_s3_path: 's3://tradai-results/results/x.zip',
       stop_outcome: outcome,
-      backtest_summary: { total_trades: 12, profit_total_pct: 1.5, max_drawdown_pct: 3.2, win_rate: 0.58, sharpe: 0.9 },
+      backtest_summary: {
+        total_trades: 12,
+        profit_total_pct: 1.5,
+        max_drawdown_pct: 3.2,
+        win_rate: 0.58,
+        sharpe: 0.9,
+      },
     },
   });
   expect(completed.ok).toBe(true);
