@@ -43,6 +43,7 @@ const SESSIONS = table(`tradai-workflow-state-${STAGE}`);
 const METRICS = table(`tradai-session-metrics-${STAGE}`);
 const AUDIT = table(`tradai-audit-${STAGE}`);
 const ALERTS = table(`tradai-alerts-${STAGE}`);
+const BUDGETS = table(`tradai-account-budgets-${STAGE}`);
 const secret = (name: string) => `arn:aws:secretsmanager:${at}:secret:${name}-AbCdEf`;
 const RUN = 'run-2026-12-01-a1b2c3';
 const LEASE = `lease#${'a'.repeat(32)}#BTC/USDT`;
@@ -682,6 +683,49 @@ const CASES: Case[] = [
     action: 'ecs:StopTask',
     resource: `arn:aws:ecs:${at}:task/tradai-${STAGE}/abc`,
     what: 'stop a task',
+    expected: 'denied',
+  }, // Account budgets: the stream processor keeps the aggregate, the scope API sets the budget; an agent
+  // (whose session's figures are counted) may neither forge its contribution nor lift its account's budget.
+  {
+    role: 'SessionEventsRole',
+    action: 'dynamodb:UpdateItem',
+    resource: BUDGETS,
+    what: "move an account's aggregate",
+    expected: 'allowed',
+  },
+  {
+    role: 'SessionEventsRole',
+    action: 'dynamodb:DeleteItem',
+    resource: BUDGETS,
+    what: 'delete a contribution',
+    expected: 'denied',
+  },
+  {
+    role: 'TradingScopesRole',
+    action: 'dynamodb:UpdateItem',
+    resource: BUDGETS,
+    what: "set an account's budget",
+    expected: 'allowed',
+  },
+  {
+    role: 'TradingScopesRole',
+    action: 'dynamodb:PutItem',
+    resource: BUDGETS,
+    what: 'write a contribution',
+    expected: 'denied',
+  },
+  {
+    role: 'StrategyTaskRole',
+    action: 'dynamodb:PutItem',
+    resource: BUDGETS,
+    what: 'forge its own contribution',
+    expected: 'denied',
+  },
+  {
+    role: 'StrategyTaskRole',
+    action: 'dynamodb:UpdateItem',
+    resource: BUDGETS,
+    what: "lift its account's budget",
     expected: 'denied',
   },
 ];
