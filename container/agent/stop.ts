@@ -84,9 +84,11 @@ export const executeStopPlan = async (
   if (stopPlan.pause && ports.trades) {
     // A flatten needs a trader that runs (Freqtrade refuses forceexit once stopped): entries off by /pause.
     const pauseUnlessStopped = ports.freqtradeState() === 'stopped' ? null : ('pause' as const);
-    const entriesOff = stopPlan.flatten
-      ? pauseUnlessStopped
-      : (ports.entriesOffCommand?.() ?? pauseUnlessStopped);
+    // So does waiting for Freqtrade's own exits (a stopped trader exits nothing): /pause, never /stop.
+    const entriesOff =
+      stopPlan.flatten || stopPlan.awaitFlat
+        ? pauseUnlessStopped
+        : (ports.entriesOffCommand?.() ?? pauseUnlessStopped);
     if (entriesOff === null) notes.push(`entries already off (${ports.freqtradeState()}): no /pause`);
     else {
       const done = await step(ports.command(entriesOff, why), 5000, {

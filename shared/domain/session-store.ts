@@ -172,7 +172,7 @@ export type ReleaseLockResult =
   | { ok: true }
   | { ok: false; reason: 'not_held'; activeRunId: string | null; message: string }
   /** The run is superseded by a successor still under way: lock and leases wait for its claim. */
-  | { ok: false; reason: 'handing_off'; successorRunId: string; message: string };
+  | { ok: false; reason: 'handing_off'; successorRunId: string | null; message: string };
 
 export interface TransitionOptions {
   /** Narrows the predecessors the transition table allows, e.g. only `launching` for launch success. */

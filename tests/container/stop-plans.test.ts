@@ -80,6 +80,52 @@ describe('Agent lifecycle: phases as data', () => {
   });
 });
 
+describe('Agent lifecycle: the handoff stop plan', () => {
+  it('turns entries off with /pause, never /stop, waits for the trades to close, then stops trader and process (a stopped trader exits nothing)', async () => {
+    // prepare: two open trades that Freqtrade's own exits close at the second look
+    const { ports, calls } = fakePorts({ open: [3, 4] });
+    let looks = 0;
+    ports.entriesOffCommand = () => 'stop';
+    ports.refresh = async () => {
+      looks += 1;
+      calls.push('refresh');
+    };
+    ports.openTradeIds = () => (looks >= 2 ? [] : [3, 4]);
+
+    // act
+    const outcome = await executeStopPlan(
+      STOP_PLANS.handoff,
+      ports,
+      { ...budget, awaitFlatMs: 10_000, awaitFlatPollMs: 1 },
+      'handed off',
+    );
+
+    // assess
+    expect(calls.slice(0, 3)).toEqual(['pause', 'refresh', 'refresh']);
+    expect(calls).toContain('stop');
+    expect(calls.indexOf('stopProcess')).toBeGreaterThan(calls.indexOf('heartbeat:final'));
+    expect(calls.at(-1)).toBe('final:stopped');
+    expect(outcome).toMatchObject({ plan: 'handoff', positions: 'none', open_trade_ids: [] });
+    expect(outcome.detail).toContain('wait_flat: every trade closed');
+  });
+
+  it('carries what is still open once the wait_flat bound is spent, and waits not at all for carry_positions', async () => {
+    const bounded = fakePorts({ open: [7] });
+    const carried = await executeStopPlan(
+      STOP_PLANS.handoff,
+      bounded.ports,
+      { ...budget, awaitFlatMs: 20, awaitFlatPollMs: 5 },
+      'handed off',
+    );
+    expect(carried).toMatchObject({ positions: 'left_open', open_trade_ids: [7] });
+    expect(carried.detail).toContain('carried to the successor');
+
+    const carry = fakePorts({ open: [7] });
+    await executeStopPlan(STOP_PLANS.handoff, carry.ports, { ...budget, awaitFlatMs: 0 }, 'handed off');
+    expect(carry.calls.filter((call) => call === 'refresh')).toHaveLength(1);
+  });
+});
+
 describe('Agent lifecycle: one stop routine, a table of stop plans', () => {
   it('has a plan for every stop plan name, and every cause picks one', () => {
     expect(Object.keys(STOP_PLANS).sort()).toEqual([...STOP_PLAN_NAMES].sort());

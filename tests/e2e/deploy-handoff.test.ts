@@ -29,6 +29,7 @@ const CHURNING = {
   minimal_roi: { '0': -0.01 },
   sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
 };
+const SECRET = 'tradai/exchange/binance';
 const LIVE_LIMITS = {
   max_drawdown_pct: 50,
   max_daily_loss: 100_000,
@@ -149,5 +150,94 @@ describe('Local cloud: rolling a running strategy (deploy, restart, rollback)', 
     expect(JSON.stringify(view.body)).toContain(newRun);
 
     await stopAndRelease('e2e-roll', newRun);
+  }, 240_000);
+
+  it('deploys with wait_flat: the old version takes no new entries, its own exits close every trade within the bound, and only then the new one starts', async () => {
+    const oldRun = await start('e2e-flat', CHURNING, false);
+    await trading(oldRun, 'churning trades', (s) => (s.metrics?.total_trades ?? 0) >= 2);
+
+    const answer = await api('POST', '/strategies/e2e-flat/deploy', {
+      body: { alias: 'challenger', handoff: 'wait_flat', wait_flat_s: 30, reason: 'e2e: flat first' },
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    const newRun = String(answer.body.run_id);
+    await trading(newRun, 'successor trading');
+
+    const old = (await cloud.store.get(oldRun)) as Session;
+    expect(old.status).toBe('stopped');
+    expect(old.stop_outcome).toMatchObject({ plan: 'handoff', positions: 'none', open_trade_ids: [] });
+    expect(old.stop_outcome?.detail).toContain('wait_flat: every trade closed');
+    expectNoOverlap(readOrderLog(orderLog), oldRun, newRun);
+    await stopAndRelease('e2e-flat', newRun);
+  }, 240_000);
+
+  it('rolls back when the new version does not come up: the previous version trades again on the same trades, with one CRITICAL page saying so', async () => {
+    const oldRun = await start('e2e-rollback', TWO_OPEN_TRADES, false);
+    const carried = tradesOf(await trading(oldRun, 'two open trades', (s) => s.open_trades.length === 2));
+
+    const answer = await api('POST', '/strategies/e2e-rollback/deploy', {
+      body: { version: '99', handoff: 'carry_positions', reason: 'e2e: a version the registry lacks' },
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    const newRun = String(answer.body.run_id);
+    const failed = await sessionWhere(
+      cloud,
+      newRun,
+      (s) => s.status === 'failed' && s.handoff?.phase === 'rolled_back',
+      'failed and rolled back',
+      90_000,
+    );
+    const rollbackRun = failed.superseded_by as string;
+    const back = await trading(rollbackRun, 'rollback trading', (s) => s.open_trades.length === 2);
+    await cloud.streamsDrained();
+
+    expect(back.handoff).toMatchObject({ kind: 'rollback', rollback_of: newRun });
+    expect(back.strategy_version).toBe('1.0.0');
+    expect(tradesOf(back)).toEqual(carried);
+    const critical = [oldRun, newRun, rollbackRun].flatMap((run) =>
+      alertsFor(cloud, run, { severity: 'CRITICAL' }),
+    );
+    expect(critical.map((alert) => alert.kind)).toEqual(['handoff.rolled_back']);
+    expect(critical[0]?.message).toContain(rollbackRun);
+    expectNoOverlap(readOrderLog(orderLog), oldRun, rollbackRun);
+    await stopAndRelease('e2e-rollback', rollbackRun);
+  }, 240_000);
+
+  it("rotates the exchange key through POST /restart: the fresh task trades with the new key (its own account leases), the old key's leases are freed, the trades carried, one bot at any instant", async () => {
+    const oldRun = await start('e2e-rotate', TWO_OPEN_TRADES, true);
+    const carried = tradesOf(await trading(oldRun, 'two open trades', (s) => s.open_trades.length === 2));
+    const oldAccount = accountIdOf('binance', 'demo-paper-trading-key');
+    expect((await cloud.store.get(oldRun))?.account_id).toBe(oldAccount);
+
+    // The secret's new version, as Secrets Manager's AWSCURRENT would serve it to a new task.
+    writeFileSync(
+      secretsFile,
+      JSON.stringify({ [SECRET]: { key: 'rotated-paper-key', secret: 'rotated-paper-secret' } }),
+    );
+    const answer = await api('POST', '/strategies/e2e-rotate/restart', {
+      body: { reason: 'e2e: key rotated' },
+      ...LIVE_TRADER,
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    const newRun = String(answer.body.run_id);
+    const claimed = await sessionWhere(
+      cloud,
+      newRun,
+      (s) => s.agent_id !== null,
+      'successor claimed',
+      90_000,
+    );
+    const after = await trading(newRun, 'successor trading', (s) => s.heartbeat_seq > claimed.heartbeat_seq);
+
+    const newAccount = accountIdOf('binance', 'rotated-paper-key');
+    expect(after.account_id).toBe(newAccount);
+    expect(after.handoff?.kind).toBe('restart');
+    expect(tradesOf(after)).toEqual(carried);
+    for (const pair of new Set(after.pairs)) {
+      expect((await cloud.store.getAccountLease(newAccount, pair))?.holder_run_id).toBe(newRun);
+      expect((await cloud.store.getAccountLease(oldAccount, pair))?.holder_run_id ?? null).toBeNull();
+    }
+    expectNoOverlap(readOrderLog(orderLog), oldRun, newRun);
+    await stopAndRelease('e2e-rotate', newRun);
   }, 240_000);
 });

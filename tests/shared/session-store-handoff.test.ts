@@ -228,4 +228,24 @@ describe('DynamoSessionStore: handoff of lock and account leases (embedded Dynam
     expect((await store.getLock('ho-rollback'))?.active_run_id).toBe(rollback.run_id);
     expect((await store.getAccountLease(ACCOUNT, 'BTC/USDT'))?.holder_run_id).toBe(rollback.run_id);
   });
+
+  it("keeps the lock a failed successor was passed until its launch decided on a rollback (the stream's teardown freed it first, and the rollback found no lock)", async () => {
+    const old = await runningLive('ho-undecided');
+    const failed = await successorOf('ho-undecided', old);
+    await stopPredecessor(old);
+    await store.transition(failed, 'launching');
+    await store.passLock('ho-undecided', old, failed);
+    await store.update(failed, { handoff: { ...handoffOf(old, failed), phase: 'predecessor_gone' } }, [
+      'launching',
+    ]);
+    await store.transition(failed, 'failed', { patch: { status_reason: 'bad config' } });
+
+    const released = await store.releaseLock('ho-undecided', failed);
+
+    expect(released).toMatchObject({ ok: false, reason: 'handing_off' });
+    expect((await store.getLock('ho-undecided'))?.active_run_id).toBe(failed);
+    // Decided without a rollback: now it frees.
+    await store.update(failed, { handoff: { ...handoffOf(old, failed), phase: 'failed' } }, ['failed']);
+    expect(await store.releaseLock('ho-undecided', failed)).toEqual({ ok: true });
+  });
 });

@@ -1067,6 +1067,23 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     const now = new Date(this.#clock.now()).toISOString();
     // Leases first: a crash in between leaves the lock held, so the retried release frees both.
     const session = await this.get(runId);
+    // A handoff's successor that ended before its handoff did: its launch's compensation decides whether a
+    // rollback takes lock and leases over (or frees them); a teardown arriving first must not free them.
+    const undecided = ['requested', 'retiring', 'predecessor_gone'];
+    if (
+      session !== undefined &&
+      session.handoff &&
+      session.handoff.kind !== 'rollback' &&
+      undecided.includes(session.handoff.phase) &&
+      (session.superseded_by ?? null) === null &&
+      TERMINAL_STATUSES.includes(session.status)
+    )
+      return {
+        ok: false,
+        reason: 'handing_off',
+        successorRunId: null,
+        message: `run ${runId} ended during its handoff: its launch workflow decides on a rollback first`,
+      };
     const successorRunId = session?.superseded_by ?? null;
     if (successorRunId !== null) {
       const successor = await this.get(successorRunId);
