@@ -1,5 +1,5 @@
 import type { Alert, AlertSeverity } from './ports';
-import type { Breach } from './risk';
+import { type Breach, highLossIncidentOf } from './risk';
 import type { Session, SessionStatus } from './session';
 import { heartbeatAgeSeconds } from './staleness';
 import { type AgentReportKind, isBreached } from './stream';
@@ -308,6 +308,18 @@ export const pausePagedByItsCause = (from: SessionStatus | null, session: Sessio
       session.health?.missing_trades || session.health?.start_failure || session.health?.fail_closed,
     )) ||
     isBreached(session));
+
+/**
+ * The high-loss incident whose page would cover this running -> paused: the sweep's CRITICAL, which names
+ * the pause it made. Keyed by the day and resume the pause was written in; the caller asks the dedup
+ * ledger whether that page went out, so an operator's pause (no such page) still pages for itself.
+ */
+export const highLossIncidentPausing = (from: SessionStatus | null, session: Session): string | null => {
+  const pausedAt = session.desired_state_changed_at;
+  if (from !== 'running' || session.status !== 'paused' || session.desired_state !== 'paused' || !pausedAt)
+    return null;
+  return highLossIncidentOf(session.run_id, Date.parse(pausedAt), session.risk?.resumed ?? null);
+};
 
 /** One alert per status transition; `done` lists what the control plane did about it. */
 export const transitionAlert = (

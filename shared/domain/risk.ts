@@ -332,13 +332,27 @@ const utcDayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * new incident; without one today, the incident is the UTC day.
  */
 export const decideHighLossPause = (input: HighLossInput): HighLossDecision => {
-  const day = utcDayOf(input.nowMs);
   const pnl = input.risk?.snapshot?.daily_pnl ?? input.pnlToday ?? 0;
-  const resumed = input.risk?.resumed ?? null;
-  const resumedToday = resumed !== null && utcDayOf(Date.parse(resumed.at)) === day ? resumed : null;
+  const resumedToday = resumedOnDayOf(input.nowMs, input.risk?.resumed ?? null);
   const baseline = resumedToday === null ? 0 : Math.min(0, resumedToday.daily_pnl);
   const loss = round(baseline - pnl);
   if (loss <= input.floor) return { pause: false, loss };
+  return {
+    pause: true,
+    loss,
+    incident: highLossIncidentOf(input.runId, input.nowMs, input.risk?.resumed ?? null),
+  };
+};
+
+const resumedOnDayOf = (atMs: number, resumed: ResumeRecord | null): ResumeRecord | null =>
+  resumed !== null && utcDayOf(Date.parse(resumed.at)) === utcDayOf(atMs) ? resumed : null;
+
+/**
+ * The high-loss incident open at `atMs`: the UTC day, and the operator's latest resume that day. The sweep's
+ * page is keyed by it, so the stream processor can tell the pause it made from an operator's.
+ */
+export const highLossIncidentOf = (runId: string, atMs: number, resumed: ResumeRecord | null): string => {
+  const resumedToday = resumedOnDayOf(atMs, resumed);
   const epoch = resumedToday === null ? '' : `resumed@${resumedToday.at}:`;
-  return { pause: true, loss, incident: `${input.runId}:${day}:${epoch}risk.high_loss` };
+  return `${runId}:${utcDayOf(atMs)}:${epoch}risk.high_loss`;
 };

@@ -9,6 +9,7 @@ import {
   agentReportAlert,
   breachAlert,
   handoffAlert,
+  highLossIncidentPausing,
   pausePagedByItsCause,
   transitionAlert,
 } from '../../../shared/domain/alerts';
@@ -118,9 +119,12 @@ export const processSessionChange = async (deps: SessionEventsDeps, { previous, 
   }
 
   const transition = has('transition');
+  const highLoss = transition === undefined ? null : highLossIncidentPausing(transition.from, current);
   if (
     transition !== undefined &&
-    (pausePagedByItsCause(transition.from, current) || transitionPagedByScope(transition.from, current))
+    (pausePagedByItsCause(transition.from, current) ||
+      transitionPagedByScope(transition.from, current) ||
+      (highLoss !== null && (await ledger.seen(`alert:${highLoss}`))))
   ) {
     logger.info('status transition paged by its cause', { run_id: current.run_id, to: transition.to });
   } else if (transition !== undefined) {
