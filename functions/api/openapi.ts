@@ -206,7 +206,11 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     },
   },
   command('pause', 'Pause trading (no new entries)', 'Risk-reducing: needs only `strategies:write`.'),
-  command('resume', 'Resume a paused session', 'On a live session this increases risk.'),
+  command(
+    'resume',
+    'Resume a paused session',
+    'On a live session this increases risk. 409 `agent_held` (naming `fail_closed` or `start_failure`) when the agent stopped Freqtrade itself: it never restarts it in that task, so stop the session and start it again.',
+  ),
   command('stop', 'Stop a session', 'Risk-reducing; `flatten: true` closes open positions first.'),
   {
     method: 'POST',

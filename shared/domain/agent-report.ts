@@ -90,3 +90,26 @@ export type MissingTradesReport = z.infer<typeof MissingTradesReportSchema>;
 export const ENTRIES_HELD_REASONS = ['fail_closed', 'takeover_guard', 'draining'] as const;
 export const EntriesHeldSchema = z.enum(ENTRIES_HELD_REASONS);
 export type EntriesHeld = z.infer<typeof EntriesHeldSchema>;
+
+/** Why an agent holds Freqtrade stopped for the rest of its task (its phase `held`): no resume restarts it. */
+export type AgentHold =
+  | { held_by: 'fail_closed'; report: FailClosedReport }
+  | { held_by: 'start_failure'; report: StartFailureReport };
+
+/**
+ * The hold a session's latest heartbeat reports, or null. Each heartbeat rewrites the health, so a hold
+ * names the agent now running the session, never a predecessor whose task was replaced.
+ */
+export const agentHoldOf = (
+  health: { fail_closed?: FailClosedReport | null; start_failure?: StartFailureReport | null } | null,
+): AgentHold | null => {
+  if (health?.fail_closed) return { held_by: 'fail_closed', report: health.fail_closed };
+  if (health?.start_failure) return { held_by: 'start_failure', report: health.start_failure };
+  return null;
+};
+
+/** What the hold is, in an operator's words: the resume refusal says it, with what to do instead. */
+export const describeAgentHold = (hold: AgentHold): string =>
+  hold.held_by === 'fail_closed'
+    ? `fail_closed: Freqtrade did not honour ${hold.report.command} (${hold.report.failure}), the agent did ${hold.report.action} at ${hold.report.at}`
+    : `start_failure: Freqtrade restarted ${hold.report.restarts} times within ${hold.report.window_s} s without a trading loop (last exit ${hold.report.last_exit}), restarts stopped since ${hold.report.since}`;

@@ -1,3 +1,4 @@
+import { agentHoldOf, describeAgentHold } from '../../../shared/domain/agent-report';
 import type { AuditAction } from '../../../shared/domain/audit';
 import { isTerminal, type Session } from '../../../shared/domain/session';
 import { accountScope, FLEET, type ScopedResumeResult } from '../../../shared/domain/trading-scope';
@@ -62,6 +63,14 @@ const runCommand = async (
     throw new ConflictError('no_active_session', message);
   }
   requireAuthority(request.principal, command.action, session.trading_mode);
+  // A held agent never restarts Freqtrade in its task: a resume it "accepted" would show running intent
+  // over a stopped bot. A new task (stop, then start) goes through the start-up and takeover guards.
+  const hold = command.action === 'resume' ? agentHoldOf(session.health) : null;
+  if (hold !== null) {
+    const message = `Session ${session.run_id} cannot resume: its agent holds Freqtrade stopped (${describeAgentHold(hold)}) and will not trade again in this task. Check the positions on the exchange, then stop it (POST /strategies/${command.strategyId}/stop) and start it again.`;
+    await audit('refused', session, session, message);
+    throw new ConflictError('agent_held', message, { run_id: session.run_id, held_by: hold.held_by });
+  }
 
   const result = await apply(session);
   if (!result.ok && result.reason === 'scope_not_active') {
