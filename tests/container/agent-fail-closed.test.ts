@@ -76,6 +76,28 @@ describe('Agent: fail-closed means closed (issue 8 finding 3)', () => {
     expect(agent.exits).toEqual([]);
   });
 
+  it('stays held when its desired state is set back to running (the API refuses that resume; a scope resume or a race still writes it): no restart, heartbeats say stopped and why', async () => {
+    // prepare: held after a failed /pause at a breach
+    const { runId, agent } = await breachWith(breaking('/pause', 'fail'));
+    const url = await pollUntil('freqtrade up', () => agent.handle.status().freqtradeUrl, 30_000);
+    await pollUntil('agent held', () => agent.handle.status().phase === 'held', 30_000);
+    // act: running intent again, as the API's resume wrote it before it refused held agents
+    await fx.store.setDesiredState(runId, 'running');
+    const seqAtResume = (await fx.store.get(runId))?.heartbeat_seq ?? 0;
+    const later = await pollUntil('two heartbeats after the resume', async () => {
+      const s = await fx.store.get(runId);
+      return s !== undefined && s.heartbeat_seq >= seqAtResume + 2 ? s : undefined;
+    });
+    // assess
+    expect(later.desired_state).toBe('running');
+    expect(later.health).toMatchObject({
+      freqtrade_state: 'stopped',
+      fail_closed: { command: 'pause', action: 'process_stopped' },
+    });
+    expect(agent.handle.status().phase).toBe('held');
+    expect(await reachable(url)).toBe(false);
+  });
+
   it('stops the process when /pause answers 200 but Freqtrade still shows running (not confirmed)', async () => {
     // prepare
     const { runId, agent } = await breachWith(breaking('/pause', 'ignore'));
