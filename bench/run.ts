@@ -26,6 +26,12 @@ const BENCHES: Record<string, Bench> = {
       ],
     }),
   fuzz: async (quick) => (await import('./fuzz')).runFuzzBench({ casesPerTarget: quick ? 1_000 : 10_000 }),
+  // S sessions on one account through the real stream processor: what a budget costs per heartbeat.
+  'account-budget': async (quick) =>
+    (await import('./account-budget')).runAccountBudgetBench({
+      sessions: quick ? 200 : 1_000,
+      rounds: quick ? 2 : 4,
+    }),
   'fleet-halt': async (quick) =>
     (await import('./fleet-halt')).runFleetHaltBench({ strategies: quick ? 5 : 20 }),
   // 1,000 strategies at the default 15 s heartbeat: ~67 heartbeats a second through the stream processor.
