@@ -115,17 +115,20 @@ const sessionOf = (index: number, nowMs: number): Session => ({
 });
 
 let sequence = 1;
-const recordOf = (previous: Session, current: Session): DynamoDBRecord => ({
-  eventName: 'MODIFY',
-  eventSource: 'aws:dynamodb',
-  dynamodb: {
-    Keys: marshall({ run_id: current.run_id }) as never,
-    OldImage: marshall(previous, { removeUndefinedValues: true }) as never,
-    NewImage: marshall(current, { removeUndefinedValues: true }) as never,
-    SequenceNumber: String((sequence += 1)),
-    StreamViewType: 'NEW_AND_OLD_IMAGES',
-  },
-});
+const recordOf = (previous: Session, current: Session): DynamoDBRecord => {
+  sequence += 1;
+  return {
+    eventName: 'MODIFY',
+    eventSource: 'aws:dynamodb',
+    dynamodb: {
+      Keys: marshall({ run_id: current.run_id }) as never,
+      OldImage: marshall(previous, { removeUndefinedValues: true }) as never,
+      NewImage: marshall(current, { removeUndefinedValues: true }) as never,
+      SequenceNumber: String(sequence),
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
+};
 
 const shuffled = <T>(items: readonly T[], seed: number): T[] => {
   const out = [...items];
