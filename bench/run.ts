@@ -32,6 +32,8 @@ const BENCHES: Record<string, Bench> = {
       sessions: quick ? 200 : 1_000,
       rounds: quick ? 2 : 4,
     }),
+  // A live strategy with open trades rolled between two versions: the zero-container window p50/p99.
+  handoff: async (quick) => (await import('./handoff')).runHandoffBench({ handoffs: quick ? 3 : 10 }),
   'fleet-halt': async (quick) =>
     (await import('./fleet-halt')).runFleetHaltBench({ strategies: quick ? 5 : 20 }),
   // 1,000 strategies at the default 15 s heartbeat: ~67 heartbeats a second through the stream processor.

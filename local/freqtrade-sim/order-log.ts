@@ -12,6 +12,8 @@ export const ORDER_LOG_ENV_VAR = 'FREQTRADE_SIM_ORDER_LOG';
 
 export const OrderLogEventSchema = z.enum([
   'process_started',
+  /** The REST API answers and the loop runs: from here this bot manages its trades. */
+  'process_ready',
   'trades_changed',
   'api_start',
   'api_forceenter',

@@ -344,6 +344,7 @@ export const startFreqtradeSim = async (
 
   if (options.autoTick !== false) timer = setInterval(tick, sim.tick_ms);
   trackEquity();
+  options.orderLog?.record('process_ready');
 
   const port = api?.port ?? null;
   return {

@@ -133,7 +133,10 @@ export const decideLaunchFailure = (input: {
   };
 };
 
-/** The zero-container window of one handoff: the predecessor's stop confirmed to the successor's first heartbeat. */
+/**
+ * The handoff as the control plane sees it: the predecessor's stop (written once its Freqtrade stopped) to the
+ * successor's first heartbeat. The bench also measures Freqtrade's own gap from the simulator's order log.
+ */
 export const handoffWindowMs = (predecessor: Session, successor: Session): number | undefined => {
   const gone = predecessor.completed_at ?? predecessor.status_changed_at;
   const first = successor.started_at;
