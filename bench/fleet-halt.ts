@@ -51,11 +51,20 @@ export const runFleetHaltBench = async (options: {
   try {
     const runIds: string[] = [];
     for (let index = 0; index < options.strategies; index += 1) {
-      const started = await api('POST', `/strategies/bench-halt-${index}/start`, {
-        body: startBody(TRADING),
-      });
-      if (started.status !== 202) throw new Error(`start ${index}: ${JSON.stringify(started.body)}`);
-      runIds.push(String(started.body.run_id));
+      // Twenty simulators booting on a small machine can push a start past its Lambda timeout: a retry
+      // (same Idempotency-Key) never makes a second session.
+      let started = { status: 0, body: {} as Record<string, unknown> };
+      for (let attempt = 0; attempt < 5 && (attempt === 0 || started.status >= 500); attempt += 1)
+        started = await api('POST', `/strategies/bench-halt-${index}/start`, {
+          body: startBody(TRADING),
+          headers: { 'idempotency-key': `bench-halt-${index}` },
+        });
+      // A start that timed out after creating its session: the retry names that session as the active one.
+      const active = (started.body.error as { details?: { active_run_id?: string } } | undefined)?.details
+        ?.active_run_id;
+      if (started.status !== 202 && active === undefined)
+        throw new Error(`start ${index}: ${JSON.stringify(started.body)}`);
+      runIds.push(String(active ?? started.body.run_id));
     }
     for (const runId of runIds)
       await sessionWhere(
@@ -85,6 +94,13 @@ export const runFleetHaltBench = async (options: {
     );
     const reducing = await halting;
     const haltAnswerMs = performance.now() - haltAt;
+    // The control plane's part: from the request until the session's intent was written (same machine clock).
+    const haltWallMs = Date.now() - haltAnswerMs;
+    const heldAfter: number[] = [];
+    for (const runId of runIds) {
+      const changedAt = (await cloud.store.get(runId))?.desired_state_changed_at;
+      if (changedAt) heldAfter.push(Date.parse(changedAt) - haltWallMs);
+    }
 
     // halted: from the request until every position is closed and every session stopped
     const stopAt = performance.now();
@@ -106,6 +122,11 @@ export const runFleetHaltBench = async (options: {
         max_ms: Math.round(Math.max(...samples)),
         goal_p99_ms: controlPollS * 1000 + 1000,
         note: 'seen through the store, where the agent reports a confirmed pause at once; the halt request itself answers once every agent confirmed',
+      },
+      halt_to_intent_written: {
+        p50_ms: Math.round(percentile(heldAfter, 50)),
+        p99_ms: Math.round(percentile(heldAfter, 99)),
+        note: "the fan-out's share of the latency; the rest is the agent's control poll and Freqtrade's pause",
       },
       halt_reducing_answer_ms: Math.round(haltAnswerMs),
       reducing_unconfirmed: body(reducing)?.unconfirmed.length ?? null,

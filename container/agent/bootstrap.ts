@@ -267,6 +267,9 @@ export const bootstrap = async (
     // Another live run trades a pair of this account: this run must never trade; it is failed, not fenced.
     if (!claim.ok && claim.reason === 'account_busy')
       return refuse(EXIT.configuration, `account_busy: ${claim.message}`, true);
+    // Its exchange account is reducing or halted (the kill switch): a new session must not begin trading.
+    if (!claim.ok && claim.reason === 'scope_not_active')
+      return refuse(EXIT.configuration, `scope_not_active: ${claim.message}`, true);
     if (!claim.ok) throw new ClaimRefusedError(claim.message);
     session = claim.session;
   } catch (error) {

@@ -211,13 +211,20 @@ export const scopeActionFor = (session: Session, scopeKey: string, to: TradingSt
 };
 
 /**
- * Whether the agent has confirmed the scope's state: `reducing` once Freqtrade is seen paused (the status
- * follows only a heartbeat's report), `halted` once the session is over.
+ * Whether the agent has confirmed the scope's state: `reducing` once its heartbeat reports Freqtrade paused
+ * (or the status already says so), `halted` once the session is over.
  */
 export const confirmsScopeState = (session: Session, state: TradingState): boolean => {
   const over = session.status === 'stopped' || session.status === 'failed' || session.status === 'completed';
   if (state === 'halted') return over;
-  if (state === 'reducing') return over || session.status === 'paused';
+  // The agent's own report is the confirmation: the status follows it only once the stream processor has
+  // seen that heartbeat, which under load lags the agent.
+  if (state === 'reducing')
+    return (
+      over ||
+      session.status === 'paused' ||
+      (session.desired_state === 'paused' && session.health?.freqtrade_state === 'paused')
+    );
   return true;
 };
 

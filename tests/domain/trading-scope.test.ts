@@ -156,6 +156,18 @@ describe('Domain: trading scopes', () => {
 
   it('counts an agent as confirmed only once Freqtrade is seen paused (reducing) or the session is over (halted)', () => {
     expect(confirmsScopeState(session({ desired_state: 'paused' }), 'reducing')).toBe(false);
+    expect(
+      confirmsScopeState(
+        session({ desired_state: 'paused', health: { freqtrade_state: 'paused' } as Session['health'] }),
+        'reducing',
+      ),
+    ).toBe(true);
+    expect(
+      confirmsScopeState(
+        session({ desired_state: 'paused', health: { freqtrade_state: 'running' } as Session['health'] }),
+        'reducing',
+      ),
+    ).toBe(false);
     expect(confirmsScopeState(session({ status: 'paused' }), 'reducing')).toBe(true);
     expect(confirmsScopeState(session({ status: 'stale' }), 'reducing')).toBe(false);
     expect(confirmsScopeState(session({ status: 'stopping' }), 'halted')).toBe(false);

@@ -108,7 +108,7 @@ describe('Local cloud: the kill switch (fleet and account trading states)', () =
     expect(scopePages()[1]?.message).toContain(accountId);
   }, 180_000);
 
-  it('resumes the fleet only by hand, only the sessions it paused, audited; the account stays halted', async () => {
+  it('resumes the fleet only by hand, only the sessions it paused, audited; the account stays halted (a new live session on it fails)', async () => {
     // act
     const resumed = await api('POST', '/fleet/resume', {
       ...LIVE_TRADER,
@@ -118,7 +118,23 @@ describe('Local cloud: the kill switch (fleet and account trading states)', () =
     for (const id of DRY_RUNS)
       await sessionWhere(cloud, runs.get(id) as string, (s) => s.status === 'running', 'running again');
 
+    const late = await api('POST', '/strategies/e2e-halt-live-2/start', {
+      ...LIVE_TRADER,
+      body: startBody(TWO_OPEN_TRADES, { mode: 'live', risk_limits: LIVE_LIMITS }),
+    });
+    const refused = await sessionWhere(
+      cloud,
+      String(late.body.run_id),
+      (s) => s.status === 'failed',
+      'failed',
+      90_000,
+    );
+
     // assess
+    expect(late.status).toBe(202);
+    expect(refused.status_reason).toContain('scope_not_active');
+    expect(refused.status_reason).toContain('e2e: key leaked');
+    expect(refused.heartbeat_seq).toBe(0);
     expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
     expect(state.body).toMatchObject({
       fleet: { state: 'active', previous_state: 'reducing' },
@@ -142,5 +158,5 @@ describe('Local cloud: the kill switch (fleet and account trading states)', () =
       ['halt', 'local-operator', 'active', 'reducing'],
       ['scope_resume', 'local-operator', 'reducing', 'active'],
     ]);
-  }, 120_000);
+  }, 240_000);
 });

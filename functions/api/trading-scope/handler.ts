@@ -110,7 +110,7 @@ const refuse = async (
   throw new ConflictError(code, message, { scope: scopeView(scope) });
 };
 
-const NO_CONFIRMATION: ConfirmationReport = { confirmed: [], unconfirmed: [], waited_ms: 0 };
+const noConfirmation = (): ConfirmationReport => ({ confirmed: [], unconfirmed: [], waited_ms: 0 });
 
 /**
  * Halt or resume one scope: decide from the transition table, write the state (conditional on the
@@ -156,7 +156,7 @@ const changeScope = async (
   const fanOut = await applyScopeToSessions(deps, scope);
   const awaited =
     scope.state === 'active'
-      ? NO_CONFIRMATION
+      ? noConfirmation()
       : await awaitConfirmations(
           deps,
           scope.state,
@@ -166,6 +166,24 @@ const changeScope = async (
           ),
           { timeoutMs: deps.confirmTimeoutMs, pollMs: deps.confirmPollMs ?? 250 },
         );
+  if (scope.state !== 'active') {
+    // The status index is eventually consistent: a session created just before the scope was written may
+    // have been missing from the first listing. A second pass catches it; whatever it acts on now is waited
+    // for briefly and otherwise listed as unconfirmed, never counted as done.
+    const late = await applyScopeToSessions(deps, scope);
+    if (late.acted.length > 0) {
+      const lateAwaited = await awaitConfirmations(deps, scope.state, late.acted, {
+        timeoutMs: Math.min(deps.confirmTimeoutMs, 2_000),
+        pollMs: deps.confirmPollMs ?? 250,
+      });
+      fanOut.acted.push(...late.acted);
+      awaited.confirmed.push(...lateAwaited.confirmed);
+      awaited.unconfirmed.push(...lateAwaited.unconfirmed);
+    }
+    fanOut.failed.push(
+      ...late.failed.filter((item) => !fanOut.failed.some((seen) => seen.run_id === item.run_id)),
+    );
+  }
 
   if (decision.type === 'change') {
     const alert = scopeChangeAlert({
