@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileConfigSource } from '../../container/agent/config/config-source';
 import {
@@ -435,11 +436,23 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
       expect((await readdir(work)).some((name) => name.startsWith('missing'))).toBe(false);
     });
 
-    it('refuses a source the tracking server does not serve (s3://), naming it', async () => {
+    it('reads an s3:// source from S3 itself (the server does not proxy it): unreachable S3 is unavailable, naming it', async () => {
+      // An S3 endpoint on 127.0.0.1 that nothing listens on: the download goes to S3, not to MLflow.
+      const s3 = new S3Client({
+        endpoint: 'http://127.0.0.1:9',
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+        forcePathStyle: true,
+        maxAttempts: 1,
+      });
       const error = await caught(
-        downloader().download({ name: 'PascalStrategy-FreqAI', version: '4' }, join(work, 's3')),
+        new MlflowArtifactDownloader({ trackingUri: mlflow.url }, {}, s3).download(
+          { name: 'PascalStrategy-FreqAI', version: '4' },
+          join(work, 's3'),
+        ),
       );
-      expect(error).toMatchObject({ reason: 'refused' });
+      s3.destroy();
+      expect(error).toMatchObject({ reason: 'unavailable' });
       expect(String(error)).toContain('s3://tradai-mlflow/models/freqai/4');
     });
 
@@ -533,7 +546,13 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
       const fromFile = new StrategyConfigLoader(new FileModelRegistry(DEMO_REGISTRY_FILE), demoConfigs);
       const fromMlflow = new StrategyConfigLoader(registry(), demoConfigs);
       // act + assess
-      expect(summary).toMatchObject({ models: 2, created: 2 });
+      const file = JSON.parse(await readFile(DEMO_REGISTRY_FILE, 'utf8')) as {
+        registered_models: { versions: unknown[] }[];
+      };
+      expect(summary).toMatchObject({
+        models: file.registered_models.length,
+        created: file.registered_models.reduce((sum, model) => sum + model.versions.length, 0),
+      });
       for (const strategy of ['MomentumStrategy', 'TradaiDemo']) {
         for (const selection of [{ alias: 'champion' }, { stage: 'Production' }]) {
           const wanted = await fromFile.load(request({ strategy, ...selection }));

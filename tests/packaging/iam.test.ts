@@ -31,6 +31,7 @@ const deployment: Deployment = {
     LoadBalancerSecurityGroupId: 'sg-0123456789abcdef0',
     MlflowTrackingUri: 'https://mlflow.internal',
     ConfigBucketName: 'tradai-config',
+    MlflowArtifactBucketName: 'tradai-mlflow-artifacts',
     ArcticDbBucketName: 'tradai-arcticdb',
     ResultsBucketName: 'tradai-results',
     StrategyImage: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/tradai-strategy:1`,
@@ -283,6 +284,20 @@ const CASES: Case[] = [
     action: 's3:PutObject',
     resource: 'arn:aws:s3:::tradai-config/strategies/demo.json',
     what: 'rewrite a strategy config',
+    expected: 'denied',
+  },
+  {
+    role: 'StrategyTaskRole',
+    action: 's3:GetObject',
+    resource: 'arn:aws:s3:::tradai-mlflow-artifacts/models/PascalFreqAI/2/pair_dictionary.json',
+    what: 'FreqAI model artifact',
+    expected: 'allowed',
+  },
+  {
+    role: 'StrategyTaskRole',
+    action: 's3:PutObject',
+    resource: 'arn:aws:s3:::tradai-mlflow-artifacts/models/PascalFreqAI/2/pair_dictionary.json',
+    what: 'overwrite a registered model',
     expected: 'denied',
   },
   {

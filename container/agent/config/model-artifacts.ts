@@ -4,6 +4,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { MlflowHttp, MlflowRegistryError, type MlflowRestOptions } from './mlflow';
 
@@ -109,10 +110,20 @@ const encodePath = (path: string): string => path.split('/').map(encodeURICompon
 export class MlflowArtifactDownloader implements ModelArtifactDownloader {
   readonly #http: MlflowHttp;
   readonly #limits: ArtifactLimits;
+  readonly #s3: () => Promise<S3Client>;
 
-  constructor(options: MlflowRestOptions, limits: Partial<ArtifactLimits> = {}) {
+  /** `s3`: the client for s3:// artifact locations (default: one from the task's environment, made on first use). */
+  constructor(options: MlflowRestOptions, limits: Partial<ArtifactLimits> = {}, s3?: S3Client) {
     this.#http = new MlflowHttp(options);
     this.#limits = { ...DEFAULT_ARTIFACT_LIMITS, ...limits };
+    let client: S3Client | undefined = s3;
+    this.#s3 = async () => {
+      if (client === undefined) {
+        const { S3Client: Client } = await import('@aws-sdk/client-s3');
+        client = new Client({});
+      }
+      return client;
+    };
   }
 
   /**
@@ -148,11 +159,24 @@ export class MlflowArtifactDownloader implements ModelArtifactDownloader {
   ): Promise<DownloadedModel> {
     const downloadUri = await this.#downloadUri(model, what);
     const artifactUri = await this.#resolve(downloadUri, what);
+    // A tracking server without --serve-artifacts hands out the store's own URI: S3, read with the task role.
+    if (artifactUri.startsWith('s3://')) {
+      return downloadFromS3(
+        this.#s3,
+        model,
+        downloadUri,
+        artifactUri,
+        destination,
+        what,
+        this.#limits,
+        deadline,
+      );
+    }
     const root = proxiedPathOf(artifactUri);
     if (root === undefined || root === '') {
       throw new MlflowRegistryError(
         'refused',
-        `${what} are at ${artifactUri}, which the tracking server does not serve (only mlflow-artifacts:/ through --serve-artifacts)`,
+        `${what} are at ${artifactUri}, which neither the tracking server serves (mlflow-artifacts:/ through --serve-artifacts) nor the agent reads (s3://)`,
       );
     }
     const listed = await this.#list(root, '', 0, what);
@@ -330,6 +354,137 @@ export class MlflowArtifactDownloader implements ModelArtifactDownloader {
     return { path: file.path, bytes: received, sha256: hash.digest('hex') };
   }
 }
+
+/**
+ * A version's artifacts in S3 (`s3://bucket/prefix`): listed with ListObjectsV2 (sizes from the listing),
+ * each object streamed with its bytes counted and hashed, the same limits, bound and staging as a proxied
+ * download. Nothing under the prefix is `not_found`.
+ */
+const downloadFromS3 = async (
+  s3: () => Promise<S3Client>,
+  model: { name: string; version: string },
+  downloadUri: string,
+  artifactUri: string,
+  destination: string,
+  what: string,
+  limits: ArtifactLimits,
+  deadline: number,
+): Promise<DownloadedModel> => {
+  const { ListObjectsV2Command, GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const client = await s3();
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(artifactUri);
+  const bucket = match?.[1] ?? '';
+  const prefix = (match?.[2] ?? '').replace(/\/+$/, '');
+  const base = prefix === '' ? '' : `${prefix}/`;
+  const signal = () =>
+    AbortSignal.timeout(Math.max(1, Math.min(limits.fileTimeoutMs, deadline - Date.now())));
+  const fault = (error: unknown, doing: string) =>
+    error instanceof MlflowRegistryError
+      ? error
+      : new MlflowRegistryError('unavailable', `${what}: ${doing} ${artifactUri} failed: ${String(error)}`, {
+          cause: error,
+        });
+  const listed: ListedFile[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: base, ContinuationToken: token }),
+        { abortSignal: signal() },
+      );
+      for (const object of page.Contents ?? []) {
+        const name = (object.Key ?? '').slice(base.length);
+        if (name === '' || name.endsWith('/')) continue;
+        if (!safeRelative(name) || name.split('/').length > limits.maxDepth + 1) {
+          throw new MlflowRegistryError(
+            'bad_reply',
+            `${what}: the bucket lists an unsafe path ${JSON.stringify(object.Key)}`,
+          );
+        }
+        listed.push({ path: name, size: object.Size ?? 0 });
+        if (listed.length > limits.maxFiles) {
+          throw new MlflowRegistryError('refused', `${what} hold more than ${limits.maxFiles} files`);
+        }
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  } catch (error) {
+    throw fault(error, 'listing');
+  }
+  if (listed.length === 0)
+    throw new MlflowRegistryError('not_found', `${what}: no files under ${artifactUri}`);
+  const total = listed.reduce((sum, file) => sum + file.size, 0);
+  if (total > limits.maxTotalBytes) {
+    throw new MlflowRegistryError(
+      'refused',
+      `${what} hold ${total} bytes, over the limit of ${limits.maxTotalBytes}`,
+    );
+  }
+  const target = resolve(destination);
+  const staging = `${target}.partial-${randomUUID().slice(0, 8)}`;
+  await mkdir(staging, { recursive: true });
+  try {
+    const files: DownloadedFile[] = [];
+    for (const file of listed) {
+      const out = join(staging, ...file.path.split('/'));
+      await mkdir(dirname(out), { recursive: true });
+      const hash = createHash('sha256');
+      let received = 0;
+      try {
+        const object = await client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: `${base}${file.path}` }),
+          {
+            abortSignal: signal(),
+          },
+        );
+        await pipeline(
+          object.Body as Readable,
+          new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              received += chunk.length;
+              if (received > file.size) {
+                callback(
+                  new MlflowRegistryError(
+                    'bad_reply',
+                    `${what}: ${file.path} is longer than its listed ${file.size} bytes`,
+                  ),
+                );
+                return;
+              }
+              hash.update(chunk);
+              callback(null, chunk);
+            },
+          }),
+          createWriteStream(out),
+        );
+      } catch (error) {
+        throw fault(error, `reading ${file.path} of`);
+      }
+      if (received !== file.size) {
+        throw new MlflowRegistryError(
+          'bad_reply',
+          `${what}: ${file.path} arrived with ${received} bytes, listed as ${file.size}`,
+        );
+      }
+      files.push({ path: file.path, bytes: received, sha256: hash.digest('hex') });
+    }
+    await rm(target, { recursive: true, force: true });
+    await mkdir(dirname(target), { recursive: true });
+    await rename(staging, target);
+    return {
+      name: model.name,
+      version: model.version,
+      downloadUri,
+      artifactUri,
+      destination: target,
+      files,
+      totalBytes: files.reduce((sum, file) => sum + file.bytes, 0),
+    };
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+};
 
 /**
  * The local registry's file store: a version's `source` is a folder, absolute (`file:///...`) or relative

@@ -94,7 +94,12 @@ export const startFakeMlflow = async (
         send(404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'not found' });
         return;
       }
-      send(200, { artifact_uri: `mlflow-artifacts:/models/${found.name}/${found.version}` });
+      // A server without --serve-artifacts answers the store's own URI (an s3:// source as registered).
+      send(200, {
+        artifact_uri: found.source?.startsWith('s3://')
+          ? found.source
+          : `mlflow-artifacts:/models/${found.name}/${found.version}`,
+      });
       return;
     }
     const artifacts = `${prefix}/api/2.0/mlflow-artifacts/artifacts`;
