@@ -1,7 +1,11 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { buildOpenApiDocument } from '../../../functions/api/openapi';
 import { createHandler } from '../../../functions/api/trading-scope/handler';
 import { LocalAlertPublisher } from '../../../local/cloud/alerts';
 import type { DynamoAccountBudgetStore } from '../../../shared/adapters/dynamodb/account-budget-store';
+import { anyJson, nastyNumber, nastyString } from '../../support/arbitraries';
 import {
   type ApiTestEnv,
   errorOf,
@@ -114,6 +118,54 @@ describe('Handler: trading-scope, account budgets', () => {
     expect(answer.statusCode).toBe(400);
     if (field !== '') expect(errorOf(answer).details?.map((detail) => detail.field)).toContain(field);
     expect((await budgets.getAggregate(accountId)).budget).toBeUndefined();
+  });
+
+  it('PUT body: one the handler accepts is valid per the OpenAPI document; one the document refuses, the handler refuses', async () => {
+    // prepare
+    const document = buildOpenApiDocument() as unknown as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>
+      >;
+    };
+    const schema = z.fromJSONSchema(
+      document.paths['/accounts/{accountId}/budget']?.put?.requestBody?.content['application/json']
+        ?.schema as never,
+    );
+    const limit = fc.oneof(fc.double({ min: 0.01, max: 1e6, noNaN: true }), nastyNumber);
+    const valid = fc.record(
+      {
+        stake_currency: fc.oneof(fc.constantFrom('USDT', 'btc', 'EUR'), nastyString),
+        daily_loss_max: limit,
+        gross_exposure_max: limit,
+        reason: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), nastyString),
+      },
+      { requiredKeys: ['stake_currency', 'reason'] },
+    );
+    let accepted = 0;
+    let refused = 0;
+    // act and assess
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(valid, anyJson), async (candidate) => {
+        const response = await put(newAccount(), JSON.stringify(candidate), {
+          scopes: [...WRITE_SCOPES, 'tradai/strategies:live'],
+          groups: LIVE_GROUPS,
+        });
+        expect([200, 400]).toContain(response.statusCode);
+        const documentValid = schema.safeParse(candidate).success;
+        if (response.statusCode === 200) {
+          accepted += 1;
+          expect(documentValid, JSON.stringify(candidate)).toBe(true);
+        }
+        if (!documentValid) {
+          refused += 1;
+          expect(response.statusCode, JSON.stringify(candidate)).toBe(400);
+        }
+      }),
+      { numRuns: 60, seed: 20261201 },
+    );
+    expect(accepted).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
   });
 
   it('refuses an account id that is not one (400)', async () => {
