@@ -136,7 +136,7 @@ export const buildProgram = (
   program
     .command('halt')
     .description(
-      'halt the fleet or one exchange account: reducing (no new entries) or halted (entries off, exits only)',
+      'halt the fleet or one exchange account: reducing (no new entries) or halted (every position closed, then every session stopped)',
     )
     .option('--account <id>', 'one exchange account instead of the whole fleet')
     .addOption(new Option('--mode <mode>', 'how hard').choices(['reducing', 'halted']).makeOptionMandatory())
