@@ -60,6 +60,8 @@ interface InitSample {
   total: number;
   sdk: number;
   own: number;
+  /** The process's RSS once the bundle is loaded, MB: what a memory size must hold before any work. */
+  rssMb: number;
 }
 
 /**
@@ -74,7 +76,8 @@ const initSample = async (bundle: string, sdkModules: readonly string[]): Promis
     'const t1 = performance.now();',
     `await import(${JSON.stringify(pathToFileURL(bundle).href)});`,
     'const t2 = performance.now();',
-    'process.stdout.write(JSON.stringify({ total: t2 - t0, sdk: t1 - t0, own: t2 - t1 }));',
+    'const rssMb = process.memoryUsage().rss / 2 ** 20;',
+    'process.stdout.write(JSON.stringify({ total: t2 - t0, sdk: t1 - t0, own: t2 - t1, rssMb }));',
   ].join('\n');
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
     cwd: ROOT,
@@ -84,7 +87,7 @@ const initSample = async (bundle: string, sdkModules: readonly string[]): Promis
   return InitSampleSchema.parse(JSON.parse(stdout));
 };
 
-const InitSampleSchema = z.object({ total: z.number(), sdk: z.number(), own: z.number() });
+const InitSampleSchema = z.object({ total: z.number(), sdk: z.number(), own: z.number(), rssMb: z.number() });
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 
 export interface FunctionsBenchOptions {
@@ -99,6 +102,19 @@ export async function runFunctionsBench(
   const config = await loadServerlessConfig({ stage: 'bench' });
   const esbuild = EsbuildConfigSchema.parse(config.custom?.esbuild ?? {});
   const handlers = await findHandlers(join(ROOT, 'functions'));
+  // serverless.yml's memorySize per function (its handler path), else the provider's.
+  const providerMemory = Number(config.provider.memorySize ?? 1024);
+  const memoryByHandler = new Map(
+    Object.values((config.functions ?? {}) as Record<string, { handler?: string; memorySize?: number }>).map(
+      (fn) => [
+        String(fn.handler ?? '')
+          .replace(/^functions\//, '')
+          .replace(/\/handler\.handler$/, ''),
+        fn.memorySize ?? providerMemory,
+      ],
+    ),
+  );
+  const memoryOf = (name: string) => memoryByHandler.get(name) ?? providerMemory;
   await rm(OUT_DIR, { recursive: true, force: true });
   await mkdir(OUT_DIR, { recursive: true });
 
@@ -142,6 +158,8 @@ export async function runFunctionsBench(
         init_ms_median: initMs,
         init_sdk_ms_median: round1(median(samples.map((sample) => sample.sdk))),
         init_own_ms_median: round1(median(samples.map((sample) => sample.own))),
+        rss_after_init_mb_median: round1(median(samples.map((sample) => sample.rssMb))),
+        memory_mb: memoryOf(name),
         init_ms_samples: samples.map((sample) => round1(sample.total)),
         sdk_modules: sdkModules,
         within_goal: bundleKb <= GOALS.bundle_kb && initMs <= GOALS.init_ms,
