@@ -1010,6 +1010,25 @@ async function recordAgentCalls(test: TestDynamo): Promise<RecordedCall[]> {
   expect((await agent.recordHeartbeat(heartbeat)).ok).toBe(true);
   await agent.appendHistory([historyEntryOf('iam-live', heartbeat)]);
   await agent.get(live.run_id);
+  // A deploy: the successor exists while the live run trades; the launch workflow passes the lock once the
+  // live run is over, and the successor's agent takes the leases in its claim (ConditionChecks, no lock write).
+  const successor = newSessionInput('iam-live', { trading_mode: 'live', run_id: 'live-iam-live-successor' });
+  const created = await controlPlane.createSuccessor(successor, {
+    lockHolder: live.run_id,
+    superseded: [{ run_id: live.run_id, statuses: ['running', 'paused', 'pending'], supersededBy: null }],
+    handoff: {
+      kind: 'deploy',
+      mode: 'carry_positions',
+      wait_flat_s: 0,
+      phase: 'requested',
+      from_run_id: live.run_id,
+      to_run_id: successor.run_id,
+      rollback_of: null,
+      requested_at: new Date(clock.now()).toISOString(),
+      reason: null,
+    },
+  });
+  expect(created.ok).toBe(true);
   expect((await controlPlane.setDesiredState(live.run_id, 'stopped', 'operator stop')).ok).toBe(true);
   const stopped = await agent.transition(live.run_id, 'stopped', {
     from: ['stopping'],
@@ -1017,6 +1036,17 @@ async function recordAgentCalls(test: TestDynamo): Promise<RecordedCall[]> {
     patch: { stop_outcome: outcome, status_reason: 'stopped: flattened' },
   });
   expect(stopped.ok).toBe(true);
+  await controlPlane.transition(successor.run_id, 'launching');
+  expect(await controlPlane.passLock('iam-live', live.run_id, successor.run_id)).toEqual({ ok: true });
+  const takenOver = await agent.claimSession({
+    run_id: successor.run_id,
+    agent_id: 'agent-successor',
+    strategy_version: '1.1.0',
+    exchange: 'binance',
+    pairs: ['BTC/USDT'],
+    account_id: account,
+  });
+  expect(takenOver).toMatchObject({ ok: true });
 
   const oneShot = newSessionInput('iam-one-shot', { trading_mode: 'backtest' });
   expect((await controlPlane.createSession(oneShot)).ok).toBe(true);
