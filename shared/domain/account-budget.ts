@@ -473,6 +473,8 @@ export interface BudgetScopePort {
     expectedGeneration: number,
     reason: string,
   ): Promise<ReduceAccountResult>;
+  /** Applies the account's current scope to its sessions again (a retry after a crash): what it did. */
+  reapplyAccount(accountId: AccountId): Promise<string[]>;
 }
 
 /**

@@ -5,7 +5,7 @@ import { BUDGET_ACTOR, type BudgetScopePort } from '../domain/account-budget';
 import { type Clock, systemClock } from '../domain/clock';
 import { accountScope } from '../domain/trading-scope';
 import { parseEnv } from './env';
-import { applyScopeToSessions, type ScopeFanOutDeps } from './scope-fanout';
+import { applyScopeToSessions, type FanOutReport, type ScopeFanOutDeps } from './scope-fanout';
 
 /**
  * The budgets' view of the trading scopes: the account's scope as stored, and a change to `reducing` by
@@ -27,23 +27,25 @@ export const budgetScopesOf = (deps: ScopeFanOutDeps): BudgetScopePort => ({
       reason: reason.slice(0, 1024),
     });
     if (!changed.ok) return { ok: false, reason: 'conflict', message: changed.message };
-    const report = await applyScopeToSessions(deps, changed.scope);
-    const named = (items: readonly { run_id: string }[]) => items.map((item) => item.run_id).join(', ');
     return {
       ok: true,
       generation: changed.scope.generation,
-      done: [
-        `${report.acted.length} session(s) paused for the account (desired state paused: the agents stop new entries)`,
-        ...(report.untouched.length > 0
-          ? [
-              `left as they were: ${report.untouched.map((item) => `${item.run_id} (${item.why})`).join(', ')}`,
-            ]
-          : []),
-        ...(report.failed.length > 0 ? [`NOT paused: ${named(report.failed)}`] : []),
-      ],
+      done: describe(await applyScopeToSessions(deps, changed.scope)),
     };
   },
+  reapplyAccount: async (accountId) =>
+    describe(await applyScopeToSessions(deps, await deps.store.getTradingScope(accountScope(accountId)))),
 });
+
+const describe = (report: FanOutReport): string[] => [
+  `${report.acted.length} session(s) paused for the account (desired state paused: the agents stop new entries)`,
+  ...(report.untouched.length > 0
+    ? [`left as they were: ${report.untouched.map((item) => `${item.run_id} (${item.why})`).join(', ')}`]
+    : []),
+  ...(report.failed.length > 0
+    ? [`NOT paused: ${report.failed.map((item) => `${item.run_id} (${item.error})`).join(', ')}`]
+    : []),
+];
 
 export const BudgetsEnvSchema = z.object({ ACCOUNT_BUDGETS_TABLE: z.string().min(3).max(255) });
 

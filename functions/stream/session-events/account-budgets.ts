@@ -89,7 +89,7 @@ const enforceOne = async (deps: AccountBudgetDeps, accountId: AccountId, changes
     return;
   }
   let generation: number;
-  let done: string[];
+  let done: () => Promise<string[]>;
   if (decision.type === 'reduce') {
     const reason = `account budget: ${decision.breaches.map((breach) => breach.message).join('; ')}`;
     const reduced = await scopes.reduceAccount(accountId, decision.expectedGeneration, reason);
@@ -102,15 +102,21 @@ const enforceOne = async (deps: AccountBudgetDeps, accountId: AccountId, changes
       return;
     }
     generation = reduced.generation;
-    done = [
+    const lines = [
       'account set to reducing: no new entries in any of its sessions, exits continue',
       ...reduced.done,
     ];
+    done = async () => lines;
     metrics.addMetric('AccountBudgetBreaches', MetricUnit.Count, 1);
     logger.warn('account budget breached: account reducing', { account_id: accountId, breaches });
   } else {
     generation = decision.generation;
-    done = ['account set to reducing by its budget (paged after a retry)'];
+    // The change landed and its page did not (the invocation died in between, maybe in the fan-out): the
+    // fan-out is applied again (idempotent: a session already held stays as it is), then the page goes.
+    done = async () => [
+      'account set to reducing by its budget (completed on a retry)',
+      ...(await scopes.reapplyAccount(accountId)),
+    ];
   }
   await pageBreach(deps, { ...aggregate, budget }, breaches, totals, generation, done, day);
 };
@@ -121,11 +127,12 @@ const pageBreach = async (
   breaches: readonly BudgetBreach[],
   totals: ReturnType<typeof totalsFor>,
   generation: number,
-  done: string[],
+  done: () => Promise<string[]>,
   day: string,
 ) => {
   const { budgets, alerts, ledger, clock, metrics } = deps;
   const sent = await once(ledger, `alert:${budgetIncidentOf(aggregate.account_id, generation)}`, async () => {
+    const lines = await done();
     // Read only now that a page is due: who carries the breach is one Query of the account's contributions.
     const contributions = await budgets.contributionsOf(aggregate.account_id);
     const shares: Partial<Record<BudgetRule, BudgetShare[]>> = {};
@@ -140,7 +147,7 @@ const pageBreach = async (
         shares,
         generation,
         nowMs: clock.now(),
-        done,
+        done: lines,
       }),
     );
   });

@@ -248,6 +248,32 @@ describe('Handler: session-events, account budgets', () => {
     expect((await store.get(session.run_id))?.desired_state).toBe('paused');
   });
 
+  it('finishes a breach the invocation died in (scope changed, sessions not held, no page): holds them and pages once', async () => {
+    // prepare: over budget, and the budget's change landed before the invocation died
+    const accountId = newAccount();
+    const session = await liveSessionOn(accountId);
+    await budgetFor(accountId, 100);
+    await deliver(pending());
+    const changed = await store.changeTradingScope({
+      scope: accountScope(accountId),
+      to: 'reducing',
+      expectedGeneration: 0,
+      actor: BUDGET_ACTOR,
+      reason: 'account budget: (the invocation died after this)',
+    });
+    expect(changed.ok).toBe(true);
+    // act: the next heartbeats, a loss beyond the budget
+    await lossHeartbeat(session, 10);
+    await deliver(pending());
+    await lossHeartbeat(session, 11);
+    await deliver(pending());
+    // assess
+    expect((await store.get(session.run_id))?.scope_holds).toEqual([`scope#account#${accountId}`]);
+    expect(budgetPages()).toHaveLength(1);
+    expect(budgetPages()[0]?.Message).toContain('completed on a retry');
+    expect((await store.getTradingScope(accountScope(accountId))).generation).toBe(1);
+  });
+
   it('leaves an account an operator already halted alone (no second change, no page)', async () => {
     // prepare
     const accountId = newAccount();
