@@ -34,8 +34,12 @@ export const AccountBudgetSchema = z.strictObject({
 });
 export type AccountBudget = z.infer<typeof AccountBudgetSchema>;
 
-/** The budget as stored: who set it and when, for the audit and the page. */
-export const StoredAccountBudgetSchema = AccountBudgetSchema.extend({
+/**
+ * The budget as stored: who set it and when. Not strict, unlike the request: a field a later release adds
+ * must not make this release's stream processor refuse the account's aggregate (and stop enforcing it).
+ */
+export const StoredAccountBudgetSchema = z.object({
+  ...AccountBudgetSchema.shape,
   updated_at: IsoTimestampSchema,
   updated_by: z.string().min(1).max(256),
 });

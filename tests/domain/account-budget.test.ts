@@ -16,6 +16,7 @@ import {
   grossExposureOf,
   pnlTotalKey,
   priorityPausePlan,
+  StoredAccountBudgetSchema,
   sumDeltas,
   totalsFor,
 } from '../../shared/domain/account-budget';
@@ -267,6 +268,18 @@ describe('Domain: account budgets', () => {
     it('does nothing without a breach, whatever the account’s state', () => {
       expect(decideBudget([], scope('active'))).toEqual({ type: 'none' });
       expect(decideBudget([], scope('reducing', BUDGET_ACTOR))).toEqual({ type: 'none' });
+    });
+
+    it('reads a stored budget a later release wrote with a field this one does not know (schema evolution)', () => {
+      const stored = StoredAccountBudgetSchema.safeParse({
+        stake_currency: 'USDT',
+        daily_loss_max: 500,
+        strategy_priorities: { a: 1 },
+        updated_at: `${DAY}T10:00:00.000Z`,
+        updated_by: 'op',
+      });
+      expect(stored.success).toBe(true);
+      expect(stored.data?.daily_loss_max).toBe(500);
     });
 
     it('refuses a budget in an unknown shape, naming the field', () => {
