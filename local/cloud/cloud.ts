@@ -1,6 +1,5 @@
 import './polyfills';
-import { constants } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +9,9 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { DynamoAccountBudgetStore } from '../../shared/adapters/dynamodb/account-budget-store';
 import { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
 import { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
-import { DynamoFleetReader } from '../../shared/adapters/dynamodb/fleet-read';
 import { DynamoBacktestEvidence } from '../../shared/adapters/dynamodb/backtest-evidence';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
+import { DynamoFleetReader } from '../../shared/adapters/dynamodb/fleet-read';
 import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
 import { MlflowPromotionRegistry } from '../../shared/adapters/mlflow/promotion-registry';
 import { RecordingAlertPublisher } from '../../shared/domain/alert-history';
@@ -23,7 +22,7 @@ import { PromotionFloorsEnvSchema } from '../../shared/runtime/api-promote-deps'
 import { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
 import { timingsFromEnv } from '../../shared/runtime/workflow-deps';
 import { type LocalDynamo, startLocalDynamo } from '../dynamodb';
-import { FilePromotionRegistry } from '../mlflow/file-promotion-registry';
+import { FilePromotionRegistry, seedFileRegistry } from '../mlflow/file-promotion-registry';
 import { loadServerlessConfig, tablesOf } from '../serverless/config';
 import { type FunctionDefinition, functionsOf } from '../serverless/functions';
 import { createTableFromResource } from '../serverless/tables';
@@ -147,13 +146,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   const registryUri =
     options.containerEnvironment?.MLFLOW_TRACKING_URI ?? `file://${join(scratch, 'registry.json')}`;
   if (registryUri === `file://${join(scratch, 'registry.json')}`) {
-    await copyFile(
-      join(DEMO_DIR, 'registry.json'),
-      join(scratch, 'registry.json'),
-      constants.COPYFILE_EXCL,
-    ).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    });
+    await seedFileRegistry(join(scratch, 'registry.json'), join(DEMO_DIR, 'registry.json'));
   }
 
   const dynamo = await startLocalDynamo({

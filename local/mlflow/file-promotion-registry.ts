@@ -103,3 +103,38 @@ export class FilePromotionRegistry implements ModelPromotionRegistry {
     return viewOf(model, chosen);
   }
 }
+
+/**
+ * The local cloud's registry copy, seeded from the demo registry as local/mlflow/seed.ts seeds a real
+ * MLflow: created when missing; afterwards a model or version the demo file has and the copy lacks is
+ * added, an alias the copy lacks is set, and what is already there (a promotion, an operator's change)
+ * is left as it is. Returns the number of versions added.
+ */
+export const seedFileRegistry = async (copy: string, demo: string): Promise<number> => {
+  const source = FileRegistrySchema.parse(JSON.parse(await readFile(demo, 'utf8')));
+  let target: FileRegistry;
+  try {
+    target = FileRegistrySchema.parse(JSON.parse(await readFile(copy, 'utf8')));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    target = { registered_models: [] };
+  }
+  let added = 0;
+  for (const model of source.registered_models) {
+    let existing = target.registered_models.find((candidate) => candidate.name === model.name);
+    if (existing === undefined) {
+      existing = { name: model.name, aliases: {}, versions: [] };
+      target.registered_models.push(existing);
+    }
+    for (const version of model.versions) {
+      if (existing.versions.some((candidate) => candidate.version === version.version)) continue;
+      existing.versions.push(version);
+      added += 1;
+    }
+    for (const [alias, version] of Object.entries(model.aliases)) existing.aliases[alias] ??= version;
+  }
+  const temporary = `${copy}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(target, null, 2)}\n`);
+  await rename(temporary, copy);
+  return added;
+};
