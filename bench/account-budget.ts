@@ -5,7 +5,7 @@
  * table's requests and the units DynamoDB would bill for them (item sizes by DynamoDB's rules:
  * transactional writes 2 WRU per KB, consistent reads 1 RRU per 4 KB, eventually consistent Query half),
  * then one round in which no figure moves (the read-only judging), then the Query a breach makes. Priced
- * per heartbeat and per session-month at a 30 s heartbeat with bench/prices.json.
+ * per heartbeat and per session-month at the default 15 s heartbeat with bench/prices.json.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +38,9 @@ const isWire = (item: unknown): boolean =>
       Object.keys(value).length === 1 &&
       WIRE_TYPES.has(Object.keys(value)[0] as string),
   );
-const HEARTBEATS_PER_MONTH = (30 * 86_400) / 30;
+/** The agent's default heartbeat (container/agent/env.ts HEARTBEAT_INTERVAL_S). */
+const HEARTBEAT_S = 15;
+const HEARTBEATS_PER_MONTH = (30 * 86_400) / HEARTBEAT_S;
 const ACCOUNT = 'b0d9e7c6a5f4e3d2c1b0a9f8e7d6c5b4';
 
 interface Units {
@@ -254,7 +256,7 @@ export const runAccountBudgetBench = async (options: { sessions: number; rounds:
     return {
       sessions_on_one_account: options.sessions,
       rounds: options.rounds,
-      heartbeat_s: 30,
+      heartbeat_s: HEARTBEAT_S,
       moving: movingResult,
       idle: idleResult,
       breach_query: { contributions: contributions.length, rru: breachRru },
