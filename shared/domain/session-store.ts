@@ -57,8 +57,8 @@ export const leaseKeyOf = (accountId: string, pair: string): string => `lease#${
 /** DynamoDB's TransactWriteItems takes at most 100 actions: the session update plus one per pair. */
 export const MAX_LEASED_PAIRS = 99;
 
-/** A successor's claim also checks the lock and the (up to two) runs it takes over from: three actions fewer. */
-export const MAX_LEASED_PAIRS_ON_HANDOFF = MAX_LEASED_PAIRS - 3;
+/** A successor's claim also checks the lock, the (up to two) runs it takes over from and its account's scope. */
+export const MAX_LEASED_PAIRS_ON_HANDOFF = MAX_LEASED_PAIRS - 4;
 
 /** Fields a transition or patch may set beside the status; `null` clears a field. */
 export const SessionPatchSchema = z.strictObject({

@@ -148,6 +148,8 @@ describe('Local cloud: rolling a running strategy (deploy, restart, rollback)', 
     expect(alertsFor(cloud, newRun, { severity: 'CRITICAL' })).toEqual([]);
     const view = await api('GET', '/strategies/e2e-roll');
     expect(JSON.stringify(view.body)).toContain(newRun);
+    const oldView = await api('GET', `/sessions/${oldRun}`);
+    expect(JSON.stringify(oldView.body)).toContain(`"superseded_by":"${newRun}"`);
 
     await stopAndRelease('e2e-roll', newRun);
   }, 240_000);

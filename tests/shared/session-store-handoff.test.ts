@@ -248,4 +248,55 @@ describe('DynamoSessionStore: handoff of lock and account leases (embedded Dynam
     await store.update(failed, { handoff: { ...handoffOf(old, failed), phase: 'failed' } }, ['failed']);
     expect(await store.releaseLock('ho-undecided', failed)).toEqual({ ok: true });
   });
+
+  it("refuses a successor's claim while its account is not active (a halt between deploy and claim): the leases stay with the old run", async () => {
+    const old = await runningLive('ho-account-halt');
+    const next = await successorOf('ho-account-halt', old);
+    await stopPredecessor(old);
+    await store.transition(next, 'launching');
+    await store.passLock('ho-account-halt', old, next);
+    const halted = await store.changeTradingScope({
+      scope: { kind: 'account', account_id: ACCOUNT },
+      to: 'reducing',
+      expectedGeneration: 0,
+      actor: 'alice',
+      reason: 'test',
+    });
+    expect(halted.ok).toBe(true);
+
+    const claim = await claimOf(next, 'agent-new', ['BTC/USDT']);
+
+    expect(claim).toMatchObject({ ok: false, reason: 'scope_not_active' });
+    expect((await store.getAccountLease(ACCOUNT, 'BTC/USDT'))?.holder_run_id).toBe(old);
+  });
+
+  // Last: it leaves the fleet halted for this file's DynamoDB.
+  it('refuses a deploy while the fleet is halted, writing nothing (the successor would start trading)', async () => {
+    const old = await runningLive('ho-fleet-halt');
+    expect(
+      (
+        await store.changeTradingScope({
+          scope: { kind: 'fleet' },
+          to: 'reducing',
+          expectedGeneration: 0,
+          actor: 'alice',
+          reason: 'test',
+        })
+      ).ok,
+    ).toBe(true);
+
+    const input = newSessionInput('ho-fleet-halt', {
+      trading_mode: 'live',
+      run_id: 'live-ho-fleet-halt-next',
+    });
+    const created = await store.createSuccessor(input, {
+      lockHolder: old,
+      superseded: [{ run_id: old, statuses: ['running', 'paused'], supersededBy: null }],
+      handoff: handoffOf(old, input.run_id),
+    });
+
+    expect(created).toMatchObject({ ok: false, reason: 'handoff_refused' });
+    expect(await store.get(input.run_id)).toBeUndefined();
+    expect((await store.get(old))?.superseded_by ?? null).toBeNull();
+  });
 });

@@ -29,6 +29,22 @@ export const sessionView = (session: Session, nowMs: number) => ({
   requested_by: session.requested_by,
   alias: session.alias,
   stage: session.stage,
+  model_version: session.model_version ?? null,
+  // A rolled strategy: the run this one took over from, the run that took over from it, and how.
+  supersedes: session.supersedes ?? null,
+  superseded_by: session.superseded_by ?? null,
+  handoff:
+    session.handoff === null || session.handoff === undefined
+      ? null
+      : {
+          kind: session.handoff.kind,
+          mode: session.handoff.mode,
+          phase: session.handoff.phase,
+          from_run_id: session.handoff.from_run_id,
+          to_run_id: session.handoff.to_run_id,
+          rollback_of: session.handoff.rollback_of,
+          requested_at: session.handoff.requested_at,
+        },
   exchange: session.exchange,
   pairs: session.pairs,
   metrics: session.metrics,

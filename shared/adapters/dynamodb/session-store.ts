@@ -355,7 +355,8 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
             {
               Put: {
                 TableName: this.#sessionsTable,
-                Item: session,
+                // The successor is its strategy's fleet row (fleet-index) from its first write, as a start.
+                Item: { ...session, fleet_row: FLEET_ROW },
                 ConditionExpression: 'attribute_not_exists(run_id)',
               },
             },
@@ -368,9 +369,13 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
                 ExpressionAttributeValues: { ':holder': request.lockHolder },
               },
             },
+            // A halted or reducing fleet starts no new version, as it starts no session.
+            this.#scopeActiveCheck(FLEET),
           ],
         }),
       );
+      // The predecessor's row stays until the strategy's next start: the fleet read shows the row of the run
+      // the lock names, which is the predecessor until the launch passes the lock to this one.
       return { ok: true, session };
     } catch (error) {
       if (!isTransactionCancelled(error)) throw error;
@@ -391,6 +396,10 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
                 ? `session ${run.run_id} is already being handed off to ${current.superseded_by ?? '(none)'}`
                 : `session ${run.run_id} is ${current.status}; the handoff starts only from ${run.statuses.join(' or ')}`,
         };
+      }
+      if (failedAt === supersede.length + 2) {
+        const scope = await this.getTradingScope(FLEET);
+        return { ok: false, reason: 'handoff_refused', message: scopeRefusalOf(scope).message };
       }
       if (failedAt === supersede.length + 1) {
         const lock = await this.getLock(input.strategy_id);
@@ -561,6 +570,9 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       .map((name) => `holder_run_id = ${name}`)
       .join(' OR ');
     const checks = this.#overAndSupersededChecks(chain, claim.run_id);
+    // A successor is a new writer on its account: it needs the account active, as a first live claim does.
+    const scopeCheck =
+      accountId === undefined ? [] : [this.#scopeActiveCheck({ kind: 'account', account_id: accountId })];
     try {
       await this.#doc.send(
         new TransactWriteCommand({
@@ -603,6 +615,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
                 ExpressionAttributeValues: { ':nullType': 'NULL', ':run': claim.run_id, ...holderValues },
               },
             })),
+            ...scopeCheck,
           ],
         }),
       );
@@ -628,8 +641,12 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
           message: `the lock of ${session.strategy_id} is held by ${lock?.active_run_id ?? 'nobody'}, not ${claim.run_id}: the handoff has not passed it yet`,
         };
       }
+      if (scopeCheck.length > 0 && failed(2 + checks.length + pairs.length)) {
+        const scope = await this.getTradingScope({ kind: 'account', account_id: accountId as string });
+        return { ok: false, reason: 'scope_not_active', scope, message: scopeRefusalOf(scope).message };
+      }
       const busy = reasons
-        .slice(2 + checks.length)
+        .slice(2 + checks.length, 2 + checks.length + pairs.length)
         .findIndex((reason) => reason?.Code === 'ConditionalCheckFailed');
       if (busy === -1 || accountId === undefined) throw error;
       const pair = pairs[busy] as string;
@@ -1071,8 +1088,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     // rollback takes lock and leases over (or frees them); a teardown arriving first must not free them.
     const undecided = ['requested', 'retiring', 'predecessor_gone'];
     if (
-      session !== undefined &&
-      session.handoff &&
+      session?.handoff &&
       session.handoff.kind !== 'rollback' &&
       undecided.includes(session.handoff.phase) &&
       (session.superseded_by ?? null) === null &&
