@@ -75,18 +75,19 @@ export const runFleetHaltBench = async (options: {
         300_000,
       );
 
-    // reducing: each session's time from the request to its Freqtrade reported paused
+    // reducing: each session's time from the request to the heartbeat that first reported its Freqtrade
+    // paused (the agent's own timestamp, same machine clock: independent of how often this loop polls)
     const pausedAfter = new Map<string, number>();
     const haltAt = performance.now();
+    const haltWallMs = Date.now();
     const halting = api('POST', '/fleet/halt', { body: { mode: 'reducing', reason: 'bench' } });
     await eventually(
       async () => {
-        for (const runId of runIds) {
-          if (pausedAfter.has(runId)) continue;
-          const session = await cloud.store.get(runId);
-          if (session?.health?.freqtrade_state === 'paused')
-            pausedAfter.set(runId, performance.now() - haltAt);
-        }
+        const waiting = runIds.filter((runId) => !pausedAfter.has(runId));
+        const seen = await Promise.all(waiting.map((runId) => cloud.store.get(runId)));
+        for (const session of seen)
+          if (session?.health?.freqtrade_state === 'paused' && session.last_heartbeat !== null)
+            pausedAfter.set(session.run_id, Date.parse(session.last_heartbeat) - haltWallMs);
         return pausedAfter.size === runIds.length;
       },
       'every Freqtrade paused',
@@ -95,7 +96,6 @@ export const runFleetHaltBench = async (options: {
     const reducing = await halting;
     const haltAnswerMs = performance.now() - haltAt;
     // The control plane's part: from the request until the session's intent was written (same machine clock).
-    const haltWallMs = Date.now() - haltAnswerMs;
     const heldAfter: number[] = [];
     for (const runId of runIds) {
       const changedAt = (await cloud.store.get(runId))?.desired_state_changed_at;
@@ -121,7 +121,7 @@ export const runFleetHaltBench = async (options: {
         p99_ms: Math.round(percentile(samples, 99)),
         max_ms: Math.round(Math.max(...samples)),
         goal_p99_ms: controlPollS * 1000 + 1000,
-        note: 'seen through the store, where the agent reports a confirmed pause at once; the halt request itself answers once every agent confirmed',
+        note: "to the agent's heartbeat reporting Freqtrade paused (sent at once after a confirmed pause); the halt request itself answers once every agent confirmed",
       },
       halt_to_intent_written: {
         p50_ms: Math.round(percentile(heldAfter, 50)),

@@ -77,15 +77,19 @@ export const sessionsInScope = async (
 ): Promise<Session[]> => {
   const ref = scopeRefOf(scope);
   const found: Session[] = [];
-  for (const status of SCOPE_ACTED_STATUSES) {
-    let cursor: string | undefined;
-    do {
-      const page = await store.listByStatus(status, { limit: options.pageSize ?? 100, cursor });
-      for (const session of page.items) if (isInScope(session, ref)) found.push(session);
-      cursor = page.cursor;
-    } while (cursor !== undefined);
-  }
-  return found;
+  // One status at a time would add its round trips to every halt's latency: the statuses go in parallel.
+  await Promise.all(
+    SCOPE_ACTED_STATUSES.map(async (status) => {
+      let cursor: string | undefined;
+      do {
+        const page = await store.listByStatus(status, { limit: options.pageSize ?? 100, cursor });
+        for (const session of page.items) if (isInScope(session, ref)) found.push(session);
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+    }),
+  );
+  // A session whose status changed between two of the queries is in both: once is enough.
+  return [...new Map(found.map((session) => [session.run_id, session])).values()];
 };
 
 const describeError = (error: unknown) =>
@@ -101,40 +105,47 @@ export const applyScopeToSessions = async (
   const report: FanOutReport = { acted: [], untouched: [], failed: [], live: 0 };
   const listed = await sessionsInScope(store, scope, options);
   const reason = `${scopeNameOf(scopeRefOf(scope))} ${scope.state} by ${scope.changed_by}: ${scope.reason}`;
-  await inPool(listed, options.concurrency ?? 16, async (seen) => {
+  /** One decision executed; undefined when the store refused it because the session moved on. */
+  const execute = async (session: Session, action: ScopeSessionAction) => {
+    switch (action.type) {
+      case 'none':
+        return undefined;
+      case 'hold':
+        return store.holdForScope(session.run_id, scope.run_id);
+      case 'stop_flatten':
+        return store.stopForScope(session.run_id, scope.run_id, reason.slice(0, 1024));
+      case 'release_and_resume':
+        return store.releaseScopeHold(session.run_id, scope.run_id, true);
+      case 'release':
+        return store.releaseScopeHold(session.run_id, scope.run_id, false);
+    }
+  };
+  await inPool(listed, options.concurrency ?? 32, async (seen) => {
     try {
-      const session = await store.get(seen.run_id);
-      if (session === undefined) return;
-      if (session.trading_mode === 'live') report.live += 1;
-      const action = scopeActionFor(session, scope.run_id, scope.state);
-      const ref = refOf(session);
-      let result: Awaited<ReturnType<TradingScopeStore['holdForScope']>> | undefined;
-      switch (action.type) {
-        case 'none':
-          report.untouched.push({ ...ref, why: action.why });
-          return;
-        case 'hold':
-          result = await store.holdForScope(session.run_id, scope.run_id);
-          break;
-        case 'stop_flatten':
-          result = await store.stopForScope(session.run_id, scope.run_id, reason.slice(0, 1024));
-          break;
-        case 'release_and_resume':
-          result = await store.releaseScopeHold(session.run_id, scope.run_id, true);
-          break;
-        case 'release':
-          result = await store.releaseScopeHold(session.run_id, scope.run_id, false);
-          break;
+      // The listed image decides first: a hold or a stop is a conditional write that refuses a session
+      // that moved on, so the common case costs one write and no read. Anything else, or a refusal, is
+      // decided again from the item as it is now (strongly consistent).
+      let session: Session | undefined = seen;
+      let action = scopeActionFor(seen, scope.run_id, scope.state);
+      let result =
+        action.type === 'hold' || action.type === 'stop_flatten' ? await execute(seen, action) : undefined;
+      if (result === undefined || !result.ok) {
+        session = await store.get(seen.run_id);
+        if (session === undefined) return;
+        action = scopeActionFor(session, scope.run_id, scope.state);
+        result = await execute(session, action);
       }
-      if (result.ok) {
+      if (session.trading_mode === 'live') report.live += 1;
+      const ref = refOf(session);
+      if (action.type === 'none' || result === undefined) {
+        report.untouched.push({ ...ref, why: action.type === 'none' ? action.why : 'nothing to do' });
+      } else if (result.ok) {
         report.acted.push({
           ...ref,
           action: action.type,
           note: action.type === 'release' ? `kept paused: ${action.keptPausedBecause}` : null,
         });
-      } else if (result.reason === 'not_found') {
-        // Gone since the listing: nothing left to act on.
-      } else {
+      } else if (result.reason !== 'not_found') {
         report.failed.push({ ...ref, error: result.message });
       }
     } catch (error) {
