@@ -223,6 +223,15 @@ export const totalsFor = (
   };
 };
 
+/**
+ * The stake currencies the account's sessions report (from the aggregate's figures), so an operator sees a
+ * budget set in a currency none of them trades (it would never breach) before relying on it.
+ */
+export const currenciesOf = (figures: Readonly<Record<string, number>>): string[] =>
+  [...new Set(Object.keys(figures).map((key) => key.split('#')[1] ?? ''))]
+    .filter((currency) => currency !== '' && currency !== UNKNOWN_CURRENCY)
+    .sort();
+
 export const BudgetRuleSchema = z.enum(['daily_loss', 'gross_exposure']);
 export type BudgetRule = z.infer<typeof BudgetRuleSchema>;
 

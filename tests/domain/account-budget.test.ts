@@ -10,6 +10,7 @@ import {
   budgetSharesOf,
   contributionDelta,
   contributionOf,
+  currenciesOf,
   decideBudget,
   evaluateBudget,
   exposureTotalKey,
@@ -202,6 +203,18 @@ describe('Domain: account budgets', () => {
         [exposureTotalKey('BTC')]: 2,
       };
       expect(totalsFor(figures, 'USDT', DAY)).toEqual({ pnl_today: -320, exposure: 5_000 });
+    });
+  });
+
+  describe('currenciesOf', () => {
+    it('lists the currencies the sessions report, leaving out the unknown one', () => {
+      const figures = {
+        [pnlTotalKey('USDT', DAY)]: -1,
+        [exposureTotalKey('BTC')]: 2,
+        [exposureTotalKey('USDT')]: 0,
+        [pnlTotalKey('?', DAY)]: -3,
+      };
+      expect(currenciesOf(figures)).toEqual(['BTC', 'USDT']);
     });
   });
 

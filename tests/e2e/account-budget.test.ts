@@ -71,7 +71,11 @@ describe('Local cloud: an account budget', () => {
     expect(critical[0]?.message).toContain(runId);
     expect(critical[0]?.message).toContain('gross exposure');
     const view = await api('GET', `/accounts/${accountId}/budget`);
-    expect(view.body).toMatchObject({ account_id: accountId, budget: { gross_exposure_max: 1 } });
+    expect(view.body).toMatchObject({
+      account_id: accountId,
+      budget: { gross_exposure_max: 1 },
+      currencies_seen: ['USDT'],
+    });
     expect((view.body.today as { exposure: number }).exposure).toBeGreaterThan(1);
   }, 240_000);
 

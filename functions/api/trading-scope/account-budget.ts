@@ -4,6 +4,7 @@ import {
   AccountBudgetSchema,
   type AccountBudgetStore,
   budgetLoosens,
+  currenciesOf,
   type StoredAccountBudget,
   totalsFor,
   utcDayOf,
@@ -40,6 +41,10 @@ export const AccountBudgetViewSchema = z
     today: z.strictObject({ day: z.string(), pnl_today: z.number(), exposure: z.number() }).nullable().meta({
       description: "The account's totals in the budget's currency, as the stream processor keeps them",
     }),
+    currencies_seen: z.array(z.string()).meta({
+      description:
+        "The stake currencies the account's sessions report: a budget in none of them never breaches",
+    }),
   })
   .meta({ id: 'AccountBudget' });
 
@@ -60,6 +65,7 @@ const viewOf = async (deps: AccountBudgetRouteDeps, accountId: string) => {
     account_id: accountId,
     budget,
     today: budget === null ? null : { day, ...totalsFor(aggregate.figures, budget.stake_currency, day) },
+    currencies_seen: currenciesOf(aggregate.figures),
   };
 };
 

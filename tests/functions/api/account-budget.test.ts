@@ -80,6 +80,7 @@ describe('Handler: trading-scope, account budgets', () => {
       account_id: accountId,
       budget: { stake_currency: 'USDT', daily_loss_max: 500 },
       today: { pnl_today: 0, exposure: 0 },
+      currencies_seen: [],
     });
     expect(await auditOf(accountId)).toEqual([
       ['budget', 'accepted', 'none -> loss 500, exposure unlimited USDT'],
