@@ -17,7 +17,21 @@ export interface HeartbeatReporterOptions {
   /** The seq the session held when claimed; ours continue after it. */
   initialSeq: number;
   build: (seq: number, at: string) => Heartbeat;
+  /** PnL history keeps a point at most this often (default HISTORY_EVERY_MS), not one per heartbeat. */
+  historyEveryMs?: number;
 }
+
+/**
+ * 30 s: the charts' resolution before heartbeats came every 15 s. A point is a write unit, so one per
+ * heartbeat would double the history's cost for a resolution nobody reads.
+ */
+export const HISTORY_EVERY_MS = 30_000;
+
+/** Every other heartbeat up to 30 s apart (fast test intervals keep their points), never more than one each. */
+export const historyEveryMsFor = (heartbeatIntervalS: number): number =>
+  Math.max(heartbeatIntervalS * 1000, Math.min(HISTORY_EVERY_MS, 2 * heartbeatIntervalS * 1000));
+/** Timers drift: a heartbeat a little early still counts as the next point's. */
+const HISTORY_TOLERANCE = 0.9;
 
 /**
  * One fenced UpdateItem per heartbeat (store.recordHeartbeat). Sends are serialized, so the seq is
@@ -30,6 +44,7 @@ export class HeartbeatReporter {
   #lastSuccessAt: number | undefined;
   #lastOk = false;
   #sent = 0;
+  #lastHistoryAt: number | undefined;
 
   constructor(options: HeartbeatReporterOptions) {
     this.#options = options;
@@ -72,10 +87,15 @@ export class HeartbeatReporter {
       this.#lastOk = true;
       this.#lastSuccessAt = clock.now();
       logger.debug('heartbeat', { reason, seq, desired_state: result.desiredState });
-      // History is for PnL charts: losing one point must never hold up the heartbeat.
-      store.appendHistory([historyEntryOf(this.#options.strategyId, heartbeat)]).catch((error: unknown) => {
-        logger.warn('history write failed', describeError(error));
-      });
+      const everyMs = this.#options.historyEveryMs ?? HISTORY_EVERY_MS;
+      const now = clock.now();
+      if (this.#lastHistoryAt === undefined || now - this.#lastHistoryAt >= everyMs * HISTORY_TOLERANCE) {
+        this.#lastHistoryAt = now;
+        // History is for PnL charts: losing one point must never hold up the heartbeat.
+        store.appendHistory([historyEntryOf(this.#options.strategyId, heartbeat)]).catch((error: unknown) => {
+          logger.warn('history write failed', describeError(error));
+        });
+      }
       return { kind: 'ok', session: result.session };
     }
     if (result.reason === 'out_of_order') {

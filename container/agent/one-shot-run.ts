@@ -14,7 +14,7 @@ import type { AgentOptions } from './env';
 import { userDataDirFor, writeFreqtradeConfig } from './freqtrade/config-writer';
 import { runOneShot, type SpawnFn } from './freqtrade/supervisor';
 import type { HealthVerdict } from './health-server';
-import { type HeartbeatOutcome, HeartbeatReporter } from './heartbeat';
+import { type HeartbeatOutcome, HeartbeatReporter, historyEveryMsFor } from './heartbeat';
 import type { StopCause } from './lifecycle';
 import { describeError } from './logger';
 import { MetricsCollector } from './metrics';
@@ -155,6 +155,7 @@ export const createOneShotRun = (
     strategyId: options.strategyId,
     initialSeq: session.heartbeat_seq,
     build,
+    historyEveryMs: historyEveryMsFor(options.heartbeatIntervalS),
   });
   const stop = (cause: StopCause, why: string) => runtime.stop(cause, why);
 

@@ -23,7 +23,7 @@ import { type BotControl, FreqtradeClient, type FreqtradeEndpoint } from './freq
 import type { InitialState } from './freqtrade/config-writer';
 import { FreqtradeSupervisor, type SpawnFn } from './freqtrade/supervisor';
 import type { HealthVerdict } from './health-server';
-import { type HeartbeatOutcome, HeartbeatReporter } from './heartbeat';
+import { type HeartbeatOutcome, HeartbeatReporter, historyEveryMsFor } from './heartbeat';
 import type { HttpFetch } from './http';
 import { describeOutcome, type StopCause } from './lifecycle';
 import { describeError } from './logger';
@@ -108,6 +108,7 @@ export const createServiceRun = (
     strategyId: options.strategyId,
     initialSeq: session.heartbeat_seq,
     build: (seq, at) => buildHeartbeat(seq, at),
+    historyEveryMs: historyEveryMsFor(options.heartbeatIntervalS),
   });
   const failClosed = () =>
     clock.now() - (heartbeats.lastSuccessAt ?? claimedAt) > options.heartbeatFailClosedS * 1000;
