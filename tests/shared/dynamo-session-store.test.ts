@@ -226,7 +226,8 @@ describe('DynamoSessionStore: a refused conditional write reports the item as it
       const notHeld = await store.releaseLock('all-old-lock', 'dry-run-someone-else-0001');
 
       expect(busy).toMatchObject({ ok: false, reason: 'strategy_busy', activeRunId: first.run_id });
-      expect(busySent).toEqual(['TransactWriteItems']);
+      // The GetItem before the write reads the last run, whose fleet row a new session takes (GET /fleet).
+      expect(busySent).toEqual(['GetItem', 'TransactWriteItems']);
       expect(notHeld).toMatchObject({ ok: false, reason: 'not_held', activeRunId: first.run_id });
       expect(sent).toEqual(['GetItem', 'UpdateItem']);
     } finally {

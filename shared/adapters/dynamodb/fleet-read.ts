@@ -127,39 +127,27 @@ export class DynamoFleetReader implements FleetReader {
 }
 
 /**
- * After a strategy's new session is created (and carries `fleet_row`), its earlier sessions leave the
- * fleet index, so the index holds one row per strategy however many sessions a strategy has had.
- * Best effort by design: a row left behind (a crash between the two writes) costs the fleet read one
- * item and is never shown (the lock names the current run); the strategy's next start removes it.
+ * After a strategy's new session is created (and carries `fleet_row`), its last session leaves the fleet
+ * index, so the index holds one row per strategy however many sessions a strategy has had. One UpdateItem
+ * by key (createSession read the lock's last run before replacing it). Best effort by design: a row left
+ * behind (a crash between the two writes, or two starts racing past a stop) costs the fleet read one item
+ * and is never shown, since the lock names the current run.
  */
-export const demoteSupersededFleetRows = async (
+export const demoteFleetRow = async (
   doc: DynamoDBDocumentClient,
   table: string,
-  strategyId: string,
-  currentRunId: string,
+  runId: string,
 ): Promise<void> => {
-  const rows = await doc.send(
-    new QueryCommand({
-      TableName: table,
-      IndexName: FLEET_INDEX,
-      KeyConditionExpression: 'fleet_row = :row AND strategy_id = :strategy',
-      ExpressionAttributeValues: { ':row': FLEET_ROW, ':strategy': strategyId },
-      ProjectionExpression: 'run_id',
-    }),
-  );
-  for (const row of rows.Items ?? []) {
-    if (row.run_id === currentRunId) continue;
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: { run_id: row.run_id },
-          UpdateExpression: 'REMOVE fleet_row',
-          ConditionExpression: 'attribute_exists(fleet_row)',
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
-    }
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { run_id: runId },
+        UpdateExpression: 'REMOVE fleet_row',
+        ConditionExpression: 'attribute_exists(fleet_row)',
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
   }
 };

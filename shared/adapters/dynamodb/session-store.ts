@@ -91,7 +91,7 @@ import {
 } from '../../domain/trading-scope';
 import { predecessorsOf } from '../../domain/transitions';
 import { decodeCursor, encodeCursor } from './cursor';
-import { demoteSupersededFleetRows } from './fleet-read';
+import { demoteFleetRow } from './fleet-read';
 
 export const STATUS_INDEX = 'status-created_at-index';
 export const STRATEGY_LOCK_INDEX = 'strategy-lock-index';
@@ -241,6 +241,11 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
   async createSession(raw: unknown): Promise<CreateSessionResult> {
     const input = parseInput(NewSessionSchema, raw, 'new session');
     const session = buildSession(input, this.#clock.now());
+    // The strategy's last run, whose fleet row the new session takes over (read first: the lock is replaced).
+    const previousRunId = await this.getLock(input.strategy_id).then(
+      (lock) => lock?.last_run_id,
+      () => undefined,
+    );
     const lock: StrategyLock = {
       item_type: 'strategy_lock',
       lock_scope: LOCK_SCOPE,
@@ -281,12 +286,8 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
         }),
       );
       // The start is made; a failed demotion only leaves a row the fleet read skips (see the function).
-      await demoteSupersededFleetRows(
-        this.#doc,
-        this.#sessionsTable,
-        session.strategy_id,
-        session.run_id,
-      ).catch(() => undefined);
+      if (previousRunId !== undefined && previousRunId !== session.run_id)
+        await demoteFleetRow(this.#doc, this.#sessionsTable, previousRunId).catch(() => undefined);
       return { ok: true, session };
     } catch (error) {
       if (!isTransactionCancelled(error)) throw error;
