@@ -1,5 +1,8 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -18,13 +21,19 @@ import { parseAgentEnv } from '../../container/agent/env';
 import { FreqtradeClient } from '../../container/agent/freqtrade/client';
 import * as freqtrade from '../../container/agent/freqtrade/schemas';
 import { createHandler as createControlHandler } from '../../functions/api/control-strategy/handler';
+import { createHandler as createPromoteHandler } from '../../functions/api/promote-strategy/handler';
 import { createHandler as createReadHandler } from '../../functions/api/read-strategies/handler';
 import { createHandler as createStartHandler } from '../../functions/api/start-strategy/handler';
 import { handleTaskStateChange } from '../../functions/ecs-events/handler';
 import { createHandler as createLaunchStepHandler } from '../../functions/launch/step/handler';
 import { imagesOf } from '../../functions/stream/session-events/handler';
+import { FilePromotionRegistry } from '../../local/mlflow/file-promotion-registry';
+import { DEMO_REGISTRY_FILE } from '../../local/mlflow/index';
+import { DynamoBacktestEvidence } from '../../shared/adapters/dynamodb/backtest-evidence';
+import { MlflowPromotionRegistry } from '../../shared/adapters/mlflow/promotion-registry';
 import { ManualClock, TradaiError } from '../../shared/domain';
 import type { AuditLog } from '../../shared/domain/audit';
+import { PromotionFloorsSchema, PromotionTargetSchema } from '../../shared/domain/model-promotion';
 import { parseEnv, TablesEnvSchema } from '../../shared/runtime/env';
 import { InMemoryDedupLedger } from '../../shared/runtime/events-dedup';
 import { awsAdapters, silentLogger } from '../adapters/support/workflow-fixtures';
@@ -187,10 +196,21 @@ export const startHttpFuzz = async (): Promise<HttpFuzzEnv> => {
     listByStrategy: (id, page) => audit.listByStrategy(id, page),
   };
   for (const id of RUNNING) await runningSession(env, id);
-  const invokers: Record<'start' | 'control' | 'read', Invoke> = {
+  // Promotions write a copy of the demo registry; the gate is on (no backtests: Production is refused).
+  const registryDir = await mkdtemp(join(tmpdir(), 'tradai-fuzz-registry-'));
+  await copyFile(DEMO_REGISTRY_FILE, join(registryDir, 'registry.json'));
+  const invokers: Record<'start' | 'control' | 'read' | 'promote', Invoke> = {
     start: invoker(createStartHandler(env.deps)),
     control: invoker(createControlHandler(env.deps)),
     read: invoker(createReadHandler(env.deps)),
+    promote: invoker(
+      createPromoteHandler({
+        ...env.deps,
+        registry: new FilePromotionRegistry(join(registryDir, 'registry.json')),
+        backtests: new DynamoBacktestEvidence(env.dynamo.doc, { sessionsTable: env.tables.sessions }),
+        promotionFloors: PromotionFloorsSchema.parse({ min_trades: 10 }),
+      }),
+    ),
   };
 
   const httpTarget = (
@@ -279,8 +299,47 @@ export const startHttpFuzz = async (): Promise<HttpFuzzEnv> => {
       'control',
       post('/strategies/{strategyId}/stop', stopBody),
     ),
+    httpTarget(
+      'http POST /strategies/{strategyId}/promote',
+      'promote',
+      post(
+        '/strategies/{strategyId}/promote',
+        fc.oneof(
+          // Valid promotions of the demo strategy (accepted for Staging and an alias, gated for Production).
+          {
+            weight: 3,
+            arbitrary: fc.record({
+              version: fc.constantFrom('1', '2'),
+              to: fc.constantFrom('Staging', 'champion', 'Production'),
+              model: fc.constant('TradaiDemo'),
+              reason: fc.constant('fuzz'),
+            }),
+          },
+          fc.record(
+            {
+              version: fc.oneof(fc.constantFrom('1', '2', '9', '01', '', 2, -1, 1.5), nastyString),
+              to: fc.oneof(
+                fc.constantFrom('Production', 'staging', 'champion', 'latest', 'v2', ' '),
+                nastyString,
+              ),
+              model: fc.constantFrom('TradaiDemo', 'MomentumStrategy', 'Nope', '../x'),
+              reason: fc.oneof(fc.constant('fuzz'), nastyString),
+            },
+            { requiredKeys: ['version', 'to'] },
+          ),
+          jsonReply(['version', 'to', 'model', 'reason']),
+        ),
+      ),
+    ),
   ];
-  return { env, targets, close: () => env.close() };
+  return {
+    env,
+    targets,
+    close: async () => {
+      await env.close();
+      await rm(registryDir, { recursive: true, force: true });
+    },
+  };
 };
 
 // -- Events and parsers ----------------------------------------------------------------------------------
@@ -517,6 +576,7 @@ export const startEventFuzz = async (env: ApiTestEnv): Promise<EventFuzzEnv> => 
     'daily',
   ] as const;
   const mlflow = new MlflowRestRegistry({ trackingUri: replyUrl, timeoutMs: 2000 });
+  const promotion = new MlflowPromotionRegistry({ trackingUri: replyUrl, timeoutMs: 2000 });
   targets.push(
     {
       name: 'Freqtrade REST replies (FreqtradeClient over a socket)',
@@ -611,6 +671,32 @@ export const startEventFuzz = async (env: ApiTestEnv): Promise<EventFuzzEnv> => 
       },
     },
   );
+  targets.push({
+    name: 'MLflow REST replies to a promotion (MlflowPromotionRegistry over a socket)',
+    arbitrary: fc.record({
+      op: fc.constantFrom('get', 'Production', 'champion'),
+      reply: replyCase([
+        'model_version',
+        'name',
+        'version',
+        'current_stage',
+        'aliases',
+        'tags',
+        'error_code',
+      ]),
+    }),
+    run: async (input) => {
+      const { op, reply: next } = input as { op: string; reply: typeof reply };
+      reply = next;
+      try {
+        if (op === 'get') await promotion.getVersion('Pascal', '3');
+        else await promotion.promote('Pascal', '3', PromotionTargetSchema.parse(op));
+        return { outcome: 'accepted' };
+      } catch (error) {
+        return typedRefusal(error);
+      }
+    },
+  });
   return {
     targets,
     close: async () => {
