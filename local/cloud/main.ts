@@ -123,7 +123,7 @@ TradAI control plane is up (${values.memory ? 'in memory' : `data in ${values.da
   HTTP API        ${cloud.url}
   console         ${cloud.url}/  (the dashboard; log in there with the local issuer)
   DynamoDB        ${cloud.dynamoEndpoint}  (tables ${cloud.tables.sessions}, ${cloud.tables.metrics})
-  MLflow          ${mlflow === undefined ? 'file registry (local/demo/registry.json)' : `real, ${mlflow.url}`}
+  MLflow          ${mlflow === undefined ? `file registry (local/demo/registry.json, copied to ${values.memory ? 'a temp folder' : join(values.data, 'registry.json')}: promotions land there)` : `real, ${mlflow.url}`}
   Freqtrade       ${exchange === undefined ? 'simulator' : `real (${REAL_FREQTRADE_CMD}), exchange ${exchange.url} (POST /__scenario)`}
   alerts          console${values.memory ? '' : `, ${values.data}/alerts.jsonl`}${env.ALERT_WEBHOOK_URL ? `, ${env.ALERT_WEBHOOK_URL}` : ''}
 
