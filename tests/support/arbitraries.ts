@@ -198,6 +198,26 @@ export const pauseResumeBody = fc.oneof(
   anyJson,
 );
 export const stopBody = fc.oneof(validStopBody, mutated(validStopBody, ['flatten', 'reason']), anyJson);
+/** POST /deploy: one selection, a handoff, a reason; then every field mutated, then anything. */
+export const validDeployBody = fc.oneof(
+  fc.record({
+    version: fc.constantFrom('3', '4', '99'),
+    handoff: fc.constant('carry_positions'),
+    reason: validReason,
+  }),
+  fc.record({
+    alias: fc.constantFrom('champion', 'challenger'),
+    handoff: fc.constant('wait_flat'),
+    wait_flat_s: fc.integer({ min: 1, max: 3600 }),
+    reason: validReason,
+  }),
+);
+export const deployBody = fc.oneof(
+  validDeployBody,
+  mutated(validDeployBody, ['version', 'alias', 'stage', 'handoff', 'wait_flat_s', 'reason']),
+  anyJson,
+);
+export const restartBody = fc.oneof(validPauseResumeBody, mutated(validPauseResumeBody, ['reason']), anyJson);
 
 // -- Query strings and headers --------------------------------------------------------------------------
 

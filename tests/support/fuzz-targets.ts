@@ -50,6 +50,7 @@ import {
   WRITE_SCOPES,
 } from '../functions/api/support';
 import {
+  deployBody,
   ecsEvent,
   envVars,
   historyQuery,
@@ -58,6 +59,7 @@ import {
   nastyString,
   pauseResumeBody,
   requestHeaders,
+  restartBody,
   runIdParam,
   startBody,
   stopBody,
@@ -285,6 +287,15 @@ export const startHttpFuzz = async (): Promise<HttpFuzzEnv> => {
       'http POST /strategies/{strategyId}/start',
       'start',
       post('/strategies/{strategyId}/start', startBody),
+    ),
+    // Deploy and restart roll whatever a start above left running (the start handler serves them).
+    httpTarget(
+      'http POST /strategies/{strategyId}/deploy|restart',
+      'start',
+      fc.oneof(
+        post('/strategies/{strategyId}/deploy', deployBody),
+        post('/strategies/{strategyId}/restart', restartBody),
+      ),
     ),
     httpTarget(
       'http POST /strategies/{strategyId}/pause|resume',
