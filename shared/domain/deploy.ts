@@ -119,6 +119,9 @@ export const decideLaunchFailure = (input: {
   if (handoff === null) return { type: 'no_rollback', why: 'not a handoff' };
   if (handoff.kind === 'rollback')
     return { type: 'no_rollback', why: 'a failed rollback is not rolled back' };
+  // An operator who stopped the new version (or the strategy) during the handoff wants nothing started.
+  if (failed.desired_state === 'stopped')
+    return { type: 'no_rollback', why: 'the operator stopped it during the handoff' };
   if (predecessor === undefined) return { type: 'no_rollback', why: 'the previous session is gone' };
   if (!isTerminal(predecessor.status) || handoff.phase === 'requested' || handoff.phase === 'retiring')
     return { type: 'no_rollback', why: 'the previous session was not handed off: it still runs' };

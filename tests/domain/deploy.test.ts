@@ -139,6 +139,12 @@ describe('Deploy: a successor that did not come up', () => {
     ],
     ['a lock held by another run', failed, predecessor, 'live-s-other'],
     ['no handoff at all', { ...failed, handoff: null }, predecessor, 'live-s-old'],
+    [
+      'a successor the operator stopped',
+      { ...failed, desired_state: 'stopped' as const },
+      predecessor,
+      'live-s-new',
+    ],
   ])('does not roll back %s', (_what, session, before, lockHolder) => {
     expect(decideLaunchFailure({ failed: session, predecessor: before, lockHolder }).type).toBe(
       'no_rollback',

@@ -126,9 +126,13 @@ const stopSession = async (
       ...(flatten === undefined ? {} : { flatten_on_stop: flatten }),
     },
   });
-  if (result.ok) return { ok: true as const, session: result.session };
+  if (result.ok) {
+    await stopSuccessorOf(deps, result.session, reason);
+    return { ok: true as const, session: result.session };
+  }
   if (result.reason === 'not_allowed' && result.current === 'stopping') {
     const current = await deps.store.get(session.run_id);
+    if (current !== undefined) await stopSuccessorOf(deps, current, reason);
     if (current !== undefined && flatten === true && !current.flatten_on_stop) {
       return {
         ok: false as const,
@@ -141,6 +145,24 @@ const stopSession = async (
     if (current !== undefined) return { ok: true as const, session: current };
   }
   return result;
+};
+
+/**
+ * A stop of a strategy whose session is being handed off stops the successor too: the operator wants the
+ * strategy stopped, not the new version started once the old one is gone. Its launch then compensates as
+ * stopped during launch, with no rollback (decideLaunchFailure).
+ */
+const stopSuccessorOf = async (deps: CommandDeps, session: Session, reason: string) => {
+  const successorRunId = session.superseded_by ?? null;
+  if (successorRunId === null) return;
+  const moved = await deps.store.transition(successorRunId, 'stopping', {
+    from: ['pending', 'launching', 'running', 'paused', 'stale'],
+    patch: {
+      desired_state: 'stopped',
+      status_reason: `${reason} (stopped during its handoff)`.slice(0, 1024),
+    },
+  });
+  if (!moved.ok) deps.logger.info('successor not stopped', { run_id: successorRunId, detail: moved.message });
 };
 
 /** Pause and resume differ only in the intent they write. */

@@ -6,14 +6,8 @@ import { type Clock, isoAt, systemClock } from '../../../shared/domain/clock';
 import { decideLaunchFailure, decidePredecessorWait } from '../../../shared/domain/deploy';
 import { parseInput } from '../../../shared/domain/errors';
 import { canAdvanceHandoff, type HandoffPhase } from '../../../shared/domain/handoff';
-import type {
-  AlertPublisher,
-  ContainerPlatform,
-  ContainerSpec,
-  LaunchWorkflow,
-} from '../../../shared/domain/ports';
+import type { ContainerPlatform, ContainerSpec, LaunchWorkflow } from '../../../shared/domain/ports';
 import {
-  ACTIVE_STATUSES,
   type ContainerRef,
   isTerminal,
   newRunId,

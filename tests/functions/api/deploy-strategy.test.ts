@@ -1,5 +1,6 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createHandler as createControlHandler } from '../../../functions/api/control-strategy/handler';
 import { createHandler } from '../../../functions/api/start-strategy/handler';
 import {
   ALL_SCOPES,
@@ -128,6 +129,31 @@ describe('Handler: deploy and restart (rolling a running strategy)', () => {
       alias: before?.alias ?? null,
       stage: before?.stage ?? null,
       handoff: { kind: 'restart', mode: 'carry_positions' },
+    });
+  });
+
+  it('stops the successor too when the strategy is stopped during its handoff (the new version started once the old one was gone)', async () => {
+    // prepare
+    const strategyId = fresh();
+    const running = (await runningSession(env, strategyId)).run_id;
+    const deployed = await deploy(strategyId, { version: '4', handoff: 'carry_positions', reason: 'x' });
+    const successor = deployed.body.run_id as string;
+    const control = invoker(createControlHandler(env.deps));
+
+    // act
+    const stopped = await control({
+      method: 'POST',
+      route: '/strategies/{strategyId}/stop',
+      params: { strategyId },
+      body: { reason: 'abort the deploy' },
+    });
+
+    // assess
+    expect(stopped.statusCode).toBe(202);
+    expect((await env.deps.store.get(running))?.status).toBe('stopping');
+    expect(await env.deps.store.get(successor)).toMatchObject({
+      status: 'stopping',
+      desired_state: 'stopped',
     });
   });
 });
