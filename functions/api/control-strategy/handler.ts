@@ -180,14 +180,29 @@ const intentRoute = (deps: CommandDeps, action: 'pause' | 'resume', desired: 'pa
         deps,
         request,
         { action, strategyId: request.params.strategyId, reason },
-        (session) =>
+        async (session) => {
           // A resume is refused while the fleet or the session's account is not active, in the same write.
-          desired === 'running'
-            ? deps.store.resumeIfScopesActive(session.run_id, reason, [
-                FLEET,
-                ...(session.account_id ? [accountScope(session.account_id)] : []),
-              ])
-            : deps.store.setDesiredState(session.run_id, desired, reason),
+          const apply = (target: Session) =>
+            desired === 'running'
+              ? deps.store.resumeIfScopesActive(target.run_id, reason, [
+                  FLEET,
+                  ...(target.account_id ? [accountScope(target.account_id)] : []),
+                ])
+              : deps.store.setDesiredState(target.run_id, desired, reason);
+          const result = await apply(session);
+          // During a handoff the successor starts in the state asked for now, not the one at the deploy.
+          const successor =
+            result.ok && session.superseded_by ? await deps.store.get(session.superseded_by) : undefined;
+          if (successor !== undefined && !isTerminal(successor.status) && successor.status !== 'stopping') {
+            const moved = await apply(successor);
+            if (!moved.ok)
+              deps.logger.info('successor intent not changed', {
+                run_id: successor.run_id,
+                detail: moved.message,
+              });
+          }
+          return result;
+        },
       );
     },
   });

@@ -156,4 +156,21 @@ describe('Handler: deploy and restart (rolling a running strategy)', () => {
       desired_state: 'stopped',
     });
   });
+
+  it('pauses the successor too when the strategy is paused during its handoff, so the new version does not start trading what the operator paused', async () => {
+    const strategyId = fresh();
+    await runningSession(env, strategyId);
+    const deployed = await deploy(strategyId, { version: '4', handoff: 'carry_positions', reason: 'x' });
+    const control = invoker(createControlHandler(env.deps));
+
+    const paused = await control({
+      method: 'POST',
+      route: '/strategies/{strategyId}/pause',
+      params: { strategyId },
+      body: { reason: 'hold on' },
+    });
+
+    expect(paused.statusCode).toBe(202);
+    expect((await env.deps.store.get(deployed.body.run_id as string))?.desired_state).toBe('paused');
+  });
 });
