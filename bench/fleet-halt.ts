@@ -3,6 +3,7 @@
  * `POST /fleet/halt {mode: reducing}` and the time until each one's Freqtrade is paused; then
  * `{mode: halted}` and the time until every position is closed and every session stopped.
  */
+import { loadavg } from 'node:os';
 import type { Session } from '../shared/domain/session';
 import {
   apiOf,
@@ -77,6 +78,10 @@ export const runFleetHaltBench = async (options: {
 
     // reducing: each session's time from the request to the heartbeat that first reported its Freqtrade
     // paused (the agent's own timestamp, same machine clock: independent of how often this loop polls)
+    // The function warm first (GET /fleet/state is the same function): the halt measures the fan-out and
+    // the agents, not a cold start.
+    await api('GET', '/fleet/state');
+    const loadBefore = loadavg()[0] ?? 0;
     const pausedAfter = new Map<string, number>();
     const haltAt = performance.now();
     const haltWallMs = Date.now();
@@ -97,9 +102,12 @@ export const runFleetHaltBench = async (options: {
     const haltAnswerMs = performance.now() - haltAt;
     // The control plane's part: from the request until the session's intent was written (same machine clock).
     const heldAfter: number[] = [];
+    const agentPart: number[] = [];
     for (const runId of runIds) {
       const changedAt = (await cloud.store.get(runId))?.desired_state_changed_at;
-      if (changedAt) heldAfter.push(Date.parse(changedAt) - haltWallMs);
+      if (!changedAt) continue;
+      heldAfter.push(Date.parse(changedAt) - haltWallMs);
+      agentPart.push((pausedAfter.get(runId) ?? Number.NaN) - (Date.parse(changedAt) - haltWallMs));
     }
 
     // halted: from the request until every position is closed and every session stopped
@@ -127,6 +135,15 @@ export const runFleetHaltBench = async (options: {
         p50_ms: Math.round(percentile(heldAfter, 50)),
         p99_ms: Math.round(percentile(heldAfter, 99)),
         note: "the fan-out's share of the latency; the rest is the agent's control poll and Freqtrade's pause",
+      },
+      intent_written_to_freqtrade_paused: {
+        p50_ms: Math.round(percentile(agentPart, 50)),
+        p99_ms: Math.round(percentile(agentPart, 99)),
+        note: "the agents' share: control poll, /pause, its confirmation and the heartbeat",
+      },
+      load_average_1m: {
+        before_halt: Math.round(loadBefore * 10) / 10,
+        after: Math.round((loadavg()[0] ?? 0) * 10) / 10,
       },
       halt_reducing_answer_ms: Math.round(haltAnswerMs),
       reducing_unconfirmed: body(reducing)?.unconfirmed.length ?? null,
