@@ -1453,7 +1453,8 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
 
   async resumeIfScopesActive(
     runIdRaw: string,
-    reason: string | null,
+    // As setDesiredState: a resume's reason goes to the audit record, not to the status reason.
+    _reason: string | null,
     scopes: readonly ScopeRef[],
   ): Promise<ScopedResumeResult> {
     const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
@@ -1467,7 +1468,6 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       desired_state_changed_at: now,
       updated_at: now,
       scope_cause: null,
-      ...(reason === null ? {} : { status_reason: reason }),
     });
     try {
       await this.#doc.send(
