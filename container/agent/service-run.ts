@@ -78,14 +78,17 @@ export const createServiceRun = (
 
   let current: Session = session;
   let desired: DesiredState = session.desired_state;
-  const risk = new RiskMonitor(session.risk_limits, session.risk, session.desired_state);
+  // A successor (deploy, restart, rollback) goes on from its predecessor's risk: the drawdown peak, the
+  // losses acknowledged and a latched response, so a deploy never resets a drawdown or lifts a risk pause.
+  const inheritedRisk = session.risk ?? booted.predecessor?.risk ?? null;
+  const risk = new RiskMonitor(session.risk_limits, inheritedRisk, session.desired_state);
   const loopStaleAfterMs =
     (options.loopStaleAfterS ?? Math.max(30, LOOP_STALE_CYCLES * throttleOf(loaded.config))) * 1000;
   const collector = new MetricsCollector({
     clock,
     loopStaleAfterMs,
     // The predecessor's peak and loss acknowledgement; the operator's starting capital (drawdown baseline).
-    previous: session.risk?.snapshot ?? null,
+    previous: inheritedRisk?.snapshot ?? null,
     ...(session.risk_limits.starting_capital === undefined
       ? {}
       : { startingCapital: session.risk_limits.starting_capital }),
@@ -98,7 +101,7 @@ export const createServiceRun = (
   /** A poll without failures has shown Freqtrade's open trades at least once. */
   let seenTrades = false;
   let supervisor: FreqtradeSupervisor | undefined;
-  let lastSnapshot: RiskSnapshot | null = session.risk?.snapshot ?? null;
+  let lastSnapshot: RiskSnapshot | null = inheritedRisk?.snapshot ?? null;
   const stopping = () => runtime.phase() === 'stopping' || runtime.phase() === 'done';
 
   const heartbeats: HeartbeatReporter = new HeartbeatReporter({
