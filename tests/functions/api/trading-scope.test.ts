@@ -9,6 +9,7 @@ import {
   type Invoke,
   invoker,
   LIVE_GROUPS,
+  LIVE_LIMITS,
   runningSession,
   startApiTest,
   WRITE_SCOPES,
@@ -187,5 +188,68 @@ describe('Handler: trading-scope (kill switch)', () => {
       fleet: { scope: 'fleet', state: 'active', previous_state: 'halted', reason: 'incident over' },
       accounts: [{ scope: 'account', account_id: ACCOUNT, state: 'active', previous_state: 'reducing' }],
     });
+  });
+});
+
+describe('Handler: trading-scope, a halt racing starts', () => {
+  let env: ApiTestEnv;
+  let store: DynamoSessionStore;
+
+  beforeAll(async () => {
+    env = await startApiTest();
+    store = env.dynamo.newStore(env.clock);
+  });
+  afterAll(async () => env.close());
+
+  it('leaves no session trading that a start created while the fleet was being halted (start refused, or found by the fan-out)', async () => {
+    // prepare
+    const halt = invoker(
+      createHandler({
+        ...env.deps,
+        store,
+        budgets: env.dynamo.newBudgets(env.clock),
+        alerts: new LocalAlertPublisher({ print: () => undefined }),
+        confirmTimeoutMs: 100,
+        confirmPollMs: 50,
+      }),
+    );
+    // Spread over the halt's run, so some land before its scope write and some after (either way the
+    // assertions hold: that is the property).
+    const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const starts = Array.from({ length: 40 }, async (_, index) => {
+      await later(index * 10);
+      return store.createSession({
+        run_id: `dry-run-race-${index}-20260302093000-abcd`,
+        strategy_id: `race-${index}`,
+        strategy_name: 'PascalStrategy',
+        trading_mode: 'dry-run',
+        risk_limits: LIVE_LIMITS,
+        requested_by: 'operator-1',
+        trace_id: `race-${index}`,
+      });
+    });
+
+    // act: the halt lands somewhere among the starts
+    const [halted, ...created] = await Promise.all([
+      halt({
+        method: 'POST',
+        route: '/fleet/halt',
+        body: { mode: 'reducing', reason: 'race' },
+        scopes: WRITE_SCOPES,
+      }),
+      ...starts,
+    ]);
+
+    // assess
+    expect(halted.statusCode, halted.raw).toBe(200);
+    const accepted = created.filter((result) => result.ok);
+    const refused = created.filter((result) => !result.ok);
+    expect(accepted.length + refused.length).toBe(40);
+    for (const result of refused) expect(result).toMatchObject({ reason: 'scope_not_active' });
+    for (const result of accepted) {
+      const session = await store.get(result.session.run_id);
+      expect(session?.desired_state, result.session.run_id).toBe('paused');
+      expect(session?.scope_holds).toEqual(['scope#fleet']);
+    }
   });
 });
