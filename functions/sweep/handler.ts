@@ -19,9 +19,11 @@ import {
   type SweepPolicy,
   suspectCutoffOf,
 } from '../../shared/domain/sweep';
+import type { TradingScopeStore } from '../../shared/domain/trading-scope';
 import { releaseLockIfContainerGone } from '../../shared/runtime/container-release';
 import { parseEnv, secondsVar } from '../../shared/runtime/env';
 import { type DedupLedger, once } from '../../shared/runtime/events-dedup';
+import { applyScopeToSessions } from '../../shared/runtime/scope-fanout';
 import { alertsFromEnv } from '../../shared/runtime/workflow-alerts';
 import {
   LIVE_TRADING_NAMESPACE,
@@ -47,7 +49,8 @@ export interface SweepPasses {
 }
 
 export interface SweepDeps {
-  store: SessionStore & SilentSessionFinder;
+  /** The trading scopes too: a non-active scope is re-applied to its sessions once a minute (sweepScopes). */
+  store: SessionStore & SilentSessionFinder & TradingScopeStore;
   platform: ContainerPlatform;
   alerts: AlertPublisher;
   ledger: DedupLedger;
@@ -292,6 +295,27 @@ const sweepSuspects = async (deps: SweepDeps, report: SweepReport, fleet: Fleet,
 };
 
 /**
+ * The halt's backstop: every scope that is not active is applied to its sessions again, so a halt whose
+ * Lambda ended mid-fan-out, or a session its listing missed, is held within a minute. When every scope is
+ * active this costs one Query of the scope items (a handful) per full pass; the fan-out itself writes only
+ * to sessions the scope does not hold yet.
+ */
+const sweepScopes = async (deps: SweepDeps, report: SweepReport) => {
+  for (const scope of await deps.store.listTradingScopes()) {
+    if (scope.state === 'active') continue;
+    const fanOut = await applyScopeToSessions(deps, scope);
+    for (const failed of fanOut.failed) report.errors.push({ run_id: failed.run_id, error: failed.error });
+    if (fanOut.acted.length === 0) continue;
+    deps.metrics.addMetric('ScopeHoldsRepaired', MetricUnit.Count, fanOut.acted.length);
+    deps.logger.warn('trading scope re-applied to sessions it had not reached', {
+      scope: scope.run_id,
+      state: scope.state,
+      run_ids: fanOut.acted.map((item) => item.run_id),
+    });
+  }
+};
+
+/**
  * One pass. A full one reads every swept status through the status index and backs up the lock release;
  * the others read the suspects through the heartbeat index and the launches and stops in flight.
  */
@@ -350,6 +374,17 @@ export const runSweep = async (deps: SweepDeps, options: { full?: boolean } = {}
         error: error instanceof Error ? error.message : String(error),
       });
       deps.logger.error('lock backstop could not list strategies', { error });
+    }
+  }
+  if (full) {
+    try {
+      await sweepScopes(deps, report);
+    } catch (error) {
+      report.errors.push({
+        run_id: '(scopes)',
+        error: error instanceof Error ? error.message : String(error),
+      });
+      deps.logger.error('trading scopes could not be re-applied', { error });
     }
   }
   emitFleetMetrics(deps.metrics, fleet, report);
