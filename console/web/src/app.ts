@@ -30,6 +30,7 @@ import {
   heartbeatHealth,
   money,
 } from './fleet';
+import { type FleetState, ScopeState } from './scope';
 
 /** How often the fleet is read; with ETag an unchanged fleet costs a 304 and no rendering. */
 export const FLEET_POLL_MS = 2_000;
@@ -573,6 +574,7 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
   const [session, setSession] = useState<Session | undefined>(() => storedSession(nowS()));
   const [notice, setNotice] = useState<string>();
   const [fleet, setFleet] = useState<Fleet>();
+  const [scopes, setScopes] = useState<FleetState>();
   const [pollFailure, setPollFailure] = useState<string>();
   const [selected, setSelected] = useState(selectedOfHash);
   const [pending, setPending] = useState<PendingCommand>();
@@ -590,6 +592,7 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
     forgetToken();
     setSession(undefined);
     setFleet(undefined);
+    setScopes(undefined);
     setNotice(message);
   }, []);
   const api = useMemo(
@@ -630,8 +633,13 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
     const poll = async () => {
       if (session.expiresAt <= nowS()) return logout('The token has expired: log in again');
       try {
-        const answer = await api.getIfChanged<FleetView>('/fleet', etag.value);
+        // GET /fleet/state is one Query and sends no ETag: read in full each time, beside the fleet.
+        const [answer, state] = await Promise.all([
+          api.getIfChanged<FleetView>('/fleet', etag.value),
+          api.get<FleetState>('/fleet/state'),
+        ]);
         if (stopped) return;
+        setScopes((held) => (JSON.stringify(held) === JSON.stringify(state) ? held : state));
         setPollFailure(undefined);
         if (answer === undefined) return;
         etag.value = answer.etag;
@@ -668,6 +676,7 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
         if (config.kind === 'cognito') location.assign(cognitoLogoutUrl(config));
       }}>Log out</button>
     </header>
+    <${ScopeState} api=${api} session=${session} state=${scopes} rows=${fleet?.view.strategies ?? []} onDone=${setFlash} />
     ${readable.allowed ? null : html`<p class="failure" role="alert">${readable.reason}</p>`}
     ${pollFailure === undefined ? null : html`<p class="failure" role="alert" data-poll-failure>${pollFailure}</p>`}
     ${flash === undefined ? null : html`<p class="flash" role="status">${flash}</p>`}
