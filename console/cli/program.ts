@@ -1,6 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { HANDOFF_MODES, MAX_WAIT_FLAT_S } from '../../shared/domain/handoff';
 import { alertsCommand } from './commands/alerts';
 import { type ControlAction, controlCommand } from './commands/control';
+import { deployBodyOf, restartBodyOf, rollCommand } from './commands/deploy';
 import { lsCommand } from './commands/ls';
 import { promoteCommand } from './commands/promote';
 import { historyCommand, showCommand } from './commands/read';
@@ -132,6 +134,53 @@ export const buildProgram = (
     .addOption(reasonOption())
     .option('--model <name>', "the registered model (default: the strategy's current or last session's)")
     .action((strategy: string, options) => run((ctx) => promoteCommand(ctx, strategy, options)));
+
+  const followOptions = (command: Command) =>
+    command
+      .addOption(yesOption())
+      .option('--no-wait', 'return once the handoff is accepted, without following it')
+      .option('--timeout <seconds>', 'how long to follow the handoff', numberIn(1, 7200), 600)
+      .option('--interval <seconds>', 'how often to ask', numberIn(0.01, 60), 1);
+
+  followOptions(
+    program
+      .command('deploy')
+      .description(
+        'roll a running strategy to another version through a handoff and follow it: old pausing -> stopping -> new launching -> running (exit 0) or failed (exit 4, naming any rollback)',
+      )
+      .argument('<strategy>', 'strategy id')
+      .option('--version <n>', 'an exact registry version')
+      .option('--alias <alias>', 'a registry alias (e.g. challenger)')
+      .option('--stage <stage>', 'a registry stage (e.g. Staging)')
+      .addOption(
+        new Option(
+          '--handoff <mode>',
+          'carry_positions: the new version manages the open trades; wait_flat: the old one closes them first (bounded)',
+        )
+          .choices(HANDOFF_MODES)
+          .makeOptionMandatory(),
+      )
+      .option(
+        '--wait-flat-s <seconds>',
+        'wait_flat: how long the old version may take to go flat (default 300)',
+        wholeIn(1, MAX_WAIT_FLAT_S),
+      )
+      .addOption(reasonOption()),
+  ).action((strategy: string, options) =>
+    run((ctx) => rollCommand(ctx, 'deploy', strategy, deployBodyOf(options), options)),
+  );
+
+  followOptions(
+    program
+      .command('restart')
+      .description(
+        'the same version on a fresh task through the same handoff (exchange credential rotation), followed as deploy is',
+      )
+      .argument('<strategy>', 'strategy id')
+      .addOption(reasonOption()),
+  ).action((strategy: string, options) =>
+    run((ctx) => rollCommand(ctx, 'restart', strategy, restartBodyOf(options), options)),
+  );
 
   program
     .command('halt')

@@ -1,0 +1,256 @@
+import ora from 'ora';
+import * as z from 'zod';
+import { DeployBodySchema, RestartBodySchema } from '../../../functions/api/start-strategy/schema';
+import { HandoffKindSchema, HandoffModeSchema, HandoffPhaseSchema } from '../../../shared/domain/handoff';
+import { SessionStatusSchema } from '../../../shared/domain/session';
+import type { CommandContext } from '../context';
+import { CliError, LaunchFailedError, UsageError } from '../errors';
+import { EXIT } from '../exit-codes';
+import { formatDuration } from '../format';
+import { launchVerdict } from '../launch';
+import { SessionViewSchema, StrategyReplySchema } from '../replies';
+import { strategyIdOf } from './read';
+import { spinnerFits } from './start';
+
+export interface DeployOptions {
+  version?: string;
+  alias?: string;
+  stage?: string;
+  handoff?: string;
+  waitFlatS?: number;
+  reason: string;
+}
+
+export interface FollowOptions {
+  yes?: boolean;
+  wait?: boolean;
+  timeout?: number;
+  interval?: number;
+}
+
+/** A session as GET /sessions/{runId} shows it, with what a rolled strategy adds (functions/api/shared/views.ts). */
+export const HandoffSessionSchema = SessionViewSchema.extend({
+  supersedes: z.string().nullable(),
+  superseded_by: z.string().nullable(),
+  handoff: z
+    .looseObject({
+      kind: HandoffKindSchema,
+      mode: HandoffModeSchema,
+      phase: HandoffPhaseSchema,
+      from_run_id: z.string(),
+      to_run_id: z.string(),
+      rollback_of: z.string().nullable(),
+    })
+    .nullable(),
+});
+export type HandoffSession = z.infer<typeof HandoffSessionSchema>;
+
+/** 202 of deploy and restart (functions/api/start-strategy/handoff-routes.ts). */
+export const HandoffReplySchema = z.looseObject({
+  run_id: z.string(),
+  strategy_id: z.string(),
+  status: SessionStatusSchema,
+  supersedes: z.string(),
+  handoff: HandoffModeSchema,
+});
+
+const usageOf = (issues: readonly z.core.$ZodIssue[]) =>
+  new UsageError(
+    issues
+      .map((issue) => {
+        const [head = 'body', ...rest] = issue.path.map(String);
+        return `${[`--${head.replace(/_/g, '-')}`, ...rest].join('.')}: ${issue.message}`;
+      })
+      .join('; '),
+  );
+
+/** The deploy body, checked with the API's own schema: a wrong flag is a usage error naming it, nothing sent. */
+export const deployBodyOf = (options: DeployOptions) => {
+  const candidate = {
+    ...(options.version === undefined ? {} : { version: options.version }),
+    ...(options.alias === undefined ? {} : { alias: options.alias }),
+    ...(options.stage === undefined ? {} : { stage: options.stage }),
+    handoff: options.handoff,
+    ...(options.waitFlatS === undefined ? {} : { wait_flat_s: options.waitFlatS }),
+    reason: options.reason,
+  };
+  const parsed = DeployBodySchema.safeParse(candidate);
+  if (!parsed.success) throw usageOf(parsed.error.issues);
+  return parsed.data;
+};
+
+export const restartBodyOf = (options: { reason: string }) => {
+  const parsed = RestartBodySchema.safeParse({ reason: options.reason });
+  if (!parsed.success) throw usageOf(parsed.error.issues);
+  return parsed.data;
+};
+
+export type HandoffStepPhase =
+  | 'requested'
+  | 'old_pausing'
+  | 'old_flattening'
+  | 'old_stopping'
+  | 'new_launching'
+  | 'new_running'
+  | 'failed';
+export type HandoffVerdict =
+  | { kind: 'waiting' }
+  | { kind: 'live' }
+  | { kind: 'failed'; reason: string; rollbackRunId: string | null };
+export interface HandoffStep {
+  phase: HandoffStepPhase;
+  /** `<what>: <detail>`, one line for the operator. */
+  line: string;
+  verdict: HandoffVerdict;
+}
+
+const trades = (count: number) => `${count} open trade${count === 1 ? '' : 's'}`;
+
+/**
+ * Where a handoff stands from one read of each session. The successor's own status decides the outcome
+ * (its handoff phase is written just after); the predecessor's says how far its retirement got.
+ */
+export const handoffProgress = (old: HandoffSession, next: HandoffSession): HandoffStep => {
+  const verdict = launchVerdict(next);
+  const phase = next.handoff?.phase ?? 'requested';
+  if (verdict.kind === 'failed') {
+    // The launch step creates the rollback before it marks the successor failed (functions/launch/step).
+    const rollbackRunId = next.superseded_by ?? null;
+    const rollback =
+      rollbackRunId !== null
+        ? `; rollback ${rollbackRunId} started on ${old.strategy_version ?? 'the previous version'}`
+        : phase === 'rolled_back'
+          ? '; a rollback was started'
+          : `; no rollback was started (${old.run_id} is ${old.status})`;
+    return {
+      phase: 'failed',
+      line: `handoff failed: ${next.run_id} did not come up: ${verdict.reason}${rollback}`,
+      verdict: { kind: 'failed', reason: verdict.reason, rollbackRunId },
+    };
+  }
+  if (verdict.kind === 'launched')
+    return {
+      phase: 'new_running',
+      line: `new run running: ${next.run_id} (version ${next.strategy_version ?? 'unknown'}, ${trades(next.open_trade_count)}; ${old.run_id} superseded)`,
+      verdict: { kind: 'live' },
+    };
+  const waiting = { kind: 'waiting' } as const;
+  if (!old.active || phase === 'predecessor_gone')
+    return {
+      phase: 'new_launching',
+      line: `old run stopped: ${old.run_id} is ${old.status} (${trades(old.open_trade_count)} carried); new run ${next.run_id} ${next.status}`,
+      verdict: waiting,
+    };
+  if (old.status === 'stopping')
+    return {
+      phase: 'old_stopping',
+      line: `old run stopping: ${old.run_id} (${trades(old.open_trade_count)} to carry)`,
+      verdict: waiting,
+    };
+  if (phase === 'retiring') {
+    if (next.handoff?.mode === 'wait_flat' && old.open_trade_count > 0)
+      return {
+        phase: 'old_flattening',
+        line: `old run closing its trades: ${old.run_id} has ${trades(old.open_trade_count)}, entries off`,
+        verdict: waiting,
+      };
+    return {
+      phase: 'old_pausing',
+      line: `old run pausing entries: ${old.run_id} (${old.status})`,
+      verdict: waiting,
+    };
+  }
+  return {
+    phase: 'requested',
+    line: `handoff requested: ${next.run_id} takes over from ${old.run_id} (${next.handoff?.kind ?? 'deploy'}, ${next.handoff?.mode ?? 'carry_positions'}); ${old.run_id} still trading`,
+    verdict: waiting,
+  };
+};
+
+/**
+ * Deploy (another version) and restart (the same version, fresh credentials) both roll the strategy's
+ * active session through a handoff. A live one is confirmed by typing its strategy id (or --yes). Then the
+ * old and the new session are followed until the new one runs (exit 0) or fails (exit 4, naming the
+ * rollback if one was started).
+ */
+export const rollCommand = async (
+  ctx: CommandContext,
+  kind: 'deploy' | 'restart',
+  strategy: string,
+  body: Record<string, unknown>,
+  options: FollowOptions,
+): Promise<void> => {
+  const id = strategyIdOf(strategy);
+  const api = await ctx.api();
+  const { session } = await api.get(`/strategies/${id}`, StrategyReplySchema);
+  if (session.trading_mode === 'live' && session.active && options.yes !== true) {
+    await ctx.confirm(
+      `${kind} the LIVE strategy ${id} (run ${session.run_id}, ${session.status})? Type ${id} to confirm: `,
+      id,
+      `${id} is a live session: ${kind} needs --yes when there is no terminal to confirm on; nothing was sent`,
+    );
+  }
+  const accepted = await api.post(`/strategies/${id}/${kind}`, body, HandoffReplySchema);
+  if (options.wait === false) {
+    if (ctx.json) ctx.printJson(accepted);
+    else
+      ctx.print(
+        `${kind} accepted: ${id} run ${accepted.run_id} takes over from ${accepted.supersedes} (${accepted.handoff}); tradai show ${id}`,
+      );
+    return;
+  }
+
+  const timeoutS = options.timeout ?? 600;
+  const began = Date.now();
+  const spinner = spinnerFits(ctx.io.stderr)
+    ? ora({ stream: ctx.io.stderr, text: `${id} ${kind} requested`, discardStdin: false }).start()
+    : undefined;
+  const progress = (line: string) => {
+    if (spinner === undefined) ctx.note(line);
+    else spinner.text = line;
+  };
+  let shown = '';
+  let old: HandoffSession | undefined;
+  let next: HandoffSession | undefined;
+  try {
+    while (!ctx.io.signal.aborted) {
+      next = await api.get(`/sessions/${accepted.run_id}`, HandoffSessionSchema);
+      old = await api.get(`/sessions/${accepted.supersedes}`, HandoffSessionSchema);
+      const step = handoffProgress(old, next);
+      // A wait_flat countdown is worth a line per trade closed; anything else, a line per phase.
+      const key = `${step.phase}:${step.phase === 'old_flattening' ? old.open_trade_count : ''}`;
+      const elapsed = formatDuration((Date.now() - began) / 1000);
+      if (step.verdict.kind === 'live') {
+        if (spinner === undefined) ctx.note(`${step.line} after ${elapsed}`);
+        else spinner.succeed(`${step.line} after ${elapsed}`);
+        break;
+      }
+      if (step.verdict.kind === 'failed') {
+        spinner?.fail(step.line);
+        throw new LaunchFailedError(`${id}: ${step.line.replace(/^handoff failed: /, `${kind} failed: `)}`, {
+          run_id: next.run_id,
+          status: next.status,
+          status_reason: next.status_reason,
+          supersedes: old.run_id,
+          rollback_run_id: step.verdict.rollbackRunId,
+          handoff_phase: next.handoff?.phase ?? null,
+        });
+      }
+      if (key !== shown) progress(step.line);
+      shown = key;
+      if (Date.now() - began > timeoutS * 1000) {
+        spinner?.fail(`${id} ${kind} still at "${step.phase}" after ${timeoutS}s`);
+        throw new CliError(
+          `${id} ${kind} (run ${next.run_id}) is still at "${step.phase}" after ${timeoutS}s: it may yet run or fail (tradai show ${id})`,
+          EXIT.error,
+          { run_id: next.run_id, status: next.status, supersedes: old.run_id },
+        );
+      }
+      await ctx.sleep((options.interval ?? 1) * 1000);
+    }
+  } finally {
+    if (spinner?.isSpinning === true) spinner.stop();
+  }
+  if (ctx.json && old !== undefined && next !== undefined)
+    ctx.printJson({ outcome: 'live', rollback_run_id: null, accepted, from: old, to: next });
+};

@@ -1,0 +1,426 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deployBodyOf, HandoffSessionSchema, handoffProgress } from '../../../console/cli/commands/deploy';
+import { UsageError } from '../../../console/cli/errors';
+import { EXIT } from '../../../console/cli/exit-codes';
+import { runTradai } from '../../../console/cli/program';
+
+const OLD = 'dry-run-demo-old';
+const NEW = 'dry-run-demo-new';
+const ROLLBACK = 'dry-run-demo-rb';
+
+/** A session as GET /sessions/{runId} shows it (functions/api/shared/views.ts), with the handoff fields. */
+const view = (runId: string, patch: Record<string, unknown> = {}) => ({
+  run_id: runId,
+  strategy_id: 'demo',
+  strategy_name: 'MomentumStrategy',
+  strategy_version: '1.0.0',
+  trading_mode: 'dry-run',
+  status: 'running',
+  status_reason: null,
+  desired_state: 'running',
+  active: true,
+  flatten_on_stop: false,
+  created_at: '2026-12-01T10:00:00.000Z',
+  started_at: '2026-12-01T10:00:05.000Z',
+  status_changed_at: '2026-12-01T10:00:05.000Z',
+  last_heartbeat: '2026-12-01T10:00:06.000Z',
+  heartbeat_age_s: 1,
+  requested_by: 'ops',
+  exchange: 'binance',
+  pairs: ['BTC/USDT'],
+  metrics: null,
+  open_trade_count: 2,
+  risk_limits: { max_drawdown_pct: 20, max_daily_loss: 100 },
+  risk: null,
+  supersedes: null,
+  superseded_by: null,
+  handoff: null,
+  ...patch,
+});
+const handoff = (phase: string, patch: Record<string, unknown> = {}) => ({
+  kind: 'deploy',
+  mode: 'carry_positions',
+  phase,
+  from_run_id: OLD,
+  to_run_id: NEW,
+  rollback_of: null,
+  requested_at: '2026-12-01T10:01:00.000Z',
+  ...patch,
+});
+/** The successor as it is once created, the predecessor as it is while still trading. */
+const successor = (phase: string, patch: Record<string, unknown> = {}) =>
+  view(NEW, {
+    status: 'pending',
+    supersedes: OLD,
+    strategy_version: null,
+    open_trade_count: 0,
+    handoff: handoff(phase),
+    ...patch,
+  });
+/** The pure step from two replies, read as the CLI reads them (a fixture the schema refuses fails here). */
+const progress = (old: unknown, next: unknown) =>
+  handoffProgress(HandoffSessionSchema.parse(old), HandoffSessionSchema.parse(next));
+const predecessor = (patch: Record<string, unknown> = {}) => view(OLD, { superseded_by: NEW, ...patch });
+
+describe('CLI: the deploy body is checked with the API schema before anything is sent', () => {
+  it('builds a version deploy with carry_positions', () => {
+    expect(deployBodyOf({ version: '4', handoff: 'carry_positions', reason: 'v1.1.0' })).toEqual({
+      version: '4',
+      handoff: 'carry_positions',
+      reason: 'v1.1.0',
+    });
+  });
+
+  it('refuses two of --version, --alias and --stage (usage error naming --version)', () => {
+    expect(() =>
+      deployBodyOf({ version: '4', alias: 'champion', handoff: 'carry_positions', reason: 'r' }),
+    ).toThrow(/--version: give exactly one of version, alias or stage/);
+  });
+
+  it('refuses none of --version, --alias and --stage', () => {
+    expect(() => deployBodyOf({ handoff: 'wait_flat', reason: 'r' })).toThrow(UsageError);
+  });
+
+  it('refuses --wait-flat-s with carry_positions, naming the flag', () => {
+    expect(() =>
+      deployBodyOf({ stage: 'Staging', handoff: 'carry_positions', waitFlatS: 60, reason: 'r' }),
+    ).toThrow(/--wait-flat-s: is only for handoff wait_flat/);
+  });
+
+  it('refuses an unknown handoff mode and a version that is not a number', () => {
+    expect(() => deployBodyOf({ version: 'v4', handoff: 'flatten', reason: 'r' })).toThrow(
+      /--version: must be a registry version number.*--handoff/,
+    );
+  });
+
+  it('refuses a wait_flat bound above the API maximum', () => {
+    expect(() => deployBodyOf({ version: '4', handoff: 'wait_flat', waitFlatS: 7200, reason: 'r' })).toThrow(
+      /--wait-flat-s/,
+    );
+  });
+});
+
+describe('CLI: handoff progress from the old and the new session', () => {
+  it('names each phase in order: old pausing, old stopping, new launching, new running (live)', () => {
+    const steps = [
+      progress(predecessor(), successor('requested')),
+      progress(predecessor({ desired_state: 'stopped' }), successor('retiring')),
+      progress(predecessor({ status: 'stopping', desired_state: 'stopped' }), successor('retiring')),
+      progress(
+        predecessor({ status: 'stopped', active: false }),
+        successor('predecessor_gone', { status: 'launching' }),
+      ),
+      progress(
+        predecessor({ status: 'stopped', active: false }),
+        successor('live', { status: 'running', strategy_version: '1.1.0', open_trade_count: 2 }),
+      ),
+    ];
+
+    expect(steps.map((step) => step.phase)).toEqual([
+      'requested',
+      'old_pausing',
+      'old_stopping',
+      'new_launching',
+      'new_running',
+    ]);
+    expect(steps.slice(0, 4).every((step) => step.verdict.kind === 'waiting')).toBe(true);
+    expect(steps[2]?.line).toContain('2 open trades to carry');
+    expect(steps[4]?.verdict).toEqual({ kind: 'live' });
+    expect(steps[4]?.line).toContain('1.1.0');
+  });
+
+  it('wait_flat: says the old run is closing its trades while it still has some', () => {
+    const step = progress(
+      predecessor({ desired_state: 'stopped', open_trade_count: 1 }),
+      successor('retiring', { handoff: handoff('retiring', { mode: 'wait_flat' }) }),
+    );
+
+    expect(step.phase).toBe('old_flattening');
+    expect(step.line).toContain('1 open trade');
+  });
+
+  it('a failed successor with a rollback: failed, naming the reason and the rollback run', () => {
+    const step = progress(
+      predecessor({ status: 'stopped', active: false }),
+      successor('rolled_back', {
+        status: 'failed',
+        active: false,
+        status_reason: 'freqtrade did not start',
+        superseded_by: ROLLBACK,
+      }),
+    );
+
+    expect(step.verdict).toEqual({
+      kind: 'failed',
+      reason: 'freqtrade did not start',
+      rollbackRunId: ROLLBACK,
+    });
+    expect(step.line).toMatch(new RegExp(`rollback ${ROLLBACK} started`));
+  });
+
+  it('a failed successor without a rollback says so', () => {
+    const step = progress(
+      predecessor({ status: 'stopped', active: false }),
+      successor('failed', { status: 'failed', active: false, status_reason: 'no registry version 9' }),
+    );
+
+    expect(step.verdict).toEqual({ kind: 'failed', reason: 'no registry version 9', rollbackRunId: null });
+    expect(step.line).toContain('no rollback');
+  });
+
+  it('a successor stopped by the operator before it ran is a failed handoff', () => {
+    const step = progress(
+      predecessor({ status: 'stopped', active: false }),
+      successor('predecessor_gone', { status: 'stopped', active: false, status_reason: 'operator' }),
+    );
+
+    expect(step.verdict.kind).toBe('failed');
+  });
+});
+
+/**
+ * A 127.0.0.1 API: GET /strategies/demo answers the predecessor; POST deploy/restart the 202; each GET of
+ * a session the next reply of its script (the last one repeated).
+ */
+let server: Server;
+let baseUrl: string;
+let strategyReply: unknown;
+let scripts: Record<string, unknown[]> = {};
+let postStatus = 202;
+const sent: { method: string; path: string; body: unknown }[] = [];
+
+beforeAll(async () => {
+  server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    request.on('end', () => {
+      const path = request.url ?? '';
+      sent.push({ method: request.method ?? '', path, body: text === '' ? undefined : JSON.parse(text) });
+      const answer = (status: number, body: unknown) => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body));
+      };
+      if (request.method === 'POST') {
+        if (postStatus !== 202)
+          return answer(postStatus, { error: { code: 'handoff_in_progress', message: 'busy' } });
+        return answer(202, {
+          run_id: NEW,
+          strategy_id: 'demo',
+          status: 'pending',
+          supersedes: OLD,
+          handoff: 'carry_positions',
+        });
+      }
+      if (path === '/strategies/demo') return answer(200, strategyReply);
+      const runId = path.replace('/sessions/', '');
+      const script = scripts[runId];
+      if (script === undefined) return answer(404, { error: { code: 'not_found', message: runId } });
+      answer(200, script.length > 1 ? script.shift() : script[0]);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+beforeEach(() => {
+  sent.length = 0;
+  postStatus = 202;
+  strategyReply = { strategy_id: 'demo', session: view(OLD) };
+});
+
+const tradai = async (args: string[]) => {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const code = await runTradai(['--api-url', baseUrl, '--token', 't', ...args], {
+    env: {},
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+    signal: new AbortController().signal,
+  });
+  return { code, out, err };
+};
+const posts = () => sent.filter((request) => request.method === 'POST');
+const stopped = predecessor({ status: 'stopped', active: false });
+
+describe('CLI: tradai deploy and restart', () => {
+  it('deploys, prints each handoff phase once, and exits 0 with one JSON document once the new run runs', async () => {
+    // prepare
+    scripts = {
+      [NEW]: [
+        successor('requested'),
+        successor('retiring'),
+        successor('retiring'),
+        successor('predecessor_gone', { status: 'launching' }),
+        successor('live', { status: 'running', strategy_version: '1.1.0' }),
+      ],
+      [OLD]: [
+        predecessor(),
+        predecessor({ desired_state: 'stopped' }),
+        predecessor({ status: 'stopping', desired_state: 'stopped' }),
+        stopped,
+      ],
+    };
+
+    // act
+    const { code, out, err } = await tradai([
+      '--json',
+      'deploy',
+      'demo',
+      '--version',
+      '4',
+      '--handoff',
+      'carry_positions',
+      '--reason',
+      'v1.1.0',
+      '--interval',
+      '0.01',
+    ]);
+
+    // assess
+    expect(code, err).toBe(EXIT.ok);
+    expect(posts()).toEqual([
+      {
+        method: 'POST',
+        path: '/strategies/demo/deploy',
+        body: { version: '4', handoff: 'carry_positions', reason: 'v1.1.0' },
+      },
+    ]);
+    const lines = err.trim().split('\n');
+    expect(lines.map((line) => line.split(':')[0])).toEqual([
+      'handoff requested',
+      'old run pausing entries',
+      'old run stopping',
+      'old run stopped',
+      'new run running',
+    ]);
+    expect(JSON.parse(out)).toMatchObject({
+      outcome: 'live',
+      rollback_run_id: null,
+      from: { run_id: OLD, status: 'stopped' },
+      to: { run_id: NEW, status: 'running', strategy_version: '1.1.0' },
+    });
+  });
+
+  it('exits 4 naming the reason and the rollback when the new version did not come up', async () => {
+    scripts = {
+      [NEW]: [
+        successor('rolled_back', {
+          status: 'failed',
+          active: false,
+          status_reason: 'freqtrade did not start',
+          superseded_by: ROLLBACK,
+        }),
+      ],
+      [OLD]: [stopped],
+    };
+
+    const { code, err } = await tradai([
+      'deploy',
+      'demo',
+      '--stage',
+      'Staging',
+      '--handoff',
+      'wait_flat',
+      '--wait-flat-s',
+      '60',
+      '--reason',
+      'try',
+      '--interval',
+      '0.01',
+    ]);
+
+    expect(code).toBe(EXIT.launchFailed);
+    expect(posts()[0]?.body).toEqual({
+      stage: 'Staging',
+      handoff: 'wait_flat',
+      wait_flat_s: 60,
+      reason: 'try',
+    });
+    expect(err).toContain('freqtrade did not start');
+    expect(err).toContain(`rollback ${ROLLBACK} started`);
+  });
+
+  it('refuses a deploy with two version selectors (exit 2) and sends nothing', async () => {
+    const { code, err } = await tradai([
+      'deploy',
+      'demo',
+      '--version',
+      '4',
+      '--alias',
+      'champion',
+      '--handoff',
+      'carry_positions',
+      '--reason',
+      'r',
+    ]);
+
+    expect(code).toBe(EXIT.usage);
+    expect(err).toContain('--version');
+    expect(sent).toEqual([]);
+  });
+
+  it('refuses a deploy without --handoff (exit 2)', async () => {
+    const { code } = await tradai(['deploy', 'demo', '--version', '4', '--reason', 'r']);
+
+    expect(code).toBe(EXIT.usage);
+    expect(sent).toEqual([]);
+  });
+
+  it('asks to type the strategy id for a live session and, with no terminal and no --yes, sends nothing (exit 2)', async () => {
+    strategyReply = { strategy_id: 'demo', session: view(OLD, { trading_mode: 'live' }) };
+
+    const { code, err } = await tradai(['restart', 'demo', '--reason', 'rotate keys']);
+
+    expect(code).toBe(EXIT.usage);
+    expect(err).toContain('--yes');
+    expect(posts()).toEqual([]);
+  });
+
+  it('restarts a live session with --yes (credential rotation) and follows it to running', async () => {
+    strategyReply = { strategy_id: 'demo', session: view(OLD, { trading_mode: 'live' }) };
+    scripts = {
+      [NEW]: [successor('live', { status: 'running', handoff: handoff('live', { kind: 'restart' }) })],
+      [OLD]: [stopped],
+    };
+
+    const { code, err } = await tradai(['restart', 'demo', '--reason', 'rotate keys', '--yes']);
+
+    expect(code, err).toBe(EXIT.ok);
+    expect(posts()).toEqual([
+      { method: 'POST', path: '/strategies/demo/restart', body: { reason: 'rotate keys' } },
+    ]);
+    expect(err).toContain(`new run running: ${NEW}`);
+  });
+
+  it('prints the API refusal of a deploy during a handoff (exit 3)', async () => {
+    postStatus = 409;
+
+    const { code, err } = await tradai([
+      'deploy',
+      'demo',
+      '--version',
+      '4',
+      '--handoff',
+      'carry_positions',
+      '--reason',
+      'r',
+    ]);
+
+    expect(code).toBe(EXIT.refused);
+    expect(err).toContain('handoff_in_progress');
+  });
+});
