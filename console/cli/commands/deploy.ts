@@ -131,7 +131,8 @@ export const handoffProgress = (old: HandoffSession, next: HandoffSession): Hand
   if (verdict.kind === 'launched')
     return {
       phase: 'new_running',
-      line: `new run running: ${next.run_id} (version ${next.strategy_version ?? 'unknown'}, ${trades(next.open_trade_count)}; ${old.run_id} superseded)`,
+      // The successor's first heartbeat may come before its Freqtrade lists the trades: the count carried is the predecessor's.
+      line: `new run running: ${next.run_id} (version ${next.strategy_version ?? 'unknown'}; ${old.run_id} superseded, ${trades(old.open_trade_count)} carried)`,
       verdict: { kind: 'live' },
     };
   const waiting = { kind: 'waiting' } as const;

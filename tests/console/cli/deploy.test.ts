@@ -115,7 +115,7 @@ describe('CLI: handoff progress from the old and the new session', () => {
       ),
       progress(
         predecessor({ status: 'stopped', active: false }),
-        successor('live', { status: 'running', strategy_version: '1.1.0', open_trade_count: 2 }),
+        successor('live', { status: 'running', strategy_version: '1.1.0', open_trade_count: 0 }),
       ),
     ];
 
@@ -129,7 +129,8 @@ describe('CLI: handoff progress from the old and the new session', () => {
     expect(steps.slice(0, 4).every((step) => step.verdict.kind === 'waiting')).toBe(true);
     expect(steps[2]?.line).toContain('2 open trades to carry');
     expect(steps[4]?.verdict).toEqual({ kind: 'live' });
-    expect(steps[4]?.line).toContain('1.1.0');
+    expect(steps[4]?.line).toContain('version 1.1.0');
+    expect(steps[4]?.line).toContain('2 open trades carried');
   });
 
   it('wait_flat: says the old run is closing its trades while it still has some', () => {

@@ -1,0 +1,176 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../console/cli/exit-codes';
+import type { LocalCloud } from '../../local/cloud/cloud';
+import { publishEndpoint } from '../../local/cloud/endpoint';
+import { publishIssuer } from '../../local/cloud/jwt-issuer';
+import type { Session } from '../../shared/domain/session';
+import { apiOf, FAST, sessionWhere, startBody, startFastCloud } from './support';
+
+const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
+const STRATEGY = 'e2e-cli-deploy';
+/** Two trades open from the first loop and kept (flat prices): what the new version has to carry. */
+const TWO_OPEN_TRADES = {
+  max_open_trades: 2,
+  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
+};
+
+let cloud: LocalCloud;
+let runDir: string;
+let bundle: string;
+let env: NodeJS.ProcessEnv;
+const cleanups: (() => Promise<void>)[] = [];
+
+/** `tradai` as the package's bin runs it, finding the local cloud by its endpoint record and published key. */
+const tradai = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile(process.execPath, [bundle, ...args], { env, timeout: 150_000 }, (error, stdout, stderr) =>
+      resolve({
+        code: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
+        stdout,
+        stderr,
+      }),
+    );
+  });
+
+beforeAll(async () => {
+  runDir = await mkdtemp(join(tmpdir(), 'tradai-cli-deploy-e2e-'));
+  bundle = join(runDir, 'tradai.mjs');
+  execFileSync(TSX, ['console/cli/build.ts', '--outfile', bundle]);
+  process.env.TRADAI_RUN_DIR = runDir;
+  cloud = await startFastCloud({
+    functionEnvironment: { ...FAST.functionEnvironment, STALE_AFTER_S: '60', STOP_GRACE_S: '20' },
+  });
+  cleanups.push(await publishIssuer(cloud.url, cloud.issuer, undefined));
+  cleanups.push(await publishEndpoint(cloud.url, undefined, runDir));
+  const { TRADAI_API_URL: _url, TRADAI_TOKEN: _token, ...rest } = process.env;
+  env = {
+    ...rest,
+    TRADAI_RUN_DIR: runDir,
+    NO_COLOR: '1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}, 90_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+  await cloud?.close();
+  delete process.env.TRADAI_RUN_DIR;
+  await rm(runDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('CLI: tradai deploy against a local cloud', () => {
+  it('deploys MomentumStrategy v3 -> v4 with carry_positions, shows old pausing/stopping -> new running, exits 0 with the old run superseded', async () => {
+    // prepare: version 3 (stage Production) running with two open trades
+    const api = apiOf(cloud);
+    const started = await api('POST', `/strategies/${STRATEGY}/start`, { body: startBody(TWO_OPEN_TRADES) });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const oldRun = String(started.body.run_id);
+    await sessionWhere(
+      cloud,
+      oldRun,
+      (s) => s.status === 'running' && s.open_trades.length === 2,
+      'two open trades',
+      90_000,
+    );
+
+    // act
+    const outcome = await tradai([
+      '--json',
+      'deploy',
+      STRATEGY,
+      '--version',
+      '4',
+      '--handoff',
+      'carry_positions',
+      '--reason',
+      'e2e cli: version 1.1.0',
+      '--interval',
+      '0.3',
+      '--timeout',
+      '120',
+    ]);
+
+    // assess
+    expect(outcome.code, outcome.stderr).toBe(EXIT.ok);
+    const document = JSON.parse(outcome.stdout);
+    expect(document).toMatchObject({
+      outcome: 'live',
+      rollback_run_id: null,
+      from: { run_id: oldRun, superseded_by: document.to.run_id },
+      to: { strategy_id: STRATEGY, status: 'running', strategy_version: '1.1.0', supersedes: oldRun },
+    });
+    // Each phase once, in order (a fast handoff may pass some between two reads, never out of order).
+    const phases = outcome.stderr
+      .trim()
+      .split('\n')
+      .map((line) => line.split(':')[0]);
+    const order = [
+      'handoff requested',
+      'old run pausing entries',
+      'old run stopping',
+      'old run stopped',
+      'new run running',
+    ];
+    expect(phases.at(-1)).toBe('new run running');
+    expect(phases.every((phase) => order.includes(phase ?? ''))).toBe(true);
+    expect(phases.map((phase) => order.indexOf(phase ?? ''))).toEqual(
+      [...phases.map((phase) => order.indexOf(phase ?? ''))].sort((a, b) => a - b),
+    );
+    expect(new Set(phases).size).toBe(phases.length);
+    const old = (await cloud.store.get(oldRun)) as Session;
+    expect(old.status).toBe('stopped');
+    expect(old.superseded_by).toBe(document.to.run_id);
+    await sessionWhere(
+      cloud,
+      document.to.run_id,
+      (s) => s.open_trades.length === 2,
+      'the two trades carried',
+      60_000,
+    );
+  }, 200_000);
+  it('exits 4 when the new version does not come up (a version the registry lacks), naming the reason and the rollback it started', async () => {
+    // prepare
+    const api = apiOf(cloud);
+    const started = await api('POST', '/strategies/e2e-cli-rollback/start', {
+      body: startBody(TWO_OPEN_TRADES),
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const oldRun = String(started.body.run_id);
+    await sessionWhere(cloud, oldRun, (s) => s.status === 'running', 'running', 90_000);
+
+    // act
+    const outcome = await tradai([
+      'deploy',
+      'e2e-cli-rollback',
+      '--version',
+      '99',
+      '--handoff',
+      'carry_positions',
+      '--reason',
+      'e2e cli: a version the registry lacks',
+      '--interval',
+      '0.3',
+      '--timeout',
+      '120',
+    ]);
+
+    // assess
+    expect(outcome.code, outcome.stderr).toBe(EXIT.launchFailed);
+    const rollback = outcome.stderr.match(/rollback (\S+) started/)?.[1];
+    expect(rollback, outcome.stderr).toBeDefined();
+    expect(outcome.stderr).toContain('deploy failed');
+    const rolledBack = await sessionWhere(
+      cloud,
+      rollback as string,
+      (s) => s.status === 'running',
+      'the rollback running',
+      90_000,
+    );
+    expect(rolledBack.handoff).toMatchObject({ kind: 'rollback' });
+    expect(rolledBack.strategy_version).toBe('1.0.0');
+  }, 200_000);
+});
