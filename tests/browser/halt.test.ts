@@ -53,6 +53,14 @@ describe('Console: the fleet kill switch (halt banner and resume) in a real brow
     await screenshot(operator, 'fleet-reducing');
   }, 60_000);
 
+  it("disables a row's Resume while the fleet is reducing, with the refusal the API would give", async () => {
+    const resume = rowOf(operator, 'halt-demo').locator('button[data-command="resume"]');
+    await resume.and(operator.locator('[disabled]')).waitFor({ timeout: 30_000 });
+    const reason = (await resume.getAttribute('data-disabled-reason')) ?? '';
+    expect(reason).toContain('the fleet is reducing');
+    expect(reason).toContain('browser test: exchange incident');
+  });
+
   it('shows the refusal of a start while the fleet is reducing (the 409 naming the actor and reason)', async () => {
     // act
     await operator.locator('button.start-open').click();
@@ -77,8 +85,13 @@ describe('Console: the fleet kill switch (halt banner and resume) in a real brow
     await banner.locator('input[name="resume-reason"]').fill('browser test: incident over');
     await resume.click();
     await banner.waitFor({ state: 'detached', timeout: 30_000 });
-    // assess: the switch is back
+    // assess: the switch is back; the session the halt held trades again, its Resume no longer names the fleet
     expect(await operator.locator('button.halt-open').isEnabled()).toBe(true);
+    const row = rowOf(operator, 'halt-demo');
+    await row.and(operator.locator('[data-status="running"]')).waitFor({ timeout: 30_000 });
+    expect(
+      await row.locator('button[data-command="resume"]').getAttribute('data-disabled-reason'),
+    ).not.toContain('fleet');
     await screenshot(operator, 'fleet-resumed');
   }, 60_000);
 });

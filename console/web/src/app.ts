@@ -1,5 +1,5 @@
 import { Component, html } from 'htm/preact';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AuditAction } from '../../../shared/domain/audit';
 import type { TradingMode } from '../../../shared/domain/session';
 import { SCOPES } from '../../../shared/http/constants';
@@ -30,7 +30,7 @@ import {
   heartbeatHealth,
   money,
 } from './fleet';
-import { type FleetState, ScopeState } from './scope';
+import { FleetHold, type FleetState, fleetHoldOf, ScopeState } from './scope';
 
 /** How often the fleet is read; with ETag an unchanged fleet costs a 304 and no rendering. */
 export const FLEET_POLL_MS = 2_000;
@@ -55,9 +55,17 @@ const stateAllows = (row: FleetRow, command: Command): Permission => {
   return { allowed: true };
 };
 
-const commandPermission = (session: Session, row: FleetRow, command: Command): Permission => {
+const commandPermission = (
+  session: Session,
+  row: FleetRow,
+  command: Command,
+  fleetHold: string | undefined,
+): Permission => {
   const byToken = permissionFor(session.principal, command, row.trading_mode);
-  return byToken.allowed ? stateAllows(row, command) : byToken;
+  if (!byToken.allowed) return byToken;
+  return command === 'resume' && fleetHold !== undefined
+    ? { allowed: false, reason: fleetHold }
+    : stateAllows(row, command);
 };
 
 interface PendingCommand {
@@ -73,9 +81,10 @@ const CommandButtons = ({
   session: Session;
   row: FleetRow;
   onCommand: (pending: PendingCommand) => void;
-}) =>
-  html`${(['pause', 'resume', 'stop'] as const).map((command) => {
-    const permission = commandPermission(session, row, command);
+}) => {
+  const fleetHold = useContext(FleetHold);
+  return html`${(['pause', 'resume', 'stop'] as const).map((command) => {
+    const permission = commandPermission(session, row, command, fleetHold);
     const reason = permission.allowed ? '' : permission.reason;
     return html`<button
       type="button"
@@ -92,6 +101,7 @@ const CommandButtons = ({
       ${COMMAND_LABEL[command]}
     </button>`;
   })}`;
+};
 
 const DrawdownBar = ({ row }: { row: FleetRow }) => {
   const use = drawdownUse(row);
@@ -447,8 +457,9 @@ const DetailView = ({
       clearInterval(timer);
     };
   }, [id, row.run_id]);
+  const fleetHold = useContext(FleetHold);
   const permissions = (['pause', 'resume', 'stop'] as const)
-    .map((command) => ({ command, permission: commandPermission(session, row, command) }))
+    .map((command) => ({ command, permission: commandPermission(session, row, command, fleetHold) }))
     .filter((entry) => !entry.permission.allowed);
   return html`<section class="detail" aria-label=${`strategy ${row.strategy_id}`} data-strategy=${row.strategy_id}>
     <header>
@@ -663,7 +674,7 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
   const select = (strategyId: string) => {
     location.hash = `#/strategies/${encodeURIComponent(strategyId)}`;
   };
-  return html`<div class="app">
+  return html`<${FleetHold.Provider} value=${fleetHoldOf(scopes)}><div class="app">
     <header class="top">
       <h1>TradAI console</h1>
       <span class="who" data-subject=${session.principal.subject}>
@@ -705,5 +716,5 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
             if (message !== undefined) setFlash(message);
           }} />`
     }
-  </div>`;
+  </div></${FleetHold.Provider}>`;
 };

@@ -6,6 +6,7 @@
  * account already halted is shown here and can be resumed.
  */
 import { html } from 'htm/preact';
+import { createContext } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import type * as z from 'zod';
 import type {
@@ -32,6 +33,18 @@ const scopePath = (scope: TradingScopeView) =>
 /** The scopes to show a banner for: the fleet first, then each account not `active`. */
 export const restrictedScopes = (state: FleetState): TradingScopeView[] =>
   [state.fleet, ...state.accounts].filter((scope) => scope.state !== 'active');
+
+/**
+ * Why a session's Resume is refused while the fleet is not active, as the API's 409 says it (scopeRefusalOf),
+ * or undefined. Only the fleet's: a row names no account, so an account's hold is left to the server.
+ */
+export const fleetHoldOf = (state: FleetState | undefined): string | undefined =>
+  state === undefined || state.fleet.state === 'active'
+    ? undefined
+    : `the fleet is ${state.fleet.state} (by ${state.fleet.changed_by} at ${state.fleet.changed_at}: ${state.fleet.reason}); nothing starts or resumes in it until it is resumed`;
+
+/** The fleet's hold, for the command buttons deep in the table (rows skip re-rendering otherwise). */
+export const FleetHold = createContext<string | undefined>(undefined);
 
 /** What a halt or resume did, in words: the agents that did not confirm are named, never counted as done. */
 export const changeText = (verb: string, result: ScopeChangeResult): string => {
