@@ -115,6 +115,12 @@ const HistoryQuerySchema = PageRequestSchema.extend({
 });
 const BATCH_WRITE_MAX = 25;
 
+/**
+ * "Some scope holds this session" (`:zero` bound to 0). The attribute_exists guard is AWS's meaning of
+ * size() on a missing attribute (false) spelled out: moto 5.2.5 fails the whole request on it instead.
+ */
+const HOLDS_ANY = '(attribute_exists(scope_holds) AND size(scope_holds) > :zero)';
+
 const SuccessorRequestSchema = z.strictObject({
   lockHolder: RunIdSchema,
   superseded: z
@@ -960,7 +966,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     });
     const outcome = await this.#updateSession(id, {
       set: { ...set, expression: `${set.expression} REMOVE scope_holds` },
-      condition: `${when.expression} AND (#s_desired_state <> :s_desired_state OR size(scope_holds) > :zero)`,
+      condition: `${when.expression} AND (#s_desired_state <> :s_desired_state OR ${HOLDS_ANY})`,
       values: { ...when.values, ':zero': 0 },
     });
     if (outcome.ok) return outcome;
@@ -1384,7 +1390,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     // Already paused by another scope: join its holds, so it resumes only once every holding scope has.
     const joined = await this.#updateSession(runId, {
       set: setClause({ updated_at: now }, ['scope_holds = list_append(scope_holds, :keyList)']),
-      condition: `${open.expression} AND desired_state = :paused AND size(scope_holds) > :zero AND NOT contains(scope_holds, :key)`,
+      condition: `${open.expression} AND desired_state = :paused AND ${HOLDS_ANY} AND NOT contains(scope_holds, :key)`,
       values: { ...values, ':paused': 'paused', ':zero': 0 },
     });
     if (joined.ok) return joined;
@@ -1429,7 +1435,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       });
       const resumed = await this.#updateSession(runId, {
         set: { ...set, expression: `${set.expression} REMOVE scope_holds` },
-        condition: `${open.expression} AND desired_state = :paused AND size(scope_holds) = :one AND contains(scope_holds, :key)`,
+        condition: `${open.expression} AND desired_state = :paused AND attribute_exists(scope_holds) AND size(scope_holds) = :one AND contains(scope_holds, :key)`,
         values: { ...open.values, ':paused': 'paused', ':one': 1, ':key': scopeKey },
       });
       if (resumed.ok) return resumed;
@@ -1479,7 +1485,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
                 Key: { run_id: runId },
                 // The operator's resume owns the intent from now on: no scope's hold is left on it.
                 UpdateExpression: `${set.expression} REMOVE scope_holds`,
-                ConditionExpression: `item_type = :session AND ${open.expression} AND (#s_desired_state <> :s_desired_state OR size(scope_holds) > :zero)`,
+                ConditionExpression: `item_type = :session AND ${open.expression} AND (#s_desired_state <> :s_desired_state OR ${HOLDS_ANY})`,
                 ExpressionAttributeNames: { '#status': 'status', ...set.names },
                 ExpressionAttributeValues: {
                   ...set.values,
