@@ -2,8 +2,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
-import { apiOf, sessionWhere, startBody, startFastCloud } from '../e2e/support';
-import { launchChromium, logIn, rowOf, screenshot } from './support';
+import { apiOf, LIVE_TRADER, sessionWhere, startBody, startFastCloud } from '../e2e/support';
+import { LIVE_LIMITS, launchChromium, logIn, rowOf, screenshot } from './support';
 
 describe('Console: the fleet kill switch (halt banner and resume) in a real browser', () => {
   let cloud: LocalCloud;
@@ -94,4 +94,39 @@ describe('Console: the fleet kill switch (halt banner and resume) in a real brow
     ).not.toContain('fleet');
     await screenshot(operator, 'fleet-resumed');
   }, 60_000);
+
+  it("names an account's halt and disables its Resume for a writer without the live permission (the account holds a live session)", async () => {
+    // prepare: a live session, its account halted by someone else
+    const api = apiOf(cloud);
+    const started = await api('POST', '/strategies/halt-live/start', {
+      ...LIVE_TRADER,
+      body: startBody({}, { mode: 'live', risk_limits: LIVE_LIMITS }),
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const runId = String(started.body.run_id);
+    const running = await sessionWhere(cloud, runId, (s) => s.status === 'running', 'running', 60_000);
+    const accountId = String(running.account_id);
+    await rowOf(operator, 'halt-live')
+      .and(operator.locator('[data-status="running"]'))
+      .waitFor({ timeout: 30_000 });
+    // assess: the fleet's Halt… counts the live session
+    await operator.locator('button.halt-open').click();
+    expect(await operator.locator('[role="dialog"]').textContent()).toContain('1 live session (2 in total)');
+    await operator.locator('[role="dialog"] button', { hasText: 'Cancel' }).click();
+    // act
+    const halted = await api('POST', `/accounts/${accountId}/halt`, {
+      body: { mode: 'reducing', reason: 'browser test: account drawdown' },
+    });
+    expect(halted.status, JSON.stringify(halted.body)).toBe(200);
+    const banner = operator.locator(`.scope-banner[data-scope="${accountId}"]`);
+    await banner.waitFor({ timeout: 30_000 });
+    await banner.locator('input[name="resume-reason"]').fill('a writer tries');
+    // assess
+    expect(await banner.textContent()).toContain(`account ${accountId} is reducing`);
+    expect(await banner.textContent()).toContain('browser test: account drawdown');
+    const resume = banner.locator('button[name="resume-scope"]');
+    expect(await resume.isDisabled()).toBe(true);
+    expect(await resume.getAttribute('data-disabled-reason')).toContain('strategies:live');
+    await screenshot(operator, 'account-reducing');
+  }, 120_000);
 });

@@ -50,7 +50,12 @@ export const FleetHold = createContext<string | undefined>(undefined);
 export const changeText = (verb: string, result: ScopeChangeResult): string => {
   const { sessions } = result;
   const parts = [
-    `${verb} of ${scopeName(result)} recorded${result.changed ? '' : ' (it already was so)'}: ${sessions.acted.length} session(s) acted on, ${sessions.confirmed.length} confirmed`,
+    `${verb} of ${scopeName(result)} recorded${result.changed ? '' : ' (it already was so)'}: ${sessions.acted.length} session(s) acted on, ${
+      // A resume waits for no agent: they pick it up within a control poll.
+      result.state === 'active'
+        ? 'the agents resume within a control poll'
+        : `${sessions.confirmed.length} confirmed`
+    }`,
   ];
   if (sessions.unconfirmed.length > 0)
     parts.push(
