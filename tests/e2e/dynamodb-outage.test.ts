@@ -15,9 +15,9 @@ import {
 } from './support';
 
 /**
- * Production: heartbeats every 30 s, the agent fails closed after 120 s without a written heartbeat, the
- * sweep marks a session stale after 180 s. Here the same ratios (1 : 4 : 6), in seconds: an outage that
- * outlasts both, as the issue's 60 s outage outlasts both once the windows are scaled down to it.
+ * Production (the defaults of tests/packaging/detection-defaults.test.ts): heartbeats every 15 s, the agent
+ * fails closed after 30 s without a written heartbeat, the sweep marks a session stale after 35 s. Here the
+ * windows keep their order (fail-closed before stale), in seconds: an outage that outlasts both.
  */
 const HEARTBEAT_INTERVAL_S = Number(FAST.containerEnvironment?.HEARTBEAT_INTERVAL_S ?? '0.5');
 const FAIL_CLOSED_S = 4 * HEARTBEAT_INTERVAL_S;
@@ -125,7 +125,7 @@ describe('Local cloud: DynamoDB unreachable to the agent past its fail-closed wi
   let cloud: LocalCloud;
   beforeAll(async () => {
     // A stale threshold far beyond the outage: the session is never marked stale (production: a cut of
-    // between 120 s and 180 s).
+    // between 30 s and 35 s).
     ({ proxy, cloud } = await startCutOffCloud(600));
   }, 60_000);
   afterAll(async () => {
