@@ -7,23 +7,13 @@ import {
   agentPidOf,
   apiOf,
   eventually,
+  LIVE_LIMITS,
   LIVE_TRADER,
   sessionWhere,
   startBody,
   startFastCloud,
 } from '../e2e/support';
 import { launchChromium, logIn, rowOf, screenshot } from './support';
-
-/** Inside the deployment bounds a live start must name (tests/e2e/account-lease.test.ts uses the same). */
-const LIVE_LIMITS = {
-  max_drawdown_pct: 50,
-  max_daily_loss: 100_000,
-  max_open_trades: 3,
-  max_leverage: 2,
-  max_monitor_failures: 5,
-  breach_ladder: ['pause'],
-  escalation_grace_s: 60,
-};
 
 /** The statuses a row showed, in order, recorded in the page itself so no short-lived one is missed. */
 const recordStatuses = (page: Page, strategyId: string) =>

@@ -2,8 +2,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
-import { apiOf, LIVE_TRADER, sessionWhere, startBody, startFastCloud } from '../e2e/support';
-import { LIVE_LIMITS, launchChromium, logIn, rowOf, screenshot } from './support';
+import { apiOf, LIVE_LIMITS, LIVE_TRADER, sessionWhere, startBody, startFastCloud } from '../e2e/support';
+import { launchChromium, logIn, rowOf, screenshot } from './support';
 
 describe('Console: the fleet kill switch (halt banner and resume) in a real browser', () => {
   let cloud: LocalCloud;

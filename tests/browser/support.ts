@@ -50,14 +50,3 @@ export const logIn = async (
 };
 
 export const rowOf = (page: Page, strategyId: string) => page.locator(`tr[data-strategy="${strategyId}"]`);
-
-/** Inside the deployment bounds a live start must name (tests/e2e/account-lease.test.ts uses the same). */
-export const LIVE_LIMITS = {
-  max_drawdown_pct: 50,
-  max_daily_loss: 100_000,
-  max_open_trades: 3,
-  max_leverage: 2,
-  max_monitor_failures: 5,
-  breach_ladder: ['pause'],
-  escalation_grace_s: 60,
-};

@@ -1,23 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
 import { accountScope } from '../../shared/domain/trading-scope';
-import { apiOf, LIVE_TRADER, sessionWhere, startBody, startFastCloud } from './support';
+import { apiOf, LIVE_LIMITS, LIVE_TRADER, sessionWhere, startBody, startFastCloud } from './support';
 
 /** Open positions soon after the start, so the account holds exposure. */
 const OPEN_TRADES = {
   max_open_trades: 2,
   sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
 };
-const LIVE_LIMITS = {
-  max_drawdown_pct: 50,
-  max_daily_loss: 100_000,
-  max_open_trades: 3,
-  max_leverage: 2,
-  max_monitor_failures: 5,
-  breach_ladder: ['pause'],
-  escalation_grace_s: 60,
-};
-
 describe('Local cloud: an account budget', () => {
   let cloud: LocalCloud;
   let api: ReturnType<typeof apiOf>;

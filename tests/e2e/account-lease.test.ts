@@ -1,18 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
-import { alertsFor, apiOf, sessionWhere, startBody, startFastCloud } from './support';
+import { alertsFor, apiOf, LIVE_LIMITS, sessionWhere, startBody, startFastCloud } from './support';
 
 const LIVE_SCOPES = ['strategies:read', 'strategies:write', 'strategies:live'];
-const LIVE_LIMITS = {
-  max_drawdown_pct: 50,
-  max_daily_loss: 100_000,
-  max_open_trades: 3,
-  max_leverage: 2,
-  max_monitor_failures: 5,
-  breach_ladder: ['pause'],
-  escalation_grace_s: 60,
-};
-
 describe('Local cloud: one exchange account, one writer per pair', () => {
   let cloud: LocalCloud;
   beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
-import { alertsFor, apiOf, FAST, sessionWhere, startBody, startFastCloud } from './support';
+import { alertsFor, apiOf, FAST, LIVE_LIMITS, sessionWhere, startBody, startFastCloud } from './support';
 
 /** Two open trades at the first loop iteration; then the bot loop stops, so exit orders never fill. */
 const TRADES_THEN_STUCK = {
@@ -16,16 +16,6 @@ const TRADES_THEN_STUCK = {
 };
 
 const LIVE_SCOPES = ['strategies:read', 'strategies:write', 'strategies:live'];
-const LIVE_LIMITS = {
-  max_drawdown_pct: 50,
-  max_daily_loss: 100_000,
-  max_open_trades: 3,
-  max_leverage: 2,
-  max_monitor_failures: 5,
-  breach_ladder: ['pause'],
-  escalation_grace_s: 60,
-};
-
 describe('Local cloud: a live stop whose flatten fails', () => {
   let cloud: LocalCloud;
   beforeAll(async () => {

@@ -37,6 +37,17 @@ export const LIVE_TRADER = {
   groups: ['tradai-live'],
 };
 
+/** Inside the deployment bounds a live start must name; one set for the e2e and browser suites. */
+export const LIVE_LIMITS = {
+  max_drawdown_pct: 50,
+  max_daily_loss: 100_000,
+  max_open_trades: 3,
+  max_leverage: 2,
+  max_monitor_failures: 5,
+  breach_ladder: ['pause'],
+  escalation_grace_s: 60,
+};
+
 const tokenOf = (cloud: LocalCloud, scopes: string[], groups: string[] | undefined) =>
   groups === undefined
     ? cloud.token(scopes)
