@@ -187,6 +187,19 @@ const setClause = (fields: Record<string, unknown>, extra: string[] = []) => {
 const intentChange = (patch: SessionPatch, now: string) =>
   patch.desired_state === undefined ? {} : { desired_state_changed_at: now };
 
+/** A lease a claim may take: free (never taken, or released to null) or already held by the claiming run. */
+const LEASE_FREE_OR_OURS =
+  'attribute_not_exists(holder_run_id) OR attribute_type(holder_run_id, :nullType) OR holder_run_id = :run';
+
+const accountBusy = (accountId: string, pair: string, holderRunId: string, runId: string) => ({
+  ok: false as const,
+  reason: 'account_busy' as const,
+  holderRunId,
+  accountId,
+  pair,
+  message: `exchange account ${accountId} already trades ${pair} in live run ${holderRunId}: run ${runId} must not trade it too`,
+});
+
 const inList = (prefix: string, statuses: readonly SessionStatus[]) => {
   const values: Record<string, SessionStatus> = {};
   statuses.forEach((status, index) => {
@@ -299,8 +312,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       if (!isTransactionCancelled(error)) throw error;
       const [lockReason, sessionReason, scopeReason] = error.CancellationReasons ?? [];
       if (scopeReason?.Code === 'ConditionalCheckFailed') {
-        const scope = await this.getTradingScope(FLEET);
-        return { ok: false, reason: 'scope_not_active', scope, message: scopeRefusalOf(scope).message };
+        return this.#scopeNotActive(FLEET);
       }
       if (lockReason?.Code === 'ConditionalCheckFailed') {
         const current = await this.#lockAsItWas(lockReason.Item, input.strategy_id);
@@ -571,7 +583,6 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     const chain = await this.#handoffChainOf(predecessorRunId);
     if (chain.length === 0)
       return { ok: false, reason: 'handoff_not_ready', message: `no session ${predecessorRunId}` };
-    const terminal = inList('t', TERMINAL_STATUSES);
     const holderValues = Object.fromEntries(chain.map((run, index) => [`:p${index}`, run.run_id]));
     const fromHolders = Object.keys(holderValues)
       .map((name) => `holder_run_id = ${name}`)
@@ -584,16 +595,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       await this.#doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: this.#sessionsTable,
-                Key: { run_id: claim.run_id },
-                UpdateExpression: set.expression,
-                ConditionExpression: `item_type = :session AND NOT (${terminal.expression})`,
-                ExpressionAttributeNames: { '#status': 'status', ...set.names },
-                ExpressionAttributeValues: { ...set.values, ...terminal.values, ':session': 'session' },
-              },
-            },
+            this.#claimUpdate(claim.run_id, set),
             ...checks,
             {
               ConditionCheck: {
@@ -605,20 +607,9 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
             },
             ...pairs.map((pair) => ({
               Put: {
-                TableName: this.#sessionsTable,
-                Item: {
-                  item_type: 'account_lease',
-                  run_id: leaseKeyOf(accountId as string, pair),
-                  account_id: accountId as string,
-                  pair,
-                  holder_run_id: claim.run_id,
-                  holder_strategy_id: session.strategy_id,
-                  last_run_id: claim.run_id,
-                  leased_at: now,
-                  released_at: null,
-                } satisfies AccountLease,
+                ...this.#leasePut(accountId as string, pair, claim.run_id, session.strategy_id, now),
                 // Free, already ours (a replacement task), or held by a run this one takes over from.
-                ConditionExpression: `attribute_not_exists(holder_run_id) OR attribute_type(holder_run_id, :nullType) OR holder_run_id = :run OR ${fromHolders}`,
+                ConditionExpression: `${LEASE_FREE_OR_OURS} OR ${fromHolders}`,
                 ExpressionAttributeValues: { ':nullType': 'NULL', ':run': claim.run_id, ...holderValues },
               },
             })),
@@ -649,8 +640,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
         };
       }
       if (scopeCheck.length > 0 && failed(2 + checks.length + pairs.length)) {
-        const scope = await this.getTradingScope({ kind: 'account', account_id: accountId as string });
-        return { ok: false, reason: 'scope_not_active', scope, message: scopeRefusalOf(scope).message };
+        return this.#scopeNotActive({ kind: 'account', account_id: accountId as string });
       }
       const busy = reasons
         .slice(2 + checks.length, 2 + checks.length + pairs.length)
@@ -658,14 +648,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       if (busy === -1 || accountId === undefined) throw error;
       const pair = pairs[busy] as string;
       const holderRunId = (await this.getAccountLease(accountId, pair))?.holder_run_id ?? 'unknown';
-      return {
-        ok: false,
-        reason: 'account_busy',
-        holderRunId,
-        accountId,
-        pair,
-        message: `exchange account ${accountId} already trades ${pair} in live run ${holderRunId}: run ${claim.run_id} must not trade it too`,
-      };
+      return accountBusy(accountId, pair, holderRunId, claim.run_id);
     }
     // Leases the runs taken over from held and this run did not take (fewer pairs, a rotated key): freed now
     // that those runs are over; a lease another run took since is left alone.
@@ -675,10 +658,57 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       for (const pair of new Set(run.pairs))
         if (!taken.has(pair)) await this.#releaseLease(run.account_id, pair, run.run_id, now);
     }
-    const claimed = await this.get(claim.run_id);
-    if (claimed === undefined)
-      return { ok: false, reason: 'not_found', message: `no session ${claim.run_id}` };
+    return this.#claimedSession(claim.run_id);
+  }
+
+  /** A claim's session write: only a session that is not over yet may be claimed. */
+  #claimUpdate(runId: string, set: ReturnType<typeof setClause>, { returnOld = false } = {}) {
+    const terminal = inList('t', TERMINAL_STATUSES);
+    return {
+      Update: {
+        TableName: this.#sessionsTable,
+        Key: { run_id: runId },
+        UpdateExpression: set.expression,
+        ConditionExpression: `item_type = :session AND NOT (${terminal.expression})`,
+        ExpressionAttributeNames: { '#status': 'status', ...set.names },
+        ExpressionAttributeValues: { ...set.values, ...terminal.values, ':session': 'session' },
+        ...(returnOld ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
+      },
+    };
+  }
+
+  /** The lease row a claim writes for one pair; the caller says from whom it may take it. */
+  #leasePut(accountId: string, pair: string, runId: string, strategyId: string | null, now: string) {
+    return {
+      TableName: this.#sessionsTable,
+      Item: {
+        item_type: 'account_lease',
+        run_id: leaseKeyOf(accountId, pair),
+        account_id: accountId,
+        pair,
+        holder_run_id: runId,
+        holder_strategy_id: strategyId,
+        last_run_id: runId,
+        leased_at: now,
+        released_at: null,
+      } satisfies AccountLease,
+    };
+  }
+
+  async #claimedSession(runId: string): Promise<ClaimResult> {
+    const claimed = await this.get(runId);
+    if (claimed === undefined) return { ok: false, reason: 'not_found', message: `no session ${runId}` };
     return { ok: true, session: claimed };
+  }
+
+  async #scopeNotActive(ref: ScopeRef) {
+    const scope = await this.getTradingScope(ref);
+    return {
+      ok: false as const,
+      reason: 'scope_not_active' as const,
+      scope,
+      message: scopeRefusalOf(scope).message,
+    };
   }
 
   /** The claim and one lease per pair, all or nothing: a second writer on a pair of the account is refused. */
@@ -697,7 +727,6 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
         },
       ]);
     }
-    const terminal = inList('t', TERMINAL_STATUSES);
     const session = await this.get(claim.run_id);
     // A session that never traded must not begin in an account that is not active; a replacement task of
     // one already trading claims as before (the scope's fan-out already paused or stopped it).
@@ -707,34 +736,12 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       await this.#doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: this.#sessionsTable,
-                Key: { run_id: claim.run_id },
-                UpdateExpression: set.expression,
-                ConditionExpression: `item_type = :session AND NOT (${terminal.expression})`,
-                ExpressionAttributeNames: { '#status': 'status', ...set.names },
-                ExpressionAttributeValues: { ...set.values, ...terminal.values, ':session': 'session' },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
+            this.#claimUpdate(claim.run_id, set, { returnOld: true }),
             ...pairs.map((pair) => ({
               Put: {
-                TableName: this.#sessionsTable,
-                Item: {
-                  item_type: 'account_lease',
-                  run_id: leaseKeyOf(accountId, pair),
-                  account_id: accountId,
-                  pair,
-                  holder_run_id: claim.run_id,
-                  holder_strategy_id: session?.strategy_id ?? null,
-                  last_run_id: claim.run_id,
-                  leased_at: now,
-                  released_at: null,
-                } satisfies AccountLease,
+                ...this.#leasePut(accountId, pair, claim.run_id, session?.strategy_id ?? null, now),
                 // Free (never taken, or released to null) or already ours (a replacement task of this run).
-                ConditionExpression:
-                  'attribute_not_exists(holder_run_id) OR attribute_type(holder_run_id, :nullType) OR holder_run_id = :run',
+                ConditionExpression: LEASE_FREE_OR_OURS,
                 ExpressionAttributeValues: { ':nullType': 'NULL', ':run': claim.run_id },
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
               },
@@ -753,8 +760,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
           await this.#sessionAsItWas(sessionReason.Item, claim.run_id),
         );
       if (scopeCheck.length > 0 && rest[pairs.length]?.Code === 'ConditionalCheckFailed') {
-        const scope = await this.getTradingScope({ kind: 'account', account_id: accountId });
-        return { ok: false, reason: 'scope_not_active', scope, message: scopeRefusalOf(scope).message };
+        return this.#scopeNotActive({ kind: 'account', account_id: accountId });
       }
       const busy = leaseReasons.findIndex((reason) => reason?.Code === 'ConditionalCheckFailed');
       if (busy === -1) throw error;
@@ -765,19 +771,9 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
           ? await this.getAccountLease(accountId, pair)
           : parseStored(AccountLeaseSchema, old, 'account lease');
       const holderRunId = lease?.holder_run_id ?? 'unknown';
-      return {
-        ok: false,
-        reason: 'account_busy',
-        holderRunId,
-        accountId,
-        pair,
-        message: `exchange account ${accountId} already trades ${pair} in live run ${holderRunId}: run ${claim.run_id} must not trade it too`,
-      };
+      return accountBusy(accountId, pair, holderRunId, claim.run_id);
     }
-    const claimed = await this.get(claim.run_id);
-    if (claimed === undefined)
-      return { ok: false, reason: 'not_found', message: `no session ${claim.run_id}` };
-    return { ok: true, session: claimed };
+    return this.#claimedSession(claim.run_id);
   }
 
   async recordHeartbeat(raw: unknown): Promise<HeartbeatResult> {
@@ -1504,8 +1500,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       const [sessionReason, ...scopeReasons] = error.CancellationReasons ?? [];
       const refusedBy = scopeReasons.findIndex((item) => item?.Code === 'ConditionalCheckFailed');
       if (refusedBy !== -1) {
-        const scope = await this.getTradingScope(scopes[refusedBy] as ScopeRef);
-        return { ok: false, reason: 'scope_not_active', scope, message: scopeRefusalOf(scope).message };
+        return this.#scopeNotActive(scopes[refusedBy] as ScopeRef);
       }
       if (sessionReason?.Code !== 'ConditionalCheckFailed') throw error;
       const current = await this.get(runId);
