@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,29 +11,22 @@ import { runTradai } from '../../../console/cli/program';
 import { StrategyReplySchema } from '../../../console/cli/replies';
 import type { FleetView } from '../../../functions/api/read-strategies/schema';
 import { SESSION_STATUSES } from '../../../shared/domain/session';
+import { type ApiReply, runCli, startApi } from './support';
 
-type Reply = { status: number; body: string; headers?: Record<string, string> };
-
-/** A real HTTP server on 127.0.0.1 answering each path with a canned reply, recording what it was sent. */
-let server: Server;
+/** A 127.0.0.1 API answering each path with a canned reply, recording what it was sent. */
+let api: Awaited<ReturnType<typeof startApi>>;
 let baseUrl: string;
-const replies = new Map<string, Reply>();
-const received: { path: string; headers: IncomingMessage['headers'] }[] = [];
+const replies = new Map<string, ApiReply>();
+const received: { path: string; headers: IncomingHttpHeaders }[] = [];
 
 beforeAll(async () => {
-  server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    received.push({ path: request.url ?? '', headers: request.headers });
-    const reply = replies.get(request.url ?? '') ?? { status: 404, body: '{"message":"Not Found"}' };
-    request.resume();
-    request.on('end', () => {
-      response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-      response.end(reply.body);
-    });
+  api = await startApi(({ path, headers }) => {
+    received.push({ path, headers });
+    return replies.get(path) ?? { status: 404, body: '{"message":"Not Found"}' };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = api.baseUrl;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => api.close());
 
 const failureOf = async (promise: Promise<unknown>): Promise<CliError> => {
   const outcome = await promise.then(
@@ -288,28 +281,9 @@ describe('CLI: a halt the agents have not all confirmed', () => {
         confirm_timeout_s: 30,
       }),
     });
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
 
     // act
-    const code = await runTradai(
-      ['--api-url', baseUrl, '--token', 't', 'halt', '--mode', 'reducing', '--reason', 'drill'],
-      {
-        env: {},
-        stdin: new PassThrough(),
-        stdout,
-        stderr,
-        signal: new AbortController().signal,
-      },
-    );
+    const { code, out, err } = await runCli(baseUrl, ['halt', '--mode', 'reducing', '--reason', 'drill']);
 
     // assess
     expect(code).toBe(EXIT.error);
@@ -343,26 +317,7 @@ describe('CLI: ls says when the fleet or an account is halted', () => {
     changed_at: '2026-01-01T00:00:00.000Z',
     ...extra,
   });
-  const ls = async () => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    const code = await runTradai(['--api-url', baseUrl, '--token', 't', 'ls'], {
-      env: {},
-      stdin: new PassThrough(),
-      stdout,
-      stderr,
-      signal: new AbortController().signal,
-    });
-    return { code, out, err };
-  };
+  const ls = () => runCli(baseUrl, ['ls']);
 
   it('prints a halted account in a line naming who, when and why, with how to lift it', async () => {
     // prepare

@@ -1,11 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deployBodyOf, HandoffSessionSchema, handoffProgress } from '../../../console/cli/commands/deploy';
 import { UsageError } from '../../../console/cli/errors';
 import { EXIT } from '../../../console/cli/exit-codes';
-import { runTradai } from '../../../console/cli/program';
+import { jsonReply, runCli, startApi } from './support';
 
 const OLD = 'dry-run-demo-old';
 const NEW = 'dry-run-demo-new';
@@ -186,74 +183,41 @@ describe('CLI: handoff progress from the old and the new session', () => {
  * A 127.0.0.1 API: GET /strategies/demo answers the predecessor; POST deploy/restart the 202; each GET of
  * a session the next reply of its script (the last one repeated).
  */
-let server: Server;
-let baseUrl: string;
+let api: Awaited<ReturnType<typeof startApi>>;
 let strategyReply: unknown;
 let scripts: Record<string, unknown[]> = {};
 let postStatus = 202;
 const sent: { method: string; path: string; body: unknown }[] = [];
 
 beforeAll(async () => {
-  server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    request.on('end', () => {
-      const path = request.url ?? '';
-      sent.push({ method: request.method ?? '', path, body: text === '' ? undefined : JSON.parse(text) });
-      const answer = (status: number, body: unknown) => {
-        response.writeHead(status, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(body));
-      };
-      if (request.method === 'POST') {
-        if (postStatus !== 202)
-          return answer(postStatus, { error: { code: 'handoff_in_progress', message: 'busy' } });
-        return answer(202, {
-          run_id: NEW,
-          strategy_id: 'demo',
-          status: 'pending',
-          supersedes: OLD,
-          handoff: 'carry_positions',
-        });
-      }
-      if (path === '/strategies/demo') return answer(200, strategyReply);
-      const runId = path.replace('/sessions/', '');
-      const script = scripts[runId];
-      if (script === undefined) return answer(404, { error: { code: 'not_found', message: runId } });
-      answer(200, script.length > 1 ? script.shift() : script[0]);
-    });
+  api = await startApi(({ method, path, text }) => {
+    sent.push({ method, path, body: text === '' ? undefined : JSON.parse(text) });
+    if (method === 'POST') {
+      if (postStatus !== 202)
+        return jsonReply(postStatus, { error: { code: 'handoff_in_progress', message: 'busy' } });
+      return jsonReply(202, {
+        run_id: NEW,
+        strategy_id: 'demo',
+        status: 'pending',
+        supersedes: OLD,
+        handoff: 'carry_positions',
+      });
+    }
+    if (path === '/strategies/demo') return jsonReply(200, strategyReply);
+    const runId = path.replace('/sessions/', '');
+    const script = scripts[runId];
+    if (script === undefined) return jsonReply(404, { error: { code: 'not_found', message: runId } });
+    return jsonReply(200, script.length > 1 ? script.shift() : script[0]);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => api.close());
 beforeEach(() => {
   sent.length = 0;
   postStatus = 202;
   strategyReply = { strategy_id: 'demo', session: view(OLD) };
 });
 
-const tradai = async (args: string[]) => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const code = await runTradai(['--api-url', baseUrl, '--token', 't', ...args], {
-    env: {},
-    stdin: new PassThrough(),
-    stdout,
-    stderr,
-    signal: new AbortController().signal,
-  });
-  return { code, out, err };
-};
+const tradai = (args: string[]) => runCli(api.baseUrl, args);
 const posts = () => sent.filter((request) => request.method === 'POST');
 const stopped = predecessor({ status: 'stopped', active: false });
 

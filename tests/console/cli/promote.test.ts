@@ -1,56 +1,24 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../../console/cli/exit-codes';
-import { runTradai } from '../../../console/cli/program';
+import { jsonReply, runCli, startApi } from './support';
 
 /** A 127.0.0.1 API standing in for POST /strategies/{id}/promote: answers `reply`, records what it was sent. */
-let server: Server;
-let baseUrl: string;
+let api: Awaited<ReturnType<typeof startApi>>;
 let reply: { status: number; body: unknown } = { status: 200, body: {} };
 const sent: { path: string; body: unknown }[] = [];
 
 beforeAll(async () => {
-  server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    request.on('end', () => {
-      sent.push({ path: request.url ?? '', body: text === '' ? undefined : JSON.parse(text) });
-      response.writeHead(reply.status, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(reply.body));
-    });
+  api = await startApi(({ path, text }) => {
+    sent.push({ path, body: text === '' ? undefined : JSON.parse(text) });
+    return jsonReply(reply.status, reply.body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => api.close());
 beforeEach(() => {
   sent.length = 0;
 });
 
-const tradai = async (args: string[]) => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const code = await runTradai(['--api-url', baseUrl, '--token', 't', ...args], {
-    env: {},
-    stdin: new PassThrough(),
-    stdout,
-    stderr,
-    signal: new AbortController().signal,
-  });
-  return { code, out, err };
-};
+const tradai = (args: string[]) => runCli(api.baseUrl, args);
 
 describe('CLI: tradai promote', () => {
   it('posts the version, target and reason and prints where the version is now', async () => {
