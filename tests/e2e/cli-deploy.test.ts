@@ -1,16 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../console/cli/exit-codes';
 import type { LocalCloud } from '../../local/cloud/cloud';
-import { publishEndpoint } from '../../local/cloud/endpoint';
-import { publishIssuer } from '../../local/cloud/jwt-issuer';
 import type { Session } from '../../shared/domain/session';
-import { apiOf, FAST, sessionWhere, startBody, startFastCloud } from './support';
+import { apiOf, FAST, sessionWhere, startBody, startCliCloud } from './support';
 
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 const STRATEGY = 'e2e-cli-deploy';
 /** Two trades open from the first loop and kept (flat prices): what the new version has to carry. */
 const TWO_OPEN_TRADES = {
@@ -18,49 +11,18 @@ const TWO_OPEN_TRADES = {
   sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
 };
 
+let cli: Awaited<ReturnType<typeof startCliCloud>>;
 let cloud: LocalCloud;
-let runDir: string;
-let bundle: string;
-let env: NodeJS.ProcessEnv;
-const cleanups: (() => Promise<void>)[] = [];
-
-/** `tradai` as the package's bin runs it, finding the local cloud by its endpoint record and published key. */
-const tradai = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(process.execPath, [bundle, ...args], { env, timeout: 150_000 }, (error, stdout, stderr) =>
-      resolve({
-        code: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
-        stdout,
-        stderr,
-      }),
-    );
-  });
+const tradai = (args: string[]) => cli.tradai(args);
 
 beforeAll(async () => {
-  runDir = await mkdtemp(join(tmpdir(), 'tradai-cli-deploy-e2e-'));
-  bundle = join(runDir, 'tradai.mjs');
-  execFileSync(TSX, ['console/cli/build.ts', '--outfile', bundle]);
-  process.env.TRADAI_RUN_DIR = runDir;
-  cloud = await startFastCloud({
-    functionEnvironment: { ...FAST.functionEnvironment, STALE_AFTER_S: '60', STOP_GRACE_S: '20' },
-  });
-  cleanups.push(await publishIssuer(cloud.url, cloud.issuer, undefined));
-  cleanups.push(await publishEndpoint(cloud.url, undefined, runDir));
-  const { TRADAI_API_URL: _url, TRADAI_TOKEN: _token, ...rest } = process.env;
-  env = {
-    ...rest,
-    TRADAI_RUN_DIR: runDir,
-    NO_COLOR: '1',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  cli = await startCliCloud(
+    { functionEnvironment: { ...FAST.functionEnvironment, STALE_AFTER_S: '60', STOP_GRACE_S: '20' } },
+    150_000,
+  );
+  cloud = cli.cloud;
 }, 90_000);
-
-afterAll(async () => {
-  for (const cleanup of cleanups) await cleanup();
-  await cloud?.close();
-  delete process.env.TRADAI_RUN_DIR;
-  await rm(runDir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => cli?.close(), 60_000);
 
 describe('CLI: tradai deploy against a local cloud', () => {
   it('deploys MomentumStrategy v3 -> v4 with carry_positions, shows old pausing/stopping -> new running, exits 0 with the old run superseded', async () => {

@@ -1,72 +1,20 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../console/cli/exit-codes';
 import type { LocalCloud } from '../../local/cloud/cloud';
-import { publishEndpoint } from '../../local/cloud/endpoint';
-import { publishIssuer } from '../../local/cloud/jwt-issuer';
-import { eventually, FAST_MARKET, startFastCloud } from './support';
+import { eventually, FAST_MARKET, startCliCloud } from './support';
 
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 const STRATEGY = 'e2e-cli';
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * `tradai` as a person runs it (the bundle the bin runs): a child process that finds the local cloud itself (its endpoint record and
- * published key, in this test's run directory), no URL or token given.
- */
+let cli: Awaited<ReturnType<typeof startCliCloud>>;
 let cloud: LocalCloud;
-let runDir: string;
-let env: NodeJS.ProcessEnv;
-/** The bundle the package's bin runs (built here as prepack builds it): plain node, and quick to start. */
-let bundle: string;
-const cleanups: (() => Promise<void>)[] = [];
-
-const tradai = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Outcome> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bundle, ...args],
-      { env: { ...env, ...extraEnv }, timeout: 90_000 },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
-          stdout,
-          stderr,
-        }),
-    );
-  });
+const tradai = (args: string[], extraEnv?: NodeJS.ProcessEnv) => cli.tradai(args, extraEnv);
 
 beforeAll(async () => {
-  runDir = await mkdtemp(join(tmpdir(), 'tradai-cli-e2e-'));
-  bundle = join(runDir, 'tradai.mjs');
-  execFileSync(TSX, ['console/cli/build.ts', '--outfile', bundle]);
-  process.env.TRADAI_RUN_DIR = runDir;
-  cloud = await startFastCloud();
-  cleanups.push(await publishIssuer(cloud.url, cloud.issuer, undefined));
-  cleanups.push(await publishEndpoint(cloud.url, undefined, runDir));
-  const { TRADAI_API_URL: _url, TRADAI_TOKEN: _token, ...rest } = process.env;
-  env = {
-    ...rest,
-    TRADAI_RUN_DIR: runDir,
-    NO_COLOR: '1',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  cli = await startCliCloud();
+  cloud = cli.cloud;
 });
-
-afterAll(async () => {
-  for (const cleanup of cleanups) await cleanup();
-  await cloud?.close();
-  delete process.env.TRADAI_RUN_DIR;
-  await rm(runDir, { recursive: true, force: true });
-});
+afterAll(() => cli?.close());
 
 describe('CLI: tradai against a local cloud it finds by itself', () => {
   it('starts a strategy and follows it pending -> launching -> running (exit 0)', async () => {
@@ -216,8 +164,19 @@ describe('CLI: tradai against a local cloud it finds by itself', () => {
     // prepare
     const follower: ChildProcess = spawn(
       process.execPath,
-      [bundle, '--json', 'alerts', '--follow', '--strategy', STRATEGY, '--since', '10m', '--interval', '0.3'],
-      { env },
+      [
+        cli.bundle,
+        '--json',
+        'alerts',
+        '--follow',
+        '--strategy',
+        STRATEGY,
+        '--since',
+        '10m',
+        '--interval',
+        '0.3',
+      ],
+      { env: cli.env },
     );
     let lines = '';
     follower.stdout?.on('data', (chunk: Buffer) => {

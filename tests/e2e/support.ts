@@ -1,8 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud/cloud';
+import { publishEndpoint } from '../../local/cloud/endpoint';
+import { publishIssuer } from '../../local/cloud/jwt-issuer';
 import type { Alert } from '../../shared/domain/ports';
 import type { Session } from '../../shared/domain/session';
 
@@ -259,4 +263,55 @@ export const freqtradeApiOf = (agentPid: number) => {
     if (!response.ok) throw new Error(`freqtrade ${path}: HTTP ${response.status}`);
     return (await response.json()) as T;
   };
+};
+
+export interface CliOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A fast local cloud and `tradai` as a person runs it: the bundle the package's bin runs (built here as prepack
+ * builds it: plain node, quick to start), as a child process that finds the cloud itself (its endpoint record
+ * and published key, in a fresh run directory), no URL or token given.
+ */
+export const startCliCloud = async (options: Partial<LocalCloudOptions> = {}, timeoutMs = 90_000) => {
+  const runDir = await mkdtemp(join(tmpdir(), 'tradai-cli-e2e-'));
+  const bundle = join(runDir, 'tradai.mjs');
+  execFileSync(join(process.cwd(), 'node_modules/.bin/tsx'), ['console/cli/build.ts', '--outfile', bundle]);
+  process.env.TRADAI_RUN_DIR = runDir;
+  const cloud = await startFastCloud(options);
+  const cleanups = [
+    await publishIssuer(cloud.url, cloud.issuer, undefined),
+    await publishEndpoint(cloud.url, undefined, runDir),
+  ];
+  const { TRADAI_API_URL: _url, TRADAI_TOKEN: _token, ...rest } = process.env;
+  const env: NodeJS.ProcessEnv = {
+    ...rest,
+    TRADAI_RUN_DIR: runDir,
+    NO_COLOR: '1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  const tradai = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliOutcome> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [bundle, ...args],
+        { env: { ...env, ...extraEnv }, timeout: timeoutMs },
+        (error, stdout, stderr) =>
+          resolve({
+            code: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
+            stdout,
+            stderr,
+          }),
+      );
+    });
+  const close = async () => {
+    for (const cleanup of cleanups) await cleanup();
+    await cloud.close();
+    delete process.env.TRADAI_RUN_DIR;
+    await rm(runDir, { recursive: true, force: true });
+  };
+  return { cloud, bundle, env, tradai, close };
 };
