@@ -107,6 +107,50 @@ const safeRelative = (path: string): boolean =>
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
+/**
+ * Counts and hashes the bytes that pass through; more than `limit` bytes fail the stream with `tooLong()`
+ * so an oversized file is cut off while it streams, not after it filled the disk.
+ */
+const byteMeter = (limit: number, tooLong: () => Error) => {
+  const hash = createHash('sha256');
+  let received = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (received > limit) {
+        callback(tooLong());
+        return;
+      }
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  return { stream, received: () => received, sha256: () => hash.digest('hex') };
+};
+
+/**
+ * Fills a fresh staging folder next to `destination` and only then swaps it into place: a failed or
+ * partial download never replaces the model already there.
+ */
+const stageInto = async (
+  destination: string,
+  fill: (staging: string) => Promise<DownloadedFile[]>,
+): Promise<Pick<DownloadedModel, 'destination' | 'files' | 'totalBytes'>> => {
+  const target = resolve(destination);
+  const staging = `${target}.partial-${randomUUID().slice(0, 8)}`;
+  await mkdir(staging, { recursive: true });
+  try {
+    const files = await fill(staging);
+    await rm(target, { recursive: true, force: true });
+    await mkdir(dirname(target), { recursive: true });
+    await rename(staging, target);
+    return { destination: target, files, totalBytes: files.reduce((sum, file) => sum + file.bytes, 0) };
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+};
+
 export class MlflowArtifactDownloader implements ModelArtifactDownloader {
   readonly #http: MlflowHttp;
   readonly #limits: ArtifactLimits;
@@ -191,28 +235,12 @@ export class MlflowArtifactDownloader implements ModelArtifactDownloader {
         `${what} hold ${totalListed} bytes in ${listed.length} files, over the limit of ${this.#limits.maxTotalBytes}`,
       );
     }
-    const target = resolve(destination);
-    const staging = `${target}.partial-${randomUUID().slice(0, 8)}`;
-    await mkdir(staging, { recursive: true });
-    try {
+    const staged = await stageInto(destination, async (staging) => {
       const files: DownloadedFile[] = [];
       for (const file of listed) files.push(await this.#fetchFile(root, file, staging, what, deadline));
-      await rm(target, { recursive: true, force: true });
-      await mkdir(dirname(target), { recursive: true });
-      await rename(staging, target);
-      return {
-        name: model.name,
-        version: model.version,
-        downloadUri,
-        artifactUri,
-        destination: target,
-        files,
-        totalBytes: files.reduce((sum, file) => sum + file.bytes, 0),
-      };
-    } catch (error) {
-      await rm(staging, { recursive: true, force: true });
-      throw error;
-    }
+      return files;
+    });
+    return { name: model.name, version: model.version, downloadUri, artifactUri, ...staged };
   }
 
   async #downloadUri(model: { name: string; version: string }, what: string): Promise<string> {
@@ -306,32 +334,21 @@ export class MlflowArtifactDownloader implements ModelArtifactDownloader {
       throw new MlflowRegistryError('bad_reply', `${what}: ${file.path} resolves outside the model folder`);
     }
     await mkdir(dirname(out), { recursive: true });
-    const hash = createHash('sha256');
-    let received = 0;
-    const limit = file.size;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        received += chunk.length;
-        if (received > limit) {
-          callback(
-            new MlflowRegistryError(
-              'bad_reply',
-              `${what}: ${file.path} is longer than its listed ${limit} bytes`,
-            ),
-          );
-          return;
-        }
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
+    const meter = byteMeter(
+      file.size,
+      () =>
+        new MlflowRegistryError(
+          'bad_reply',
+          `${what}: ${file.path} is longer than its listed ${file.size} bytes`,
+        ),
+    );
     if (response.body === null) {
       throw new MlflowRegistryError('bad_reply', `${what}: no body for ${file.path}`);
     }
     try {
       await pipeline(
         Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
-        meter,
+        meter.stream,
         createWriteStream(out),
       );
     } catch (error) {
@@ -345,13 +362,13 @@ export class MlflowArtifactDownloader implements ModelArtifactDownloader {
       );
     }
     const written = (await stat(out)).size;
-    if (received !== file.size || written !== file.size) {
+    if (meter.received() !== file.size || written !== file.size) {
       throw new MlflowRegistryError(
         'bad_reply',
-        `${what}: ${file.path} arrived with ${received} bytes, listed as ${file.size}`,
+        `${what}: ${file.path} arrived with ${meter.received()} bytes, listed as ${file.size}`,
       );
     }
-    return { path: file.path, bytes: received, sha256: hash.digest('hex') };
+    return { path: file.path, bytes: meter.received(), sha256: meter.sha256() };
   }
 }
 
@@ -420,16 +437,19 @@ const downloadFromS3 = async (
       `${what} hold ${total} bytes, over the limit of ${limits.maxTotalBytes}`,
     );
   }
-  const target = resolve(destination);
-  const staging = `${target}.partial-${randomUUID().slice(0, 8)}`;
-  await mkdir(staging, { recursive: true });
-  try {
+  const staged = await stageInto(destination, async (staging) => {
     const files: DownloadedFile[] = [];
     for (const file of listed) {
       const out = join(staging, ...file.path.split('/'));
       await mkdir(dirname(out), { recursive: true });
-      const hash = createHash('sha256');
-      let received = 0;
+      const meter = byteMeter(
+        file.size,
+        () =>
+          new MlflowRegistryError(
+            'bad_reply',
+            `${what}: ${file.path} is longer than its listed ${file.size} bytes`,
+          ),
+      );
       try {
         const object = await client.send(
           new GetObjectCommand({ Bucket: bucket, Key: `${base}${file.path}` }),
@@ -437,53 +457,21 @@ const downloadFromS3 = async (
             abortSignal: signal(),
           },
         );
-        await pipeline(
-          object.Body as Readable,
-          new Transform({
-            transform(chunk: Buffer, _encoding, callback) {
-              received += chunk.length;
-              if (received > file.size) {
-                callback(
-                  new MlflowRegistryError(
-                    'bad_reply',
-                    `${what}: ${file.path} is longer than its listed ${file.size} bytes`,
-                  ),
-                );
-                return;
-              }
-              hash.update(chunk);
-              callback(null, chunk);
-            },
-          }),
-          createWriteStream(out),
-        );
+        await pipeline(object.Body as Readable, meter.stream, createWriteStream(out));
       } catch (error) {
         throw fault(error, `reading ${file.path} of`);
       }
-      if (received !== file.size) {
+      if (meter.received() !== file.size) {
         throw new MlflowRegistryError(
           'bad_reply',
-          `${what}: ${file.path} arrived with ${received} bytes, listed as ${file.size}`,
+          `${what}: ${file.path} arrived with ${meter.received()} bytes, listed as ${file.size}`,
         );
       }
-      files.push({ path: file.path, bytes: received, sha256: hash.digest('hex') });
+      files.push({ path: file.path, bytes: meter.received(), sha256: meter.sha256() });
     }
-    await rm(target, { recursive: true, force: true });
-    await mkdir(dirname(target), { recursive: true });
-    await rename(staging, target);
-    return {
-      name: model.name,
-      version: model.version,
-      downloadUri,
-      artifactUri,
-      destination: target,
-      files,
-      totalBytes: files.reduce((sum, file) => sum + file.bytes, 0),
-    };
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw error;
-  }
+    return files;
+  });
+  return { name: model.name, version: model.version, downloadUri, artifactUri, ...staged };
 };
 
 /**
@@ -550,48 +538,28 @@ export class FileArtifactDownloader implements ModelArtifactDownloader {
         `${what} hold ${total} bytes, over the limit of ${this.#limits.maxTotalBytes}`,
       );
     }
-    const target = resolve(destination);
-    const staging = `${target}.partial-${randomUUID().slice(0, 8)}`;
-    await mkdir(staging, { recursive: true });
-    try {
+    const changed = (path: string) =>
+      new MlflowRegistryError('bad_reply', `${what}: ${path} changed while it was copied`);
+    const staged = await stageInto(destination, async (staging) => {
       const files: DownloadedFile[] = [];
       for (const file of listed) {
         const out = join(staging, ...file.path.split('/'));
         await mkdir(dirname(out), { recursive: true });
-        const hash = createHash('sha256');
-        let received = 0;
-        await pipeline(
-          createReadStream(join(folder, file.path)),
-          new Transform({
-            transform(chunk: Buffer, _encoding, callback) {
-              received += chunk.length;
-              hash.update(chunk);
-              callback(null, chunk);
-            },
-          }),
-          createWriteStream(out),
-        );
-        if (received !== file.size) {
-          throw new MlflowRegistryError('bad_reply', `${what}: ${file.path} changed while it was copied`);
-        }
-        files.push({ path: file.path, bytes: received, sha256: hash.digest('hex') });
+        // No cut-off while copying: a file that grew since it was stat'ed is refused after, by its count.
+        const meter = byteMeter(Number.POSITIVE_INFINITY, () => changed(file.path));
+        await pipeline(createReadStream(join(folder, file.path)), meter.stream, createWriteStream(out));
+        if (meter.received() !== file.size) throw changed(file.path);
+        files.push({ path: file.path, bytes: meter.received(), sha256: meter.sha256() });
       }
-      await rm(target, { recursive: true, force: true });
-      await mkdir(dirname(target), { recursive: true });
-      await rename(staging, target);
-      return {
-        name: model.name,
-        version: model.version,
-        downloadUri: model.source,
-        artifactUri: `file://${folder}`,
-        destination: target,
-        files,
-        totalBytes: files.reduce((sum, file) => sum + file.bytes, 0),
-      };
-    } catch (error) {
-      await rm(staging, { recursive: true, force: true });
-      throw error;
-    }
+      return files;
+    });
+    return {
+      name: model.name,
+      version: model.version,
+      downloadUri: model.source,
+      artifactUri: `file://${folder}`,
+      ...staged,
+    };
   }
 }
 
