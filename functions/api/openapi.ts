@@ -4,7 +4,7 @@ import { AlertViewSchema } from '../../shared/domain/alert-history';
 import { AuditEntrySchema } from '../../shared/domain/audit';
 import { IDEMPOTENCY_HEADER, SCOPE_RESOURCE_SERVER, SCOPES, type Scope } from '../../shared/http/constants';
 import { PauseResumeBodySchema, StopBodySchema } from './control-strategy/schema';
-import { PromoteBodySchema } from './promote-strategy/schema';
+import { PromoteBodySchema, PromotedReplySchema } from './promote-strategy/schema';
 import {
   AlertsQuerySchema,
   AuditQuerySchema,
@@ -74,26 +74,14 @@ const CommandAcceptedSchema = z
   .looseObject({ run_id: z.string(), strategy_id: z.string(), status: z.string() })
   .meta({ id: 'CommandAccepted', description: "The session's state after the command was recorded" });
 
-const PromotedSchema = z
-  .strictObject({
-    strategy_id: z.string(),
-    model: z.string(),
-    version: z.string(),
-    to: z.string(),
-    kind: z.enum(['stage', 'alias']),
-    stage_before: z.string().nullable(),
-    stage: z.string().nullable(),
-    aliases: z.array(z.string()),
-    backtest_run_id: z
-      .string()
-      .nullable()
-      .meta({ description: 'The backtest that passed the floors, where gated' }),
-    active_run_id: z
-      .string()
-      .nullable()
-      .meta({ description: 'The running session, which keeps its version until its next start or a deploy' }),
-  })
-  .meta({ id: 'Promoted' });
+const PromotedSchema = PromotedReplySchema.meta({ id: 'Promoted' });
+
+/** The answer of every halt and resume, of the fleet or of one account. */
+const SCOPE_CHANGED = {
+  status: '200',
+  description: 'The scope as written and its sessions',
+  schema: ScopeChangeResultSchema,
+} as const;
 
 /** Read views are built field by field (functions/api/shared/views.ts); their schema is not enforced. */
 const ReadViewSchema = z.looseObject({}).meta({ description: 'See functions/api/shared/views.ts' });
@@ -317,11 +305,7 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
       'A conditional change of the fleet scope (actor, reason, time; audited; one page), then applied to every session in it; the answer lists every session by name, and every agent that did not confirm within the bound. Starts and resumes are refused (409 `scope_not_active`) until `POST /fleet/resume`.',
     body: HaltBodySchema,
     idempotent: true,
-    success: {
-      status: '200',
-      description: 'The scope as written and its sessions',
-      schema: ScopeChangeResultSchema,
-    },
+    success: SCOPE_CHANGED,
   },
   {
     method: 'POST',
@@ -333,11 +317,7 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     params: AccountParamsSchema,
     body: HaltBodySchema,
     idempotent: true,
-    success: {
-      status: '200',
-      description: 'The scope as written and its sessions',
-      schema: ScopeChangeResultSchema,
-    },
+    success: SCOPE_CHANGED,
   },
   {
     method: 'POST',
@@ -348,11 +328,7 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
       'Back to `active`: the sessions this scope paused (and only those) are resumed. Resuming a scope that holds live sessions needs the live permission. Nothing resumes by itself.',
     body: ScopeResumeBodySchema,
     idempotent: true,
-    success: {
-      status: '200',
-      description: 'The scope as written and its sessions',
-      schema: ScopeChangeResultSchema,
-    },
+    success: SCOPE_CHANGED,
   },
   {
     method: 'POST',
@@ -363,11 +339,7 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
     params: AccountParamsSchema,
     body: ScopeResumeBodySchema,
     idempotent: true,
-    success: {
-      status: '200',
-      description: 'The scope as written and its sessions',
-      schema: ScopeChangeResultSchema,
-    },
+    success: SCOPE_CHANGED,
   },
   {
     method: 'GET',

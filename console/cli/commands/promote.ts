@@ -1,5 +1,8 @@
 import * as z from 'zod';
-import { PromoteBodySchema } from '../../../functions/api/promote-strategy/schema';
+import {
+  PromoteBodySchema,
+  PromotedReplySchema as PromotedApiReplySchema,
+} from '../../../functions/api/promote-strategy/schema';
 import type { CommandContext } from '../context';
 import { UsageError } from '../errors';
 import { strategyIdOf } from './read';
@@ -11,19 +14,8 @@ export interface PromoteOptions {
   model?: string;
 }
 
-/** POST /strategies/{strategyId}/promote's 200 (functions/api/openapi.ts `Promoted`). */
-export const PromotedReplySchema = z.looseObject({
-  strategy_id: z.string(),
-  model: z.string(),
-  version: z.string(),
-  to: z.string(),
-  kind: z.enum(['stage', 'alias']),
-  stage_before: z.string().nullable(),
-  stage: z.string().nullable(),
-  aliases: z.array(z.string()),
-  backtest_run_id: z.string().nullable(),
-  active_run_id: z.string().nullable(),
-});
+/** Checked loosely: a field the API adds breaks nothing, and `--json` prints the reply as sent. */
+export const PromotedReplySchema = z.looseObject(PromotedApiReplySchema.shape);
 
 /**
  * Moves a model version to a stage or alias in the registry. The body is checked with the API's own schema

@@ -21,3 +21,23 @@ export const PromoteBodySchema = z.strictObject({
   reason: ReasonSchema,
 });
 export type PromoteBody = z.output<typeof PromoteBodySchema>;
+
+/** The 200 of `POST /strategies/{strategyId}/promote`: where the version went and what it left. */
+export const PromotedReplySchema = z.strictObject({
+  strategy_id: z.string(),
+  model: z.string(),
+  version: z.string(),
+  to: z.string(),
+  kind: z.enum(['stage', 'alias']),
+  stage_before: z.string().nullable(),
+  stage: z.string().nullable(),
+  aliases: z.array(z.string()),
+  backtest_run_id: z
+    .string()
+    .nullable()
+    .meta({ description: 'The backtest that passed the floors, where gated' }),
+  active_run_id: z
+    .string()
+    .nullable()
+    .meta({ description: 'The running session, which keeps its version until its next start or a deploy' }),
+});
