@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
 import { accountScope } from '../../shared/domain/trading-scope';
-import { apiOf, LIVE_LIMITS, LIVE_TRADER, sessionWhere, startBody, startFastCloud } from './support';
+import {
+  apiOf,
+  LIVE_LIMITS,
+  LIVE_TRADER,
+  sessionWhere,
+  startBody,
+  startFastCloud,
+  TWO_OPEN_TRADES,
+} from './support';
 
-/** Open positions soon after the start, so the account holds exposure. */
-const OPEN_TRADES = {
-  max_open_trades: 2,
-  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
-};
 describe('Local cloud: an account budget', () => {
   let cloud: LocalCloud;
   let api: ReturnType<typeof apiOf>;
@@ -23,7 +26,7 @@ describe('Local cloud: an account budget', () => {
     // prepare: a live session holding positions on the demo account
     const started = await api('POST', '/strategies/e2e-budget/start', {
       ...LIVE_TRADER,
-      body: startBody(OPEN_TRADES, { mode: 'live', risk_limits: LIVE_LIMITS }),
+      body: startBody(TWO_OPEN_TRADES, { mode: 'live', risk_limits: LIVE_LIMITS }),
     });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     const runId = String(started.body.run_id);

@@ -2,15 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../console/cli/exit-codes';
 import type { LocalCloud } from '../../local/cloud/cloud';
 import type { Session } from '../../shared/domain/session';
-import { apiOf, FAST, sessionWhere, startBody, startCliCloud } from './support';
+import { apiOf, FAST, sessionWhere, startBody, startCliCloud, TWO_OPEN_TRADES } from './support';
 
 const STRATEGY = 'e2e-cli-deploy';
-/** Two trades open from the first loop and kept (flat prices): what the new version has to carry. */
-const TWO_OPEN_TRADES = {
-  max_open_trades: 2,
-  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
-};
-
 let cli: Awaited<ReturnType<typeof startCliCloud>>;
 let cloud: LocalCloud;
 const tradai = (args: string[]) => cli.tradai(args);

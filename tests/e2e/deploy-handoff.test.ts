@@ -16,13 +16,9 @@ import {
   sessionWhere,
   startBody,
   startFastCloud,
+  TWO_OPEN_TRADES,
 } from './support';
 
-/** Two trades open at the first loop and none closed after (flat prices): what the successor must carry. */
-const TWO_OPEN_TRADES = {
-  max_open_trades: 2,
-  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
-};
 /** Every loop exits the open trade (ROI below the fees) and enters again: paused, it goes flat at once. */
 const CHURNING = {
   max_open_trades: 1,

@@ -14,16 +14,8 @@ import {
   sessionWhere,
   startBody,
   startFastCloud,
+  TWO_OPEN_TRADES,
 } from './support';
-
-/**
- * Two open trades at the first loop iteration and none closed afterwards (flat prices: no ROI, no
- * stoploss), so the open trades a task reports are exactly the ones its Freqtrade database holds.
- */
-const TWO_OPEN_TRADES = {
-  max_open_trades: 2,
-  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
-};
 
 const LIVE_LIMITS = {
   max_drawdown_pct: 20,

@@ -2,13 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
 import { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
-import { apiOf, FAST, LIVE_LIMITS, LIVE_TRADER, sessionWhere, startBody, startFastCloud } from './support';
+import {
+  apiOf,
+  FAST,
+  LIVE_LIMITS,
+  LIVE_TRADER,
+  sessionWhere,
+  startBody,
+  startFastCloud,
+  TWO_OPEN_TRADES,
+} from './support';
 
-/** Two open trades soon after the start, so a halt has positions to flatten. */
-const TWO_OPEN_TRADES = {
-  max_open_trades: 2,
-  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
-};
 const DRY_RUNS = ['e2e-halt-1', 'e2e-halt-2', 'e2e-halt-3', 'e2e-halt-4'];
 
 describe('Local cloud: the kill switch (fleet and account trading states)', () => {

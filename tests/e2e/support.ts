@@ -30,6 +30,15 @@ export const FAST: LocalCloudOptions = {
 };
 
 /** The simulator's market and Freqtrade's loop, fast (merged into the strategy's config as overrides). */
+/**
+ * Two trades open at the first loop and none closed after (flat prices: no ROI, no stoploss), so a halt, a
+ * budget, a handoff or a restart has exactly these positions to act on.
+ */
+export const TWO_OPEN_TRADES = {
+  max_open_trades: 2,
+  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
+};
+
 export const FAST_MARKET = { internals: { process_throttle_secs: 1 }, sim: { tick_ms: 200 } };
 
 export const startFastCloud = (options: Partial<LocalCloudOptions> = {}) =>
