@@ -3,25 +3,22 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHandler, type SessionEventsDeps } from '../../../functions/stream/session-events/handler';
+import { createHandler } from '../../../functions/stream/session-events/handler';
 import type { DynamoAccountBudgetStore } from '../../../shared/adapters/dynamodb/account-budget-store';
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
 import { BUDGET_ACTOR, pnlTotalKey } from '../../../shared/domain/account-budget';
 import { isoAt, ManualClock } from '../../../shared/domain/clock';
 import type { Session } from '../../../shared/domain/session';
 import { accountScope } from '../../../shared/domain/trading-scope';
-import { budgetScopesOf } from '../../../shared/runtime/account-budget-scopes';
-import { DynamoDedupLedger } from '../../../shared/runtime/events-dedup';
 import {
   awsAdapters,
-  capturedMetrics,
   healthySnapshot,
   heartbeatOf,
   lambdaContext,
   newSessionInput,
-  silentLogger,
 } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+import { sessionEventsDepsOf } from './support';
 
 const DAY = '2026-03-02';
 const SESSIONS = 50;
@@ -64,19 +61,7 @@ describe('Handler: session-events, account budgets', () => {
     dynamo = await startTestDynamo({ now: () => clock.now() });
     store = dynamo.newStore(clock);
     budgets = dynamo.newBudgets(clock);
-    const deps: SessionEventsDeps = {
-      store,
-      platform: adapters.platform,
-      workflow: adapters.workflow,
-      alerts: adapters.alerts,
-      ledger: new DynamoDedupLedger(dynamo.doc, { table: dynamo.tables.sessions, clock }),
-      clock,
-      logger: silentLogger(),
-      metrics: capturedMetrics('TradAI/ControlPlane').metrics,
-      budgets,
-      scopes: budgetScopesOf({ store, clock }),
-    };
-    handler = createHandler(deps);
+    handler = createHandler(sessionEventsDepsOf(dynamo, store, clock, adapters, { budgets }));
   });
 
   afterAll(async () => {

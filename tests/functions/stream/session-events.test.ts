@@ -7,28 +7,25 @@ import {
 } from '@aws-sdk/client-ecs';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler, type SessionEventsDeps } from '../../../functions/stream/session-events/handler';
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
 import { ManualClock } from '../../../shared/domain/clock';
-import { budgetScopesOf } from '../../../shared/runtime/account-budget-scopes';
-import { DynamoDedupLedger } from '../../../shared/runtime/events-dedup';
 import {
   awsAdapters,
   CLUSTER_ARN,
-  capturedMetrics,
   healthySnapshot,
   heartbeatOf,
   lambdaContext,
   newSessionInput,
   runningSession,
-  silentLogger,
   TOPIC_ARN,
 } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+import { sessionEventsDepsOf } from './support';
 
 describe('Handler: session-events', () => {
   let dynamo: TestDynamo;
@@ -45,19 +42,7 @@ describe('Handler: session-events', () => {
   beforeAll(async () => {
     dynamo = await startTestDynamo({ now: () => clock.now() });
     store = dynamo.newStore(clock);
-    const budgets = dynamo.newBudgets(clock);
-    deps = {
-      store,
-      platform: adapters.platform,
-      workflow: adapters.workflow,
-      alerts: adapters.alerts,
-      ledger: new DynamoDedupLedger(dynamo.doc, { table: dynamo.tables.sessions, clock }),
-      clock,
-      logger: silentLogger(),
-      metrics: capturedMetrics('TradAI/ControlPlane').metrics,
-      budgets,
-      scopes: budgetScopesOf({ store, clock }),
-    };
+    deps = sessionEventsDepsOf(dynamo, store, clock, adapters);
     handler = createHandler(deps);
   });
 
@@ -590,12 +575,27 @@ describe('Handler: session-events', () => {
     expect((await store.get(session.run_id))?.desired_state).toBe('paused');
   });
 
-  it('ignores strategy locks, account leases and dedup markers', async () => {
+  it("ignores strategy locks (also a lock's last-alert update, MODIFY), account leases and dedup markers", async () => {
     // prepare
     await dynamo.doc.send(
       new PutCommand({
         TableName: dynamo.tables.sessions,
         Item: { run_id: 'strategy#lonely', item_type: 'strategy_lock', active_run_id: null },
+      }),
+    );
+    await dynamo.doc.send(
+      new UpdateCommand({
+        TableName: dynamo.tables.sessions,
+        Key: { run_id: 'strategy#lonely' },
+        UpdateExpression: 'SET last_alert = :alert',
+        ExpressionAttributeValues: {
+          ':alert': {
+            at: '2026-03-02T10:00:00.000Z',
+            severity: 'CRITICAL',
+            kind: 'status.stale',
+            run_id: 'r',
+          },
+        },
       }),
     );
     await dynamo.doc.send(

@@ -7,18 +7,16 @@ import { runSweep, type SweepDeps } from '../../../functions/sweep/handler';
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
 import { ManualClock } from '../../../shared/domain/clock';
 import type { Heartbeat } from '../../../shared/domain/heartbeat';
-import { budgetScopesOf } from '../../../shared/runtime/account-budget-scopes';
 import { DynamoDedupLedger } from '../../../shared/runtime/events-dedup';
 import {
   awsAdapters,
-  capturedMetrics,
   healthySnapshot,
   heartbeatOf,
   lambdaContext,
   runningSession,
-  silentLogger,
 } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+import { sessionEventsDepsOf } from '../stream/support';
 import { SWEEP_TIMINGS, sweepDepsOf } from './support';
 
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
@@ -59,18 +57,7 @@ describe('Sweep and stream processor: the high-loss auto-pause', () => {
       ledger,
       timings: { ...SWEEP_TIMINGS, highLossPause: 300 },
     });
-    stream = createStreamHandler({
-      store,
-      platform: adapters.platform,
-      workflow: adapters.workflow,
-      alerts: adapters.alerts,
-      ledger,
-      clock,
-      logger: silentLogger(),
-      metrics: capturedMetrics('TradAI/ControlPlane').metrics,
-      budgets: dynamo.newBudgets(clock),
-      scopes: budgetScopesOf({ store, clock }),
-    });
+    stream = createStreamHandler(sessionEventsDepsOf(dynamo, store, clock, adapters, { ledger }));
   });
 
   /** Delivers every committed record, and those its own writes commit, as the event source mapping would. */
