@@ -6,30 +6,23 @@ import { TradingModeSchema } from '../../../shared/domain/session';
 import { ReasonSchema } from '../shared/schemas';
 
 /** MLflow registered-model names, aliases and stages: plain names, since they reach config and env vars. */
-const NamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const registryName = (maxLength: number) =>
+  z
+    .string()
+    .min(1)
+    .max(maxLength)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, dots, dashes or underscores');
+const AliasSchema = registryName(128);
+const StageSchema = registryName(64);
 
 /** `POST /strategies/{strategyId}/start`. */
 export const StartBodySchema = z
   .strictObject({
     /** The strategy's name in the model registry, e.g. `PascalStrategy`. */
-    strategy: z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(NamePattern, 'must be letters, digits, dots, dashes or underscores'),
+    strategy: registryName(128),
     mode: TradingModeSchema,
-    alias: z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(NamePattern, 'must be letters, digits, dots, dashes or underscores')
-      .optional(),
-    stage: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(NamePattern, 'must be letters, digits, dots, dashes or underscores')
-      .optional(),
+    alias: AliasSchema.optional(),
+    stage: StageSchema.optional(),
     /**
      * Deep-merged over the registry's Freqtrade config by the agent's loader: only the allow-list of
      * shared/domain/overrides (README, "Start overrides"); anything else is a 400 naming the key.
@@ -64,18 +57,8 @@ export const DeployBodySchema = z
       .string()
       .regex(/^\d{1,10}$/, 'must be a registry version number')
       .optional(),
-    alias: z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(NamePattern, 'must be letters, digits, dots, dashes or underscores')
-      .optional(),
-    stage: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(NamePattern, 'must be letters, digits, dots, dashes or underscores')
-      .optional(),
+    alias: AliasSchema.optional(),
+    stage: StageSchema.optional(),
     handoff: HandoffModeSchema,
     /** wait_flat: how long the old version may take to close its trades before they are carried (default 300). */
     wait_flat_s: z.number().int().min(1).max(MAX_WAIT_FLAT_S).optional(),
