@@ -206,6 +206,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   // As in AWS (shared/runtime/workflow-alerts.ts): every alert the producers publish is also recorded.
   const alertHistory = new DynamoAlertHistory(doc, {
     alertsTable: functionEnvironment.ALERTS_TABLE ?? `tradai-alerts-${stage}`,
+    sessionsTable: tables.sessions,
   });
   const recordedAlerts = new RecordingAlertPublisher({
     inner: alerts,

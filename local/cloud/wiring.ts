@@ -143,7 +143,6 @@ export const LOCAL_FUNCTIONS = {
     alertHistory: a.alertHistory,
     audit: a.audit,
     fleet: a.fleet,
-    latestAlerts: a.alertHistory,
     staleAfterS: a.timings.staleAfterS,
     clock: a.clock,
     ...observabilityOf(name),

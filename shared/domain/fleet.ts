@@ -29,32 +29,29 @@ export type FleetSession = z.infer<typeof FleetSessionSchema>;
 export const FLEET_ROW = 'current';
 
 /**
- * A strategy's newest alert, kept beside its history (one item per strategy, overwritten only by a newer
- * alert), so the fleet's last alerts are one Query however many alerts the fleet has had.
+ * A strategy's newest alert, kept on its strategy lock item (overwritten only by a newer alert), so the
+ * fleet's last alerts come with the lock index Query the fleet read makes anyway.
  */
-export const LatestAlertSchema = z.object({
-  strategy_id: StrategyIdSchema,
+export const LockAlertSchema = z.object({
   at: IsoTimestampSchema,
   severity: AlertSeveritySchema,
   kind: z.string().min(1).max(64),
   run_id: z.string().min(1),
   subject: z.string().min(1).max(100),
 });
+export const LatestAlertSchema = LockAlertSchema.extend({ strategy_id: StrategyIdSchema });
 export type LatestAlert = z.infer<typeof LatestAlertSchema>;
 
 export interface FleetRead {
   /** One per strategy: its active session, or its last one; sorted by strategy id. */
   sessions: FleetSession[];
+  /** Each strategy's newest alert, from its lock item (strategies with none have no entry). */
+  latestAlerts: LatestAlert[];
   /** True when the fleet had more strategies than one read returns. */
   truncated: boolean;
 }
 
-/** The sessions side of the fleet read. */
+/** The fleet read: sessions and last alerts. */
 export interface FleetReader {
   readFleet(): Promise<FleetRead>;
-}
-
-/** The alerts side: every strategy's newest alert. */
-export interface LatestAlerts {
-  latestAlerts(): Promise<LatestAlert[]>;
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { StopOutcomeSchema } from './agent-report';
 import { BacktestSummarySchema } from './backtest-summary';
+import { LockAlertSchema } from './fleet';
 import { HandoffSchema } from './handoff';
 import type { AgentClaim, Heartbeat, HistoryEntry } from './heartbeat';
 import {
@@ -28,6 +29,8 @@ export const StrategyLockSchema = z.object({
   last_run_id: z.string(),
   locked_at: IsoTimestampSchema.nullable(),
   released_at: IsoTimestampSchema.nullable(),
+  /** The strategy's newest alert (the alert recorder's conditional write), so GET /fleet reads it with the lock. */
+  last_alert: LockAlertSchema.optional(),
 });
 export type StrategyLock = z.infer<typeof StrategyLockSchema>;
 

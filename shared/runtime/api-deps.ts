@@ -9,7 +9,7 @@ import { DynamoSessionStore } from '../adapters/dynamodb/session-store';
 import type { AlertHistory } from '../domain/alert-history';
 import type { AuditLog } from '../domain/audit';
 import { type Clock, systemClock } from '../domain/clock';
-import type { FleetReader, LatestAlerts } from '../domain/fleet';
+import type { FleetReader } from '../domain/fleet';
 import type { SessionStore } from '../domain/session-store';
 import { DEFAULT_STALE_AFTER_S } from '../domain/staleness';
 import { parseEnv, secondsVar, TablesEnvSchema } from './env';
@@ -31,7 +31,6 @@ export interface ReadStrategiesDeps extends ReadDeps {
   audit: AuditLog;
   /** GET /fleet: each strategy's current session (the fleet index) and its newest alert. */
   fleet: FleetReader;
-  latestAlerts: LatestAlerts;
   /** The sweep's stale threshold (STALE_AFTER_S), shown beside each heartbeat age. */
   staleAfterS: number;
 }
@@ -87,13 +86,15 @@ export const ReadStrategiesEnvSchema = TablesEnvSchema.extend({
 export const defaultReadStrategiesDeps = (env: NodeJS.ProcessEnv = process.env): ReadStrategiesDeps => {
   const parsed = parseEnv(ReadStrategiesEnvSchema, env);
   const doc = createDocumentClient();
-  const alertHistory = new DynamoAlertHistory(doc, { alertsTable: parsed.ALERTS_TABLE });
+  const alertHistory = new DynamoAlertHistory(doc, {
+    alertsTable: parsed.ALERTS_TABLE,
+    sessionsTable: parsed.SESSIONS_TABLE,
+  });
   return {
     ...defaultReadDeps(env, doc),
     alertHistory,
     audit: new DynamoAuditLog(doc, { auditTable: parsed.AUDIT_TABLE }),
     fleet: new DynamoFleetReader(doc, { sessionsTable: parsed.SESSIONS_TABLE }),
-    latestAlerts: alertHistory,
     staleAfterS: parsed.STALE_AFTER_S,
   };
 };

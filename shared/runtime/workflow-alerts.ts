@@ -11,6 +11,8 @@ import { parseEnv } from './env';
 export const AlertsEnvSchema = z.object({
   ALERTS_TOPIC_ARN: z.string().startsWith('arn:'),
   ALERTS_TABLE: z.string().min(3).max(255),
+  /** Each strategy's last alert is also kept on its lock item, for GET /fleet. */
+  SESSIONS_TABLE: z.string().min(3).max(255),
 });
 
 /** A history write that failed: the alert paged, so this is logged (CloudWatch), not retried or thrown. */
@@ -29,10 +31,13 @@ export const logUnrecordedAlert = (alert: Alert, error: unknown): void => {
 
 /** SNS, with every published alert also recorded in the alert history (GET /alerts). */
 export const alertsFromEnv = (env: NodeJS.ProcessEnv = process.env): AlertPublisher => {
-  const { ALERTS_TOPIC_ARN, ALERTS_TABLE } = parseEnv(AlertsEnvSchema, env);
+  const { ALERTS_TOPIC_ARN, ALERTS_TABLE, SESSIONS_TABLE } = parseEnv(AlertsEnvSchema, env);
   return new RecordingAlertPublisher({
     inner: new SnsAlertPublisher(new SNSClient({ maxAttempts: 5 }), ALERTS_TOPIC_ARN),
-    history: new DynamoAlertHistory(createDocumentClient(), { alertsTable: ALERTS_TABLE }),
+    history: new DynamoAlertHistory(createDocumentClient(), {
+      alertsTable: ALERTS_TABLE,
+      sessionsTable: SESSIONS_TABLE,
+    }),
     clock: systemClock,
     onRecordFailed: logUnrecordedAlert,
   });

@@ -679,6 +679,18 @@ const CASES: Case[] = [
     what: 'delete an alert',
     expected: 'denied',
   },
+  // Each recorder keeps the strategy's last alert on its lock item (GET /fleet reads it with the lock); an
+  // agent may not, or it could hide its own strategy's alert from the fleet view.
+  ...['SessionEventsRole', 'SweepRole', 'EcsEventsRole', 'TradingScopesRole', 'StrategyTaskRole'].map(
+    (role): Case => ({
+      role,
+      action: 'dynamodb:UpdateItem',
+      resource: SESSIONS,
+      what: "set the lock item's last alert",
+      context: item(['strategy#alpha'], ['run_id', 'last_alert'], 'NONE'),
+      expected: role === 'StrategyTaskRole' ? 'denied' : 'allowed',
+    }),
+  ),
   {
     role: 'StartStrategyRole',
     action: 'dynamodb:PutItem',

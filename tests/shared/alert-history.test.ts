@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
-import { alertViewOf, RecordingAlertPublisher } from '../../shared/domain/alert-history';
+import { alertRecordOf, alertViewOf, RecordingAlertPublisher } from '../../shared/domain/alert-history';
 import { ManualClock } from '../../shared/domain/clock';
 import type { Alert, AlertPublisher } from '../../shared/domain/ports';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo';
+import { newSessionInput } from './session-store.contract';
 
 const alertOf = (overrides: Partial<Alert> = {}): Alert => ({
   severity: 'CRITICAL',
@@ -26,6 +27,7 @@ describe('Alert history: every published alert is recorded (RecordingAlertPublis
     db = await startTestDynamo();
     history = new DynamoAlertHistory(db.doc, {
       alertsTable: db.tables.sessions.replace('workflow-state', 'alerts'),
+      sessionsTable: db.tables.sessions,
     });
   });
   afterAll(async () => {
@@ -60,6 +62,72 @@ describe('Alert history: every published alert is recorded (RecordingAlertPublis
       dedup_id: 'run-1#breach#1',
       ttl: Date.parse('2026-12-01T10:00:00.000Z') / 1000 + 90 * 86_400,
     });
+  });
+
+  const recordAt = async (strategyId: string, at: string, overrides: Partial<Alert> = {}) =>
+    history.record(alertRecordOf(alertOf({ strategy_id: strategyId, ...overrides }), Date.parse(at)));
+  const lockOf = (strategyId: string) => db.newStore(clock).getLock(strategyId);
+
+  it("keeps the strategy's newest alert on its lock item (GET /fleet reads it with the lock), a newer one replacing it", async () => {
+    // prepare
+    const created = await db.newStore(clock).createSession(newSessionInput('strat-lock-newer'));
+    expect(created.ok).toBe(true);
+    // act
+    await recordAt('strat-lock-newer', '2026-12-01T10:00:00.000Z', {
+      severity: 'WARNING',
+      kind: 'status.stale',
+    });
+    await recordAt('strat-lock-newer', '2026-12-01T10:05:00.000Z', {
+      severity: 'INFO',
+      kind: 'status.recovered',
+      subject: 'recovered',
+    });
+    // assess
+    expect((await lockOf('strat-lock-newer'))?.last_alert).toEqual({
+      at: '2026-12-01T10:05:00.000Z',
+      severity: 'INFO',
+      kind: 'status.recovered',
+      run_id: 'run-1',
+      subject: 'recovered',
+    });
+  });
+
+  it('never moves the lock item back to an older alert (a redelivered or out-of-order record is ignored)', async () => {
+    // prepare
+    await db.newStore(clock).createSession(newSessionInput('strat-lock-older'));
+    await recordAt('strat-lock-older', '2026-12-01T10:05:00.000Z', { kind: 'status.recovered' });
+    // act
+    await recordAt('strat-lock-older', '2026-12-01T10:00:00.000Z', { kind: 'status.stale' });
+    // assess
+    expect((await lockOf('strat-lock-older'))?.last_alert).toMatchObject({
+      at: '2026-12-01T10:05:00.000Z',
+      kind: 'status.recovered',
+    });
+    expect((await history.list({ strategy_id: 'strat-lock-older' })).items).toHaveLength(2);
+  });
+
+  it('writes no lock item for a strategy without one, and does not fail (the alert is still recorded)', async () => {
+    // act
+    await recordAt('strat-never-started', '2026-12-01T10:00:00.000Z');
+    // assess
+    expect(await lockOf('strat-never-started')).toBeUndefined();
+    expect((await history.list({ strategy_id: 'strat-never-started' })).items).toHaveLength(1);
+  });
+
+  it("keeps the strategy's last alert across a new start (the start replaces the lock item)", async () => {
+    // prepare
+    const store = db.newStore(clock);
+    const first = newSessionInput('strat-lock-restart');
+    await store.createSession(first);
+    await recordAt('strat-lock-restart', '2026-12-01T10:00:00.000Z', { run_id: first.run_id });
+    await store.transition(first.run_id, 'stopping');
+    await store.transition(first.run_id, 'stopped');
+    await store.releaseLock('strat-lock-restart', first.run_id);
+    // act
+    const second = await store.createSession(newSessionInput('strat-lock-restart'));
+    // assess
+    expect(second.ok).toBe(true);
+    expect((await lockOf('strat-lock-restart'))?.last_alert).toMatchObject({ run_id: first.run_id });
   });
 
   it('records nothing when the publish failed (the history says what paged)', async () => {

@@ -207,14 +207,10 @@ const routes = (deps: ReadDeps): Route[] => [
     path: '/fleet',
     scope: SCOPES.read,
     handle: async ({ headers }) => {
-      // Read at once: two Queries of the sessions table's indexes, one of the alerts' latest partition.
-      const [fleet, latestAlerts] = await Promise.all([
-        deps.fleet.readFleet(),
-        deps.latestAlerts.latestAlerts(),
-      ]);
+      // Two Queries of the sessions table's indexes; the last alerts come on the lock items.
+      const fleet = await deps.fleet.readFleet();
       const view = fleetViewOf({
         ...fleet,
-        latestAlerts,
         nowMs: deps.clock.now(),
         staleAfterS: deps.staleAfterS,
       });

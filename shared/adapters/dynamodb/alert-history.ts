@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import {
   ALERT_FEED,
@@ -8,10 +8,10 @@ import {
   AlertRecordSchema,
 } from '../../domain/alert-history';
 import { parseInput, parseStored } from '../../domain/errors';
-import { type LatestAlert, LatestAlertSchema, type LatestAlerts } from '../../domain/fleet';
+import type { LockAlertSchema } from '../../domain/fleet';
 import { AlertSeveritySchema } from '../../domain/ports';
 import { IsoTimestampSchema, StrategyIdSchema } from '../../domain/session';
-import type { Page, PageRequest } from '../../domain/session-store';
+import { lockKeyOf, type Page, type PageRequest } from '../../domain/session-store';
 import { decodeCursor, encodeCursor } from './cursor';
 
 /** The GSI over every alert by time (PK feed, SK at_key). */
@@ -31,82 +31,54 @@ const AlertQuerySchema = z.strictObject({
  * Table `tradai-alerts-{stage}`: PK strategy_id, SK at_key (`<at>#<dedup_id>`), GSI feed-at_key-index. Both
  * reads are one Query, newest first: a strategy's alerts on the table, the fleet's on the index.
  */
-/** The feed index partition of each strategy's newest alert, and that item's partition key prefix. */
-const LATEST_FEED = 'latest';
-const LATEST_PREFIX = 'latest#';
-/** 1 MB pages of ~250-byte items: one page holds some 4,000 strategies. */
-const MAX_LATEST_PAGES = 10;
-
-export class DynamoAlertHistory implements AlertHistory, LatestAlerts {
+export class DynamoAlertHistory implements AlertHistory {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
+  readonly #sessionsTable: string;
 
-  constructor(doc: DynamoDBDocumentClient, options: { alertsTable: string }) {
+  constructor(doc: DynamoDBDocumentClient, options: { alertsTable: string; sessionsTable: string }) {
     this.#doc = doc;
     this.#table = options.alertsTable;
+    this.#sessionsTable = options.sessionsTable;
   }
 
   async record(raw: AlertRecord): Promise<void> {
     const item = parseInput(AlertRecordSchema, raw, 'alert record');
     // Keyed by time and dedup id: the same alert recorded twice (a retried publish) is one item.
     await this.#doc.send(new PutCommand({ TableName: this.#table, Item: item }));
-    await this.#recordLatest(item);
+    await this.#recordOnLock(item);
   }
 
   /**
-   * The strategy's newest alert, one small item per strategy in the feed index's `latest` partition, so
-   * GET /fleet reads every strategy's last alert in one Query. Its key is outside every strategy's own
-   * partition (`latest#<id>`) and outside the `alert` feed, so neither listing sees it. Only a newer alert
-   * replaces it: a publish retried late does not hide the alert after it.
+   * The strategy's newest alert on its lock item, which the fleet read's lock index Query returns anyway:
+   * GET /fleet needs no read of this table. Only a newer alert replaces it, so a publish retried late does
+   * not hide the alert after it. A strategy with no lock (an alert naming no strategy that ever started)
+   * gets no lock item: locks are made only by a start. Lock items are no sessions, so the stream filter
+   * (item_type = session) keeps this write from the stream processor.
    */
-  async #recordLatest(item: AlertRecord): Promise<void> {
+  async #recordOnLock(item: AlertRecord): Promise<void> {
+    const lastAlert: z.infer<typeof LockAlertSchema> = {
+      at: item.at,
+      severity: item.severity,
+      kind: item.kind,
+      run_id: item.run_id,
+      subject: item.subject,
+    };
     try {
       await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            strategy_id: `${LATEST_PREFIX}${item.strategy_id}`,
-            at_key: item.strategy_id,
-            feed: LATEST_FEED,
-            latest_of: item.strategy_id,
-            at: item.at,
-            severity: item.severity,
-            kind: item.kind,
-            run_id: item.run_id,
-            subject: item.subject,
-            ttl: item.ttl,
-          },
-          ConditionExpression: 'attribute_not_exists(#at) OR #at <= :at',
+        new UpdateCommand({
+          TableName: this.#sessionsTable,
+          Key: { run_id: lockKeyOf(item.strategy_id) },
+          UpdateExpression: 'SET last_alert = :alert',
+          ConditionExpression:
+            'attribute_exists(run_id) AND (attribute_not_exists(last_alert) OR last_alert.#at <= :at)',
           ExpressionAttributeNames: { '#at': 'at' },
-          ExpressionAttributeValues: { ':at': item.at },
+          ExpressionAttributeValues: { ':alert': lastAlert, ':at': item.at },
         }),
       );
     } catch (error) {
       if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
     }
-  }
-
-  /** Every strategy's newest alert (kept 90 days, as the history): one Query of the `latest` partition. */
-  async latestAlerts(): Promise<LatestAlert[]> {
-    const found: LatestAlert[] = [];
-    let start: Record<string, unknown> | undefined;
-    let pages = 0;
-    do {
-      const page = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          IndexName: ALERT_FEED_INDEX,
-          KeyConditionExpression: 'feed = :feed',
-          ExpressionAttributeValues: { ':feed': LATEST_FEED },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? [])
-        found.push(parseStored(LatestAlertSchema, { ...item, strategy_id: item.latest_of }, 'latest alert'));
-      start = page.LastEvaluatedKey;
-      pages += 1;
-    } while (start !== undefined && pages < MAX_LATEST_PAGES);
-    return found;
   }
 
   async list(rawQuery: AlertQuery, page: PageRequest = {}): Promise<Page<AlertRecord>> {

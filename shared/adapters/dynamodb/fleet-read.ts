@@ -12,6 +12,7 @@ import {
   type FleetReader,
   type FleetSession,
   FleetSessionSchema,
+  type LatestAlert,
 } from '../../domain/fleet';
 import { LOCK_SCOPE, type StrategyLock, StrategyLockSchema } from '../../domain/session-store';
 
@@ -50,7 +51,7 @@ const queryAll = async (
 
 /**
  * The fleet in two Queries, run at once: the fleet index (each strategy's current session, small items)
- * and the strategy-lock index (which run is current, the source of truth). A strategy whose current run has
+ * and the strategy-lock index (which run is current, the source of truth, and the strategy's last alert). A strategy whose current run has
  * no row (written before the index existed, or a row not yet demoted after a race) is read by key, with
  * the same projection: correct always, and as cheap as the index once every current session carries it.
  */
@@ -83,16 +84,18 @@ export class DynamoFleetReader implements FleetReader {
       const session = parseStored(FleetSessionSchema, item, 'fleet row');
       byRun.set(session.run_id, session);
     }
-    const currentRuns = locks.items
-      .map((item) => parseStored(StrategyLockSchema, item, 'strategy lock'))
-      .map((lock: StrategyLock) => lock.active_run_id ?? lock.last_run_id);
+    const parsedLocks = locks.items.map((item) => parseStored(StrategyLockSchema, item, 'strategy lock'));
+    const currentRuns = parsedLocks.map((lock: StrategyLock) => lock.active_run_id ?? lock.last_run_id);
+    const latestAlerts: LatestAlert[] = parsedLocks.flatMap((lock) =>
+      lock.last_alert === undefined ? [] : [{ ...lock.last_alert, strategy_id: lock.strategy_id }],
+    );
     const missing = currentRuns.filter((runId) => !byRun.has(runId));
     for (const session of await this.#readByKey(missing)) byRun.set(session.run_id, session);
     const sessions = currentRuns
       .map((runId) => byRun.get(runId))
       .filter((session): session is FleetSession => session !== undefined)
       .sort((a, b) => a.strategy_id.localeCompare(b.strategy_id));
-    return { sessions, truncated: rows.truncated || locks.truncated };
+    return { sessions, latestAlerts, truncated: rows.truncated || locks.truncated };
   }
 
   async #readByKey(runIds: readonly string[]): Promise<FleetSession[]> {

@@ -260,12 +260,13 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
   async createSession(raw: unknown): Promise<CreateSessionResult> {
     const input = parseInput(NewSessionSchema, raw, 'new session');
     const session = buildSession(input, this.#clock.now());
-    // The strategy's last run, whose fleet row the new session takes over (read first: the lock is replaced).
-    const previousRunId = await this.getLock(input.strategy_id).then(
-      (lock) => lock?.last_run_id,
-      () => undefined,
-    );
+    // The strategy's last run, whose fleet row the new session takes over, and its last alert, which the new
+    // lock keeps for GET /fleet (read first: the lock is replaced). An alert recorded between this read and
+    // the write is lost from the lock only (not from the history): it is of the run that ended.
+    const previousLock = await this.getLock(input.strategy_id).catch(() => undefined);
+    const previousRunId = previousLock?.last_run_id;
     const lock: StrategyLock = {
+      ...(previousLock?.last_alert === undefined ? {} : { last_alert: previousLock.last_alert }),
       item_type: 'strategy_lock',
       lock_scope: LOCK_SCOPE,
       run_id: lockKeyOf(input.strategy_id),

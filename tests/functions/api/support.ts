@@ -90,7 +90,10 @@ export const startApiTest = async (): Promise<ApiTestEnv> => {
     }));
   };
   resetSfn();
-  const alertHistory = new DynamoAlertHistory(dynamo.doc, { alertsTable: tables.alerts });
+  const alertHistory = new DynamoAlertHistory(dynamo.doc, {
+    alertsTable: tables.alerts,
+    sessionsTable: tables.sessions,
+  });
   const deps: StartDeps & ReadStrategiesDeps = {
     store: dynamo.newStore(clock),
     audit: new DynamoAuditLog(dynamo.doc, { auditTable: tables.audit }),
@@ -101,7 +104,6 @@ export const startApiTest = async (): Promise<ApiTestEnv> => {
     launchWorkflow: new StepFunctionsLaunchWorkflow(sfnClient, STATE_MACHINE_ARN),
     alertHistory,
     fleet: new DynamoFleetReader(dynamo.doc, { sessionsTable: tables.sessions }),
-    latestAlerts: alertHistory,
     staleAfterS: DEFAULT_STALE_AFTER_S,
   };
   const scanAll = async (table: string) => {
