@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeartbeatReporter, historyEveryMsFor } from '../../container/agent/heartbeat';
 import { createLogger } from '../../container/agent/logger';
 import { ManualClock } from '../../shared/domain/clock';
-import { heartbeatOf, newSessionInput } from '../shared/session-store.contract';
+import { claimedSession, heartbeatOf } from '../shared/session-store.contract';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo';
 
 describe('Heartbeat reporter: PnL history', () => {
@@ -18,15 +18,7 @@ describe('Heartbeat reporter: PnL history', () => {
     // prepare: a claimed session and the reporter at the default 15 s interval
     const clock = new ManualClock('2026-06-01T00:00:00.000Z');
     const store = dynamo.newStore(clock);
-    const input = newSessionInput('history-thinning');
-    await store.createSession(input);
-    await store.claimSession({
-      run_id: input.run_id,
-      agent_id: 'agent-a',
-      strategy_version: null,
-      exchange: 'binance',
-      pairs: [],
-    });
+    const input = await claimedSession(store, 'history-thinning', { pairs: [] });
     const reporter = new HeartbeatReporter({
       store,
       clock,

@@ -5,7 +5,7 @@ import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
 import { CorruptRecordError, type Heartbeat, HeartbeatSchema, ManualClock } from '../../shared/domain';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo, type TestDynamo } from '../support/dynamo';
 import { dynamoSizeBytes, largestValueOf } from '../support/largest-value';
-import { heartbeatOf, newSessionInput, sessionStoreContract } from './session-store.contract';
+import { claimedSession, heartbeatOf, newSessionInput, sessionStoreContract } from './session-store.contract';
 
 sessionStoreContract('DynamoDB (embedded, over HTTP)', async () => {
   const test = await startTestDynamo();
@@ -56,12 +56,7 @@ describe('DynamoSessionStore: on the embedded DynamoDB', () => {
     // prepare: the largest heartbeat HeartbeatSchema accepts (every field at its bound), checked by the schema.
     const clock = new ManualClock('2026-01-01T00:00:00.000Z');
     const store = test.newStore(clock);
-    const input = newSessionInput('size-one');
-    await store.createSession(input);
-    await store.claimSession({
-      run_id: input.run_id,
-      agent_id: 'agent-a',
-      exchange: 'binance',
+    const input = await claimedSession(store, 'size-one', {
       pairs: ['BTC/USDT:USDT'],
       strategy_version: '2.0.0',
     });
@@ -182,15 +177,7 @@ describe('DynamoSessionStore: a refused conditional write reports the item as it
     const clock = new ManualClock('2026-03-01T00:00:00.000Z');
     const { store, sent, close } = recordedStore(clock);
     try {
-      const input = newSessionInput('all-old-session');
-      await store.createSession(input);
-      await store.claimSession({
-        run_id: input.run_id,
-        agent_id: 'agent-a',
-        strategy_version: null,
-        exchange: 'binance',
-        pairs: ['BTC/USDT'],
-      });
+      const input = await claimedSession(store, 'all-old-session');
       await store.transition(input.run_id, 'launching');
       await store.transition(input.run_id, 'running');
       sent.length = 0;
@@ -283,15 +270,7 @@ describe('DynamoSessionStore: the heartbeat index finds the silent sessions with
     const clock = new ManualClock('2026-04-01T00:00:00.000Z');
     const store = test.newStore(clock);
     const started = async (name: string) => {
-      const input = newSessionInput(name);
-      await store.createSession(input);
-      await store.claimSession({
-        run_id: input.run_id,
-        agent_id: 'agent-a',
-        strategy_version: null,
-        exchange: 'binance',
-        pairs: ['BTC/USDT'],
-      });
+      const input = await claimedSession(store, name);
       await store.transition(input.run_id, 'launching');
       return input.run_id;
     };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type AgentClaim,
   type Heartbeat,
   InvalidInputError,
   type ManualClock,
@@ -35,6 +36,25 @@ export const newSessionInput = (strategyId: string, overrides: Partial<NewSessio
     trace_id: `trace-${sequence}`,
     ...overrides,
   };
+};
+
+/** A new session of `strategyId` claimed by agent-a, as its agent's first write leaves it (pending, claimed). */
+export const claimedSession = async (
+  store: SessionStore,
+  strategyId: string,
+  claim: Partial<Omit<AgentClaim, 'run_id'>> = {},
+): Promise<NewSession> => {
+  const input = newSessionInput(strategyId);
+  await store.createSession(input);
+  await store.claimSession({
+    run_id: input.run_id,
+    agent_id: 'agent-a',
+    strategy_version: null,
+    exchange: 'binance',
+    pairs: ['BTC/USDT'],
+    ...claim,
+  });
+  return input;
 };
 
 export const heartbeatOf = (runId: string, agentId: string, seq: number, at: string): Heartbeat => ({
