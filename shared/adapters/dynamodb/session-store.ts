@@ -4,6 +4,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -1038,28 +1039,32 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     };
   }
 
+  /** Every item a query matches, all pages, uncapped (the sweep must see every silent session). */
+  async #queryEveryPage(
+    input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await this.#doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      items.push(...(result.Items ?? []));
+      start = result.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
   async listSilentSince(cutoffRaw: string): Promise<string[]> {
     const cutoff = parseInput(z.iso.datetime({ offset: false }), cutoffRaw, 'cutoff');
     const shards = Array.from({ length: HEARTBEAT_SHARDS }, (_, shard) => String(shard));
     const perShard = await Promise.all(
       shards.map(async (shard) => {
-        const runIds: string[] = [];
-        let start: Record<string, unknown> | undefined;
-        do {
-          const result = await this.#doc.send(
-            new QueryCommand({
-              TableName: this.#sessionsTable,
-              IndexName: HEARTBEAT_INDEX,
-              KeyConditionExpression: 'hb_shard = :shard AND hb_at < :cutoff',
-              ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoff },
-              ExclusiveStartKey: start,
-            }),
-          );
-          for (const item of result.Items ?? [])
-            if (typeof item.run_id === 'string') runIds.push(item.run_id);
-          start = result.LastEvaluatedKey;
-        } while (start !== undefined);
-        return runIds;
+        const items = await this.#queryEveryPage({
+          TableName: this.#sessionsTable,
+          IndexName: HEARTBEAT_INDEX,
+          KeyConditionExpression: 'hb_shard = :shard AND hb_at < :cutoff',
+          ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoff },
+        });
+        return items.flatMap((item) => (typeof item.run_id === 'string' ? [item.run_id] : []));
       }),
     );
     return perShard.flat();
@@ -1285,22 +1290,13 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
   }
 
   async listTradingScopes(): Promise<TradingScope[]> {
-    const scopes: TradingScope[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const result = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#sessionsTable,
-          IndexName: STRATEGY_LOCK_INDEX,
-          KeyConditionExpression: 'lock_scope = :scope',
-          ExpressionAttributeValues: { ':scope': TRADING_SCOPE_PARTITION },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of result.Items ?? [])
-        scopes.push(parseStored(TradingScopeSchema, item, 'trading scope'));
-      cursor = result.LastEvaluatedKey;
-    } while (cursor !== undefined);
+    const items = await this.#queryEveryPage({
+      TableName: this.#sessionsTable,
+      IndexName: STRATEGY_LOCK_INDEX,
+      KeyConditionExpression: 'lock_scope = :scope',
+      ExpressionAttributeValues: { ':scope': TRADING_SCOPE_PARTITION },
+    });
+    const scopes = items.map((item) => parseStored(TradingScopeSchema, item, 'trading scope'));
     // The fleet first, then accounts by id: a stable order for GET /fleet/state.
     return scopes.sort((a, b) =>
       a.run_id === FLEET_SCOPE_KEY ? -1 : b.run_id === FLEET_SCOPE_KEY ? 1 : a.run_id.localeCompare(b.run_id),
