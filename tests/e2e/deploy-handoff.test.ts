@@ -98,6 +98,20 @@ describe('Local cloud: rolling a running strategy (deploy, restart, rollback)', 
       what,
       90_000,
     );
+  /** POST deploy or restart, answered 202: the successor's run id. */
+  const roll = async (strategyId: string, action: 'deploy' | 'restart', body: unknown, live: boolean) => {
+    const answer = await api('POST', `/strategies/${strategyId}/${action}`, {
+      body,
+      ...(live ? LIVE_TRADER : {}),
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    return String(answer.body.run_id);
+  };
+  /** The successor trading on a heartbeat of its own, sent after its claim. */
+  const tradingAfterClaim = async (runId: string) => {
+    const claimed = await sessionWhere(cloud, runId, (s) => s.agent_id !== null, 'successor claimed', 90_000);
+    return trading(runId, 'successor trading', (s) => s.heartbeat_seq > claimed.heartbeat_seq);
+  };
   const stopAndRelease = async (strategyId: string, runId: string) => {
     await api('POST', `/strategies/${strategyId}/stop`, { body: { reason: 'e2e done' } });
     await sessionWhere(cloud, runId, (s) => s.status === 'stopped', 'stopped', 60_000);
@@ -112,20 +126,13 @@ describe('Local cloud: rolling a running strategy (deploy, restart, rollback)', 
     const oldRun = await start('e2e-roll', TWO_OPEN_TRADES, true);
     const carried = tradesOf(await trading(oldRun, 'two open trades', (s) => s.open_trades.length === 2));
 
-    const answer = await api('POST', '/strategies/e2e-roll/deploy', {
-      body: { version: '4', handoff: 'carry_positions', reason: 'e2e: version 1.1.0' },
-      ...LIVE_TRADER,
-    });
-    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
-    const newRun = String(answer.body.run_id);
-    const claimed = await sessionWhere(
-      cloud,
-      newRun,
-      (s) => s.agent_id !== null,
-      'successor claimed',
-      90_000,
+    const newRun = await roll(
+      'e2e-roll',
+      'deploy',
+      { version: '4', handoff: 'carry_positions', reason: 'e2e: version 1.1.0' },
+      true,
     );
-    const after = await trading(newRun, 'successor trading', (s) => s.heartbeat_seq > claimed.heartbeat_seq);
+    const after = await tradingAfterClaim(newRun);
     await cloud.streamsDrained();
 
     expect(tradesOf(after)).toEqual(carried);
@@ -154,11 +161,12 @@ describe('Local cloud: rolling a running strategy (deploy, restart, rollback)', 
     const oldRun = await start('e2e-flat', CHURNING, false);
     await trading(oldRun, 'churning trades', (s) => (s.metrics?.total_trades ?? 0) >= 2);
 
-    const answer = await api('POST', '/strategies/e2e-flat/deploy', {
-      body: { alias: 'challenger', handoff: 'wait_flat', wait_flat_s: 30, reason: 'e2e: flat first' },
-    });
-    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
-    const newRun = String(answer.body.run_id);
+    const newRun = await roll(
+      'e2e-flat',
+      'deploy',
+      { alias: 'challenger', handoff: 'wait_flat', wait_flat_s: 30, reason: 'e2e: flat first' },
+      false,
+    );
     await trading(newRun, 'successor trading');
 
     const old = (await cloud.store.get(oldRun)) as Session;
@@ -173,11 +181,12 @@ describe('Local cloud: rolling a running strategy (deploy, restart, rollback)', 
     const oldRun = await start('e2e-rollback', TWO_OPEN_TRADES, false);
     const carried = tradesOf(await trading(oldRun, 'two open trades', (s) => s.open_trades.length === 2));
 
-    const answer = await api('POST', '/strategies/e2e-rollback/deploy', {
-      body: { version: '99', handoff: 'carry_positions', reason: 'e2e: a version the registry lacks' },
-    });
-    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
-    const newRun = String(answer.body.run_id);
+    const newRun = await roll(
+      'e2e-rollback',
+      'deploy',
+      { version: '99', handoff: 'carry_positions', reason: 'e2e: a version the registry lacks' },
+      false,
+    );
     const failed = await sessionWhere(
       cloud,
       newRun,
@@ -212,20 +221,8 @@ describe('Local cloud: rolling a running strategy (deploy, restart, rollback)', 
       secretsFile,
       JSON.stringify({ [SECRET]: { key: 'rotated-paper-key', secret: 'rotated-paper-secret' } }),
     );
-    const answer = await api('POST', '/strategies/e2e-rotate/restart', {
-      body: { reason: 'e2e: key rotated' },
-      ...LIVE_TRADER,
-    });
-    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
-    const newRun = String(answer.body.run_id);
-    const claimed = await sessionWhere(
-      cloud,
-      newRun,
-      (s) => s.agent_id !== null,
-      'successor claimed',
-      90_000,
-    );
-    const after = await trading(newRun, 'successor trading', (s) => s.heartbeat_seq > claimed.heartbeat_seq);
+    const newRun = await roll('e2e-rotate', 'restart', { reason: 'e2e: key rotated' }, true);
+    const after = await tradingAfterClaim(newRun);
 
     const newAccount = accountIdOf('binance', 'rotated-paper-key');
     expect(after.account_id).toBe(newAccount);
