@@ -17,10 +17,7 @@ import {
 } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
 import { sessionEventsDepsOf } from '../stream/support';
-import { SWEEP_TIMINGS, sweepDepsOf } from './support';
-
-const T0 = Date.parse('2026-03-02T10:00:00.000Z');
-const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+import { at, SWEEP_TIMINGS, sweepDepsOf, T0 } from './support';
 
 /** Below the platform floor (300) but inside the session's own daily-loss limit (500): only the sweep acts. */
 const losing = (

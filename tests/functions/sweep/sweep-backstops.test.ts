@@ -13,10 +13,7 @@ import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/sessi
 import { ManualClock } from '../../../shared/domain/clock';
 import { awsAdapters, CLUSTER_ARN, runningSession } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
-import { sweepDepsOf } from './support';
-
-const T0 = Date.parse('2026-03-02T10:00:00.000Z');
-const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+import { at, sweepDepsOf, T0 } from './support';
 
 describe('Handler: sweep (corrupt items, lock backstop)', () => {
   let dynamo: TestDynamo;

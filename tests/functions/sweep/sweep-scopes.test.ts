@@ -7,10 +7,7 @@ import { ManualClock } from '../../../shared/domain/clock';
 import { FLEET } from '../../../shared/domain/trading-scope';
 import { awsAdapters, runningSession } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
-import { sweepDepsOf } from './support';
-
-const T0 = Date.parse('2026-03-02T10:00:00.000Z');
-const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+import { at, sweepDepsOf, T0 } from './support';
 
 describe('Handler: sweep (trading-scope backstop)', () => {
   let dynamo: TestDynamo;
