@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FREQAI_INFERENCE_ONLY } from '../../container/agent/config/freqai-model';
 import { EXIT } from '../../container/agent/constants';
 import { parseAgentEnv } from '../../container/agent/env';
-import { useAgentFixture } from './support/fixture';
+import { SIM_STRATEGY_TAGS, useAgentFixture } from './support/fixture';
 import { type FakeMlflow, type FakeModelVersion, startFakeMlflow } from './support/mlflow-server';
 import { pollUntil } from './support/poll';
 import { startAgent } from './support/run';
@@ -53,15 +53,7 @@ const strategyVersion = (): FakeModelVersion => ({
   name: 'SimStrategy',
   version: '1',
   current_stage: 'Production',
-  tags: {
-    strategy_name: 'SimStrategy',
-    strategy_version: '1.0.0',
-    timeframe: '5m',
-    pairs: 'BTC/USDT,ETH/USDT',
-    configuration_file: 'base.json',
-    warmup_days: '10',
-    freqai_model: FREQAI_URI,
-  },
+  tags: { ...SIM_STRATEGY_TAGS, freqai_model: FREQAI_URI },
 });
 
 describe('Agent: FreqAI model from MLflow (seed §5: loaded once, inference only)', () => {

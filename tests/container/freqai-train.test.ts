@@ -8,21 +8,16 @@ import { MlflowArtifactDownloader } from '../../container/agent/config/model-art
 import { EXIT } from '../../container/agent/constants';
 import { parseAgentEnv } from '../../container/agent/env';
 import { mlflowInstalled, startTestMlflow, type TestMlflow } from '../support/mlflow-server';
-import { baseConfig, useAgentFixture } from './support/fixture';
+import { baseConfig, SIM_STRATEGY_TAGS, useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
 import { startAgent } from './support/run';
 
 /** seed §4 tags of the strategy version a train run starts from. */
 const STRATEGY_TAGS = {
-  strategy_name: 'SimStrategy',
-  strategy_version: '1.0.0',
-  timeframe: '5m',
+  ...SIM_STRATEGY_TAGS,
   category: 'ml',
   author: 'TradAI Team',
   status: 'production',
-  pairs: 'BTC/USDT,ETH/USDT',
-  configuration_file: 'base.json',
-  warmup_days: '10',
   freqai_model: 'models:/SimFreqAI/Production',
 };
 

@@ -10,6 +10,16 @@ import type { SessionStore } from '../../../shared/domain/session-store';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
 import type { RunningAgent } from './run';
 
+/** The seed §4 tags of SimStrategy 1.0.0 as the registry holds them (the sim's base.json, two pairs). */
+export const SIM_STRATEGY_TAGS = {
+  strategy_name: 'SimStrategy',
+  strategy_version: '1.0.0',
+  timeframe: '5m',
+  pairs: 'BTC/USDT,ETH/USDT',
+  configuration_file: 'base.json',
+  warmup_days: '10',
+};
+
 export const SIM_BIN = resolve(import.meta.dirname, '../../../local/freqtrade-sim/bin/freqtrade');
 export const CANARY_KEY = 'CANARY-KEY-7f3a9c1e5b2d';
 export const CANARY_SECRET = 'CANARY-SECRET-0d4e8b6a2c9f';
@@ -86,14 +96,7 @@ export const startFixture = async (): Promise<Fixture> => {
                 {
                   version: 1,
                   current_stage: 'Production',
-                  tags: {
-                    strategy_name: 'SimStrategy',
-                    strategy_version: '1.0.0',
-                    timeframe: '5m',
-                    pairs: 'BTC/USDT,ETH/USDT',
-                    configuration_file: 'base.json',
-                    warmup_days: '10',
-                  },
+                  tags: SIM_STRATEGY_TAGS,
                 },
               ],
             },
