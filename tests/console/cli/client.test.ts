@@ -11,7 +11,7 @@ import { runTradai } from '../../../console/cli/program';
 import { StrategyReplySchema } from '../../../console/cli/replies';
 import type { FleetView } from '../../../functions/api/read-strategies/schema';
 import { SESSION_STATUSES } from '../../../shared/domain/session';
-import { type ApiReply, runCli, startApi } from './support';
+import { type ApiReply, jsonReply, runCli, startApi } from './support';
 
 /** A 127.0.0.1 API answering each path with a canned reply, recording what it was sent. */
 let api: Awaited<ReturnType<typeof startApi>>;
@@ -42,10 +42,7 @@ const client = () => new ApiClient({ baseUrl, token: 'a-token', attempts: 1 });
 describe('CLI: the API client', () => {
   it('names the reply field that does not parse instead of crashing (exit 1)', async () => {
     // prepare
-    replies.set('/strategies/x', {
-      status: 200,
-      body: JSON.stringify({ strategy_id: 'x', session: { run_id: 7 } }),
-    });
+    replies.set('/strategies/x', jsonReply(200, { strategy_id: 'x', session: { run_id: 7 } }));
 
     // act
     const error = await failureOf(client().get('/strategies/x', StrategyReplySchema));
@@ -67,16 +64,16 @@ describe('CLI: the API client', () => {
 
   it("reports a function's refusal with its code, message and field issues", async () => {
     // prepare
-    replies.set('/strategies/x/start', {
-      status: 400,
-      body: JSON.stringify({
+    replies.set(
+      '/strategies/x/start',
+      jsonReply(400, {
         error: {
           code: 'invalid_request',
           message: 'The request body is invalid',
           details: [{ field: 'risk_limits', message: 'required for live' }],
         },
       }),
-    });
+    );
 
     // act
     const error = await failureOf(client().post('/strategies/x/start', {}, z.object({})));
@@ -220,11 +217,8 @@ describe('CLI: a command on a live session is confirmed by typing its id', () =>
   const stopsSent = () => received.filter((entry) => entry.path === '/strategies/x/stop').length;
 
   beforeAll(() => {
-    replies.set('/strategies/x', {
-      status: 200,
-      body: JSON.stringify({ strategy_id: 'x', session: liveSession }),
-    });
-    replies.set('/strategies/x/stop', { status: 202, body: JSON.stringify(accepted) });
+    replies.set('/strategies/x', jsonReply(200, { strategy_id: 'x', session: liveSession }));
+    replies.set('/strategies/x/stop', jsonReply(202, accepted));
   });
 
   it('sends nothing when the answer is not the strategy id (exit 7)', async () => {
@@ -248,9 +242,9 @@ describe('CLI: a command on a live session is confirmed by typing its id', () =>
 describe('CLI: a halt the agents have not all confirmed', () => {
   it('names the sessions that did not confirm and exits 1, since the brake is not known to hold', async () => {
     // prepare
-    replies.set('/fleet/halt', {
-      status: 200,
-      body: JSON.stringify({
+    replies.set(
+      '/fleet/halt',
+      jsonReply(200, {
         scope: 'fleet',
         account_id: null,
         state: 'reducing',
@@ -280,7 +274,7 @@ describe('CLI: a halt the agents have not all confirmed', () => {
         },
         confirm_timeout_s: 30,
       }),
-    });
+    );
 
     // act
     const { code, out, err } = await runCli(baseUrl, ['halt', '--mode', 'reducing', '--reason', 'drill']);
@@ -321,10 +315,10 @@ describe('CLI: ls says when the fleet or an account is halted', () => {
 
   it('prints a halted account in a line naming who, when and why, with how to lift it', async () => {
     // prepare
-    replies.set('/fleet', { status: 200, body: JSON.stringify(emptyFleet) });
-    replies.set('/fleet/state', {
-      status: 200,
-      body: JSON.stringify({
+    replies.set('/fleet', jsonReply(200, emptyFleet));
+    replies.set(
+      '/fleet/state',
+      jsonReply(200, {
         fleet: scope({}),
         accounts: [
           scope({
@@ -336,7 +330,7 @@ describe('CLI: ls says when the fleet or an account is halted', () => {
           }),
         ],
       }),
-    });
+    );
 
     // act
     const outcome = await ls();
@@ -350,7 +344,7 @@ describe('CLI: ls says when the fleet or an account is halted', () => {
   });
 
   it('shows the fleet from an API without GET /fleet/state (404), with no warning', async () => {
-    replies.set('/fleet', { status: 200, body: JSON.stringify(emptyFleet) });
+    replies.set('/fleet', jsonReply(200, emptyFleet));
     replies.delete('/fleet/state');
 
     const outcome = await ls();
