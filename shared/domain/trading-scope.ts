@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { type AgentHold, agentHoldOf } from './agent-report';
 import { type AccountId, AccountIdSchema, IsoTimestampSchema, isServiceMode, type Session } from './session';
 import type { UpdateResult } from './session-store';
 import { isBreached } from './stream';
@@ -180,6 +181,11 @@ export type ScopeSessionAction =
   | { type: 'release_and_resume' }
   /** Drop this scope's hold, leave the intent alone (another scope holds it, or a breach keeps it paused). */
   | { type: 'release'; keptPausedBecause: string | null }
+  /**
+   * Drop this scope's hold, intent left paused: the agent holds Freqtrade stopped for the rest of its task,
+   * so running intent would show a trading bot over a stopped one (the operator's resume refuses it too).
+   */
+  | { type: 'release_held'; hold: AgentHold }
   | { type: 'none'; why: string };
 
 const holdsOf = (session: Session): readonly string[] => session.scope_holds ?? [];
@@ -207,6 +213,8 @@ export const scopeActionFor = (session: Session, scopeKey: string, to: TradingSt
   // A resume clears the agent's breach latch (the operator's resume-after-breach rule): a scope's resume
   // must not do that on the operator's behalf.
   if (isBreached(session)) return { type: 'release', keptPausedBecause: 'its risk limits are breached' };
+  const hold = agentHoldOf(session.health);
+  if (hold !== null) return { type: 'release_held', hold };
   return { type: 'release_and_resume' };
 };
 

@@ -1,3 +1,5 @@
+import type { AgentHold } from '../domain/agent-report';
+import { describeAgentHold } from '../domain/agent-report';
 import type { Clock } from '../domain/clock';
 import type { Session } from '../domain/session';
 import type { SessionStore } from '../domain/session-store';
@@ -43,6 +45,11 @@ export interface FanOutReport {
   acted: (ScopeSessionRef & { action: ScopeSessionAction['type']; note: string | null })[];
   /** Sessions in the scope it left alone, and why (an operator's pause, already stopping, ...). */
   untouched: (ScopeSessionRef & { why: string })[];
+  /**
+   * Sessions whose hold this resume dropped but that stay paused: their agent holds Freqtrade stopped
+   * for the rest of its task. Each needs a stop and a new start, never a resume.
+   */
+  held: (ScopeSessionRef & { reason: 'agent_held'; held_by: AgentHold['held_by']; message: string })[];
   /** Writes that failed (a fault, or the session moved on meanwhile): the page names them. */
   failed: (ScopeSessionRef & { error: string })[];
   /** Live sessions in the scope (resuming a scope with any needs the live permission). */
@@ -102,7 +109,7 @@ export const applyScopeToSessions = async (
   options: ScopeFanOutOptions = {},
 ): Promise<FanOutReport> => {
   const { store } = deps;
-  const report: FanOutReport = { acted: [], untouched: [], failed: [], live: 0 };
+  const report: FanOutReport = { acted: [], untouched: [], held: [], failed: [], live: 0 };
   const listed = await sessionsInScope(store, scope, options);
   const reason = `${scopeNameOf(scopeRefOf(scope))} ${scope.state} by ${scope.changed_by}: ${scope.reason}`;
   /** One decision executed; undefined when the store refused it because the session moved on. */
@@ -117,6 +124,7 @@ export const applyScopeToSessions = async (
       case 'release_and_resume':
         return store.releaseScopeHold(session.run_id, scope.run_id, true);
       case 'release':
+      case 'release_held':
         return store.releaseScopeHold(session.run_id, scope.run_id, false);
     }
   };
@@ -139,6 +147,13 @@ export const applyScopeToSessions = async (
       const ref = refOf(session);
       if (action.type === 'none' || result === undefined) {
         report.untouched.push({ ...ref, why: action.type === 'none' ? action.why : 'nothing to do' });
+      } else if (result.ok && action.type === 'release_held') {
+        report.held.push({
+          ...ref,
+          reason: 'agent_held',
+          held_by: action.hold.held_by,
+          message: `kept paused: its agent holds Freqtrade stopped (${describeAgentHold(action.hold)}) and will not trade again in this task. Check the positions on the exchange, then stop it (POST /strategies/${session.strategy_id}/stop) and start it again.`,
+        });
       } else if (result.ok) {
         report.acted.push({
           ...ref,

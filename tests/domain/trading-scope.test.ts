@@ -154,6 +154,25 @@ describe('Domain: trading scopes', () => {
     });
   });
 
+  it('releases a held agent without resuming it: running intent over a stopped Freqtrade would be a silent dead bot', () => {
+    const failClosed = {
+      command: 'pause',
+      failure: 'POST /api/v1/pause: 500 Internal Server Error',
+      action: 'process_stopped',
+      at: '2026-03-01T12:00:00.000Z',
+    } as const;
+    const held = session({
+      desired_state: 'paused',
+      scope_holds: [FLEET_SCOPE_KEY],
+      health: { freqtrade_state: 'stopped', fail_closed: failClosed } as unknown as Session['health'],
+    });
+
+    expect(scopeActionFor(held, FLEET_SCOPE_KEY, 'active')).toEqual({
+      type: 'release_held',
+      hold: { held_by: 'fail_closed', report: failClosed },
+    });
+  });
+
   it('counts an agent as confirmed only once Freqtrade is seen paused (reducing) or the session is over (halted)', () => {
     expect(confirmsScopeState(session({ desired_state: 'paused' }), 'reducing')).toBe(false);
     expect(

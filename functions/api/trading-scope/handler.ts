@@ -221,6 +221,7 @@ const changeScope = async (
       sessions: {
         acted: fanOut.acted,
         untouched: fanOut.untouched,
+        held: fanOut.held,
         failed: fanOut.failed,
         confirmed: awaited.confirmed.map((item) => item.run_id),
         unconfirmed: awaited.unconfirmed,

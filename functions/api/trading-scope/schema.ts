@@ -43,6 +43,18 @@ export const ScopeChangeResultSchema = TradingScopeViewSchema.extend({
   sessions: z.strictObject({
     acted: z.array(SessionRefSchema.extend({ action: z.string(), note: z.string().nullable() })),
     untouched: z.array(SessionRefSchema.extend({ why: z.string() })),
+    held: z
+      .array(
+        SessionRefSchema.extend({
+          reason: z.literal('agent_held'),
+          held_by: z.enum(['fail_closed', 'start_failure']),
+          message: z.string(),
+        }),
+      )
+      .meta({
+        description:
+          "Sessions a resume left paused (the scope's hold dropped): their agent holds Freqtrade stopped for the rest of its task; stop and start them",
+      }),
     failed: z.array(SessionRefSchema.extend({ error: z.string() })),
     confirmed: z.array(z.string()),
     unconfirmed: z

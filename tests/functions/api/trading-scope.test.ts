@@ -3,6 +3,7 @@ import { createHandler as createControl } from '../../../functions/api/control-s
 import { createHandler } from '../../../functions/api/trading-scope/handler';
 import { LocalAlertPublisher } from '../../../local/cloud/alerts';
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
+import type { SessionHealth } from '../../../shared/domain/session';
 import {
   type ApiTestEnv,
   errorOf,
@@ -251,5 +252,83 @@ describe('Handler: trading-scope, a halt racing starts', () => {
       expect(session?.desired_state, result.session.run_id).toBe('paused');
       expect(session?.scope_holds).toEqual(['scope#fleet']);
     }
+  });
+});
+
+describe('Handler: trading-scope, a fleet resume over an agent that holds Freqtrade stopped', () => {
+  let env: ApiTestEnv;
+  let store: DynamoSessionStore;
+  let invoke: Invoke;
+
+  beforeAll(async () => {
+    env = await startApiTest();
+    store = env.dynamo.newStore(env.clock);
+    invoke = invoker(
+      createHandler({
+        ...env.deps,
+        store,
+        alerts: new LocalAlertPublisher({ print: () => undefined }),
+        budgets: env.dynamo.newBudgets(env.clock),
+        confirmTimeoutMs: 100,
+        confirmPollMs: 50,
+      }),
+    );
+  });
+  afterAll(async () => env.close());
+
+  it('keeps a held session paused after the fleet resume, drops the fleet hold and lists it as agent_held (no silent dead bot)', async () => {
+    // prepare: paused by a fleet halt, then its agent stopped Freqtrade for good (fail-closed)
+    const session = await runningSession(env, 'scope-held');
+    const halted = await invoke({
+      method: 'POST',
+      route: '/fleet/halt',
+      body: { mode: 'reducing', reason: 'exchange incident' },
+      scopes: WRITE_SCOPES,
+    });
+    expect(halted.statusCode, halted.raw).toBe(200);
+    const paused = await store.get(session.run_id);
+    const heartbeat = await store.recordHeartbeat({
+      run_id: session.run_id,
+      agent_id: session.agent_id ?? '',
+      seq: session.heartbeat_seq + 1,
+      at: new Date(env.clock.now()).toISOString(),
+      metrics: session.metrics ?? undefined,
+      health: {
+        ...(paused?.health as SessionHealth),
+        freqtrade_state: 'stopped',
+        fail_closed: {
+          command: 'pause',
+          failure: 'POST /api/v1/pause: 500 Internal Server Error',
+          action: 'process_stopped',
+          at: new Date(env.clock.now()).toISOString(),
+        },
+      },
+      risk: session.risk ?? undefined,
+      open_trades: session.open_trades,
+    } as Parameters<typeof store.recordHeartbeat>[0]);
+    if (!heartbeat.ok) throw new Error(heartbeat.message);
+
+    // act
+    const resumed = await invoke({
+      method: 'POST',
+      route: '/fleet/resume',
+      body: { reason: 'incident over' },
+      scopes: WRITE_SCOPES,
+    });
+
+    // assess
+    expect(resumed.statusCode, resumed.raw).toBe(200);
+    const after = await store.get(session.run_id);
+    expect(after?.desired_state).toBe('paused');
+    expect(after?.scope_holds ?? []).toEqual([]);
+    const sessions = resumed.body.sessions as {
+      acted: { run_id: string }[];
+      held: { run_id: string; reason: string; held_by: string; message: string }[];
+    };
+    expect(sessions.acted.map((item) => item.run_id)).not.toContain(session.run_id);
+    expect(sessions.held).toMatchObject([
+      { run_id: session.run_id, reason: 'agent_held', held_by: 'fail_closed' },
+    ]);
+    expect(sessions.held[0]?.message).toContain('stop it');
   });
 });
