@@ -17,6 +17,24 @@ import { ALL_SCOPES, errorOf, invoker, LIVE_LIMITS, startBody } from './api/supp
 const CI_RUNS = 100;
 const SEED = 20261201;
 
+/** No fault, and no state change on a refused case; the first offending case named when there is one. */
+const expectNoFaultNorRefusedChange = (name: string, report: Awaited<ReturnType<typeof runFuzzTarget>>) => {
+  expect({ target: name, faults: report.faults, first: report.first_fault }).toEqual({
+    target: name,
+    faults: 0,
+    first: undefined,
+  });
+  expect({
+    target: name,
+    changes: report.state_changes_on_refused,
+    first: report.first_state_change,
+  }).toEqual({
+    target: name,
+    changes: 0,
+    first: undefined,
+  });
+};
+
 describe('Fuzz at scale (CI-bounded)', () => {
   let http: HttpFuzzEnv;
   let events: EventFuzzEnv;
@@ -55,20 +73,7 @@ describe('Fuzz at scale (CI-bounded)', () => {
   it('every HTTP target: no 5xx, no stack trace, no state change on a refused request; both outcomes seen', async () => {
     for (const target of http.targets) {
       const report = await runFuzzTarget(target, { numRuns: CI_RUNS, seed: SEED });
-      expect({ target: target.name, faults: report.faults, first: report.first_fault }).toEqual({
-        target: target.name,
-        faults: 0,
-        first: undefined,
-      });
-      expect({
-        target: target.name,
-        changes: report.state_changes_on_refused,
-        first: report.first_state_change,
-      }).toEqual({
-        target: target.name,
-        changes: 0,
-        first: undefined,
-      });
+      expectNoFaultNorRefusedChange(target.name, report);
       expect(report.refused, target.name).toBeGreaterThan(0);
       expect(report.accepted, target.name).toBeGreaterThan(0);
       // The meter sees changes at all: accepted commands change the session (reads never do).
@@ -82,20 +87,7 @@ describe('Fuzz at scale (CI-bounded)', () => {
     expect(events.targets.length).toBeGreaterThanOrEqual(10);
     for (const target of events.targets) {
       const report = await runFuzzTarget(target, { numRuns: CI_RUNS, seed: SEED });
-      expect({ target: target.name, faults: report.faults, first: report.first_fault }).toEqual({
-        target: target.name,
-        faults: 0,
-        first: undefined,
-      });
-      expect({
-        target: target.name,
-        changes: report.state_changes_on_refused,
-        first: report.first_state_change,
-      }).toEqual({
-        target: target.name,
-        changes: 0,
-        first: undefined,
-      });
+      expectNoFaultNorRefusedChange(target.name, report);
       expect(report.cases, target.name).toBe(CI_RUNS);
     }
   });
