@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // semver ships no types; the two functions used here, typed by hand.
@@ -12,8 +12,43 @@ const semver = createRequire(import.meta.url)('semver') as {
 const ROOT = process.cwd();
 const readJson = async (file: string) => JSON.parse(await readFile(join(ROOT, file), 'utf8'));
 
+/**
+ * Locked packages that declare a newer Node than ours, with the module that supplies what they use of it.
+ * Only the local cloud and the tests load aws-local-stepfunctions (Lambda bundles never do), and all it
+ * needs of Node 22 is Promise.withResolvers.
+ */
+const POLYFILLED: Record<string, string> = { 'aws-local-stepfunctions': 'local/cloud/polyfills.ts' };
+
+const SOURCE_FOLDERS = ['bench', 'console', 'container', 'functions', 'local', 'scripts', 'shared', 'tests'];
+
+/** Files that load `name` at run time (type-only imports are erased), with the modules they import in order. */
+const runtimeImportersOf = async (name: string) => {
+  const files = (
+    await Promise.all(
+      SOURCE_FOLDERS.map(async (folder) =>
+        (
+          await readdir(join(ROOT, folder), { recursive: true })
+        )
+          .filter((entry) => entry.endsWith('.ts'))
+          .map((entry) => join(folder, entry)),
+      ),
+    )
+  ).flat();
+  const importers: { file: string; imports: string[] }[] = [];
+  for (const file of files) {
+    const source = await readFile(join(ROOT, file), 'utf8');
+    const imports = [...source.matchAll(/^import (?!type )[^;]*?['"]([^'"]+)['"];?$/gms)].map(
+      ([, module = '']) => (module.startsWith('.') ? join(dirname(file), module) : module),
+    );
+    if (imports.includes(name)) importers.push({ file, imports });
+  }
+  return importers;
+};
+
+const packageNameOf = (lockPath: string) => lockPath.replace(/^.*node_modules\//, '');
+
 describe('Node version: package.json engines and the README agree with the lockfile', () => {
-  it('claims only Node versions every locked package accepts (>=20.19 included 21 and 23, and aws-local-stepfunctions and zod-openapi declare >=22)', async () => {
+  it('claims only Node versions every locked package accepts, or whose one need a polyfill supplies (>=20.19 included 21 and 23; commander 15 and zod-openapi 6 declared >=22)', async () => {
     // prepare
     const ours: string = (await readJson('package.json')).engines.node;
     const lock = await readJson('package-lock.json');
@@ -23,14 +58,30 @@ describe('Node version: package.json engines and the README agree with the lockf
       .filter(([path]) => path !== '')
       .flatMap(([path, entry]) => {
         const theirs = entry.engines?.node;
-        return theirs === undefined || semver.subset(ours, theirs)
+        return theirs === undefined || semver.subset(ours, theirs) || packageNameOf(path) in POLYFILLED
           ? []
-          : [`${path.replace(/^.*node_modules\//, '')} needs ${theirs}`];
+          : [`${packageNameOf(path)} needs ${theirs}`];
       });
 
     // assess
     expect(disagreeing).toEqual([]);
   });
+
+  it.each(Object.entries(POLYFILLED))(
+    'loads %s only after its polyfill, in every file that loads it (the engine threw on Node 20 without it)',
+    async (name, polyfill) => {
+      // act
+      const importers = await runtimeImportersOf(name);
+
+      // assess: the polyfill comes before the package, so the package's first call finds what it needs.
+      expect(importers.length).toBeGreaterThan(0);
+      for (const { file, imports } of importers) {
+        const at = imports.indexOf(polyfill.replace(/\.ts$/, ''));
+        expect(at, `${file} imports ${polyfill}`).toBeGreaterThanOrEqual(0);
+        expect(at, `${file} imports ${polyfill} before ${name}`).toBeLessThan(imports.indexOf(name));
+      }
+    },
+  );
 
   it('tells a new user the same minimum Node version in the README', async () => {
     // prepare

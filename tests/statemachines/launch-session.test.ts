@@ -1,4 +1,4 @@
-import './support/polyfills';
+import '../../local/cloud/polyfills';
 import { readFileSync } from 'node:fs';
 import {
   CreateServiceCommand,
