@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../console/cli/exit-codes';
 import type { LocalCloud } from '../../local/cloud/cloud';
-import type { Session } from '../../shared/domain/session';
+import { RunIdSchema, type Session } from '../../shared/domain/session';
 import { apiOf, FAST, sessionWhere, startBody, startCliCloud, TWO_OPEN_TRADES } from './support';
 
 const STRATEGY = 'e2e-cli-deploy';
@@ -116,9 +116,11 @@ describe('CLI: tradai deploy against a local cloud', () => {
 
     // assess
     expect(outcome.code, outcome.stderr).toBe(EXIT.launchFailed);
-    const rollback = outcome.stderr.match(/rollback (\S+) started/)?.[1];
-    expect(rollback, outcome.stderr).toBeDefined();
+    // Named by its run id, never "a rollback was started": the CLI follows until the workflow wrote it.
+    const rollback = outcome.stderr.match(/; rollback (\S+) started on 1\.0\.0/)?.[1];
+    expect(RunIdSchema.safeParse(rollback).success, outcome.stderr).toBe(true);
     expect(outcome.stderr).toContain('deploy failed');
+    expect(outcome.stderr).not.toContain('no rollback');
     const rolledBack = await sessionWhere(
       cloud,
       rollback as string,

@@ -91,6 +91,8 @@ export type HandoffStepPhase =
   | 'old_flattening'
   | 'old_stopping'
   | 'new_launching'
+  /** The new run failed; its launch workflow is still deciding on a rollback. */
+  | 'new_failed'
   | 'new_running'
   | 'failed';
 export type HandoffVerdict =
@@ -106,25 +108,43 @@ export interface HandoffStep {
 
 const trades = (count: number) => `${count} open trade${count === 1 ? '' : 's'}`;
 
+const ROLLBACK_UNDECIDED = 'its launch workflow has not yet recorded whether a rollback started';
+
+/** A failed handoff with no rollback, as the old run stands: trading on (never retired) or not. */
+const withoutRollback = (old: HandoffSession): string => {
+  if (old.active && old.desired_state !== 'stopped')
+    return old.status === 'running'
+      ? `no rollback needed: ${old.run_id} still trading`
+      : `no rollback needed: ${old.run_id} was not retired (${old.status})`;
+  if (old.active) return `no rollback started: ${old.run_id} is ${old.status}, asked to stop for the handoff`;
+  return `no rollback started: ${old.run_id} is ${old.status}, the strategy is not trading`;
+};
+
 /**
- * Where a handoff stands from one read of each session. The successor's own status decides the outcome
- * (its handoff phase is written just after); the predecessor's says how far its retirement got.
+ * Where a handoff stands from one read of each session. The successor's status says whether it came up;
+ * when it did not, its handoff record (superseded_by, phase) says how that ended, once its launch workflow
+ * wrote it. The predecessor's status says how far its retirement got.
  */
 export const handoffProgress = (old: HandoffSession, next: HandoffSession): HandoffStep => {
   const verdict = launchVerdict(next);
   const phase = next.handoff?.phase ?? 'requested';
   if (verdict.kind === 'failed') {
-    // The launch step creates the rollback before it marks the successor failed (functions/launch/step).
+    // Its agent, ECS or the sweep may fail the successor before the launch workflow's compensation decided
+    // on a rollback: only superseded_by (the rollback) or the handoff phase `failed` is the outcome.
     const rollbackRunId = next.superseded_by ?? null;
+    if (rollbackRunId === null && next.handoff !== null && next.handoff.phase !== 'failed')
+      return {
+        phase: 'new_failed',
+        line: `new run failed: ${next.run_id} did not come up: ${verdict.reason}; ${ROLLBACK_UNDECIDED}`,
+        verdict: { kind: 'waiting' },
+      };
     const rollback =
       rollbackRunId !== null
-        ? `; rollback ${rollbackRunId} started on ${old.strategy_version ?? 'the previous version'}`
-        : phase === 'rolled_back'
-          ? '; a rollback was started'
-          : `; no rollback was started (${old.run_id} is ${old.status})`;
+        ? `rollback ${rollbackRunId} started on ${old.strategy_version ?? 'the previous version'}`
+        : withoutRollback(old);
     return {
       phase: 'failed',
-      line: `handoff failed: ${next.run_id} did not come up: ${verdict.reason}${rollback}`,
+      line: `handoff failed: ${next.run_id} did not come up: ${verdict.reason}; ${rollback}`,
       verdict: { kind: 'failed', reason: verdict.reason, rollbackRunId },
     };
   }
@@ -239,6 +259,18 @@ export const rollCommand = async (
       }
       if (key !== shown) progress(step.line);
       shown = key;
+      if (Date.now() - began > timeoutS * 1000 && step.phase === 'new_failed') {
+        const line = `${next.run_id} did not come up: ${next.status_reason ?? 'no reason recorded'}; ${ROLLBACK_UNDECIDED} after ${timeoutS}s`;
+        spinner?.fail(line);
+        throw new LaunchFailedError(`${id}: ${kind} failed: ${line} (tradai show ${id})`, {
+          run_id: next.run_id,
+          status: next.status,
+          status_reason: next.status_reason,
+          supersedes: old.run_id,
+          rollback_run_id: null,
+          handoff_phase: next.handoff?.phase ?? null,
+        });
+      }
       if (Date.now() - began > timeoutS * 1000) {
         spinner?.fail(`${id} ${kind} still at "${step.phase}" after ${timeoutS}s`);
         throw new CliError(

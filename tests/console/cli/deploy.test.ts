@@ -159,20 +159,47 @@ describe('CLI: handoff progress from the old and the new session', () => {
     expect(step.line).toMatch(new RegExp(`rollback ${ROLLBACK} started`));
   });
 
-  it('a failed successor without a rollback says so', () => {
+  it('a failed successor without a rollback after the old run stopped says the strategy is not trading', () => {
     const step = progress(
       predecessor({ status: 'stopped', active: false }),
       successor('failed', { status: 'failed', active: false, status_reason: 'no registry version 9' }),
     );
 
     expect(step.verdict).toEqual({ kind: 'failed', reason: 'no registry version 9', rollbackRunId: null });
-    expect(step.line).toContain('no rollback');
+    expect(step.line).toContain(`no rollback started: ${OLD} is stopped, the strategy is not trading`);
+    expect(step.line).not.toMatch(/rollback \S+ started/);
   });
 
-  it('a successor stopped by the operator before it ran is a failed handoff', () => {
+  it('a successor that failed before the old run was retired: no rollback needed, the old run still trading', () => {
+    const step = progress(
+      predecessor(),
+      successor('failed', { status: 'failed', active: false, status_reason: 'launch workflow failed' }),
+    );
+
+    expect(step.verdict).toEqual({ kind: 'failed', reason: 'launch workflow failed', rollbackRunId: null });
+    expect(step.line).toContain(`no rollback needed: ${OLD} still trading`);
+    expect(step.line).not.toMatch(/rollback \S+ started/);
+  });
+
+  it.each(['requested', 'retiring', 'predecessor_gone'])(
+    'a successor failed by its agent while its handoff is still %s is not the outcome yet: the launch workflow has not decided on a rollback',
+    (phase) => {
+      const step = progress(
+        predecessor({ status: 'stopped', active: false }),
+        successor(phase, { status: 'failed', active: false, status_reason: 'no registry version 99' }),
+      );
+
+      expect(step.verdict).toEqual({ kind: 'waiting' });
+      expect(step.phase).toBe('new_failed');
+      expect(step.line).toContain('no registry version 99');
+      expect(step.line).not.toMatch(/rollback \S+ started/);
+    },
+  );
+
+  it('a successor stopped by the operator before it ran is a failed handoff once its workflow recorded it', () => {
     const step = progress(
       predecessor({ status: 'stopped', active: false }),
-      successor('predecessor_gone', { status: 'stopped', active: false, status_reason: 'operator' }),
+      successor('failed', { status: 'stopped', active: false, status_reason: 'operator' }),
     );
 
     expect(step.verdict.kind).toBe('failed');
@@ -317,6 +344,91 @@ describe('CLI: tradai deploy and restart', () => {
     });
     expect(err).toContain('freqtrade did not start');
     expect(err).toContain(`rollback ${ROLLBACK} started`);
+  });
+
+  it('keeps following a successor its agent marked failed until the launch workflow records the rollback, then names it (the status is written before superseded_by)', async () => {
+    // prepare: the agent's failed status is read before the compensation created the rollback
+    const failedByAgent = { status: 'failed', active: false, status_reason: 'no model version v99' };
+    scripts = {
+      [NEW]: [
+        successor('predecessor_gone', { status: 'launching' }),
+        successor('predecessor_gone', failedByAgent),
+        successor('predecessor_gone', failedByAgent),
+        successor('predecessor_gone', { ...failedByAgent, superseded_by: ROLLBACK }),
+      ],
+      [OLD]: [stopped],
+    };
+
+    // act
+    const { code, err } = await tradai([
+      'deploy',
+      'demo',
+      '--version',
+      '99',
+      '--handoff',
+      'carry_positions',
+      '--reason',
+      'try',
+      '--interval',
+      '0.01',
+    ]);
+
+    // assess
+    expect(code, err).toBe(EXIT.launchFailed);
+    expect(err).toContain('no model version v99');
+    expect(err).toContain(`rollback ${ROLLBACK} started on 1.0.0`);
+    expect(err).not.toContain('no rollback');
+  });
+
+  it('exits 4 saying no rollback is needed when the new version failed before the old one was retired (the old one still trading)', async () => {
+    scripts = {
+      [NEW]: [successor('failed', { status: 'failed', active: false, status_reason: 'launch aborted' })],
+      [OLD]: [predecessor()],
+    };
+
+    const { code, err } = await tradai([
+      '--json',
+      'deploy',
+      'demo',
+      '--version',
+      '4',
+      '--handoff',
+      'carry_positions',
+      '--reason',
+      'try',
+      '--interval',
+      '0.01',
+    ]);
+
+    expect(code, err).toBe(EXIT.launchFailed);
+    expect(err).toContain(`no rollback needed: ${OLD} still trading`);
+  });
+
+  it('exits 4 when the new version failed and its workflow records no outcome within --timeout, saying the rollback is undecided', async () => {
+    scripts = {
+      [NEW]: [successor('predecessor_gone', { status: 'failed', active: false, status_reason: 'boom' })],
+      [OLD]: [stopped],
+    };
+
+    const { code, err } = await tradai([
+      'deploy',
+      'demo',
+      '--version',
+      '4',
+      '--handoff',
+      'carry_positions',
+      '--reason',
+      'try',
+      '--interval',
+      '0.01',
+      '--timeout',
+      '1',
+    ]);
+
+    expect(code, err).toBe(EXIT.launchFailed);
+    expect(err).toContain('boom');
+    expect(err).toContain('has not yet recorded whether a rollback started after 1s');
+    expect(err).not.toMatch(/rollback \S+ started/);
   });
 
   it('refuses a deploy with two version selectors (exit 2) and sends nothing', async () => {
