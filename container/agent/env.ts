@@ -7,6 +7,7 @@ import {
   DEFAULT_RESTART_WINDOW_S,
   DEFAULT_STARTUP_RETRY_S,
   DEFAULT_STOP_TIMEOUT_S,
+  FLATTEN_CONFIRM_S,
 } from './constants';
 
 /** Seconds from an environment string; decimals allowed so tests can run fast loops (≥ 0.05 s). */
@@ -59,6 +60,8 @@ const RawEnvSchema = z
     /** Overrides the derived "loop is stuck" threshold (default: 4 × internals.process_throttle_secs, at least 30 s). */
     LOOP_STALE_AFTER_S: z.coerce.number().min(0.05).max(86_400).optional(),
     STOP_TIMEOUT_S: intervalS(DEFAULT_STOP_TIMEOUT_S, 600),
+    /** How long a flatten (a stop's, or a risk forceexit) waits for /status to show no open trade. */
+    FLATTEN_TIMEOUT_S: intervalS(FLATTEN_CONFIRM_S, 600),
     FREQTRADE_CMD: z.string().trim().min(1).default('freqtrade'),
     FREQTRADE_RESTART_BACKOFF_MAX_S: intervalS(60, 3600),
     /** A pause/stop Freqtrade's own state does not show within this long counts as failed: its process is stopped. */
@@ -146,6 +149,7 @@ export interface AgentOptions {
   freqtradeTimeoutS: number;
   loopStaleAfterS?: number;
   stopTimeoutS: number;
+  flattenTimeoutS: number;
   freqtradeCmd: string;
   restartBackoffMaxS: number;
   commandConfirmTimeoutS: number;
@@ -218,6 +222,7 @@ export const parseAgentEnv = (env: NodeJS.ProcessEnv): EnvParseResult => {
       freqtradeTimeoutS: e.FREQTRADE_TIMEOUT_S,
       ...optional('loopStaleAfterS', e.LOOP_STALE_AFTER_S),
       stopTimeoutS: e.STOP_TIMEOUT_S,
+      flattenTimeoutS: e.FLATTEN_TIMEOUT_S,
       freqtradeCmd: e.FREQTRADE_CMD,
       restartBackoffMaxS: e.FREQTRADE_RESTART_BACKOFF_MAX_S,
       commandConfirmTimeoutS: e.FREQTRADE_CONFIRM_TIMEOUT_S,

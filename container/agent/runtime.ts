@@ -206,7 +206,7 @@ export const createRuntime = (options: {
           effective,
           {
             stopTimeoutMs: agentOptions.stopTimeoutS * 1000,
-            flattenTimeoutMs: Math.max(30, agentOptions.stopTimeoutS) * 1000,
+            flattenTimeoutMs: Math.max(agentOptions.flattenTimeoutS, agentOptions.stopTimeoutS) * 1000,
             awaitFlatMs: cause.kind === 'handoff' && cause.mode === 'wait_flat' ? cause.waitFlatS * 1000 : 0,
             awaitFlatPollMs: Math.min(1000, agentOptions.riskPollIntervalS * 1000),
           },

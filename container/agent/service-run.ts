@@ -12,7 +12,6 @@ import type { SessionStore } from '../../shared/domain/session-store';
 import type { Booted } from './bootstrap';
 import {
   EXIT,
-  FLATTEN_CONFIRM_S,
   FREQTRADE_DEFAULT_THROTTLE_S,
   LOOP_STALE_CYCLES,
   STARTUP_GRACE_MS,
@@ -274,7 +273,7 @@ export const createServiceRun = (
   const command = async (action: BotControl | 'forceexit', why: string): Promise<CommandReport> => {
     const sent = await send(action, why);
     if (!sent.ok) return sent;
-    const boundMs = (action === 'forceexit' ? FLATTEN_CONFIRM_S : options.commandConfirmTimeoutS) * 1000;
+    const boundMs = (action === 'forceexit' ? options.flattenTimeoutS : options.commandConfirmTimeoutS) * 1000;
     const everyMs = Math.max(20, Math.min(250, boundMs / 4));
     const deadline = clock.now() + boundMs;
     // Counted as well as timed, so an injected clock that stands still cannot make this wait forever.

@@ -4,6 +4,7 @@ import {
   DEFAULT_MAX_RESTARTS,
   DEFAULT_RESTART_WINDOW_S,
   DEFAULT_STARTUP_RETRY_S,
+  FLATTEN_CONFIRM_S,
 } from '../../container/agent/constants';
 import { parseAgentEnv } from '../../container/agent/env';
 import { oneShotArgs } from '../../container/agent/one-shot-run';
@@ -28,6 +29,7 @@ describe('Agent env: fail-closed, restart and start-up retry bounds', () => {
       maxRestarts: DEFAULT_MAX_RESTARTS,
       restartWindowS: DEFAULT_RESTART_WINDOW_S,
       startupRetryS: DEFAULT_STARTUP_RETRY_S,
+      flattenTimeoutS: FLATTEN_CONFIRM_S,
     });
   });
 
@@ -38,6 +40,7 @@ describe('Agent env: fail-closed, restart and start-up retry bounds', () => {
       FREQTRADE_MAX_RESTARTS: '2',
       FREQTRADE_RESTART_WINDOW_S: '120',
       STARTUP_RETRY_S: '60',
+      FLATTEN_TIMEOUT_S: '5',
     });
     if (!parsed.ok) throw new Error(parsed.message);
     expect(parsed.options).toMatchObject({
@@ -45,6 +48,7 @@ describe('Agent env: fail-closed, restart and start-up retry bounds', () => {
       maxRestarts: 2,
       restartWindowS: 120,
       startupRetryS: 60,
+      flattenTimeoutS: 5,
     });
   });
 
@@ -54,6 +58,7 @@ describe('Agent env: fail-closed, restart and start-up retry bounds', () => {
     ['FREQTRADE_MAX_RESTARTS', '2.5'],
     ['FREQTRADE_RESTART_WINDOW_S', 'soon'],
     ['STARTUP_RETRY_S', '-1'],
+    ['FLATTEN_TIMEOUT_S', '0'],
   ])('refuses %s=%s naming the variable', (name, value) => {
     const parsed = parseAgentEnv({ ...BASE, [name]: value });
     expect(parsed.ok).toBe(false);

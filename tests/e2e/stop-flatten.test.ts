@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
-import { alertsFor, apiOf, FAST, LIVE_LIMITS, sessionWhere, startBody, startFastCloud } from './support';
+import {
+  alertsFor,
+  apiOf,
+  eventually,
+  FAST,
+  LIVE_LIMITS,
+  sessionWhere,
+  startBody,
+  startFastCloud,
+} from './support';
 
 /** Two open trades at the first loop iteration; then the bot loop stops, so exit orders never fill. */
 const TRADES_THEN_STUCK = {
@@ -19,8 +28,9 @@ const LIVE_SCOPES = ['strategies:read', 'strategies:write', 'strategies:live'];
 describe('Local cloud: a live stop whose flatten fails', () => {
   let cloud: LocalCloud;
   beforeAll(async () => {
-    // The agent's flatten waits up to 30 s for the exits; the sweep must not force the stop before.
+    // The agent's flatten waits FLATTEN_TIMEOUT_S for the exits; the sweep must not force the stop before.
     cloud = await startFastCloud({
+      containerEnvironment: { ...FAST.containerEnvironment, FLATTEN_TIMEOUT_S: '5' },
       functionEnvironment: { ...FAST.functionEnvironment, STOP_GRACE_S: '120' },
     });
   }, 60_000);
@@ -56,6 +66,11 @@ describe('Local cloud: a live stop whose flatten fails', () => {
       body: { flatten: true, reason: 'e2e flatten' },
     });
     const stopped = await sessionWhere(cloud, runId, (s) => s.status === 'stopped', 'stopped', 90_000);
+    // The stopped write reaches the stream processor after the read that saw it.
+    await eventually(
+      async () => alertsFor(cloud, runId, { kind: 'status.stopped' }).length > 0,
+      'the stop page',
+    );
     await cloud.streamsDrained();
 
     // assess
