@@ -220,19 +220,22 @@ export const runLaunchStep = async (
       return { waiting: true };
     }
     case 'markRunning': {
+      // Running and live in one write: nobody (the CLI, a test, the console) reads a successor that trades
+      // while its handoff record still says predecessor_gone, and a retry cannot leave it there.
+      const handoff = (await store.get(event.run_id))?.handoff ?? null;
+      const live =
+        handoff !== null && canAdvanceHandoff(handoff.phase, 'live')
+          ? { handoff: { ...handoff, phase: 'live' as const } }
+          : {};
       const moved = await store.transition(event.run_id, 'running', {
         from: ['launching'],
         patch: {
           started_at: isoAt(deps.clock),
           launch_token: null,
           status_reason: 'first heartbeat received',
+          ...live,
         },
       });
-      if (moved.ok && moved.session.handoff) {
-        const handoff = moved.session.handoff;
-        if (canAdvanceHandoff(handoff.phase, 'live'))
-          await store.update(event.run_id, { handoff: { ...handoff, phase: 'live' } }, ['running', 'paused']);
-      }
       if (moved.ok) return { status: 'running' };
       if (moved.current === 'running' || moved.current === 'paused') return { status: moved.current };
       throw new LaunchAbortedError(moved.message);

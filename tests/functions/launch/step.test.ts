@@ -5,6 +5,7 @@ import { createHandler, describeLaunchError } from '../../../functions/launch/st
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
 import { ManualClock } from '../../../shared/domain/clock';
 import { InvalidInputError } from '../../../shared/domain/errors';
+import type { Session } from '../../../shared/domain/session';
 import {
   awsAdapters,
   CLUSTER_ARN,
@@ -107,6 +108,61 @@ describe('Handler: launch-step', () => {
     expect((await store.get(session.run_id))?.status_reason).toBe('launch timed out (sweep)');
     expect(ecs.commandCalls(DeleteServiceCommand)).toHaveLength(2);
     expect((await store.getLock(session.strategy_id))?.active_run_id).toBeNull();
+  });
+
+  it("marks a handoff's successor running and its handoff live in one write: no reader sees it trading while the record still says predecessor_gone", async () => {
+    // prepare: a successor whose predecessor is gone, launching; every write's committed image recorded
+    const session = await pending();
+    await store.transition(session.run_id, 'launching', { from: ['pending'] });
+    const handoff = {
+      kind: 'deploy',
+      mode: 'carry_positions',
+      wait_flat_s: 0,
+      phase: 'predecessor_gone',
+      from_run_id: 'live-old-run',
+      to_run_id: session.run_id,
+      rollback_of: null,
+      requested_at: '2026-03-02T09:59:00.000Z',
+      reason: 'v2',
+    } as const;
+    await store.update(session.run_id, { handoff }, ['launching']);
+    // A variable, not a literal: the step needs only some of these timings.
+    const timings = { launchTimeoutS: 600, stopGraceS: 120, taskStopTimeoutS: 120 };
+    const images: Session[] = [];
+    const recording = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (property !== 'transition' && property !== 'update') return value.bind(target);
+        return async (...args: unknown[]) => {
+          const result = await value.apply(target, args);
+          if (result.ok) images.push(result.session);
+          return result;
+        };
+      },
+    });
+    const recorded = createHandler({
+      store: recording,
+      platform: adapters.platform,
+      workflow: adapters.workflow,
+      clock,
+      logger: silentLogger(),
+      timings,
+    });
+
+    // act
+    const answer = await recorded(
+      { action: 'markRunning', run_id: session.run_id },
+      lambdaContext('launchStep'),
+    );
+
+    // assess
+    expect(answer).toEqual({ status: 'running' });
+    expect(images.length).toBeGreaterThan(0);
+    expect(images.map((image) => [image.status, image.handoff?.phase])).toEqual(
+      images.map(() => ['running', 'live']),
+    );
+    expect((await store.get(session.run_id))?.handoff?.phase).toBe('live');
   });
 
   it('reads the error message out of the Cause Step Functions hands over', () => {
