@@ -146,7 +146,13 @@ const benchOneSize = async (options: {
     );
     const seedS = (performance.now() - seedStarted) / 1000;
 
-    const timings = { launchTimeoutS: 600, staleAfterS: STALE_AFTER_S, stopGraceS: 120, highLossPause: 500 };
+    const timings = {
+      launchTimeoutS: 600,
+      staleAfterS: STALE_AFTER_S,
+      stopGraceS: 120,
+      taskStopTimeoutS: 120,
+      highLossPause: 500,
+    };
     const deps = {
       store,
       platform: noopPlatform,

@@ -182,6 +182,8 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       functionEnvironment,
       environmentOf(fn.environment, stage, region, print, { MLFLOW_TRACKING_URI: registryUri }),
     );
+  // The launch step waits for the platform's own kill of a container that ignores its stop: the same figure.
+  functionEnvironment.TASK_STOP_TIMEOUT_S = String(Math.ceil((options.stopTimeoutMs ?? 30_000) / 1000));
   Object.assign(functionEnvironment, options.functionEnvironment ?? {});
   Object.assign(process.env, functionEnvironment);
 

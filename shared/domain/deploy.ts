@@ -51,6 +51,25 @@ export interface PredecessorWaitPolicy {
   forcedGoneMs: number;
 }
 
+/**
+ * After the forced stop the platform still lets the container drain for the task's StopTimeout before it
+ * kills it (ECS's SIGKILL), then reports it gone: this margin covers that report.
+ */
+export const FORCED_STOP_MARGIN_S = 30;
+
+/**
+ * The agent's own stop gets the stop grace; a forced stop waits for the platform's kill (the task's
+ * StopTimeout) and its report. Giving up any sooner would fail a handoff whose old container is about to
+ * be killed, leaving the strategy with no session at all.
+ */
+export const predecessorWaitPolicyOf = (timings: {
+  stopGraceS: number;
+  taskStopTimeoutS: number;
+}): PredecessorWaitPolicy => ({
+  graceMs: timings.stopGraceS * 1000,
+  forcedGoneMs: (timings.taskStopTimeoutS + FORCED_STOP_MARGIN_S) * 1000,
+});
+
 export type PredecessorWait =
   /** Both over and gone: the successor's container may start. */
   | { type: 'gone' }

@@ -22,6 +22,8 @@ export const TimingsEnvSchema = z.object({
   LAUNCH_TIMEOUT_S: secondsVar(600, 1, 3600),
   STALE_AFTER_S: secondsVar(DEFAULT_STALE_AFTER_S, 1, 86_400),
   STOP_GRACE_S: secondsVar(120, 1, 3600),
+  /** The strategy task definition's StopTimeout: ECS's SIGTERM-to-SIGKILL wait on a stopped task. */
+  TASK_STOP_TIMEOUT_S: secondsVar(120, 1, 120),
   HIGH_LOSS_PAUSE: z.coerce.number().positive().default(500),
 });
 
@@ -32,6 +34,8 @@ export interface WorkflowTimings {
   staleAfterS: number;
   /** How long a stop may go unconfirmed before the sweep forces it. */
   stopGraceS: number;
+  /** How long the platform lets a stopped container drain before it kills it (the task's StopTimeout). */
+  taskStopTimeoutS: number;
   /** Today's PnL below minus this pauses a session (seed §8 high-loss alarm, platform-wide floor). */
   highLossPause: number;
 }
@@ -40,6 +44,7 @@ export const DEFAULT_TIMINGS: WorkflowTimings = Object.freeze({
   launchTimeoutS: 600,
   staleAfterS: DEFAULT_STALE_AFTER_S,
   stopGraceS: 120,
+  taskStopTimeoutS: 120,
   highLossPause: 500,
 });
 
@@ -49,6 +54,7 @@ export const timingsFromEnv = (env: NodeJS.ProcessEnv = process.env): WorkflowTi
     launchTimeoutS: parsed.LAUNCH_TIMEOUT_S,
     staleAfterS: parsed.STALE_AFTER_S,
     stopGraceS: parsed.STOP_GRACE_S,
+    taskStopTimeoutS: parsed.TASK_STOP_TIMEOUT_S,
     highLossPause: parsed.HIGH_LOSS_PAUSE,
   };
 };

@@ -3,7 +3,9 @@ import {
   decideHandoffStart,
   decideLaunchFailure,
   decidePredecessorWait,
+  FORCED_STOP_MARGIN_S,
   handoffWindowMs,
+  predecessorWaitPolicyOf,
 } from '../../shared/domain/deploy';
 import {
   canAdvanceHandoff,
@@ -101,6 +103,24 @@ describe('Deploy: waiting for the predecessor to be gone', () => {
       policy,
     });
     expect(decision.type).toBe(expected);
+  });
+});
+
+describe('Deploy: how long a forced stop is waited for', () => {
+  it("does not give up on a forced predecessor before the platform's own kill (the task's StopTimeout) could have reported it gone", () => {
+    // ECS as deployed: 120 s grace, then StopTimeout 120 s from the forced stop to SIGKILL.
+    const policy = predecessorWaitPolicyOf({ stopGraceS: 120, taskStopTimeoutS: 120 });
+    const waitAt = (elapsedS: number) =>
+      decidePredecessorWait({
+        predecessor: { status: 'stopping', container: null },
+        containerGone: false,
+        elapsedMs: elapsedS * 1000,
+        forced: true,
+        waitFlatS: 0,
+        policy,
+      }).type;
+    expect(waitAt(120 + 120 + 1)).toBe('wait');
+    expect(waitAt(120 + 120 + FORCED_STOP_MARGIN_S + 1)).toBe('give_up');
   });
 });
 

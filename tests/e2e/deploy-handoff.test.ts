@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DIR, type LocalCloud } from '../../local/cloud/cloud';
-import { type OrderLogLine, readOrderLog } from '../../local/freqtrade-sim/order-log';
+import { readOrderLog } from '../../local/freqtrade-sim/order-log';
 import type { Session } from '../../shared/domain/session';
 import { accountIdOf } from '../../shared/runtime/account-identity';
+import { CHURNING, expectNoOverlap, tradesOf } from './handoff-support';
 import {
   alertsFor,
   apiOf,
@@ -19,12 +20,6 @@ import {
   TWO_OPEN_TRADES,
 } from './support';
 
-/** Every loop exits the open trade (ROI below the fees) and enters again: paused, it goes flat at once. */
-const CHURNING = {
-  max_open_trades: 1,
-  minimal_roi: { '0': -0.01 },
-  sim: { tick_ms: 200, open_trades_at_start: 0, entry_probability: 1, volatility: 0, drift: 0 },
-};
 const SECRET = 'tradai/exchange/binance';
 const LIVE_LIMITS = {
   max_drawdown_pct: 50,
@@ -32,25 +27,6 @@ const LIVE_LIMITS = {
   max_open_trades: 5,
   max_leverage: 2,
   max_monitor_failures: 5,
-};
-
-const tradesOf = (session: Session) =>
-  session.open_trades
-    .map((trade) => ({ trade_id: trade.trade_id, pair: trade.pair, open_date: trade.open_date }))
-    .sort((a, b) => a.trade_id - b.trade_id);
-
-/**
- * Never two writers: every order-capable record of the old run's Freqtrade (its process start, each trade
- * change, each /start or /forceexit) comes before the first record of the new run's, process start included.
- */
-const expectNoOverlap = (log: readonly OrderLogLine[], oldRun: string, newRun: string) => {
-  const of = (run: string) => log.filter((line) => line.run_id === run).map((line) => line.at_ms);
-  const before = of(oldRun);
-  const after = of(newRun);
-  expect(before.length).toBeGreaterThan(0);
-  expect(after.length).toBeGreaterThan(0);
-  expect(Math.max(...before)).toBeLessThan(Math.min(...after));
-  expect(log.some((line) => line.run_id === oldRun && line.event === 'process_exiting')).toBe(true);
 };
 
 describe('Local cloud: rolling a running strategy (deploy, restart, rollback)', () => {

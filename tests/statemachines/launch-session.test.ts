@@ -153,7 +153,7 @@ describe('State machine: launch-session', () => {
       workflow: adapters.workflow,
       clock: systemClock,
       logger: silentLogger(),
-      timings: { launchTimeoutS, stopGraceS: 120 },
+      timings: { launchTimeoutS, stopGraceS: 120, taskStopTimeoutS: 120 },
     });
     const taskToken = tokens.issue(session.run_id);
     const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });

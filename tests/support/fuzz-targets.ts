@@ -394,7 +394,7 @@ export const startEventFuzz = async (env: ApiTestEnv): Promise<EventFuzzEnv> => 
     workflow: { start: async () => ({ executionArn: 'arn:aws:states:::execution:fuzz' }) },
     clock,
     logger: silentLogger(),
-    timings: { launchTimeoutS: 300, stopGraceS: 120 },
+    timings: { launchTimeoutS: 300, stopGraceS: 120, taskStopTimeoutS: 120 },
   });
   const withMeter =
     (run: (input: unknown) => Promise<'accepted' | 'refused'>) =>

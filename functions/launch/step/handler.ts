@@ -3,7 +3,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type Clock, isoAt, systemClock } from '../../../shared/domain/clock';
-import { decideLaunchFailure, decidePredecessorWait } from '../../../shared/domain/deploy';
+import {
+  decideLaunchFailure,
+  decidePredecessorWait,
+  predecessorWaitPolicyOf,
+} from '../../../shared/domain/deploy';
 import { parseInput } from '../../../shared/domain/errors';
 import { canAdvanceHandoff, type HandoffPhase } from '../../../shared/domain/handoff';
 import type { ContainerPlatform, ContainerSpec, LaunchWorkflow } from '../../../shared/domain/ports';
@@ -53,7 +57,7 @@ export interface LaunchStepDeps {
   workflow: Pick<LaunchWorkflow, 'start'>;
   clock: Clock;
   logger: Logger;
-  timings: Pick<WorkflowTimings, 'launchTimeoutS' | 'stopGraceS'>;
+  timings: Pick<WorkflowTimings, 'launchTimeoutS' | 'stopGraceS' | 'taskStopTimeoutS'>;
   /** A rollback's run id suffix (tests pin it). */
   randomSuffix?: () => string;
 }
@@ -160,7 +164,7 @@ export const runLaunchStep = async (
         elapsedMs: deps.clock.now() - requestedAt,
         forced: event.forced,
         waitFlatS: session.handoff?.wait_flat_s ?? 0,
-        policy: { graceMs: deps.timings.stopGraceS * 1000, forcedGoneMs: deps.timings.stopGraceS * 1000 },
+        policy: predecessorWaitPolicyOf(deps.timings),
       });
       switch (decision.type) {
         case 'gone': {

@@ -33,7 +33,7 @@ describe('Handler: launch-step', () => {
       workflow: adapters.workflow,
       clock,
       logger: silentLogger(),
-      timings: { launchTimeoutS: 600, stopGraceS: 120 },
+      timings: { launchTimeoutS: 600, stopGraceS: 120, taskStopTimeoutS: 120 },
     });
   });
 

@@ -12,6 +12,7 @@ export const SWEEP_TIMINGS: SweepDeps['timings'] = {
   launchTimeoutS: 60,
   staleAfterS: 180,
   stopGraceS: 120,
+  taskStopTimeoutS: 120,
   highLossPause: 500,
 };
 

@@ -1,0 +1,146 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalCloud } from '../../local/cloud/cloud';
+import { readOrderLog } from '../../local/freqtrade-sim/order-log';
+import { expectNoOverlap, tradesOf } from './handoff-support';
+import {
+  agentPidOf,
+  alertsFor,
+  apiOf,
+  eventually,
+  FAST,
+  freqtradeApiOf,
+  freqtradePidOf,
+  sessionWhere,
+  startBody,
+  startFastCloud,
+  TWO_OPEN_TRADES,
+} from './support';
+
+/**
+ * The task's StopTimeout (SIGTERM to SIGKILL) longer than the agent's stop grace: the launch step must
+ * wait for the platform's own kill rather than give up while the old container is still being stopped.
+ */
+const STOP_GRACE_S = 3;
+const TASK_STOP_TIMEOUT_MS = 6_000;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('Local cloud: a deploy whose old agent is hung (never answers the handoff)', () => {
+  let dataDir: string;
+  let cloud: LocalCloud;
+  let api: ReturnType<typeof apiOf>;
+  let orderLog: string;
+  const platformLog: string[] = [];
+  const hung: number[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'tradai-e2e-hung-handoff-'));
+    orderLog = join(dataDir, 'orders.jsonl');
+    cloud = await startFastCloud({
+      dataDir,
+      print: (line) => platformLog.push(line),
+      stopTimeoutMs: TASK_STOP_TIMEOUT_MS,
+      containerEnvironment: { ...FAST.containerEnvironment, FREQTRADE_SIM_ORDER_LOG: orderLog },
+      // Stale well after the handoff: the hung agent's silence is not what this test is about.
+      functionEnvironment: {
+        ...FAST.functionEnvironment,
+        STALE_AFTER_S: '60',
+        STOP_GRACE_S: String(STOP_GRACE_S),
+      },
+    });
+    api = apiOf(cloud);
+  }, 60_000);
+  afterAll(async () => {
+    for (const pid of hung) if (alive(pid)) process.kill(pid, 'SIGCONT');
+    await cloud?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('force-stops the old container after its grace (SIGKILL after the StopTimeout) and only then starts the new version: the old Freqtrade keeps entries on while hung, is killed before the new one starts, the trades are carried, and nothing pages CRITICAL', async () => {
+    const started = await api('POST', '/strategies/e2e-hung/start', { body: startBody(TWO_OPEN_TRADES) });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const oldRun = String(started.body.run_id);
+    const carried = tradesOf(
+      await sessionWhere(
+        cloud,
+        oldRun,
+        (s) => s.status === 'running' && s.open_trades.length === 2,
+        'two open trades',
+        90_000,
+      ),
+    );
+    const agentPid = agentPidOf(cloud, oldRun) as number;
+    const oldFreqtrade = freqtradePidOf(agentPid) as number;
+    expect(oldFreqtrade).toBeDefined();
+    const oldFreqtradeApi = freqtradeApiOf(agentPid);
+
+    // The agent freezes: it will never see the handoff, pause its Freqtrade nor stop it.
+    process.kill(agentPid, 'SIGSTOP');
+    hung.push(agentPid);
+    const deployed = await api('POST', '/strategies/e2e-hung/deploy', {
+      body: { alias: 'challenger', handoff: 'carry_positions', reason: 'e2e: old agent hung' },
+    });
+    expect(deployed.status, JSON.stringify(deployed.body)).toBe(202);
+    const newRun = String(deployed.body.run_id);
+    // Nobody paused it: the old Freqtrade may still enter and exit on the account.
+    await eventually(
+      async () => (await cloud.store.get(oldRun))?.status === 'stopping',
+      'old run asked to stop',
+    );
+    expect((await oldFreqtradeApi<{ state: string }>('/show_config')).state).toBe('running');
+
+    const settled = await sessionWhere(
+      cloud,
+      newRun,
+      (s) => s.status !== 'pending' && s.status !== 'launching',
+      'successor launched or failed',
+      90_000,
+    );
+    expect(settled.status, settled.status_reason ?? '').toBe('running');
+    const successor = await sessionWhere(
+      cloud,
+      newRun,
+      (s) => s.health?.freqtrade_state === 'running',
+      'successor trading',
+      60_000,
+    );
+    await cloud.streamsDrained();
+
+    expect(successor.handoff?.phase).toBe('live');
+    expect(tradesOf(successor)).toEqual(carried);
+    expect(alive(agentPid)).toBe(false);
+    expect(alive(oldFreqtrade)).toBe(false);
+    // The platform's kill, not the agent's own stop (exit 137 once the StopTimeout ran out), and the whole
+    // old container (its Freqtrade with it) was gone before the new task was started.
+    const killedAt = platformLog.findIndex((line) => line.includes(`of ${oldRun} stopped (exit 137`));
+    const newTaskAt = platformLog.findIndex(
+      (line) => line.includes(`for ${newRun}`) && line.includes('started task'),
+    );
+    expect(killedAt, platformLog.join('\n')).toBeGreaterThanOrEqual(0);
+    expect(newTaskAt).toBeGreaterThan(killedAt);
+    const old = await sessionWhere(cloud, oldRun, (s) => s.status === 'stopped', 'old run stopped');
+    expect(old.superseded_by).toBe(newRun);
+    expect(old.stop_outcome ?? null).toBeNull();
+
+    expectNoOverlap(readOrderLog(orderLog), oldRun, newRun, 'killed');
+    expect([oldRun, newRun].flatMap((run) => alertsFor(cloud, run, { severity: 'CRITICAL' }))).toEqual([]);
+
+    await api('POST', '/strategies/e2e-hung/stop', { body: { reason: 'e2e done' } });
+    await sessionWhere(cloud, newRun, (s) => s.status === 'stopped', 'stopped', 60_000);
+    await eventually(
+      async () => (await cloud.store.getLock('e2e-hung'))?.active_run_id === null,
+      'lock released',
+      60_000,
+    );
+  }, 180_000);
+});
