@@ -25,6 +25,8 @@ export const ScopeChangeReplySchema = z.looseObject({
   sessions: z.looseObject({
     acted: z.array(SessionRefSchema.extend({ action: z.string() })),
     untouched: z.array(SessionRefSchema.extend({ why: z.string() })),
+    // A resume's: left paused because their agent holds Freqtrade stopped (a halt's reply has none).
+    held: z.array(SessionRefSchema.extend({ held_by: z.string(), message: z.string() })).default([]),
     failed: z.array(SessionRefSchema.extend({ error: z.string() })),
     confirmed: z.array(z.string()),
     unconfirmed: z.array(
@@ -55,6 +57,28 @@ const scopeName = (reply: ScopeChangeReply) =>
   reply.scope === 'fleet' ? 'fleet' : `account ${reply.account_id}`;
 
 /**
+ * Sessions a resume left paused: their agent stopped Freqtrade itself (fail-closed, start failure) and never
+ * restarts it in that task, so resuming the scope cannot make them trade; only a stop and a new start can.
+ */
+const reportHeld = (ctx: CommandContext, held: ScopeChangeReply['sessions']['held']) => {
+  ctx.print(
+    renderTable(
+      ['STRATEGY', 'RUN', 'STATE'],
+      held.map((item) => [
+        item.strategy_id,
+        item.run_id,
+        ctx.paint.yellow(`kept paused: agent held (${item.held_by})`),
+      ]),
+      ctx.paint,
+    ),
+  );
+  for (const item of held)
+    ctx.print(
+      `${item.strategy_id}: ${item.message}\n  what to do: check its positions on the exchange, then tradai stop ${item.strategy_id} --reason "<why>" and tradai start ${item.strategy_id} (a fresh task)`,
+    );
+};
+
+/**
  * The halt's or resume's outcome: what changed, and every session the agents have not confirmed or the
  * control plane could not write, by name; those make the exit code 1, since the brake is not known to hold.
  */
@@ -63,8 +87,9 @@ const reportChange = (ctx: CommandContext, reply: ScopeChangeReply) => {
   if (ctx.json) ctx.printJson(reply);
   else {
     ctx.print(
-      `${scopeName(reply)} ${reply.changed ? `is now ${reply.state} (was ${reply.previous_state ?? 'active'})` : `was already ${reply.state}`}: ${sessions.acted.length} session(s) acted on, ${sessions.confirmed.length} confirmed, ${sessions.untouched.length} left alone`,
+      `${scopeName(reply)} ${reply.changed ? `is now ${reply.state} (was ${reply.previous_state ?? 'active'})` : `was already ${reply.state}`}: ${sessions.acted.length} session(s) acted on, ${sessions.confirmed.length} confirmed, ${sessions.untouched.length} left alone${sessions.held.length > 0 ? `, ${sessions.held.length} kept paused (agent held)` : ''}`,
     );
+    if (sessions.held.length > 0) reportHeld(ctx, sessions.held);
     const problems = [
       ...sessions.unconfirmed.map((item) => [
         item.strategy_id,

@@ -65,6 +65,13 @@ export const changeText = (verb: string, result: ScopeChangeResult): string => {
         )
         .join(', ')}`,
     );
+  // A resume cannot make these trade: their agent stopped Freqtrade itself and never restarts it in that task.
+  if (sessions.held.length > 0)
+    parts.push(
+      `${sessions.held.length} kept paused because their agent is held (it stopped Freqtrade itself and will not trade again in this task): ${sessions.held
+        .map((item) => `${item.strategy_id} (${item.run_id}, ${item.held_by})`)
+        .join(', ')}; check their positions on the exchange, then stop each and start it again`,
+    );
   if (sessions.failed.length > 0)
     parts.push(
       `${sessions.failed.length} not written: ${sessions.failed.map((item) => `${item.strategy_id}: ${item.error}`).join(', ')}`,

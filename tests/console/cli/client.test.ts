@@ -287,6 +287,60 @@ describe('CLI: a halt the agents have not all confirmed', () => {
   });
 });
 
+describe('CLI: a resume names the sessions it left paused because their agent is held', () => {
+  it('lists each held session with what holds it and what to do (stop, check the positions, start again), instead of counting it as resumed', async () => {
+    // prepare
+    replies.set(
+      '/fleet/resume',
+      jsonReply(200, {
+        scope: 'fleet',
+        account_id: null,
+        state: 'active',
+        generation: 2,
+        previous_state: 'reducing',
+        changed_by: 'alice',
+        reason: 'drill over',
+        changed_at: '2026-01-01T00:05:00.000Z',
+        changed: true,
+        sessions: {
+          acted: [
+            { run_id: 'live-a-1', strategy_id: 'a', trading_mode: 'live', action: 'release', note: null },
+          ],
+          untouched: [],
+          held: [
+            {
+              run_id: 'live-b-1',
+              strategy_id: 'b',
+              trading_mode: 'live',
+              reason: 'agent_held',
+              held_by: 'fail_closed',
+              message:
+                'kept paused: its agent holds Freqtrade stopped (fail_closed: Freqtrade did not honour pause) and will not trade again in this task.',
+            },
+          ],
+          failed: [],
+          confirmed: [],
+          unconfirmed: [],
+        },
+        confirm_timeout_s: 30,
+      }),
+    );
+
+    // act
+    const { code, out, err } = await runCli(baseUrl, ['resume-fleet', '--reason', 'drill over', '--yes']);
+
+    // assess
+    expect(code, err).toBe(EXIT.ok);
+    expect(out).toContain('1 kept paused (agent held)');
+    expect(out.split('\n').find((line) => line.includes('live-b-1 '))).toContain(
+      'kept paused: agent held (fail_closed)',
+    );
+    expect(out).toContain('Freqtrade did not honour pause');
+    expect(out).toContain('tradai stop b --reason');
+    expect(out).toContain('tradai start b');
+  });
+});
+
 describe('CLI: ls says when the fleet or an account is halted', () => {
   const emptyFleet = {
     as_of: '2026-01-01T00:00:00.000Z',
