@@ -50,7 +50,7 @@ describe('Packaging: CloudFormation template', () => {
     });
     const indexes = (table.GlobalSecondaryIndexes as { IndexName: string }[]).map((index) => index.IndexName);
     expect(indexes).toEqual(
-      expect.arrayContaining(['status-created_at-index', 'trace_id-index', 'strategy-lock-index']),
+      expect.arrayContaining(['status-created_at-lean-index', 'trace_id-index', 'strategy-lock-index']),
     );
   });
 

@@ -1,7 +1,17 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type IndexShape, indexWriteUnits } from '../../bench/cost-model';
+import { loadServerlessConfig, tablesOf } from '../../local/serverless/config';
+import { BATCH_GET_ATTEMPTS, UnprocessedKeysError } from '../../shared/adapters/dynamodb/batch-get';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
+import {
+  type DynamoSessionStore,
+  STATUS_INDEX,
+  STATUS_INDEX_ATTRIBUTES,
+} from '../../shared/adapters/dynamodb/session-store';
 import { CorruptRecordError, type Heartbeat, HeartbeatSchema, ManualClock } from '../../shared/domain';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo, type TestDynamo } from '../support/dynamo';
 import { dynamoSizeBytes, largestValueOf } from '../support/largest-value';
@@ -303,5 +313,255 @@ describe('DynamoSessionStore: the heartbeat index finds the silent sessions with
 
   it('refuses a cutoff that is not an ISO timestamp (no query)', async () => {
     await expect(test.newStore().listSilentSince('yesterday')).rejects.toThrow(/cutoff/);
+  });
+});
+
+/**
+ * The attribute names an UpdateItem writes (SET targets and REMOVE names, aliases resolved, a nested path
+ * by its top-level attribute), read from the request the store sent: the heartbeat's list as the code
+ * writes it, not a copy of it.
+ */
+const attributesWrittenBy = (input: Record<string, unknown>): string[] => {
+  const expression = String(input.UpdateExpression ?? '');
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const resolve = (path: string) => {
+    const top = path.trim().split(/[.[]/)[0] ?? '';
+    return names[top] ?? top;
+  };
+  const topLevel = (clause: string) => {
+    const parts: string[] = [];
+    let depth = 0;
+    let start = 0;
+    for (let index = 0; index < clause.length; index += 1) {
+      const char = clause[index];
+      if (char === '(') depth += 1;
+      else if (char === ')') depth -= 1;
+      else if (char === ',' && depth === 0) {
+        parts.push(clause.slice(start, index));
+        start = index + 1;
+      }
+    }
+    parts.push(clause.slice(start));
+    return parts.filter((part) => part.trim() !== '');
+  };
+  const written: string[] = [];
+  for (const [, action, clause] of expression.matchAll(
+    /\b(SET|REMOVE|ADD|DELETE)\b((?:(?!\b(?:SET|REMOVE|ADD|DELETE)\b).)*)/gs,
+  )) {
+    for (const part of topLevel(clause ?? ''))
+      written.push(
+        resolve(action === 'SET' ? (part.split('=')[0] ?? '') : (part.trim().split(/\s+/)[0] ?? '')),
+      );
+  }
+  return [...new Set(written)];
+};
+
+describe('DynamoSessionStore: the status index stays off the heartbeat path', () => {
+  let test: TestDynamo;
+  let statusIndex: IndexShape;
+  beforeAll(async () => {
+    test = await startTestDynamo();
+    const config = await loadServerlessConfig({ stage: 'index-shape' });
+    const declared = tablesOf(config)
+      .get('WorkflowStateTable')
+      ?.GlobalSecondaryIndexes?.find((index) => index.IndexName === STATUS_INDEX);
+    if (declared === undefined) throw new Error(`serverless.yml declares no ${STATUS_INDEX}`);
+    statusIndex = {
+      name: declared.IndexName,
+      keys: declared.KeySchema.map((key) => key.AttributeName),
+      projection:
+        declared.Projection.ProjectionType === 'INCLUDE'
+          ? (declared.Projection.NonKeyAttributes ?? [])
+          : declared.Projection.ProjectionType,
+    };
+  });
+  afterAll(async () => {
+    await test.close();
+  });
+
+  /** A store on its own client that can see, and change, each request before DynamoDB answers it. */
+  const interceptedStore = (
+    clock: ManualClock,
+    intercept: (
+      operation: string,
+      input: Record<string, unknown>,
+      next: () => Promise<{ output: Record<string, unknown> }>,
+    ) => Promise<{ output: Record<string, unknown> }>,
+  ) => {
+    const doc = createDocumentClient({
+      endpoint: test.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    doc.middlewareStack.add(
+      (next, context) => async (args) =>
+        intercept(
+          (context.commandName ?? 'unknown').replace(/Command$/, ''),
+          args.input as Record<string, unknown>,
+          () => next(args) as Promise<{ output: Record<string, unknown> }>,
+        ) as never,
+      { step: 'initialize', name: 'interceptRequests' },
+    );
+    return { store: test.newStore(clock, doc), close: () => doc.destroy() };
+  };
+
+  const runningSession = async (store: DynamoSessionStore, name: string) => {
+    const input = await claimedSession(store, name);
+    await store.transition(input.run_id, 'launching');
+    await store.transition(input.run_id, 'running');
+    return input.run_id;
+  };
+
+  it('projects nothing a heartbeat writes, so a heartbeat costs the status index no write (projected ALL, every heartbeat rewrote it: ~2 WRU)', async () => {
+    // prepare: the heartbeat's UpdateItem as the store sends it, and its stream record
+    const clock = new ManualClock('2026-05-01T00:00:00.000Z');
+    const updates: Record<string, unknown>[] = [];
+    const { store, close } = interceptedStore(clock, async (operation, input, next) => {
+      if (operation === 'UpdateItem') updates.push(structuredClone(input));
+      return next();
+    });
+    const records: DynamoDBRecord[] = [];
+    try {
+      const runId = await runningSession(store, 'status-index-heartbeat');
+      updates.length = 0;
+      const unsubscribe = test.dynamo.streams.subscribe(test.tables.sessions, (record) =>
+        records.push(record),
+      );
+
+      // act
+      clock.advance(15_000);
+      const beat = await store.recordHeartbeat(
+        heartbeatOf(runId, 'agent-a', 1, new Date(clock.now()).toISOString()),
+      );
+      await store.transition(runId, 'stopping');
+      unsubscribe();
+
+      // assess: what the index holds and what the heartbeat writes have nothing in common...
+      expect(beat.ok).toBe(true);
+      expect(updates).toHaveLength(2);
+      const written = attributesWrittenBy(updates[0] as Record<string, unknown>);
+      expect(written).toEqual(
+        expect.arrayContaining(['last_heartbeat', 'heartbeat_seq', 'metrics', 'version']),
+      );
+      expect(statusIndex.projection).not.toBe('ALL');
+      expect([...(statusIndex.projection as readonly string[])].sort()).toEqual(
+        [...STATUS_INDEX_ATTRIBUTES].sort(),
+      );
+      const indexed = [...statusIndex.keys, 'run_id', ...(statusIndex.projection as readonly string[])];
+      expect(written.filter((name) => indexed.includes(name))).toEqual([]);
+      // ...so by DynamoDB's rules (the fleet bench's accounting) the heartbeat writes the index nothing, and
+      // the transition after it, which moves the index key, a delete and a put.
+      const ofSession = records.filter((record) => record.dynamodb?.Keys?.run_id?.S === runId);
+      const units = ofSession.map((record) =>
+        indexWriteUnits(
+          record.dynamodb?.OldImage && unmarshall(record.dynamodb.OldImage as Record<string, AttributeValue>),
+          record.dynamodb?.NewImage && unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>),
+          statusIndex,
+          ['run_id'],
+        ),
+      );
+      expect(units).toEqual([0, 2]);
+    } finally {
+      close();
+    }
+  });
+
+  it('lists by status with whole items when DynamoDB leaves keys unprocessed, in the index order (a partial BatchGetItem answer must not shorten the page)', async () => {
+    // prepare: the first two BatchGetItem answers read only half their keys, as a throttled table does
+    const clock = new ManualClock('2026-05-02T00:00:00.000Z');
+    let partialAnswers = 2;
+    let batchGets = 0;
+    const { store, close } = interceptedStore(clock, async (operation, input, next) => {
+      if (operation !== 'BatchGetItem') return next();
+      batchGets += 1;
+      if (partialAnswers === 0) return next();
+      partialAnswers -= 1;
+      const requests = input.RequestItems as Record<string, { Keys: unknown[] }>;
+      const table = Object.keys(requests)[0] as string;
+      const keys = requests[table]?.Keys ?? [];
+      const kept = keys.slice(0, Math.ceil(keys.length / 2));
+      const unprocessed = keys.slice(kept.length);
+      requests[table] = { ...requests[table], Keys: kept };
+      const answer = await next();
+      return {
+        ...answer,
+        output: { ...answer.output, UnprocessedKeys: { [table]: { ...requests[table], Keys: unprocessed } } },
+      };
+    });
+    try {
+      const runIds: string[] = [];
+      for (let index = 0; index < 5; index += 1) {
+        clock.advance(1_000);
+        runIds.push(await runningSession(store, `status-index-partial-${index}`));
+      }
+
+      // act
+      const page = await store.listByStatus('running', { limit: 1000 });
+
+      // assess
+      expect(page.items.map((session) => session.run_id).filter((runId) => runIds.includes(runId))).toEqual(
+        runIds,
+      );
+      expect(page.items.every((session) => session.agent_id === 'agent-a')).toBe(true);
+      expect(batchGets).toBeGreaterThanOrEqual(3);
+    } finally {
+      close();
+    }
+  });
+
+  it('refuses with UnprocessedKeysError after a bounded number of BatchGetItem attempts that read nothing (never a short page passed off as the whole)', async () => {
+    // prepare: every answer leaves every key unprocessed
+    const clock = new ManualClock('2026-05-03T00:00:00.000Z');
+    let batchGets = 0;
+    const { store, close } = interceptedStore(clock, async (operation, input, next) => {
+      if (operation !== 'BatchGetItem') return next();
+      batchGets += 1;
+      const requests = input.RequestItems as Record<string, { Keys: unknown[] }>;
+      const table = Object.keys(requests)[0] as string;
+      return { output: { Responses: { [table]: [] }, UnprocessedKeys: requests } };
+    });
+    try {
+      await runningSession(store, 'status-index-throttled');
+
+      // act
+      const listing = store.listByStatus('running');
+
+      // assess
+      await expect(listing).rejects.toBeInstanceOf(UnprocessedKeysError);
+      expect(batchGets).toBe(BATCH_GET_ATTEMPTS);
+    } finally {
+      close();
+    }
+  });
+
+  it('leaves out a session that changed status after the index listed it (the index lags the table; the item read is the truth)', async () => {
+    // prepare: between the index Query and the read by key, one session stops
+    const clock = new ManualClock('2026-05-04T00:00:00.000Z');
+    let movedOn: string | undefined;
+    const other = test.newStore(clock);
+    const { store, close } = interceptedStore(clock, async (operation, _input, next) => {
+      if (operation === 'BatchGetItem' && movedOn !== undefined) {
+        await other.transition(movedOn, 'stopping');
+        movedOn = undefined;
+      }
+      return next();
+    });
+    try {
+      const staying = await runningSession(store, 'status-index-stays');
+      const leaving = await runningSession(store, 'status-index-leaves');
+      movedOn = leaving;
+
+      // act
+      const page = await store.listByStatus('running', { limit: 1000 });
+
+      // assess
+      const listed = page.items.map((session) => session.run_id);
+      expect(listed).toContain(staying);
+      expect(listed).not.toContain(leaving);
+      expect(page.items.every((session) => session.status === 'running')).toBe(true);
+      expect((await store.get(leaving))?.status).toBe('stopping');
+    } finally {
+      close();
+    }
   });
 });

@@ -5,6 +5,7 @@ import {
   type BacktestEvidenceSource,
   BacktestSummarySchema,
 } from '../../domain/model-promotion';
+import { batchGetByRunId } from './batch-get';
 import { decodeCursor, encodeCursor } from './cursor';
 import { STATUS_INDEX } from './session-store';
 
@@ -17,6 +18,8 @@ const RecordSchema = z.object({
   backtest_summary: z.unknown().optional(),
 });
 
+const RECORD_ATTRIBUTES = Object.keys(RecordSchema.shape);
+
 export interface BacktestEvidenceOptions {
   sessionsTable: string;
   /** Bound on the records read per promotion (completed one-shots expire after 7 days, seed §6). */
@@ -25,8 +28,10 @@ export interface BacktestEvidenceOptions {
 
 /**
  * Completed backtest records of the unified table (seed §6), newest first, through the status index: our
- * own backtest sessions and the records other TradAI services write (no `item_type`), alike. A summary
- * that does not parse counts as not recorded, so a floor fails on it rather than passing.
+ * own backtest sessions and the records other TradAI services write (no `item_type`), alike. The index
+ * projects what the filter reads, not the summary, so the matching records are read by key (consistent:
+ * a record the index shows completed has its summary in the table). A summary that does not parse counts
+ * as not recorded, so a floor fails on it rather than passing.
  */
 export class DynamoBacktestEvidence implements BacktestEvidenceSource {
   readonly #doc: DynamoDBDocumentClient;
@@ -62,8 +67,18 @@ export class DynamoBacktestEvidence implements BacktestEvidenceSource {
         }),
       );
       read += page.ScannedCount ?? 0;
-      for (const item of page.Items ?? []) {
-        const parsed = RecordSchema.safeParse(item);
+      const runIds = (page.Items ?? []).flatMap((key) =>
+        typeof key.run_id === 'string' ? [key.run_id] : [],
+      );
+      const records = await batchGetByRunId(this.#doc, {
+        table: this.#table,
+        runIds,
+        consistent: true,
+        attributes: RECORD_ATTRIBUTES,
+        what: 'backtest records',
+      });
+      for (const runId of runIds) {
+        const parsed = RecordSchema.safeParse(records.get(runId));
         if (!parsed.success) continue;
         const summary = BacktestSummarySchema.safeParse(parsed.data.backtest_summary);
         found.push({

@@ -1,5 +1,4 @@
 import {
-  BatchGetCommand,
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
@@ -15,6 +14,7 @@ import {
   type LatestAlert,
 } from '../../domain/fleet';
 import { LOCK_SCOPE, type StrategyLock, StrategyLockSchema } from '../../domain/session-store';
+import { batchGetByRunId } from './batch-get';
 
 /** Sparse GSI of the sessions table: PK `fleet_row` (only on each strategy's current session), SK strategy_id. */
 export const FLEET_INDEX = 'fleet-index';
@@ -30,8 +30,6 @@ export const FLEET_PROJECTED_ATTRIBUTES = Object.keys(FleetSessionSchema.shape).
 
 /** 10,000 strategies at most per read, as GET /strategies; pages are DynamoDB's 1 MB each. */
 const MAX_PAGES = 20;
-const BATCH_GET_MAX = 100;
-const BATCH_GET_ATTEMPTS = 5;
 
 const queryAll = async (
   doc: DynamoDBDocumentClient,
@@ -99,33 +97,17 @@ export class DynamoFleetReader implements FleetReader {
   }
 
   async #readByKey(runIds: readonly string[]): Promise<FleetSession[]> {
-    const names = Object.fromEntries(
-      Object.keys(FleetSessionSchema.shape).map((name, index) => [`#a${index}`, name]),
+    const items = await batchGetByRunId(this.#doc, {
+      table: this.#table,
+      runIds,
+      // Half the price of a consistent read: the fleet view is a display, and the next read refreshes it.
+      consistent: false,
+      attributes: Object.keys(FleetSessionSchema.shape),
+      what: 'fleet read',
+    });
+    return [...items.values()].map((item) =>
+      parseStored(FleetSessionSchema, item, 'session (fleet read by key)'),
     );
-    const found: FleetSession[] = [];
-    for (let offset = 0; offset < runIds.length; offset += BATCH_GET_MAX) {
-      let keys: Record<string, unknown>[] = runIds
-        .slice(offset, offset + BATCH_GET_MAX)
-        .map((run_id) => ({ run_id }));
-      for (let attempt = 0; keys.length > 0 && attempt < BATCH_GET_ATTEMPTS; attempt += 1) {
-        const result = await this.#doc.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.#table]: {
-                Keys: keys,
-                ProjectionExpression: Object.keys(names).join(', '),
-                ExpressionAttributeNames: names,
-              },
-            },
-          }),
-        );
-        for (const item of result.Responses?.[this.#table] ?? [])
-          found.push(parseStored(FleetSessionSchema, item, 'session (fleet read by key)'));
-        keys = result.UnprocessedKeys?.[this.#table]?.Keys ?? [];
-      }
-      if (keys.length > 0) throw new Error(`fleet read: ${keys.length} sessions unread after throttling`);
-    }
-    return found;
   }
 }
 

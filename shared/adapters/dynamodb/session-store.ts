@@ -91,10 +91,21 @@ import {
   TradingStateSchema,
 } from '../../domain/trading-scope';
 import { predecessorsOf } from '../../domain/transitions';
+import { batchGetByRunId } from './batch-get';
 import { decodeCursor, encodeCursor } from './cursor';
 import { demoteFleetRow } from './fleet-read';
 
-export const STATUS_INDEX = 'status-created_at-index';
+/**
+ * Sessions by status, oldest first. INCLUDE of attributes set once at creation (STATUS_INDEX_ATTRIBUTES),
+ * so a heartbeat, which changes none of its keys or attributes, never writes it.
+ */
+export const STATUS_INDEX = 'status-created_at-lean-index';
+/**
+ * What the status index projects besides its keys and run_id: what its readers filter on (listByStatus on
+ * item_type, the backtest evidence reader on workflow_type and strategy_name). The INCLUDE list in
+ * serverless.yml, held equal to this by a test, as is its distance from every attribute a heartbeat writes.
+ */
+export const STATUS_INDEX_ATTRIBUTES = ['item_type', 'workflow_type', 'strategy_name'] as const;
 export const STRATEGY_LOCK_INDEX = 'strategy-lock-index';
 export const HEARTBEAT_INDEX = 'heartbeat-index';
 
@@ -1008,6 +1019,12 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     return this.get(lock.active_run_id ?? lock.last_run_id);
   }
 
+  /**
+   * One page of the status index (its keys and the filters' attributes), then the whole items by key
+   * with consistent BatchGetItem: the index is eventually consistent and projects nothing a heartbeat
+   * writes, so the session as it is now comes from the table. A session that has left the status since the
+   * index saw it is left out (it is listed under its new status); the page keeps the index's order.
+   */
   async listByStatus(statusRaw: SessionStatus, page: PageRequest = {}): Promise<Page<Session>> {
     const status = parseInput(SessionStatusSchema, statusRaw, 'status');
     const request = parseInput(PageRequestSchema, page, 'page');
@@ -1025,9 +1042,20 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       }),
     );
     const cursor = encodeCursor(result.LastEvaluatedKey);
+    const runIds = (result.Items ?? []).flatMap((key) =>
+      typeof key.run_id === 'string' ? [key.run_id] : [],
+    );
+    const byRunId = await batchGetByRunId(this.#doc, {
+      table: this.#sessionsTable,
+      runIds,
+      consistent: true,
+      what: `sessions ${status}`,
+    });
     const items: Session[] = [];
     const corrupt: CorruptItem[] = [];
-    for (const item of result.Items ?? []) {
+    for (const runId of runIds) {
+      const item = byRunId.get(runId);
+      if (item === undefined || item.status !== status) continue;
       const parsed = SessionSchema.safeParse(item);
       if (parsed.success) items.push(parsed.data);
       else corrupt.push(corruptItemOf(item, parsed.error));
