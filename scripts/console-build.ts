@@ -7,6 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
+import { LoginConfigSchema } from '../console/web/src/auth';
 import { exitWithUsageError, parseCommandLine } from '../local/cli';
 import { buildConsole } from '../local/cloud/console-site';
 import { SCOPE_RESOURCE_SERVER, SCOPES } from '../shared/http/constants';
@@ -52,12 +53,15 @@ const outdir = parsed.data.out ?? join(import.meta.dirname, '..', 'console', 'we
 const files = await buildConsole({ outdir });
 await writeFile(
   join(outdir, 'config.json'),
-  `${JSON.stringify({
-    kind: 'cognito',
-    domain: parsed.data['cognito-domain'],
-    clientId: parsed.data['client-id'],
-    scopes: ['openid', ...Object.values(SCOPES).map((scope) => `${SCOPE_RESOURCE_SERVER}/${scope}`)],
-    ...(parsed.data['redirect-uri'] === undefined ? {} : { redirectUri: parsed.data['redirect-uri'] }),
-  })}\n`,
+  // Parsed with the page's own schema: never a config.json the page would refuse at start.
+  `${JSON.stringify(
+    LoginConfigSchema.parse({
+      kind: 'cognito',
+      domain: parsed.data['cognito-domain'],
+      clientId: parsed.data['client-id'],
+      scopes: ['openid', ...Object.values(SCOPES).map((scope) => `${SCOPE_RESOURCE_SERVER}/${scope}`)],
+      ...(parsed.data['redirect-uri'] === undefined ? {} : { redirectUri: parsed.data['redirect-uri'] }),
+    }),
+  )}\n`,
 );
 console.log(`console site written to ${outdir} (${files.size + 1} files)`);

@@ -1,19 +1,24 @@
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
-import { AlertViewSchema } from '../../shared/domain/alert-history';
-import { AuditEntrySchema } from '../../shared/domain/audit';
 import { IDEMPOTENCY_HEADER, SCOPE_RESOURCE_SERVER, SCOPES, type Scope } from '../../shared/http/constants';
-import { PauseResumeBodySchema, StopBodySchema } from './control-strategy/schema';
+import { CommandAcceptedSchema, PauseResumeBodySchema, StopBodySchema } from './control-strategy/schema';
 import { PromoteBodySchema, PromotedReplySchema } from './promote-strategy/schema';
 import {
+  AlertsPageSchema,
   AlertsQuerySchema,
+  AuditPageSchema,
   AuditQuerySchema,
   FleetViewSchema,
   HistoryQuerySchema,
   StrategyAlertsQuerySchema,
 } from './read-strategies/schema';
 import { SessionParamsSchema, StrategyParamsSchema } from './shared/schemas';
-import { DeployBodySchema, RestartBodySchema, StartBodySchema } from './start-strategy/schema';
+import {
+  DeployBodySchema,
+  RestartBodySchema,
+  StartAcceptedSchema,
+  StartBodySchema,
+} from './start-strategy/schema';
 import { AccountBudgetViewSchema, BudgetBodySchema } from './trading-scope/account-budget';
 import {
   AccountParamsSchema,
@@ -52,14 +57,6 @@ export const ErrorBodySchema = z
 /** API Gateway's JWT authorizer answers 401/403 itself, before any function runs, with its own shape. */
 const GatewayRefusalSchema = z.looseObject({ message: z.string() }).meta({ id: 'GatewayRefusal' });
 
-const StartAcceptedSchema = z
-  .strictObject({
-    run_id: z.string(),
-    strategy_id: z.string(),
-    status: z.literal('pending'),
-  })
-  .meta({ id: 'StartAccepted' });
-
 const HandoffAcceptedSchema = z
   .strictObject({
     run_id: z.string().meta({ description: 'The successor session' }),
@@ -69,10 +66,6 @@ const HandoffAcceptedSchema = z
     handoff: z.enum(['carry_positions', 'wait_flat']),
   })
   .meta({ id: 'HandoffAccepted' });
-
-const CommandAcceptedSchema = z
-  .looseObject({ run_id: z.string(), strategy_id: z.string(), status: z.string() })
-  .meta({ id: 'CommandAccepted', description: "The session's state after the command was recorded" });
 
 const PromotedSchema = PromotedReplySchema.meta({ id: 'Promoted' });
 
@@ -85,30 +78,6 @@ const SCOPE_CHANGED = {
 
 /** Read views are built field by field (functions/api/shared/views.ts); their schema is not enforced. */
 const ReadViewSchema = z.looseObject({}).meta({ description: 'See functions/api/shared/views.ts' });
-
-/** One page of the alert history: allow-listed fields only (alertViewOf), newest first. */
-const AlertsPageSchema = z
-  .strictObject({
-    strategy_id: z.string().optional().meta({ description: 'On /strategies/{strategyId}/alerts' }),
-    items: z.array(AlertViewSchema.meta({ id: 'Alert' })),
-    cursor: z
-      .string()
-      .optional()
-      .meta({ description: 'Pass back as `cursor` for the next page; absent on the last' }),
-  })
-  .meta({ id: 'AlertsPage' });
-
-/** One page of a strategy's audit trail, newest first: who did what, why, and the state before and after. */
-const AuditPageSchema = z
-  .strictObject({
-    strategy_id: z.string(),
-    items: z.array(AuditEntrySchema.meta({ id: 'AuditEntry' })),
-    cursor: z
-      .string()
-      .optional()
-      .meta({ description: 'Pass back as `cursor` for the next page; absent on the last' }),
-  })
-  .meta({ id: 'AuditPage' });
 
 export interface ApiRouteSpec {
   method: 'GET' | 'POST' | 'PUT';

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import * as z from 'zod';
+import type { LocalTokenReplySchema, LoginConfig } from '../../console/web/src/auth';
 import { LIVE_GROUP, SCOPE_RESOURCE_SERVER, SCOPES } from '../../shared/http/constants';
 import type { LocalIssuer } from './jwt-issuer';
 
@@ -147,12 +148,12 @@ export const localConsoleSite = async (issuer: LocalIssuer): Promise<ConsoleSite
         scopes: parsed.data.scopes.map((scope) => `${SCOPE_RESOURCE_SERVER}/${scope}`),
         groups: parsed.data.groups,
       });
-      sendJson(response, 200, { token });
+      sendJson(response, 200, { token } satisfies z.input<typeof LocalTokenReplySchema>);
       return true;
     }
     if (method !== 'GET' && method !== 'HEAD') return false;
     if (url.pathname === '/config.json') {
-      sendJson(response, 200, { kind: 'local' });
+      sendJson(response, 200, { kind: 'local' } satisfies LoginConfig);
       return true;
     }
     const file = files.get(url.pathname === '/index.html' ? '/' : url.pathname);

@@ -135,6 +135,37 @@ describe('Console: the dashboard in a real browser against a local cloud', () =>
     await reader.close();
   });
 
+  it('refuses a /fleet reply that does not match the API’s schema naming the field, keeps the last fleet and polls on', async () => {
+    // prepare: a proxy (here the test) answers /fleet with a row whose status no API sends
+    const row = rowOf(operator, 'demo-momentum');
+    await row.waitFor();
+    const failure = operator.locator('[data-poll-failure]');
+    await operator.route(/\/fleet$/, async (route) => {
+      // Always the full body (a 304 has none to corrupt).
+      const { 'if-none-match': _etag, ...headers } = route.request().headers();
+      const response = await route.fetch({ headers });
+      const fleet = (await response.json()) as { strategies: Record<string, unknown>[] };
+      fleet.strategies = fleet.strategies.map((strategy) => ({ ...strategy, status: 'exploded' }));
+      await route.fulfill({ response, json: fleet });
+    });
+    try {
+      // act
+      await failure.waitFor({ timeout: 30_000 });
+      // assess: the field named, the table still there, nothing of the bad reply shown
+      expect(await failure.textContent()).toMatch(
+        /^The reply to GET \/fleet was refused: field strategies\.0\.status: .*still polling\)$/,
+      );
+      expect(await row.isVisible()).toBe(true);
+      expect(await operator.locator('[data-status="exploded"]').count()).toBe(0);
+      await screenshot(operator, 'reply-refused');
+    } finally {
+      // Waits for a handler in flight, so none fulfils a request after the route is gone.
+      await operator.unrouteAll({ behavior: 'wait' });
+    }
+    // the next good reply clears it: the poll never stopped
+    await failure.waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
   it('asks for the strategy id typed out before a command on a live session, then pauses it', async () => {
     // prepare: a live session (the live scope and group, explicit risk limits)
     const api = apiOf(cloud);

@@ -1,7 +1,12 @@
 /**
  * The API on the page's own origin (the local cloud serves both; in AWS CloudFront routes the API paths to
- * API Gateway), with the bearer token. Failures become an ApiError carrying the API's own words.
+ * API Gateway), with the bearer token. Failures become an ApiError carrying the API's own words. Every
+ * reply is parsed with the zod schema the API itself answers with (never cast): one that does not match is
+ * refused with the field named, so the page says so instead of rendering garbage or throwing mid-render.
  */
+import type * as z from 'zod';
+import { issuesOf } from '../../../shared/domain/errors';
+
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string | undefined;
@@ -12,6 +17,45 @@ export class ApiError extends Error {
     this.code = code;
   }
 }
+
+/** How many of a refused reply's fields are named: enough to act on, short enough to read in a banner. */
+const NAMED_FIELDS = 3;
+
+/** `field strategies.3.status: …` for the first few fields that do not match, `(body)` for the reply itself. */
+export const refusedFieldsText = (error: z.ZodError): string => {
+  const issues = issuesOf(error);
+  const named = issues
+    .slice(0, NAMED_FIELDS)
+    .map((issue) => `field ${issue.field === '' ? '(body)' : issue.field}: ${issue.message}`);
+  if (issues.length > NAMED_FIELDS) named.push(`and ${issues.length - NAMED_FIELDS} more`);
+  return named.join('; ');
+};
+
+/** A reply that is not what the API's schema says it sends: refused, with the fields named. */
+export class ReplyRefusedError extends ApiError {
+  constructor(what: string, status: number, detail: string) {
+    super(`The reply to ${what} was refused: ${detail}`, status, 'reply_refused');
+    this.name = 'ReplyRefusedError';
+  }
+}
+
+/** The reply's body as its schema reads it, or a ReplyRefusedError naming what did not match. */
+export const parseReply = <S extends z.ZodType>(
+  schema: S,
+  text: string,
+  what: string,
+  status = 200,
+): z.output<S> => {
+  let value: unknown;
+  try {
+    value = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    throw new ReplyRefusedError(what, status, 'it is not JSON');
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ReplyRefusedError(what, status, refusedFieldsText(parsed.error));
+  return parsed.data;
+};
 
 interface ErrorBody {
   message?: unknown;
@@ -51,19 +95,27 @@ export const failureText = (status: number, text: string): { message: string; co
 };
 
 export interface Api {
-  get<T>(path: string): Promise<T>;
+  get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>>;
   /** `idempotencyKey`: one per command the operator confirmed, so a retry of it is applied once. */
-  post<T>(path: string, body: unknown, idempotencyKey: string): Promise<T>;
-  /** A conditional GET: `undefined` when the resource has not changed since the ETag given. */
-  getIfChanged<T>(
+  post<S extends z.ZodType>(
     path: string,
+    body: unknown,
+    idempotencyKey: string,
+    schema: S,
+  ): Promise<z.output<S>>;
+  /** A conditional GET: `undefined` when the resource has not changed since the ETag given. */
+  getIfChanged<S extends z.ZodType>(
+    path: string,
+    schema: S,
     etag: string | undefined,
-  ): Promise<{ body: T; etag: string | undefined } | undefined>;
+  ): Promise<{ body: z.output<S>; etag: string | undefined } | undefined>;
 }
 
 export const createApi = (
   token: () => string | undefined,
   onUnauthorized: (message: string) => void,
+  // The browser's fetch unless a test sends the page's relative paths to a server of its own.
+  send: (path: string, init: RequestInit) => Promise<Response> = (path, init) => fetch(path, init),
 ): Api => {
   const request = async (
     method: string,
@@ -73,7 +125,7 @@ export const createApi = (
     const bearer = token();
     let response: Response;
     try {
-      response = await fetch(path, {
+      response = await send(path, {
         method,
         headers: {
           ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }),
@@ -95,15 +147,22 @@ export const createApi = (
     }
     return { response, text };
   };
-  const parse = <T>(text: string): T => (text === '' ? ({} as T) : (JSON.parse(text) as T));
   return {
-    get: async (path) => parse((await request('GET', path)).text),
-    post: async (path, body, idempotencyKey) =>
-      parse((await request('POST', path, { body, idempotencyKey })).text),
-    getIfChanged: async (path, etag) => {
+    get: async (path, schema) => {
+      const { response, text } = await request('GET', path);
+      return parseReply(schema, text, `GET ${path}`, response.status);
+    },
+    post: async (path, body, idempotencyKey, schema) => {
+      const { response, text } = await request('POST', path, { body, idempotencyKey });
+      return parseReply(schema, text, `POST ${path}`, response.status);
+    },
+    getIfChanged: async (path, schema, etag) => {
       const { response, text } = await request('GET', path, etag === undefined ? {} : { etag });
       if (response.status === 304) return undefined;
-      return { body: parse(text), etag: response.headers.get('etag') ?? undefined };
+      return {
+        body: parseReply(schema, text, `GET ${path}`, response.status),
+        etag: response.headers.get('etag') ?? undefined,
+      };
     },
   };
 };

@@ -1,8 +1,20 @@
 import { Component, html } from 'htm/preact';
 import { useCallback, useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type * as z from 'zod';
+import { CommandAcceptedSchema } from '../../../functions/api/control-strategy/schema';
+import {
+  AlertsPageSchema,
+  AuditPageSchema,
+  FleetViewSchema,
+} from '../../../functions/api/read-strategies/schema';
+import { StartAcceptedSchema } from '../../../functions/api/start-strategy/schema';
+import { FleetStateSchema } from '../../../functions/api/trading-scope/schema';
 import type { AuditAction } from '../../../shared/domain/audit';
 import type { TradingMode } from '../../../shared/domain/session';
 import { SCOPES } from '../../../shared/http/constants';
+// The read views have no schema on the API's side (ReadViewSchema is open): the CLI's reply schemas are
+// the console's, one definition for both clients.
+import { HistoryPageSchema, StrategyReplySchema, TradesReplySchema } from '../../cli/replies';
 import { type Api, ApiError, createApi } from './api';
 import {
   canRead,
@@ -243,6 +255,7 @@ const ConfirmDialog = ({
         `/strategies/${encodeURIComponent(row.strategy_id)}/${command}`,
         { reason: reason.trim(), ...(command === 'stop' ? { flatten } : {}) },
         idempotencyKey,
+        CommandAcceptedSchema,
       );
       onDone(
         `${COMMAND_LABEL[command]} of ${row.strategy_id} recorded: the agent applies it within a control poll`,
@@ -327,10 +340,11 @@ const StartForm = ({
     setBusy(true);
     setFailure(undefined);
     try {
-      const accepted = await api.post<{ run_id: string }>(
+      const accepted = await api.post(
         `/strategies/${encodeURIComponent(form.strategyId.trim())}/start`,
         { strategy: form.strategy.trim(), mode: form.mode, reason: form.reason.trim() },
         idempotencyKey.current,
+        StartAcceptedSchema,
       );
       idempotencyKey.current = crypto.randomUUID();
       setOpen(false);
@@ -356,44 +370,12 @@ const StartForm = ({
   </form>`;
 };
 
-interface AlertItem {
-  at: string;
-  severity: string;
-  kind: string;
-  subject: string;
-  body: string;
-  dedup_id: string;
-}
-interface AuditItem {
-  at: string;
-  action: string;
-  outcome: string;
-  actor: string;
-  reason: string | null;
-  detail: string | null;
-  state_before: { status: string; desired_state: string } | null;
-  state_after: { status: string; desired_state: string } | null;
-}
-interface OpenTrade {
-  trade_id: number;
-  pair: string;
-  is_short: boolean;
-  amount: number;
-  open_rate: number;
-  current_rate: number | null;
-  profit_abs: number;
-  profit_ratio: number;
-  open_date: string;
-}
+type AuditItem = z.output<typeof AuditPageSchema>['items'][number];
 interface Detail {
-  session: {
-    status_reason: string | null;
-    risk_limits: { max_drawdown_pct?: number } | null;
-    started_at: string | null;
-  };
+  session: z.output<typeof StrategyReplySchema>['session'];
   history: HistoryPoint[];
-  trades: OpenTrade[];
-  alerts: AlertItem[];
+  trades: z.output<typeof TradesReplySchema>['open_trades'];
+  alerts: z.output<typeof AlertsPageSchema>['items'];
   audit: AuditItem[];
 }
 
@@ -431,11 +413,11 @@ const DetailView = ({
     const load = async () => {
       try {
         const [strategy, history, trades, alerts, audit] = await Promise.all([
-          api.get<{ session: Detail['session'] }>(`/strategies/${id}`),
-          api.get<{ items: HistoryPoint[] }>(`/strategies/${id}/pnl/history?limit=1000`),
-          api.get<{ open_trades: OpenTrade[] }>(`/strategies/${id}/trades`),
-          api.get<{ items: AlertItem[] }>(`/strategies/${id}/alerts?limit=50`),
-          api.get<{ items: AuditItem[] }>(`/strategies/${id}/audit?limit=50`),
+          api.get(`/strategies/${id}`, StrategyReplySchema),
+          api.get(`/strategies/${id}/pnl/history?limit=1000`, HistoryPageSchema),
+          api.get(`/strategies/${id}/trades`, TradesReplySchema),
+          api.get(`/strategies/${id}/alerts?limit=50`, AlertsPageSchema),
+          api.get(`/strategies/${id}/audit?limit=50`, AuditPageSchema),
         ]);
         if (stopped) return;
         setDetail({
@@ -646,8 +628,8 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
       try {
         // GET /fleet/state is one Query and sends no ETag: read in full each time, beside the fleet.
         const [answer, state] = await Promise.all([
-          api.getIfChanged<FleetView>('/fleet', etag.value),
-          api.get<FleetState>('/fleet/state'),
+          api.getIfChanged('/fleet', FleetViewSchema, etag.value),
+          api.get('/fleet/state', FleetStateSchema),
         ]);
         if (stopped) return;
         setScopes((held) => (JSON.stringify(held) === JSON.stringify(state) ? held : state));
@@ -689,7 +671,16 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
     </header>
     <${ScopeState} api=${api} session=${session} state=${scopes} rows=${fleet?.view.strategies ?? []} onDone=${setFlash} />
     ${readable.allowed ? null : html`<p class="failure" role="alert">${readable.reason}</p>`}
-    ${pollFailure === undefined ? null : html`<p class="failure" role="alert" data-poll-failure>${pollFailure}</p>`}
+    ${
+      pollFailure === undefined
+        ? null
+        : html`<p class="failure" role="alert" data-poll-failure>${pollFailure}${
+            // The rows keep ageing on the page's clock meanwhile: a fleet no longer read turns red, never looks fresh.
+            fleet === undefined
+              ? ''
+              : ` (the fleet below is as of ${new Date(fleet.receivedAtMs).toLocaleTimeString()}; still polling)`
+          }</p>`
+    }
     ${flash === undefined ? null : html`<p class="flash" role="status">${flash}</p>`}
     <${StartForm} api=${api} session=${session} onDone=${setFlash} />
     ${

@@ -5,16 +5,40 @@
  * decides.
  */
 
+import * as z from 'zod';
 import { requireAuthority } from '../../../functions/api/shared/authority';
 import type { AuditAction } from '../../../shared/domain/audit';
 import type { TradingMode } from '../../../shared/domain/session';
 import { type Principal, principalOf } from '../../../shared/http/auth';
 import { SCOPES } from '../../../shared/http/constants';
+import { failureText, parseReply } from './api';
 
-/** What /config.json says about logging in: the local issuer (npm start) or the Cognito hosted UI. */
-export type LoginConfig =
-  | { kind: 'local' }
-  | { kind: 'cognito'; domain: string; clientId: string; scopes: string[]; redirectUri?: string };
+/**
+ * What /config.json says about logging in: the local issuer (npm start) or the Cognito hosted UI
+ * (scripts/console-build.ts writes it). The domain becomes part of the login URL: a host name, nothing more.
+ */
+export const LoginConfigSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('local') }),
+  z.strictObject({
+    kind: z.literal('cognito'),
+    domain: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'must be a host name'),
+    clientId: z.string().min(1).max(128),
+    scopes: z.array(z.string().min(1)),
+    redirectUri: z.url({ protocol: /^https?$/ }).optional(),
+  }),
+]);
+export type LoginConfig = z.output<typeof LoginConfigSchema>;
+
+/** /config.json, parsed: a config that does not match is refused naming the field, before any login. */
+export const loadLoginConfig = async (
+  send: (path: string, init: RequestInit) => Promise<Response> = (path, init) => fetch(path, init),
+): Promise<LoginConfig> => {
+  const response = await send('/config.json', { cache: 'no-store' });
+  if (!response.ok) throw new Error(`/config.json answered HTTP ${response.status}`);
+  return parseReply(LoginConfigSchema, await response.text(), 'GET /config.json', response.status);
+};
 
 export interface Session {
   token: string;
@@ -88,21 +112,21 @@ export const keepToken = (token: string) => sessionStorage.setItem(TOKEN_KEY, to
 export const forgetToken = () => sessionStorage.removeItem(TOKEN_KEY);
 
 /** Local only (npm start): the local cloud mints a token for the scopes and groups chosen on the page. */
-export const localLogin = async (options: {
-  subject: string;
-  scopes: string[];
-  groups: string[];
-}): Promise<string> => {
-  const response = await fetch('/local/token', {
+/** 200 of the local cloud's `POST /local/token` (local/cloud/console-site.ts). */
+export const LocalTokenReplySchema = z.strictObject({ token: z.string().min(1) });
+
+export const localLogin = async (
+  options: { subject: string; scopes: string[]; groups: string[] },
+  send: (path: string, init: RequestInit) => Promise<Response> = (path, init) => fetch(path, init),
+): Promise<string> => {
+  const response = await send('/local/token', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(options),
   });
-  const body = (await response.json().catch(() => ({}))) as { token?: string; error?: { message?: string } };
-  if (!response.ok || typeof body.token !== 'string') {
-    throw new Error(body.error?.message ?? `The local login answered HTTP ${response.status}`);
-  }
-  return body.token;
+  const text = await response.text();
+  if (!response.ok) throw new Error(failureText(response.status, text).message);
+  return parseReply(LocalTokenReplySchema, text, 'POST /local/token', response.status).token;
 };
 
 const randomText = (bytes: number) =>
@@ -141,6 +165,22 @@ export const cognitoLogin = async (config: Extract<LoginConfig, { kind: 'cognito
   location.assign(`https://${config.domain}/oauth2/authorize?${query}`);
 };
 
+/** What cognitoLogin kept for the page's return from the hosted UI. */
+const PkceSchema = z.object({ verifier: z.string().min(1), state: z.string().min(1) });
+
+/** The token endpoint's answers (RFC 6749 §5.1, §5.2): only the fields the page reads are checked. */
+const CognitoTokenReplySchema = z.looseObject({ access_token: z.string().min(1) });
+const CognitoRefusalSchema = z.looseObject({ error: z.string() });
+
+const jsonOrUndefined = (text: string | null): unknown => {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
 /** Back from the hosted UI with `?code=&state=`: the code is exchanged for tokens; the access token is kept. */
 export const completeCognitoLogin = async (
   config: Extract<LoginConfig, { kind: 'cognito' }>,
@@ -148,13 +188,10 @@ export const completeCognitoLogin = async (
   const params = new URLSearchParams(location.search);
   const code = params.get('code');
   if (code === null) return undefined;
-  const saved = JSON.parse(sessionStorage.getItem(VERIFIER_KEY) ?? '{}') as {
-    verifier?: string;
-    state?: string;
-  };
+  const saved = PkceSchema.safeParse(jsonOrUndefined(sessionStorage.getItem(VERIFIER_KEY)));
   sessionStorage.removeItem(VERIFIER_KEY);
   history.replaceState(null, '', location.pathname + location.hash);
-  if (saved.verifier === undefined || saved.state !== params.get('state')) {
+  if (!saved.success || saved.data.state !== params.get('state')) {
     throw new Error('The login answer does not match the login this page started: log in again');
   }
   const response = await fetch(`https://${config.domain}/oauth2/token`, {
@@ -165,14 +202,18 @@ export const completeCognitoLogin = async (
       client_id: config.clientId,
       code,
       redirect_uri: redirectUriOf(config),
-      code_verifier: saved.verifier,
+      code_verifier: saved.data.verifier,
     }),
   });
-  const body = (await response.json().catch(() => ({}))) as { access_token?: string; error?: string };
-  if (!response.ok || body.access_token === undefined) {
-    throw new Error(`Cognito refused the login (${body.error ?? `HTTP ${response.status}`})`);
+  const text = await response.text();
+  if (!response.ok) {
+    const refusal = CognitoRefusalSchema.safeParse(jsonOrUndefined(text));
+    throw new Error(
+      `Cognito refused the login (${refusal.success ? refusal.data.error : `HTTP ${response.status}`})`,
+    );
   }
-  return body.access_token;
+  return parseReply(CognitoTokenReplySchema, text, 'the Cognito token endpoint', response.status)
+    .access_token;
 };
 
 export const cognitoLogoutUrl = (config: Extract<LoginConfig, { kind: 'cognito' }>) =>

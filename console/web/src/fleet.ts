@@ -1,6 +1,6 @@
 /**
- * The fleet as GET /fleet delivers it (FleetViewSchema: its type only, so no zod reaches the page) and the
- * pure rules for colouring a row: heartbeat age against the stale threshold, drawdown against its limit.
+ * The fleet as GET /fleet delivers it (parsed with the API's own FleetViewSchema, app.ts) and the pure
+ * rules for colouring a row: heartbeat age against the stale threshold, drawdown against its limit.
  */
 import type { FleetStrategy, FleetView } from '../../../functions/api/read-strategies/schema';
 

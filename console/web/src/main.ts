@@ -1,16 +1,9 @@
 import { html, render } from 'htm/preact';
 import { App, FLEET_POLL_MS } from './app';
-import type { LoginConfig } from './auth';
+import { loadLoginConfig } from './auth';
 // uPlot's CSS here, not in the lazily loaded chart chunk: esbuild never injects a chunk's CSS.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-
-/** /config.json says how to log in: written by the local cloud, or uploaded beside the site in AWS. */
-const loadConfig = async (): Promise<LoginConfig> => {
-  const response = await fetch('/config.json', { cache: 'no-store' });
-  if (!response.ok) throw new Error(`/config.json answered HTTP ${response.status}`);
-  return (await response.json()) as LoginConfig;
-};
 
 /** `?poll_ms=` reads the fleet more often (a wall screen, the browser tests), 250 ms to 60 s. */
 const pollMsOf = (search: string): number => {
@@ -20,7 +13,8 @@ const pollMsOf = (search: string): number => {
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('index.html has no #app element');
-loadConfig().then(
+// /config.json says how to log in: written by the local cloud, or uploaded beside the site in AWS.
+loadLoginConfig().then(
   (config) => {
     root.textContent = '';
     render(html`<${App} config=${config} pollMs=${pollMsOf(location.search)} />`, root);

@@ -9,11 +9,11 @@ import { html } from 'htm/preact';
 import { createContext } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import type * as z from 'zod';
-import type {
-  FleetStateSchema,
-  HaltBody,
+import {
+  type FleetStateSchema,
+  type HaltBody,
   ScopeChangeResultSchema,
-  TradingScopeViewSchema,
+  type TradingScopeViewSchema,
 } from '../../../functions/api/trading-scope/schema';
 import type { Api } from './api';
 import { type Permission, permissionFor, type Session } from './auth';
@@ -113,10 +113,11 @@ const ScopeBanner = ({
     setBusy(true);
     setFailure(undefined);
     try {
-      const result = await api.post<ScopeChangeResult>(
+      const result = await api.post(
         `${scopePath(scope)}/resume`,
         { reason: reason.trim() },
         idempotencyKey,
+        ScopeChangeResultSchema,
       );
       onDone(changeText('Resume', result));
     } catch (error) {
@@ -164,10 +165,11 @@ const HaltDialog = ({
     setBusy(true);
     setFailure(undefined);
     try {
-      const result = await api.post<ScopeChangeResult>(
+      const result = await api.post(
         '/fleet/halt',
         { mode, reason: reason.trim() } satisfies HaltBody,
         idempotencyKey,
+        ScopeChangeResultSchema,
       );
       onDone(changeText(`Halt (${mode})`, result));
     } catch (error) {

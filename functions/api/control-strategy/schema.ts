@@ -9,3 +9,8 @@ export const StopBodySchema = z.strictObject({
   flatten: z.boolean().optional(),
   reason: ReasonSchema.optional(),
 });
+
+/** 202 of pause, resume and stop (the OpenAPI document and the console page read it). */
+export const CommandAcceptedSchema = z
+  .looseObject({ run_id: z.string(), strategy_id: z.string(), status: z.string() })
+  .meta({ id: 'CommandAccepted', description: "The session's state after the command was recorded" });

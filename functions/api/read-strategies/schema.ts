@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { AlertViewSchema } from '../../../shared/domain/alert-history';
+import { AuditEntrySchema } from '../../../shared/domain/audit';
 import { AlertSeveritySchema } from '../../../shared/domain/ports';
 import {
   DesiredStateSchema,
@@ -135,3 +137,30 @@ export const FleetViewSchema = z.strictObject({
   truncated: z.boolean(),
 });
 export type FleetView = z.infer<typeof FleetViewSchema>;
+
+/**
+ * Pages of the alert history and the audit trail, as the handlers answer them and the OpenAPI document
+ * (functions/api/openapi.ts) and the console page parse them.
+ */
+const CursorSchema = z
+  .string()
+  .optional()
+  .meta({ description: 'Pass back as `cursor` for the next page; absent on the last' });
+
+/** One page of the alert history: allow-listed fields only (alertViewOf), newest first. */
+export const AlertsPageSchema = z
+  .strictObject({
+    strategy_id: z.string().optional().meta({ description: 'On /strategies/{strategyId}/alerts' }),
+    items: z.array(AlertViewSchema.meta({ id: 'Alert' })),
+    cursor: CursorSchema,
+  })
+  .meta({ id: 'AlertsPage' });
+
+/** One page of a strategy's audit trail, newest first: who did what, why, and the state before and after. */
+export const AuditPageSchema = z
+  .strictObject({
+    strategy_id: z.string(),
+    items: z.array(AuditEntrySchema.meta({ id: 'AuditEntry' })),
+    cursor: CursorSchema,
+  })
+  .meta({ id: 'AuditPage' });

@@ -77,3 +77,12 @@ export type DeployBody = z.output<typeof DeployBodySchema>;
 /** `POST /strategies/{strategyId}/restart`: the same version on a fresh task (fresh exchange credentials). */
 export const RestartBodySchema = z.strictObject({ reason: ReasonSchema });
 export type RestartBody = z.output<typeof RestartBodySchema>;
+
+/** 202 of `POST /strategies/{strategyId}/start` (the OpenAPI document and the console page read it). */
+export const StartAcceptedSchema = z
+  .strictObject({
+    run_id: z.string(),
+    strategy_id: z.string(),
+    status: z.literal('pending'),
+  })
+  .meta({ id: 'StartAccepted' });
