@@ -207,15 +207,25 @@ describe.skipIf(!realFreqtradeAvailable())(
         90_000,
       );
       const logFile = join(scratch, 'cloud', 'logs', `${runId}.log`);
+      const logText = () => readFile(logFile, 'utf8').catch(() => '');
       // FreqAI logs this once per pass over the whitelist, after it predicted for every pair.
-      const log = await eventually(
-        async () => {
-          const text = await readFile(logFile, 'utf8').catch(() => '');
-          return text.includes('Total time spent inferencing pairlist') ? text : undefined;
-        },
+      await eventually(
+        async () => (await logText()).includes('Total time spent inferencing pairlist'),
         'FreqAI to predict for the whitelist',
         60_000,
       );
+      // FreqAI's training thread looks at the queue's first pair every second from the first prediction on, and
+      // starts a due training at once (with `live_retrain_hours: 0` the loaded model is retrained ~1 s after its
+      // first prediction): five more heartbeats (1 s apart) give it several looks before the log is read.
+      const seq = (await real.cloud.store.get(runId))?.heartbeat_seq ?? 0;
+      await sessionWhere(
+        real.cloud,
+        runId,
+        (s) => s.heartbeat_seq >= seq + 5,
+        'five more heartbeats',
+        30_000,
+      );
+      const log = await logText();
 
       // assess: the agent's config is inference-only and names the downloaded folder
       const config = await eventually(async () => {
