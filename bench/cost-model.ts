@@ -17,6 +17,7 @@ export const PricesSchema = z.object({
   sns: z.object({ publish_per_million: perUnit }),
   cloudwatch: z.object({ custom_metric_per_month: perUnit, log_ingestion_per_gb: perUnit }),
   secrets_manager: z.object({ api_call_per_ten_thousand: perUnit, secret_per_month: perUnit }),
+  sqs: z.object({ request_per_million: perUnit }),
 });
 export type Prices = z.infer<typeof PricesSchema>;
 
@@ -38,6 +39,8 @@ export interface FleetUsage {
   lambda: LambdaUsage[];
   stepFunctionsTransitions: number;
   snsPublishes: number;
+  /** Window-scaled: SQS API requests (each up to 64 KB), the event source mapping's polls included. */
+  sqsRequests: number;
   secretsManagerCalls: number;
   /** Fixed: distinct metric series (name × dimensions) alive all month. */
   customMetrics: number;
@@ -143,6 +146,33 @@ export const indexWriteUnits = (
   return writeUnitsOf(Math.max(itemSize(oldProjection), itemSize(newProjection)));
 };
 
+/**
+ * Lambda's SQS event source mapping polls a standard queue with long polls (20 s) from several pollers (5
+ * while it is quiet, AWS's figure), each billed as a request whether or not it returns a message; each
+ * message it returns is one more receive, and its deletion one more request (batch size 1).
+ */
+export const SQS_ESM_POLLERS = 5;
+export const SQS_LONG_POLL_S = 20;
+
+export interface SqsRequests {
+  send_message: number;
+  receive_message: number;
+  delete_message: number;
+}
+
+export const sqsRequestsOf = (counted: {
+  windowS: number;
+  sent: number;
+  delivered: number;
+  /** Queues with an event source mapping: each is polled, empty or not. */
+  queues: number;
+}): SqsRequests => ({
+  send_message: counted.sent,
+  receive_message:
+    counted.delivered + Math.ceil((counted.queues * SQS_ESM_POLLERS * counted.windowS) / SQS_LONG_POLL_S),
+  delete_message: counted.delivered,
+});
+
 const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 export const monthlyCost = (usage: FleetUsage, prices: Prices): FleetCost => {
@@ -167,6 +197,7 @@ export const monthlyCost = (usage: FleetUsage, prices: Prices): FleetCost => {
       (usage.stepFunctionsTransitions * scale * prices.step_functions.standard_transition_per_thousand) / 1e3,
     ],
     ['SNS publishes', (usage.snsPublishes * scale * prices.sns.publish_per_million) / 1e6],
+    ['SQS requests', (usage.sqsRequests * scale * prices.sqs.request_per_million) / 1e6],
     ['CloudWatch custom metrics', usage.customMetrics * prices.cloudwatch.custom_metric_per_month],
     ['CloudWatch log ingestion', ((usage.logBytes * scale) / GB) * prices.cloudwatch.log_ingestion_per_gb],
     [

@@ -14,16 +14,18 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { historyEveryMsFor } from '../container/agent/heartbeat';
-import { runSweep, type SweepDeps } from '../functions/sweep/handler';
 import { invokeLocal, type LambdaHandler, type LocalFunction } from '../local/cloud/lambda-runtime';
+import { LocalPassQueue } from '../local/cloud/pass-queue';
 import { StreamEventSourceMapping } from '../local/cloud/stream-mapping';
 import { loadServerlessConfig, tablesOf } from '../local/serverless/config';
 import { functionsOf } from '../local/serverless/functions';
+import { DynamoChainLease } from '../shared/adapters/dynamodb/sweep-chain-lease';
 import { ManualClock } from '../shared/domain/clock';
 import { type Heartbeat, historyEntryOf } from '../shared/domain/heartbeat';
 import type { Alert, ContainerPlatform } from '../shared/domain/ports';
 import type { RiskLimits } from '../shared/domain/risk';
 import { HEARTBEAT_BUCKET_S } from '../shared/domain/sweep';
+import { chainPolicyOf } from '../shared/domain/sweep-chain';
 import { DynamoDedupLedger } from '../shared/runtime/events-dedup';
 import { timingsFromEnv } from '../shared/runtime/workflow-deps';
 import { startTestDynamo } from '../tests/support/dynamo';
@@ -39,6 +41,8 @@ import {
   monthlyCost,
   PricesSchema,
   SECONDS_PER_MONTH,
+  type SqsRequests,
+  sqsRequestsOf,
 } from './cost-model';
 import pricesJson from './prices.json' with { type: 'json' };
 
@@ -51,8 +55,8 @@ export interface DesignSettings {
   staleAfterS: number;
   /** Undefined: the sweep's rate in serverless.yml. */
   sweepEveryS?: number;
-  /** Suspect passes inside each invocation (SWEEP_PASS_EVERY_S, SWEEP_RUN_FOR_S); undefined: one pass. */
-  sweepPasses?: { everyS: number; runForS: number };
+  /** The suspects passes' chain (SWEEP_PASS_EVERY_S): a pass per SQS link; undefined: the full pass only. */
+  sweepChain?: { passEveryS: number };
 }
 /** Ours at the defaults the agent (container/agent/env.ts) and the functions (serverless.yml) ship with. */
 export const OUR_DESIGN: DesignSettings = {
@@ -60,7 +64,7 @@ export const OUR_DESIGN: DesignSettings = {
   heartbeatS: 15,
   controlPollS: 5,
   staleAfterS: 35,
-  sweepPasses: { everyS: 5, runForS: 50 },
+  sweepChain: { passEveryS: 5 },
 };
 /** The seed's: 30 s heartbeat, 180 s threshold, a 5-minute sweep, no control poll. */
 export const SEED_DESIGN: DesignSettings = {
@@ -170,6 +174,8 @@ export interface FleetRun {
   index_write_units: Record<string, number>;
   lambda: Record<string, { invocations: number; billed_ms: number; memory_mb: number; p99_ms: number }>;
   sns_publishes: number;
+  /** The pass chain's queue: sends, and the event source mapping's receives (long polls) and deletes. */
+  sqs: SqsRequests;
   alerts_by_kind: Record<string, number>;
   incidents: { kind: Incident; run_id: string; detected_after_s: number | null }[];
   stream: { batches: number; records: number };
@@ -288,6 +294,16 @@ export const simulateFleet = async (options: {
     { invocations: number; billedMs: number; memoryMb: number; samples: number[] }
   >();
   const localFunctions = new Map<string, LocalFunction>();
+  // The sweep's chain on the simulated clock: the lease on the counted client, the queue stepped each tick.
+  const passQueue = new LocalPassQueue({ timers: false, clock });
+  const chain =
+    design.sweepChain === undefined
+      ? undefined
+      : {
+          lease: new DynamoChainLease(dynamo.doc, { sessionsTable: dynamo.tables.sessions }),
+          scheduler: passQueue,
+          policy: chainPolicyOf(design.sweepChain.passEveryS),
+        };
   const wanted = functions.filter((fn) =>
     fn.events.some((e) => e.kind === 'stream' || e.kind === 'schedule'),
   );
@@ -300,15 +316,11 @@ export const simulateFleet = async (options: {
       ...deps,
       logger: new Logger({ serviceName: fn.name, logLevel: 'SILENT' }),
       metrics: metricsFor(namespace, fn.name),
+      ...(fn.name === 'sweep' && chain !== undefined ? { chain } : {}),
     });
     localFunctions.set(fn.name, { name: fn.name, timeoutS: fn.timeoutS, memoryMb: fn.memoryMb, handler });
     lambdaStats.set(fn.name, { invocations: 0, billedMs: 0, memoryMb: fn.memoryMb, samples: [] });
   }
-  const sweepDeps: SweepDeps = {
-    ...deps,
-    logger: new Logger({ serviceName: 'sweep', logLevel: 'SILENT' }),
-    metrics: metricsFor('TradAI/LiveTrading', 'sweep'),
-  };
   let streamBatches = 0;
   let streamRecords = 0;
   const invoke = async (name: string, event: unknown) => {
@@ -328,8 +340,6 @@ export const simulateFleet = async (options: {
 
   const mappings: StreamEventSourceMapping[] = [];
   const schedules: { name: string; everyMs: number; nextAt: number }[] = [];
-  // The passes a sweep invocation runs after its first, each on its own offset within the minute.
-  const suspectPasses: { offsetMs: number; everyMs: number; nextAt: number }[] = [];
   for (const fn of wanted)
     for (const event of fn.events) {
       if (event.kind === 'stream') {
@@ -357,17 +367,10 @@ export const simulateFleet = async (options: {
         );
       } else if (event.kind === 'schedule') {
         const everyMs = design.sweepEveryS === undefined ? event.everyMs : design.sweepEveryS * 1000;
+        // The first tick seeds the chain, as the first minute after a deploy does.
         schedules.push({ name: fn.name, everyMs, nextAt: START + everyMs });
-        if (fn.name === 'sweep' && design.sweepPasses !== undefined) {
-          const { everyS, runForS } = design.sweepPasses;
-          for (let offsetS = everyS; offsetS <= runForS; offsetS += everyS)
-            suspectPasses.push({
-              offsetMs: offsetS * 1000,
-              everyMs,
-              // As if an invocation had begun at START: the first minute has its passes too.
-              nextAt: START + offsetS * 1000,
-            });
-        }
+      } else if (event.kind === 'sqs' && chain !== undefined) {
+        passQueue.consume((sqsEvent) => invoke(fn.name, sqsEvent));
       }
     }
   for (const mapping of mappings) await mapping.start('TRIM_HORIZON');
@@ -505,6 +508,7 @@ export const simulateFleet = async (options: {
   await Promise.all(mappings.map((mapping) => mapping.drained()));
   tallyIndexes();
   // Launch traffic is once per strategy, not per window: the window's counts start after it.
+  const sqsAtWindow = { sent: passQueue.sent.length, delivered: passQueue.delivered.length };
   for (const entry of counts.values()) Object.assign(entry, { requests: 0, units: 0, failed: 0 });
   for (const key of Object.keys(indexUnits)) indexUnits[key] = 0;
   for (const stats of lambdaStats.values())
@@ -591,11 +595,7 @@ export const simulateFleet = async (options: {
         detail: {},
       }).catch(() => undefined);
     }
-    for (const pass of suspectPasses) {
-      if (now < pass.nextAt) continue;
-      pass.nextAt += pass.everyMs;
-      await runSweep(sweepDeps, { full: false }).catch(() => undefined);
-    }
+    await passQueue.deliverDue();
     await Promise.all(mappings.map((mapping) => mapping.drained()));
     tallyIndexes();
     for (const step of plan) {
@@ -621,12 +621,18 @@ export const simulateFleet = async (options: {
     Object.values(dynamoOps).reduce((sum, c) => sum + (c.kind === 'write' ? c.units : 0), 0) +
     Object.values(indexUnits).reduce((sum, u) => sum + u, 0);
   const readUnits = Object.values(dynamoOps).reduce((sum, c) => sum + (c.kind === 'read' ? c.units : 0), 0);
-  // An invocation that loops its passes is billed until its last pass ends, waits included.
-  const loopMs = design.sweepPasses === undefined ? 0 : design.sweepPasses.runForS * 1000;
+  passQueue.close();
+  const sqs = sqsRequestsOf({
+    windowS: options.windowS,
+    sent: passQueue.sent.length - sqsAtWindow.sent,
+    delivered: passQueue.delivered.length - sqsAtWindow.delivered,
+    queues: chain === undefined ? 0 : 1,
+  });
+  // Each pass is its own short invocation: no wait is billed.
   const lambda = [...lambdaStats.entries()].map(([name, s]) => ({
     name,
     invocations: s.invocations,
-    billedMs: name === 'sweep' ? s.billedMs + s.invocations * loopMs : s.billedMs,
+    billedMs: s.billedMs,
     memoryMb: s.memoryMb,
   }));
   // Lambda's own START/END/REPORT lines, about 350 bytes per invocation, plus the EMF documents.
@@ -638,6 +644,7 @@ export const simulateFleet = async (options: {
     lambda,
     stepFunctionsTransitions: relaunches * STEP_FUNCTIONS_TRANSITIONS_PER_LAUNCH,
     snsPublishes: alerts.length,
+    sqsRequests: sqs.send_message + sqs.receive_message + sqs.delete_message,
     secretsManagerCalls: secretsManagerCalls + relaunches,
     customMetrics: metricSeries.size,
     logBytes: emfBytes + platformLogBytes,
@@ -655,7 +662,7 @@ export const simulateFleet = async (options: {
       control_poll_interval_s: design.controlPollS ?? 0,
       stale_after_s: timings.staleAfterS,
       sweep_every_s: (schedules[0]?.everyMs ?? 0) / 1000,
-      sweep_pass_every_s: design.sweepPasses?.everyS ?? 0,
+      sweep_pass_every_s: design.sweepChain?.passEveryS ?? 0,
       tick_s: options.tickS,
     },
     dynamodb: dynamoOps,
@@ -672,6 +679,7 @@ export const simulateFleet = async (options: {
       ]),
     ),
     sns_publishes: alerts.length,
+    sqs,
     alerts_by_kind: alertsByKind,
     agent_errors: agentErrors,
     incidents: plan.map((step) => ({
@@ -837,7 +845,7 @@ export const curveOf = (run: FleetRun): CurvePoint[] =>
   heartbeatCurve(costSplitOf(run), {
     intervalsS: CURVE_INTERVALS_S,
     bucketS: HEARTBEAT_BUCKET_S,
-    passEveryS: OUR_DESIGN.sweepPasses?.everyS ?? 60,
+    passEveryS: OUR_DESIGN.sweepChain?.passEveryS ?? 60,
     streamMarginS: 2,
     thresholdMarginS: 5,
   });

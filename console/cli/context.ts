@@ -85,15 +85,16 @@ export const createContext = (options: GlobalOptions, io: CliIo): CommandContext
     },
     sleep: (ms) =>
       new Promise((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        io.signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve(undefined);
-          },
-          { once: true },
-        );
+        // Removed when the timer fires: a follow that polls many times must not pile listeners on the signal.
+        const onAbort = () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        };
+        const timer = setTimeout(() => {
+          io.signal.removeEventListener('abort', onAbort);
+          resolve(undefined);
+        }, ms);
+        io.signal.addEventListener('abort', onAbort, { once: true });
       }),
   };
 };

@@ -10,7 +10,7 @@ export const EXIT = {
   usage: 2,
   /** The API refused the request (4xx other than 401/403): invalid, not found, busy, not allowed now. */
   refused: 3,
-  /** `start` followed the session to `failed` (or it was stopped before it ran); `deploy`/`restart`: the new run did. */
+  /** `start` followed the session to `failed` (or it was stopped before it ran); `deploy`/`restart`: the new run did, or does not list the carried trades. */
   launchFailed: 4,
   /** The API could not be reached. */
   unreachable: 5,
@@ -28,7 +28,7 @@ Exit codes:
   1  error: the API failed (5xx), a reply did not parse, or a launch did not finish within --timeout
   2  usage: bad option or argument, missing --reason, a live command without --yes and no terminal
   3  refused by the API (4xx): invalid request, not found, strategy busy, not allowed in this status
-  4  launch failed: start followed the session to failed, or deploy/restart's new run failed
+  4  launch failed: start followed the session to failed, or deploy/restart's new run failed or does not list the carried trades
      (the reason is printed, and whether a rollback to the previous version was started)
   5  the API is unreachable
   6  auth: no token, a token the API refuses (401), or one without the right (403)

@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { HANDOFF_MODES, MAX_WAIT_FLAT_S } from '../../shared/domain/handoff';
 import { alertsCommand } from './commands/alerts';
 import { type ControlAction, controlCommand } from './commands/control';
-import { deployBodyOf, restartBodyOf, rollCommand } from './commands/deploy';
+import { CARRY_WAIT_S, deployBodyOf, restartBodyOf, rollCommand } from './commands/deploy';
 import { lsCommand } from './commands/ls';
 import { promoteCommand } from './commands/promote';
 import { historyCommand, showCommand } from './commands/read';
@@ -140,7 +140,13 @@ export const buildProgram = (
       .addOption(yesOption())
       .option('--no-wait', 'return once the handoff is accepted, without following it')
       .option('--timeout <seconds>', 'how long to follow the handoff', numberIn(1, 7200), 600)
-      .option('--interval <seconds>', 'how often to ask', numberIn(0.01, 60), 1);
+      .option('--interval <seconds>', 'how often to ask', numberIn(0.01, 60), 1)
+      .option(
+        '--carry-wait <seconds>',
+        'once the new run trades, how long its Freqtrade may take to list the carried trades (then exit 4 naming them)',
+        numberIn(0.01, 3600),
+        CARRY_WAIT_S,
+      );
 
   followOptions(
     program

@@ -1,9 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
+import { DynamoChainLease } from '../../shared/adapters/dynamodb/sweep-chain-lease';
+import { SqsPassScheduler } from '../../shared/adapters/sqs/pass-scheduler';
 import { corruptItemAlert, highLossAlert } from '../../shared/domain/alerts';
 import { type Clock, systemClock } from '../../shared/domain/clock';
 import type { AlertPublisher, ContainerPlatform } from '../../shared/domain/ports';
@@ -19,9 +22,22 @@ import {
   type SweepPolicy,
   suspectCutoffOf,
 } from '../../shared/domain/sweep';
+import {
+  type ChainLeaseStore,
+  type ChainLink,
+  ChainLinkSchema,
+  type ChainLoss,
+  type ChainPolicy,
+  type ChainSituation,
+  type ChainTrigger,
+  chainLossOf,
+  chainPolicyOf,
+  decideChainStep,
+  type PassScheduler,
+} from '../../shared/domain/sweep-chain';
 import type { TradingScopeStore } from '../../shared/domain/trading-scope';
 import { releaseLockIfContainerGone } from '../../shared/runtime/container-release';
-import { parseEnv, secondsVar } from '../../shared/runtime/env';
+import { parseEnv, secondsVar, TablesEnvSchema } from '../../shared/runtime/env';
 import { type DedupLedger, once } from '../../shared/runtime/events-dedup';
 import { applyScopeToSessions } from '../../shared/runtime/scope-fanout';
 import { alertsFromEnv } from '../../shared/runtime/workflow-alerts';
@@ -36,16 +52,11 @@ import {
 } from '../../shared/runtime/workflow-deps';
 import { platformFromEnv } from '../../shared/runtime/workflow-platform';
 
-/**
- * Sub-minute passes inside the once-a-minute invocation (EventBridge cannot schedule more often): the
- * first pass is full, the others read only the suspects. No two invocations overlap (reserved
- * concurrency 1, and `runForMs` ends the loop before the next tick).
- */
-export interface SweepPasses {
-  /** A pass starts every this many ms. */
-  everyMs: number;
-  /** No pass starts later than this after the invocation began (and never past its timeout). */
-  runForMs: number;
+/** The chain of suspects passes (shared/domain/sweep-chain.ts): its lease, its queue and its interval. */
+export interface SweepChain {
+  lease: ChainLeaseStore;
+  scheduler: PassScheduler;
+  policy: ChainPolicy;
 }
 
 export interface SweepDeps {
@@ -63,14 +74,9 @@ export interface SweepDeps {
   pageSize?: number;
   /** Sessions handled at once within a page. */
   concurrency?: number;
-  /** Absent: one full pass per invocation. */
-  passes?: SweepPasses;
-  /** Waits between passes (a manual clock in tests). */
-  sleep?: (ms: number) => Promise<void>;
+  /** Absent: one full pass per scheduled invocation, no suspects passes in between. */
+  chain?: SweepChain;
 }
-
-/** A pass must have this much of the invocation left to start: a slow pass must not be cut by the timeout. */
-export const PASS_BUDGET_MS = 8_000;
 
 /** The sweep is the backstop for the launch workflow's own timeout, so it waits a little longer. */
 export const LAUNCH_SWEEP_MARGIN_S = 60;
@@ -401,83 +407,154 @@ export const runSweep = async (deps: SweepDeps, options: { full?: boolean } = {}
   return report;
 };
 
-const merged = (reports: readonly SweepReport[]): SweepReport => {
-  const read: Record<string, number> = {};
-  for (const report of reports)
-    for (const [key, count] of Object.entries(report.read)) read[key] = (read[key] ?? 0) + count;
-  return {
-    passes: reports.length,
-    read,
-    markedStale: reports.flatMap((report) => report.markedStale),
-    launchTimedOut: reports.flatMap((report) => report.launchTimedOut),
-    forcedStops: reports.flatMap((report) => report.forcedStops),
-    autoPaused: reports.flatMap((report) => report.autoPaused),
-    locksReleased: reports.flatMap((report) => report.locksReleased),
-    corrupt: reports.flatMap((report) => report.corrupt),
-    errors: reports.flatMap((report) => report.errors),
-  };
-};
-
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export interface ChainReport {
+  /** What the invocation found (link_received, no_chain, chain_alive, chain_dead). */
+  situation: ChainSituation | 'no_chain_configured';
+  /** Whether its lease write won; a loser sends nothing and runs no pass. */
+  outcome: 'won' | 'lost' | 'nothing_to_do';
+  loss?: ChainLoss;
+  /** The link sent (by a winner): the next pass, or the first of a new chain. */
+  sent?: ChainLink;
+  sendError?: string;
+}
 
 /**
- * One invocation: a full pass, then a suspects pass every `passes.everyMs` until `runForMs` (or the
- * invocation's remaining time less PASS_BUDGET_MS) would be passed. A pass is not started late to catch up.
+ * Executes decideChainStep: the conditional lease write, then (winner only) the next link, sent before the
+ * pass so the cadence does not stretch with the pass and a pass that fails does not end the chain.
  */
-export const runSweepInvocation = async (deps: SweepDeps, remainingMs: number): Promise<SweepReport> => {
-  const startedMs = deps.clock.now();
-  const first = await runSweep(deps, { full: true });
-  const { passes } = deps;
-  if (passes === undefined) return first;
-  const sleep = deps.sleep ?? realSleep;
-  const stopAtMs = startedMs + Math.min(passes.runForMs, remainingMs - PASS_BUDGET_MS);
-  const reports = [first];
-  for (let next = startedMs + passes.everyMs; next <= stopAtMs; next += passes.everyMs) {
-    const wait = next - deps.clock.now();
-    if (wait < 0) continue;
-    await sleep(wait);
-    reports.push(await runSweep(deps, { full: false }));
+const stepChain = async (deps: SweepDeps, chain: SweepChain, trigger: ChainTrigger): Promise<ChainReport> => {
+  const step = decideChainStep(trigger, deps.clock.now(), chain.policy);
+  if (step.type === 'none') return { situation: step.situation, outcome: 'nothing_to_do' };
+  const written = await chain.lease.write(step.expect, step.lease);
+  if (!written.won) {
+    const report: ChainReport = { situation: step.situation, outcome: 'lost' };
+    if (trigger.type === 'link') report.loss = chainLossOf(trigger.link, written.current);
+    // Losing is how a duplicate delivery or a second chain ends itself: expected, not an error.
+    deps.logger.info('pass chain link stopped: its lease condition failed', { ...report, link: step.expect });
+    return report;
   }
-  return merged(reports);
+  const report: ChainReport = { situation: step.situation, outcome: 'won' };
+  try {
+    await chain.scheduler.schedule(step.send.link, step.send.delayS);
+    report.sent = step.send.link;
+  } catch (error) {
+    // The chain ends here; the schedule re-seeds it once the lease is older than deadAfterS.
+    report.sendError = error instanceof Error ? error.message : String(error);
+    deps.logger.error('the next pass could not be scheduled: the chain waits for its re-seed', { error });
+  }
+  if (step.situation === 'no_chain' || step.situation === 'chain_dead') {
+    deps.logger.warn('pass chain seeded', {
+      situation: step.situation,
+      link: step.send.link,
+      ...(trigger.type === 'schedule' && trigger.lease !== undefined
+        ? { silent_s: Math.round((deps.clock.now() - trigger.lease.advancedAtMs) / 1000) }
+        : {}),
+    });
+    deps.metrics.addMetric('SweepChainSeeded', MetricUnit.Count, 1);
+  }
+  return report;
+};
+
+/** One link of the chain (an SQS message): advance the lease, send the next link, run a suspects pass. */
+export const runChainLink = async (
+  deps: SweepDeps,
+  link: ChainLink,
+): Promise<{ chain: ChainReport; sweep?: SweepReport }> => {
+  if (deps.chain === undefined) throw new Error('a pass link arrived but the sweep has no chain configured');
+  const chain = await stepChain(deps, deps.chain, { type: 'link', link });
+  if (chain.outcome !== 'won') return { chain };
+  return { chain, sweep: await runSweep(deps, { full: false }) };
+};
+
+/**
+ * The minute's schedule: tends the chain first (a full pass may take seconds; a dead chain should not wait
+ * for it), then the full pass. A chain that cannot be tended does not cost the full pass.
+ */
+export const runScheduledSweep = async (
+  deps: SweepDeps,
+): Promise<{ chain: ChainReport; sweep: SweepReport }> => {
+  let chain: ChainReport = { situation: 'no_chain_configured', outcome: 'nothing_to_do' };
+  let chainError: string | undefined;
+  if (deps.chain !== undefined) {
+    try {
+      chain = await stepChain(deps, deps.chain, { type: 'schedule', lease: await deps.chain.lease.read() });
+    } catch (error) {
+      chainError = error instanceof Error ? error.message : String(error);
+      deps.logger.error('the pass chain could not be tended', { error });
+    }
+  }
+  const sweep = await runSweep(deps, { full: true });
+  if (chainError !== undefined) sweep.errors.push({ run_id: '(chain)', error: chainError });
+  return { chain, sweep };
+};
+
+const summaryOf = (report: SweepReport) => ({
+  read: report.read,
+  marked_stale: report.markedStale.length,
+  launch_timed_out: report.launchTimedOut.length,
+  forced_stops: report.forcedStops.length,
+  auto_paused: report.autoPaused.length,
+  locks_released: report.locksReleased.length,
+  corrupt: report.corrupt.length,
+  errors: report.errors.length,
+});
+
+/** The chain's queue delivers SQS events (batch size 1); the schedule delivers anything else. */
+const SqsEventSchema = z.object({
+  Records: z
+    .array(z.object({ eventSource: z.literal('aws:sqs'), body: z.string(), messageId: z.string() }))
+    .min(1),
+});
+
+const linkOf = (body: string) => {
+  try {
+    return ChainLinkSchema.safeParse(JSON.parse(body));
+  } catch (error) {
+    return { success: false as const, error };
+  }
 };
 
 export const createHandler = (deps: SweepDeps) =>
-  middy(async (_event: unknown, context: Context) => {
-    const report = await runSweepInvocation(deps, context.getRemainingTimeInMillis());
-    return {
-      passes: report.passes,
-      read: report.read,
-      marked_stale: report.markedStale.length,
-      launch_timed_out: report.launchTimedOut.length,
-      forced_stops: report.forcedStops.length,
-      auto_paused: report.autoPaused.length,
-      locks_released: report.locksReleased.length,
-      corrupt: report.corrupt.length,
-      errors: report.errors.length,
-    };
+  middy(async (event: unknown, _context: Context) => {
+    const sqs = SqsEventSchema.safeParse(event);
+    if (!sqs.success) {
+      const { chain, sweep } = await runScheduledSweep(deps);
+      return { trigger: 'schedule', chain, ...summaryOf(sweep) };
+    }
+    const links = [];
+    for (const record of sqs.data.Records) {
+      const link = linkOf(record.body);
+      if (!link.success) {
+        // Redelivering it would fail the same way: dropped, and the schedule re-seeds the chain.
+        deps.logger.error('pass link refused: its body is not a chain link', {
+          message_id: record.messageId,
+          body: record.body.slice(0, 200),
+        });
+        links.push({ chain: { refused: record.messageId } });
+        continue;
+      }
+      const { chain, sweep } = await runChainLink(deps, link.data);
+      links.push({ chain, ...(sweep === undefined ? {} : summaryOf(sweep)) });
+    }
+    return { trigger: 'link', links };
   }).use(injectLambdaContext(deps.logger, { resetKeys: true }));
 
 /**
- * SWEEP_PASS_EVERY_S (default 5) and SWEEP_RUN_FOR_S (default 50, below the 60 s schedule so invocations do
- * not overlap); SWEEP_RUN_FOR_S=0 is one full pass per invocation.
+ * SWEEP_PASS_EVERY_S (default 5): the delay of each link of the chain, at most 60 (a chain is dead after
+ * three of them, and the minute's schedule re-seeds it: a longer interval would outlive the schedule).
  */
-export const SweepPassesEnvSchema = z
-  .object({ SWEEP_PASS_EVERY_S: secondsVar(5, 1, 60), SWEEP_RUN_FOR_S: secondsVar(50, 0, 55) })
-  .refine((env) => env.SWEEP_RUN_FOR_S === 0 || env.SWEEP_PASS_EVERY_S <= env.SWEEP_RUN_FOR_S, {
-    path: ['SWEEP_PASS_EVERY_S'],
-    message: 'must not exceed SWEEP_RUN_FOR_S, or no pass but the first would run',
-  });
+export const SweepChainEnvSchema = z.object({
+  SWEEP_PASS_EVERY_S: secondsVar(5, 1, 20),
+  SWEEP_PASS_QUEUE_URL: z.url(),
+});
 
-export const passesFromEnv = (env: NodeJS.ProcessEnv = process.env): SweepPasses | undefined => {
-  const parsed = parseEnv(SweepPassesEnvSchema, env);
-  return parsed.SWEEP_RUN_FOR_S === 0
-    ? undefined
-    : { everyMs: parsed.SWEEP_PASS_EVERY_S * 1000, runForMs: parsed.SWEEP_RUN_FOR_S * 1000 };
-};
+export const chainPolicyFromEnv = (env: NodeJS.ProcessEnv = process.env): ChainPolicy =>
+  chainPolicyOf(parseEnv(SweepChainEnvSchema.pick({ SWEEP_PASS_EVERY_S: true }), env).SWEEP_PASS_EVERY_S);
 
 export const defaultDeps = (): SweepDeps => {
-  const { store, ledger } = storeFromEnv();
-  const passes = passesFromEnv();
+  const { store, ledger, doc } = storeFromEnv();
+  const env = parseEnv(SweepChainEnvSchema, process.env);
+  const { SESSIONS_TABLE } = parseEnv(TablesEnvSchema, process.env);
   return {
     store,
     ledger,
@@ -487,7 +564,11 @@ export const defaultDeps = (): SweepDeps => {
     logger: loggerFor(),
     metrics: metricsFor(LIVE_TRADING_NAMESPACE),
     timings: timingsFromEnv(),
-    ...(passes === undefined ? {} : { passes }),
+    chain: {
+      lease: new DynamoChainLease(doc, { sessionsTable: SESSIONS_TABLE }),
+      scheduler: new SqsPassScheduler(new SQSClient({}), env.SWEEP_PASS_QUEUE_URL),
+      policy: chainPolicyOf(env.SWEEP_PASS_EVERY_S),
+    },
   };
 };
 

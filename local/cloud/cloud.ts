@@ -13,6 +13,7 @@ import { DynamoBacktestEvidence } from '../../shared/adapters/dynamodb/backtest-
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
 import { DynamoFleetReader } from '../../shared/adapters/dynamodb/fleet-read';
 import { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
+import { DynamoChainLease } from '../../shared/adapters/dynamodb/sweep-chain-lease';
 import { MlflowPromotionRegistry } from '../../shared/adapters/mlflow/promotion-registry';
 import { RecordingAlertPublisher } from '../../shared/domain/alert-history';
 import { systemClock } from '../../shared/domain/clock';
@@ -32,6 +33,7 @@ import { matchesPattern } from './event-pattern';
 import { type HttpRoute, startHttpApi } from './http-api';
 import { type LocalIssuer, loadLocalIssuer } from './jwt-issuer';
 import { invokeLocal, type LocalFunction } from './lambda-runtime';
+import { LocalPassQueue, type LocalPassQueueOptions } from './pass-queue';
 import { type EcsTaskStateChange, ProcessPlatform } from './process-platform';
 import { LocalLaunchWorkflow } from './step-functions';
 import { StreamEventSourceMapping } from './stream-mapping';
@@ -59,6 +61,8 @@ export interface LocalCloudOptions {
   functionEnvironment?: Record<string, string>;
   /** Runs schedules this often instead of their rate (tests scale a 1-minute sweep down). */
   scheduleEveryMs?: number;
+  /** The sweep's pass queue: tests make it duplicate or drop links, or scale its delays down. */
+  passQueue?: Pick<LocalPassQueueOptions, 'duplicate' | 'drop' | 'msPerSecond'>;
   /** How long ECS waits between a task's exit and its replacement. */
   restartDelayMs?: (failures: number) => number;
   /** How long a stopped task gets between SIGTERM and SIGKILL (the task definition's StopTimeout; 30 s). */
@@ -79,6 +83,8 @@ export interface LocalCloud {
   platform: ProcessPlatform;
   alerts: LocalAlertPublisher;
   workflow: LocalLaunchWorkflow;
+  /** The sweep's pass chain queue (SweepPassQueue in AWS). */
+  passQueue: LocalPassQueue;
   issuer: LocalIssuer;
   /** A token as the Cognito authorizer expects it; bare scopes get the resource-server prefix. */
   token(scopes: readonly string[], subject?: string): Promise<string>;
@@ -105,6 +111,8 @@ const localValueOf = (
     ECS_TASK_DEFINITION: `tradai-strategy-${stage}`,
     ECS_SUBNETS: 'subnet-local',
     ECS_SECURITY_GROUPS: 'sg-local',
+    // The sweep sends its links to the local queue (LocalAdapters.passQueue); the URL only names it.
+    SWEEP_PASS_QUEUE_URL: `http://127.0.0.1/${ACCOUNT}/tradai-${stage}-sweep-passes`,
   };
   return known[name];
 };
@@ -307,8 +315,15 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   });
   const timings = timingsFromEnv(process.env);
 
+  const passQueue = new LocalPassQueue({
+    ...(options.passQueue ?? {}),
+    arn: `arn:aws:sqs:${region}:${ACCOUNT}:tradai-${stage}-sweep-passes`,
+    region,
+  });
   const adapters: LocalAdapters = {
     store,
+    passQueue,
+    chainLease: new DynamoChainLease(doc, { sessionsTable: tables.sessions }),
     audit,
     idempotency,
     ledger,
@@ -377,14 +392,16 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
         );
         mappings.push(mapping);
       } else if (event.kind === 'schedule') {
-        // In AWS the sweep runs a pass every SWEEP_PASS_EVERY_S inside its one-minute invocation (it cannot be
-        // scheduled more often); here each pass is an invocation, which a shutdown can stop between passes.
-        const passEveryS = Number(fn.environment.SWEEP_PASS_EVERY_S);
+        // At its rate, as EventBridge: the sweep's sub-minute passes come from its queue (the sqs event).
         schedules.push({
           fn,
-          everyMs: options.scheduleEveryMs ?? (passEveryS > 0 ? passEveryS * 1000 : event.everyMs),
+          everyMs: options.scheduleEveryMs ?? event.everyMs,
           expression: event.expression,
         });
+      } else if (event.kind === 'sqs') {
+        if (event.queue !== 'SweepPassQueue') throw new Error(`no local queue for ${event.queue}`);
+        // The event source mapping: one message per event (batch size 1 in serverless.yml).
+        passQueue.consume((sqsEvent) => invoke(fn.name, sqsEvent));
       } else {
         eventBridgeTargets.push({
           fn,
@@ -413,14 +430,13 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     }
   };
   const inFlight = new Set<string>();
-  const timers = schedules.map((schedule) =>
-    setInterval(() => {
-      // EventBridge does not wait for the previous run; locally one at a time keeps the console honest.
-      if (inFlight.has(schedule.fn.name)) return;
-      inFlight.add(schedule.fn.name);
-      void runSchedule(schedule.fn).finally(() => inFlight.delete(schedule.fn.name));
-    }, schedule.everyMs),
-  );
+  const tick = (schedule: (typeof schedules)[number]) => {
+    // EventBridge does not wait for the previous run; locally one at a time keeps the console honest.
+    if (inFlight.has(schedule.fn.name)) return;
+    inFlight.add(schedule.fn.name);
+    void runSchedule(schedule.fn).finally(() => inFlight.delete(schedule.fn.name));
+  };
+  const timers = schedules.map((schedule) => setInterval(() => tick(schedule), schedule.everyMs));
 
   for (const mapping of mappings) await mapping.start('TRIM_HORIZON');
   // Launches cut short by the last shutdown are failed, and their services get no task: read them first.
@@ -430,6 +446,9 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   );
   if (restored.length > 0) print(`ecs: restored ${restored.length} service(s): ${restored.join(', ')}`);
   await failInterruptedLaunches(store, interrupted, print);
+
+  // The first tick at start, not a minute later: it seeds the sweep's pass chain (or finds it alive).
+  for (const schedule of schedules) tick(schedule);
 
   const api = await startHttpApi({
     routes,
@@ -448,6 +467,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     platform,
     alerts,
     workflow,
+    passQueue,
     issuer,
     token: (scopes, subject = 'local-operator') =>
       issuer.issue({
@@ -464,6 +484,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     close: async () => {
       closing = true;
       for (const timer of timers) clearInterval(timer);
+      passQueue.close();
       await api.close();
       // Containers first: their last heartbeats and exits still flow through the streams and handlers.
       await platform.close();

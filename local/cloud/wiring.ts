@@ -9,12 +9,13 @@ import { createHandler as createTradingScopes } from '../../functions/api/tradin
 import { createHandler as createEcsEvents } from '../../functions/ecs-events/handler';
 import { createHandler as createLaunchStep } from '../../functions/launch/step/handler';
 import { createHandler as createSessionEvents } from '../../functions/stream/session-events/handler';
-import { createHandler as createSweep } from '../../functions/sweep/handler';
+import { chainPolicyFromEnv, createHandler as createSweep } from '../../functions/sweep/handler';
 import type { DynamoAccountBudgetStore } from '../../shared/adapters/dynamodb/account-budget-store';
 import type { DynamoAlertHistory } from '../../shared/adapters/dynamodb/alert-history';
 import type { DynamoAuditLog } from '../../shared/adapters/dynamodb/audit-log';
 import type { DynamoFleetReader } from '../../shared/adapters/dynamodb/fleet-read';
 import type { DynamoSessionStore } from '../../shared/adapters/dynamodb/session-store';
+import type { DynamoChainLease } from '../../shared/adapters/dynamodb/sweep-chain-lease';
 import type { Clock } from '../../shared/domain/clock';
 import type {
   BacktestEvidenceSource,
@@ -33,6 +34,7 @@ import {
   type WorkflowTimings,
 } from '../../shared/runtime/workflow-deps';
 import type { LambdaHandler } from './lambda-runtime';
+import type { LocalPassQueue } from './pass-queue';
 import type { ProcessPlatform } from './process-platform';
 import type { LocalLaunchWorkflow } from './step-functions';
 
@@ -42,6 +44,9 @@ import type { LocalLaunchWorkflow } from './step-functions';
  */
 export interface LocalAdapters {
   store: DynamoSessionStore;
+  /** The sweep's pass chain: its queue (SweepPassQueue) and its lease item in the sessions table. */
+  passQueue: LocalPassQueue;
+  chainLease: DynamoChainLease;
   audit: DynamoAuditLog;
   idempotency: IdempotentRunner;
   ledger: DynamoDedupLedger;
@@ -174,6 +179,7 @@ export const LOCAL_FUNCTIONS = {
     ledger: a.ledger,
     clock: a.clock,
     timings: a.timings,
+    chain: { lease: a.chainLease, scheduler: a.passQueue, policy: chainPolicyFromEnv(process.env) },
     ...observabilityOf(name, LIVE_TRADING_NAMESPACE),
   })),
   ecsEvents: wire(createEcsEvents, (a, name) => ({

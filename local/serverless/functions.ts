@@ -48,6 +48,18 @@ const StreamEventSchema = z.object({
     .loose(),
 });
 
+/** An SQS event source: the queue by `!GetAtt <Queue>.Arn`, as the local cloud maps it to its own queue. */
+const SqsEventSchema = z.object({
+  sqs: z
+    .object({
+      arn: z.object({ 'Fn::GetAtt': z.tuple([z.string(), z.literal('Arn')]) }),
+      batchSize: z.number().int().min(1).max(10_000).default(10),
+      maximumConcurrency: z.number().int().min(2).max(1000).optional(),
+      enabled: z.boolean().default(true),
+    })
+    .loose(),
+});
+
 const EventBridgeEventSchema = z.object({
   eventBridge: z.object({ pattern: PatternSchema, enabled: z.boolean().default(true) }).loose(),
 });
@@ -76,6 +88,7 @@ export type FunctionEvent =
       bisectOnError: boolean;
       maximumRetryAttempts: number;
     }
+  | { kind: 'sqs'; queue: string; batchSize: number; maximumConcurrency: number | undefined }
   | { kind: 'eventBridge'; pattern: EventPattern };
 
 export interface FunctionDefinition {
@@ -159,6 +172,18 @@ export const functionsOf = (config: ServerlessConfig): FunctionDefinition[] => {
             reportBatchItemFailures: stream.functionResponseType === 'ReportBatchItemFailures',
             bisectOnError: stream.bisectBatchOnFunctionError,
             maximumRetryAttempts: stream.maximumRetryAttempts,
+          },
+        ];
+      }
+      if ('sqs' in event) {
+        const { sqs } = SqsEventSchema.parse(event);
+        if (!sqs.enabled) return [];
+        return [
+          {
+            kind: 'sqs',
+            queue: sqs.arn['Fn::GetAtt'][0],
+            batchSize: sqs.batchSize,
+            maximumConcurrency: sqs.maximumConcurrency,
           },
         ];
       }

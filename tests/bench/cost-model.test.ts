@@ -11,6 +11,7 @@ import {
   PricesSchema,
   readUnitsOf,
   SECONDS_PER_MONTH,
+  sqsRequestsOf,
   writeUnitsOf,
 } from '../../bench/cost-model';
 import pricesJson from '../../bench/prices.json' with { type: 'json' };
@@ -25,6 +26,7 @@ const prices: Prices = {
   sns: { publish_per_million: 0.5 },
   cloudwatch: { custom_metric_per_month: 0.3, log_ingestion_per_gb: 0.5 },
   secrets_manager: { api_call_per_ten_thousand: 0.05, secret_per_month: 0.4 },
+  sqs: { request_per_million: 0.4 },
 };
 
 const empty: FleetUsage = {
@@ -34,6 +36,7 @@ const empty: FleetUsage = {
   lambda: [],
   stepFunctionsTransitions: 0,
   snsPublishes: 0,
+  sqsRequests: 0,
   secretsManagerCalls: 0,
   customMetrics: 0,
   logBytes: 0,
@@ -119,6 +122,16 @@ describe('GSI write units (an index with ALL projection is rewritten on every up
   );
 });
 
+describe('sqsRequestsOf: the pass chain queue', () => {
+  it('bills the event source mapping its idle long polls as well as a receive and a delete per message', () => {
+    // a day: a link every 5 s sent and delivered, 5 pollers long-polling 20 s each
+    const day = sqsRequestsOf({ windowS: 86_400, sent: 17_280, delivered: 17_280, queues: 1 });
+
+    expect(day).toEqual({ send_message: 17_280, receive_message: 17_280 + 21_600, delete_message: 17_280 });
+    expect(sqsRequestsOf({ windowS: 86_400, sent: 0, delivered: 0, queues: 0 }).receive_message).toBe(0);
+  });
+});
+
 describe('monthlyCost', () => {
   const cases: [string, Partial<FleetUsage>, string, number][] = [
     [
@@ -153,6 +166,7 @@ describe('monthlyCost', () => {
     ],
     ['1 GB of logs', { logBytes: 1024 ** 3 }, 'CloudWatch log ingestion', 0.5],
     ['40,000 transitions', { stepFunctionsTransitions: 40_000 }, 'Step Functions transitions', 1],
+    ['2.5M SQS requests at $0.40/M', { sqsRequests: 2_500_000 }, 'SQS requests', 1],
   ];
   it.each(cases)('%s', (_title, usage, line, dollars) => {
     const cost = monthlyCost({ ...empty, ...usage }, prices);

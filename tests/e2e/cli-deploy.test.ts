@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => cli?.close(), 60_000);
 
 describe('CLI: tradai deploy against a local cloud', () => {
-  it('deploys MomentumStrategy v3 -> v4 with carry_positions, shows old pausing/stopping -> new running, exits 0 with the old run superseded', async () => {
+  it('deploys MomentumStrategy v3 -> v4 with carry_positions, shows old pausing/stopping -> new running, exits 0 with the old run superseded only once the new run lists the carried trades', async () => {
     // prepare: version 3 (stage Production) running with two open trades
     const api = apiOf(cloud);
     const started = await api('POST', `/strategies/${STRATEGY}/start`, { body: startBody(TWO_OPEN_TRADES) });
@@ -69,10 +69,14 @@ describe('CLI: tradai deploy against a local cloud', () => {
       'old run pausing entries',
       'old run stopping',
       'old run stopped',
+      'new run listing the carried trades',
       'new run running',
     ];
     expect(phases.at(-1)).toBe('new run running');
-    expect(phases.every((phase) => order.includes(phase ?? ''))).toBe(true);
+    expect(
+      phases.every((phase) => order.includes(phase ?? '')),
+      outcome.stderr,
+    ).toBe(true);
     expect(phases.map((phase) => order.indexOf(phase ?? ''))).toEqual(
       [...phases.map((phase) => order.indexOf(phase ?? ''))].sort((a, b) => a - b),
     );
@@ -80,13 +84,9 @@ describe('CLI: tradai deploy against a local cloud', () => {
     const old = (await cloud.store.get(oldRun)) as Session;
     expect(old.status).toBe('stopped');
     expect(old.superseded_by).toBe(document.to.run_id);
-    await sessionWhere(
-      cloud,
-      document.to.run_id,
-      (s) => s.open_trades.length === 2,
-      'the two trades carried',
-      60_000,
-    );
+    // Exit 0 came after the new run's own report listed both trades of the old one.
+    expect(document.from.open_trade_ids).toHaveLength(2);
+    expect(document.to.open_trade_ids).toEqual(expect.arrayContaining(document.from.open_trade_ids));
   }, 200_000);
   it('exits 4 when the new version does not come up (a version the registry lacks), naming the reason and the rollback it started', async () => {
     // prepare

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentEnv } from '../../container/agent/env';
-import { passesFromEnv } from '../../functions/sweep/handler';
+import { chainPolicyFromEnv } from '../../functions/sweep/handler';
 import { loadServerlessConfig } from '../../local/serverless/config';
 import { functionsOf } from '../../local/serverless/functions';
 import { DEFAULT_STALE_AFTER_S } from '../../shared/domain/staleness';
@@ -42,7 +42,7 @@ const deployed = async () => {
   );
   const agent = parseAgentEnv({ ...AGENT_MINIMAL_ENV, ...taskEnv });
   if (!agent.ok) throw new Error(agent.message);
-  return { sweep, sweepEnv, agent: agent.options };
+  return { config, sweep, sweepEnv, agent: agent.options };
 };
 
 describe('Detection defaults: the agent, the sweep and the read API agree (a check, not a comment)', () => {
@@ -62,16 +62,26 @@ describe('Detection defaults: the agent, the sweep and the read API agree (a che
     expect(agent.heartbeatIntervalS + HEARTBEAT_BUCKET_S).toBeLessThan(staleAfterS);
   });
 
-  it(`pages a hung agent within ${PAGE_WITHIN_S} s: threshold + one pass + the stream, passes ending before the next minute`, async () => {
-    const { sweep, sweepEnv } = await deployed();
+  it(`pages a hung agent within ${PAGE_WITHIN_S} s: threshold + one chain pass + the stream, the chain re-seeded by the minute schedule`, async () => {
+    const { config, sweep, sweepEnv } = await deployed();
     const staleAfterS = timingsFromEnv(sweepEnv).staleAfterS;
-    const passes = passesFromEnv(sweepEnv);
-    if (passes === undefined) throw new Error('the sweep runs one pass a minute');
+    const chain = chainPolicyFromEnv(sweepEnv);
+    const queue = config.resources.Resources.SweepPassQueue as unknown as {
+      Properties: { VisibilityTimeout: number; MessageRetentionPeriod: number };
+    };
 
-    expect(staleAfterS + passes.everyMs / 1000 + STREAM_MARGIN_S).toBeLessThanOrEqual(PAGE_WITHIN_S);
-    expect(passes.everyMs / 1000).toBeLessThanOrEqual(15);
+    expect(staleAfterS + chain.passEveryS + STREAM_MARGIN_S).toBeLessThanOrEqual(PAGE_WITHIN_S);
+    expect(chain.passEveryS).toBeLessThanOrEqual(15);
     expect(sweep.events.some((event) => event.kind === 'schedule' && event.everyMs === 60_000)).toBe(true);
-    expect(passes.runForMs).toBeLessThan(sweep.timeoutS * 1000);
-    expect(passes.runForMs).toBeLessThan(60_000);
+    // One pass per link, from the queue the sweep sends its links to.
+    expect(sweep.events).toContainEqual(
+      expect.objectContaining({ kind: 'sqs', queue: 'SweepPassQueue', batchSize: 1 }),
+    );
+    expect(sweep.environment.SWEEP_PASS_QUEUE_URL).toEqual({ Ref: 'SweepPassQueue' });
+    // A dead chain is seen by the next minute's schedule: its silence is shorter than the schedule's period.
+    expect(chain.deadAfterS).toBeLessThan(60);
+    // The event source mapping refuses a visibility timeout below the function's timeout.
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(sweep.timeoutS);
+    expect(queue.Properties.MessageRetentionPeriod).toBeGreaterThan(chain.passEveryS);
   });
 });

@@ -26,10 +26,17 @@ export interface FollowOptions {
   wait?: boolean;
   timeout?: number;
   interval?: number;
+  /** Once the new run trades: how long its Freqtrade may take to list the trades carried over. */
+  carryWait?: number;
 }
+
+/** The default of --carry-wait: the new Freqtrade stays paused (takeover guard) until it lists them. */
+export const CARRY_WAIT_S = 120;
 
 /** A session as GET /sessions/{runId} shows it, with what a rolled strategy adds (functions/api/shared/views.ts). */
 export const HandoffSessionSchema = SessionViewSchema.extend({
+  /** The trades of its last report: the predecessor's are what the successor must list. */
+  open_trade_ids: z.array(z.number().int()),
   supersedes: z.string().nullable(),
   superseded_by: z.string().nullable(),
   handoff: z
@@ -93,10 +100,13 @@ export type HandoffStepPhase =
   | 'new_launching'
   /** The new run failed; its launch workflow is still deciding on a rollback. */
   | 'new_failed'
+  | 'new_listing_trades'
   | 'new_running'
   | 'failed';
 export type HandoffVerdict =
   | { kind: 'waiting' }
+  /** The new run trades but its Freqtrade does not list these carried trades (yet). */
+  | { kind: 'listing_trades'; missing: number[] }
   | { kind: 'live' }
   | { kind: 'failed'; reason: string; rollbackRunId: string | null };
 export interface HandoffStep {
@@ -107,6 +117,13 @@ export interface HandoffStep {
 }
 
 const trades = (count: number) => `${count} open trade${count === 1 ? '' : 's'}`;
+const tradeIds = (ids: readonly number[]) => `trade${ids.length === 1 ? '' : 's'} ${ids.join(', ')}`;
+
+/** The predecessor's last reported open trades that the successor's report does not list. */
+export const missingCarriedTrades = (old: HandoffSession, next: HandoffSession): number[] => {
+  const listed = new Set(next.open_trade_ids);
+  return old.open_trade_ids.filter((id) => !listed.has(id));
+};
 
 const ROLLBACK_UNDECIDED = 'its launch workflow has not yet recorded whether a rollback started';
 
@@ -148,13 +165,22 @@ export const handoffProgress = (old: HandoffSession, next: HandoffSession): Hand
       verdict: { kind: 'failed', reason: verdict.reason, rollbackRunId },
     };
   }
-  if (verdict.kind === 'launched')
+  if (verdict.kind === 'launched') {
+    // The first heartbeat may come before the new Freqtrade lists the trades: live only once it does.
+    const missing = missingCarriedTrades(old, next);
+    if (missing.length > 0)
+      return {
+        phase: 'new_listing_trades',
+        line: `new run listing the carried trades: ${next.run_id} runs; ${tradeIds(missing)} of ${old.run_id} not listed yet`,
+        verdict: { kind: 'listing_trades', missing },
+      };
+    const carried = old.open_trade_ids.length === 0 ? '' : ` (${old.open_trade_ids.join(', ')})`;
     return {
       phase: 'new_running',
-      // The successor's first heartbeat may come before its Freqtrade lists the trades: the count carried is the predecessor's.
-      line: `new run running: ${next.run_id} (version ${next.strategy_version ?? 'unknown'}; ${old.run_id} superseded, ${trades(old.open_trade_count)} carried)`,
+      line: `new run running: ${next.run_id} (version ${next.strategy_version ?? 'unknown'}; ${old.run_id} superseded, ${trades(old.open_trade_ids.length)} carried${carried})`,
       verdict: { kind: 'live' },
     };
+  }
   const waiting = { kind: 'waiting' } as const;
   if (!old.active || phase === 'predecessor_gone')
     return {
@@ -233,6 +259,8 @@ export const rollCommand = async (
   let shown = '';
   let old: HandoffSession | undefined;
   let next: HandoffSession | undefined;
+  /** When the new run was first seen trading without every carried trade listed. */
+  let listingSince: number | undefined;
   try {
     while (!ctx.io.signal.aborted) {
       next = await api.get(`/sessions/${accepted.run_id}`, HandoffSessionSchema);
@@ -259,6 +287,26 @@ export const rollCommand = async (
       }
       if (key !== shown) progress(step.line);
       shown = key;
+      if (step.verdict.kind === 'listing_trades') {
+        listingSince ??= Date.now();
+        const carryWaitS = options.carryWait ?? CARRY_WAIT_S;
+        // A carried trade the new bot does not manage is a position nobody watches: never exit 0 on it.
+        if (Date.now() - listingSince > carryWaitS * 1000) {
+          const missing = step.verdict.missing;
+          const line = `${next.run_id} runs but does not list ${missing.length} carried trade${missing.length === 1 ? '' : 's'} of ${old.run_id} (${tradeIds(missing)}) after ${carryWaitS}s`;
+          spinner?.fail(line);
+          throw new LaunchFailedError(
+            `${id}: ${kind} not complete: ${line}; check those positions on the exchange and the new run's Freqtrade (tradai show ${id})`,
+            {
+              run_id: next.run_id,
+              status: next.status,
+              supersedes: old.run_id,
+              missing_trade_ids: missing,
+              listed_trade_ids: next.open_trade_ids,
+            },
+          );
+        }
+      }
       if (Date.now() - began > timeoutS * 1000 && step.phase === 'new_failed') {
         const line = `${next.run_id} did not come up: ${next.status_reason ?? 'no reason recorded'}; ${ROLLBACK_UNDECIDED} after ${timeoutS}s`;
         spinner?.fail(line);

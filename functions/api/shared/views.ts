@@ -49,6 +49,8 @@ export const sessionView = (session: Session, nowMs: number) => ({
   pairs: session.pairs,
   metrics: session.metrics,
   open_trade_count: session.metrics?.open_trade_count ?? session.open_trades.length,
+  // Of its last report: what a handoff's successor must list (tradai deploy follows it until it does).
+  open_trade_ids: session.open_trades.map((trade) => trade.trade_id),
   risk_limits: session.risk_limits,
   risk: session.risk,
   health:

@@ -30,6 +30,7 @@ const view = (runId: string, patch: Record<string, unknown> = {}) => ({
   pairs: ['BTC/USDT'],
   metrics: null,
   open_trade_count: 2,
+  open_trade_ids: [1, 2],
   risk_limits: { max_drawdown_pct: 20, max_daily_loss: 100 },
   risk: null,
   supersedes: null,
@@ -54,6 +55,7 @@ const successor = (phase: string, patch: Record<string, unknown> = {}) =>
     supersedes: OLD,
     strategy_version: null,
     open_trade_count: 0,
+    open_trade_ids: [],
     handoff: handoff(phase),
     ...patch,
   });
@@ -112,7 +114,7 @@ describe('CLI: handoff progress from the old and the new session', () => {
       ),
       progress(
         predecessor({ status: 'stopped', active: false }),
-        successor('live', { status: 'running', strategy_version: '1.1.0', open_trade_count: 0 }),
+        successor('live', { status: 'running', strategy_version: '1.1.0', open_trade_ids: [1, 2] }),
       ),
     ];
 
@@ -138,6 +140,36 @@ describe('CLI: handoff progress from the old and the new session', () => {
 
     expect(step.phase).toBe('old_flattening');
     expect(step.line).toContain('1 open trade');
+  });
+
+  it('a running successor whose Freqtrade does not list the carried trades yet is not live: it waits, naming the missing ids', () => {
+    const step = progress(
+      predecessor({ status: 'stopped', active: false, open_trade_ids: [1, 2] }),
+      successor('live', { status: 'running', strategy_version: '1.1.0', open_trade_ids: [2] }),
+    );
+
+    expect(step.phase).toBe('new_listing_trades');
+    expect(step.verdict).toEqual({ kind: 'listing_trades', missing: [1] });
+    expect(step.line).toContain('trade 1');
+  });
+
+  it('a running successor that lists every carried trade is live, naming them', () => {
+    const step = progress(
+      predecessor({ status: 'stopped', active: false, open_trade_ids: [1, 2] }),
+      successor('live', { status: 'running', open_trade_ids: [1, 2, 3] }),
+    );
+
+    expect(step.verdict).toEqual({ kind: 'live' });
+    expect(step.line).toContain('2 open trades carried (1, 2)');
+  });
+
+  it('wait_flat that went flat carries nothing: live at the first heartbeat', () => {
+    const step = progress(
+      predecessor({ status: 'stopped', active: false, open_trade_count: 0, open_trade_ids: [] }),
+      successor('live', { status: 'running', handoff: handoff('live', { mode: 'wait_flat' }) }),
+    );
+
+    expect(step.verdict).toEqual({ kind: 'live' });
   });
 
   it('a failed successor with a rollback: failed, naming the reason and the rollback run', () => {
@@ -257,7 +289,9 @@ describe('CLI: tradai deploy and restart', () => {
         successor('retiring'),
         successor('retiring'),
         successor('predecessor_gone', { status: 'launching' }),
+        // The first heartbeat comes before the new Freqtrade lists the carried trades.
         successor('live', { status: 'running', strategy_version: '1.1.0' }),
+        successor('live', { status: 'running', strategy_version: '1.1.0', open_trade_ids: [1, 2] }),
       ],
       [OLD]: [
         predecessor(),
@@ -297,13 +331,43 @@ describe('CLI: tradai deploy and restart', () => {
       'old run pausing entries',
       'old run stopping',
       'old run stopped',
+      'new run listing the carried trades',
       'new run running',
     ]);
     expect(JSON.parse(out)).toMatchObject({
       outcome: 'live',
       rollback_run_id: null,
       from: { run_id: OLD, status: 'stopped' },
-      to: { run_id: NEW, status: 'running', strategy_version: '1.1.0' },
+      to: { run_id: NEW, status: 'running', strategy_version: '1.1.0', open_trade_ids: [1, 2] },
+    });
+  });
+
+  it('never exits 0 on a silent loss of carried trades: a new run that does not list them within --carry-wait exits 4 naming the missing trade ids', async () => {
+    scripts = {
+      [NEW]: [successor('live', { status: 'running', strategy_version: '1.1.0', open_trade_ids: [2] })],
+      [OLD]: [stopped],
+    };
+
+    const { code, err } = await tradai([
+      '--json',
+      'deploy',
+      'demo',
+      '--version',
+      '4',
+      '--handoff',
+      'carry_positions',
+      '--reason',
+      'v1.1.0',
+      '--interval',
+      '0.01',
+      '--carry-wait',
+      '0.05',
+    ]);
+
+    expect(code, err).toBe(EXIT.launchFailed);
+    expect(err).toContain(`${NEW} runs but does not list 1 carried trade of ${OLD} (trade 1)`);
+    expect(JSON.parse(err.trim().split('\n').at(-1) ?? '')).toMatchObject({
+      error: { exit_code: EXIT.launchFailed, missing_trade_ids: [1] },
     });
   });
 
@@ -470,7 +534,13 @@ describe('CLI: tradai deploy and restart', () => {
   it('restarts a live session with --yes (credential rotation) and follows it to running', async () => {
     strategyReply = { strategy_id: 'demo', session: view(OLD, { trading_mode: 'live' }) };
     scripts = {
-      [NEW]: [successor('live', { status: 'running', handoff: handoff('live', { kind: 'restart' }) })],
+      [NEW]: [
+        successor('live', {
+          status: 'running',
+          open_trade_ids: [1, 2],
+          handoff: handoff('live', { kind: 'restart' }),
+        }),
+      ],
       [OLD]: [stopped],
     };
 
