@@ -1,7 +1,9 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { DynamoBacktestEvidence } from '../adapters/dynamodb/backtest-evidence';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { MlflowPromotionRegistry } from '../adapters/mlflow/promotion-registry';
+import { cachedSecretToken, SecretArnSchema } from '../adapters/secretsmanager/secret-token';
 import {
   type BacktestEvidenceSource,
   type ModelPromotionRegistry,
@@ -49,16 +51,24 @@ export const PromoteEnvSchema = TablesEnvSchema.extend({
     error: 'must be the http(s) URL of the MLflow tracking server',
   }),
   MLFLOW_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(5_000),
+  /** The Secrets Manager ARN of MLflow's bearer token (never the token itself); unset: no auth. */
+  MLFLOW_TRACKING_TOKEN: SecretArnSchema.optional(),
   PROMOTION_FLOORS: PromotionFloorsEnvSchema,
 });
 
-export const defaultPromoteDeps = (env: NodeJS.ProcessEnv = process.env): PromoteDeps => {
+export const defaultPromoteDeps = (
+  env: NodeJS.ProcessEnv = process.env,
+  secrets: () => SecretsManagerClient = () => new SecretsManagerClient({}),
+): PromoteDeps => {
   const parsed = parseEnv(PromoteEnvSchema, env);
+  const tokenArn = parsed.MLFLOW_TRACKING_TOKEN;
   return {
     ...defaultCommandDeps(env),
     registry: new MlflowPromotionRegistry({
       trackingUri: parsed.MLFLOW_TRACKING_URI,
       timeoutMs: parsed.MLFLOW_TIMEOUT_MS,
+      // Read now, at the function's init, and cached: not one Secrets Manager call per promotion.
+      ...(tokenArn === undefined ? {} : { token: cachedSecretToken(secrets(), tokenArn) }),
     }),
     backtests: new DynamoBacktestEvidence(createDocumentClient(), { sessionsTable: parsed.SESSIONS_TABLE }),
     promotionFloors: parsed.PROMOTION_FLOORS,

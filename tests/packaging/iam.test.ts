@@ -22,6 +22,7 @@ import { type Deployment, resolveIntrinsics } from './support/resolve-intrinsics
 const ACCOUNT = '123456789012';
 const REGION = 'eu-central-1';
 const STAGE = PACKAGE_STAGE;
+const MLFLOW_TOKEN_SECRET = `arn:aws:secretsmanager:eu-central-1:123456789012:secret:tradai/${PACKAGE_STAGE}/mlflow-token-AbCdEf`;
 const deployment: Deployment = {
   accountId: ACCOUNT,
   region: REGION,
@@ -30,6 +31,7 @@ const deployment: Deployment = {
     PrivateSubnetIds: 'subnet-0a,subnet-0b',
     LoadBalancerSecurityGroupId: 'sg-0123456789abcdef0',
     MlflowTrackingUri: 'https://mlflow.internal',
+    MlflowTokenSecretArn: MLFLOW_TOKEN_SECRET,
     ConfigBucketName: 'tradai-config',
     MlflowArtifactBucketName: 'tradai-mlflow-artifacts',
     ArcticDbBucketName: 'tradai-arcticdb',
@@ -536,6 +538,13 @@ const CASES: Case[] = [
     what: 'exchange secret',
     expected: 'denied',
   },
+  {
+    role: 'PromoteStrategyRole',
+    action: 'secretsmanager:GetSecretValue',
+    resource: MLFLOW_TOKEN_SECRET,
+    what: "MLflow's bearer token",
+    expected: 'allowed',
+  },
   // Workflow functions.
   {
     role: 'LaunchStepRole',
@@ -896,6 +905,11 @@ const actionsOfCommand = (pkg: string, command: string): string[] => {
 const PLATFORM_GRANTS: Record<string, string> = {
   'logs:CreateLogStream': 'Lambda runtime writes the function log',
   'logs:PutLogEvents': 'Lambda runtime writes the function log',
+  'ec2:CreateNetworkInterface': "Lambda attaches a VPC function's network interfaces",
+  'ec2:DescribeNetworkInterfaces': "Lambda attaches a VPC function's network interfaces",
+  'ec2:DeleteNetworkInterface': "Lambda attaches a VPC function's network interfaces",
+  'ec2:AssignPrivateIpAddresses': "Lambda attaches a VPC function's network interfaces",
+  'ec2:UnassignPrivateIpAddresses': "Lambda attaches a VPC function's network interfaces",
   'sqs:SendMessage': 'Lambda sends failed events to the DLQ / on-failure destination',
   'dynamodb:DescribeStream': 'stream event source mapping polls with the function role',
   'dynamodb:GetRecords': 'stream event source mapping polls with the function role',

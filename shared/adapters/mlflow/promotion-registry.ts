@@ -38,7 +38,8 @@ const toVersion = (wire: z.infer<typeof WireVersionSchema>): RegistryModelVersio
 
 export interface MlflowPromotionOptions {
   trackingUri: string;
-  token?: string;
+  /** A bearer token, or where to get it (a cached secret read): sent as `Authorization: Bearer`. */
+  token?: string | (() => Promise<string>);
   username?: string;
   password?: string;
   timeoutMs?: number;
@@ -57,13 +58,16 @@ export class MlflowPromotionRegistry implements ModelPromotionRegistry {
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
   readonly #headers: Record<string, string>;
+  readonly #token: (() => Promise<string>) | undefined;
 
   constructor(options: MlflowPromotionOptions) {
     this.#base = options.trackingUri.replace(/\/+$/, '');
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#headers = { accept: 'application/json' };
-    if (options.token !== undefined) this.#headers.authorization = `Bearer ${options.token}`;
+    const token = options.token;
+    if (typeof token === 'function') this.#token = token;
+    else if (token !== undefined) this.#headers.authorization = `Bearer ${token}`;
     else if (options.username !== undefined && options.password !== undefined) {
       this.#headers.authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
     }
@@ -119,14 +123,26 @@ export class MlflowPromotionRegistry implements ModelPromotionRegistry {
     return parsed.data;
   }
 
+  async #headersFor(what: string): Promise<Record<string, string>> {
+    if (this.#token === undefined) return this.#headers;
+    try {
+      return { ...this.#headers, authorization: `Bearer ${await this.#token()}` };
+    } catch (error) {
+      const why = error instanceof Error ? error.message : 'unknown error';
+      throw new ModelRegistryError('unavailable', `MLflow's token for ${what} is not at hand: ${why}`, {
+        cause: error,
+      });
+    }
+  }
+
   async #call(method: 'GET' | 'POST', route: string, body: unknown, what: string): Promise<unknown> {
+    const headers = await this.#headersFor(what);
     let response: Response;
     let text: string;
     try {
       response = await this.#fetch(`${this.#base}/api/2.0/mlflow/${route}`, {
         method,
-        headers:
-          body === undefined ? this.#headers : { ...this.#headers, 'content-type': 'application/json' },
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
