@@ -6,6 +6,7 @@ import {
   apiOf,
   childPidsOf,
   eventually,
+  FAST,
   sessionWhere,
   startBody,
   startFastCloud,
@@ -25,7 +26,11 @@ describe('Local cloud: a hung agent force-stopped', () => {
   let hungPid: number | undefined;
   beforeAll(async () => {
     // SIGKILL comes from the test (as ECS's at StopTimeout), so the container's life after the stop is ours to end.
-    cloud = await startFastCloud({ stopTimeoutMs: 600_000 });
+    // The agent is hung: a short stop grace only shortens the wait for the forced stop.
+    cloud = await startFastCloud({
+      stopTimeoutMs: 120_000, // ECS's most; the test ends the container well before
+      functionEnvironment: { ...FAST.functionEnvironment, STOP_GRACE_S: '4' },
+    });
   }, 60_000);
   afterAll(async () => {
     if (hungPid !== undefined && alive(hungPid)) process.kill(hungPid, 'SIGKILL');
