@@ -10,12 +10,7 @@ import type { RiskSnapshot } from '../../shared/domain/risk';
 import type { DesiredState, Session } from '../../shared/domain/session';
 import type { SessionStore } from '../../shared/domain/session-store';
 import type { Booted } from './bootstrap';
-import {
-  EXIT,
-  FREQTRADE_DEFAULT_THROTTLE_S,
-  LOOP_STALE_CYCLES,
-  STARTUP_GRACE_MS,
-} from './constants';
+import { EXIT, FREQTRADE_DEFAULT_THROTTLE_S, LOOP_STALE_CYCLES, STARTUP_GRACE_MS } from './constants';
 import { actionFor, shutdownCommandFor, targetOf } from './control';
 import type { AgentOptions } from './env';
 import { type BotControl, FreqtradeClient, type FreqtradeEndpoint } from './freqtrade/client';
@@ -122,14 +117,26 @@ export const createServiceRun = (
   /** The operator saw `paused` after the report: a later `running` is a deliberate resume past it. */
   let pausedSinceMissing = false;
   const account = accountLabelOf(loaded.exchange, options.exchangeSecretName, booted.before.account_id);
-  const checkGuard = () => {
+  const checkGuard = async () => {
     if (guard !== 'pending') return;
-    const result = checkTakeover(expectedTrades, collector.openTrades, account, clock.now());
+    let result = checkTakeover(expectedTrades, collector.openTrades, account, clock.now());
+    if (!result.ok && client !== undefined) {
+      // Not open: perhaps closed since the report. Unanswered, the trades count as missing (entries stay off).
+      const history = await client.recentClosedTrades();
+      if (history.ok) {
+        const closed = history.value.trades.filter((trade) => !trade.is_open);
+        result = checkTakeover(expectedTrades, collector.openTrades, account, clock.now(), closed);
+      }
+    }
+    if (guard !== 'pending') return;
     if (result.ok) {
       guard = 'clear';
-      logger.info('takeover: every trade the previous agent reported is open in freqtrade', {
-        trades: expectedTrades.length,
-      });
+      logger.info(
+        'takeover: every trade the previous agent reported is open (or closed since) in freqtrade',
+        {
+          trades: expectedTrades.length,
+        },
+      );
       return;
     }
     guard = 'missing';
@@ -273,7 +280,8 @@ export const createServiceRun = (
   const command = async (action: BotControl | 'forceexit', why: string): Promise<CommandReport> => {
     const sent = await send(action, why);
     if (!sent.ok) return sent;
-    const boundMs = (action === 'forceexit' ? options.flattenTimeoutS : options.commandConfirmTimeoutS) * 1000;
+    const boundMs =
+      (action === 'forceexit' ? options.flattenTimeoutS : options.commandConfirmTimeoutS) * 1000;
     const everyMs = Math.max(20, Math.min(250, boundMs / 4));
     const deadline = clock.now() + boundMs;
     // Counted as well as timed, so an injected clock that stands still cannot make this wait forever.
@@ -412,7 +420,7 @@ export const createServiceRun = (
     const inStartup = !apiAnsweredSinceStart && clock.now() - clientStartedAt < STARTUP_GRACE_MS;
     const outcome = await collector.poll(client, !inStartup);
     if (outcome.loopAlive === true) supervisor?.markLive();
-    if (outcome.failures.length === 0) checkGuard();
+    if (outcome.failures.length === 0) await checkGuard();
     if (outcome.failures.length === 0) {
       apiAnsweredSinceStart = true;
       seenTrades = true;

@@ -16,16 +16,21 @@ export const expectedTradesOf = (before: Session): TradeRef[] =>
 /**
  * Startup guard (issue 8 finding 1): compares what the predecessor reported with what Freqtrade's
  * /status shows now. Any trade missing means Freqtrade lost its trade store and no longer manages
- * positions that are open on the exchange: entries stay paused and the report names them.
+ * positions that are open on the exchange: entries stay paused and the report names them. A trade the
+ * store shows closed (`closed`: its /trades) is not lost: the previous bot exited it after its agent's
+ * last report (a hung agent whose Freqtrade traded on until the platform killed it, a crash between two
+ * heartbeats).
  */
 export const checkTakeover = (
   expected: readonly TradeRef[],
   shown: readonly TradeRef[],
   account: string,
   atMs: number,
+  closed: readonly TradeRef[] = [],
 ): { ok: true } | { ok: false; report: MissingTradesReport } => {
-  const present = new Set(shown.map((trade) => `${trade.trade_id}|${trade.pair}`));
-  const missing = expected.filter((trade) => !present.has(`${trade.trade_id}|${trade.pair}`));
+  const keyOf = (trade: TradeRef) => `${trade.trade_id}|${trade.pair}`;
+  const present = new Set([...shown, ...closed].map(keyOf));
+  const missing = expected.filter((trade) => !present.has(keyOf(trade)));
   if (missing.length === 0) return { ok: true };
   return {
     ok: false,

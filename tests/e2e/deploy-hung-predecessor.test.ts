@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud/cloud';
 import { readOrderLog } from '../../local/freqtrade-sim/order-log';
-import { expectNoOverlap, tradesOf } from './handoff-support';
+import { CHURNING, expectNoOverlap, tradesOf } from './handoff-support';
 import {
   agentPidOf,
   alertsFor,
@@ -142,5 +142,59 @@ describe('Local cloud: a deploy whose old agent is hung (never answers the hando
       'lock released',
       60_000,
     );
+  }, 180_000);
+  it('takes over from a hung agent whose Freqtrade went on trading after its last report: the trades it closed meanwhile are in the trade store, not missing, so the new version trades and nothing pages CRITICAL', async () => {
+    const started = await api('POST', '/strategies/e2e-hung-churn/start', { body: startBody(CHURNING) });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const oldRun = String(started.body.run_id);
+    await sessionWhere(
+      cloud,
+      oldRun,
+      (s) => s.status === 'running' && (s.metrics?.total_trades ?? 0) >= 2 && s.open_trades.length === 1,
+      'churning, one trade open',
+      90_000,
+    );
+    const agentPid = agentPidOf(cloud, oldRun) as number;
+
+    process.kill(agentPid, 'SIGSTOP');
+    hung.push(agentPid);
+    const deployedAt = Date.now();
+    const deployed = await api('POST', '/strategies/e2e-hung-churn/deploy', {
+      body: { alias: 'challenger', handoff: 'carry_positions', reason: 'e2e: old agent hung, still trading' },
+    });
+    expect(deployed.status, JSON.stringify(deployed.body)).toBe(202);
+    const newRun = String(deployed.body.run_id);
+
+    const settled = await sessionWhere(
+      cloud,
+      newRun,
+      (s) => s.status !== 'pending' && s.status !== 'launching',
+      'successor launched or failed',
+      90_000,
+    );
+    expect(settled.status, settled.status_reason ?? '').toBe('running');
+    const successor = await sessionWhere(
+      cloud,
+      newRun,
+      (s) => s.health?.freqtrade_state === 'running' || (s.health?.missing_trades ?? null) !== null,
+      'successor trading, or reporting trades missing',
+      60_000,
+    );
+    await cloud.streamsDrained();
+
+    expect(successor.health?.missing_trades ?? null).toBeNull();
+    expect(successor.health?.freqtrade_state).toBe('running');
+    const log = readOrderLog(orderLog);
+    // The hung agent never paused its Freqtrade: it went on changing trades after the deploy was asked.
+    expect(
+      log.some(
+        (line) => line.run_id === oldRun && line.event === 'trades_changed' && line.at_ms > deployedAt,
+      ),
+    ).toBe(true);
+    expectNoOverlap(log, oldRun, newRun, 'killed');
+    expect([oldRun, newRun].flatMap((run) => alertsFor(cloud, run, { severity: 'CRITICAL' }))).toEqual([]);
+
+    await api('POST', '/strategies/e2e-hung-churn/stop', { body: { reason: 'e2e done' } });
+    await sessionWhere(cloud, newRun, (s) => s.status === 'stopped', 'stopped', 60_000);
   }, 180_000);
 });

@@ -22,6 +22,8 @@ import {
   ShowConfigSchema,
   StatusMsgSchema,
   StatusSchema,
+  type TradeHistory,
+  TradeHistorySchema,
 } from './schemas';
 
 /**
@@ -122,6 +124,9 @@ export class FreqtradeClient {
   balance = (): Promise<CallResult<Balance>> => this.#call('GET', '/balance', BalanceSchema);
   count = (): Promise<CallResult<Count>> => this.#call('GET', '/count', CountSchema);
   daily = (): Promise<CallResult<Daily>> => this.#call('GET', '/daily?timescale=1', DailySchema);
+  /** The latest closed trades (up to 500, by close time): what the bot closed since a report was taken. */
+  recentClosedTrades = (): Promise<CallResult<TradeHistory>> =>
+    this.#call('GET', '/trades?limit=500&order_by_id=false', TradeHistorySchema);
 
   async control(action: BotControl): Promise<CallResult<{ status: string }>> {
     if (action === 'start' && this.era === 'stopentry') return this.#resumeEntriesByReload();

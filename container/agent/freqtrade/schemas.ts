@@ -62,6 +62,13 @@ export const OpenTradeSchema = z.looseObject({
 export type FreqtradeOpenTrade = z.infer<typeof OpenTradeSchema>;
 export const StatusSchema = z.array(OpenTradeSchema);
 
+/** `/trades`: closed trades, a page of them (`order_by_id=false`: the latest closed first). */
+export const TradeHistorySchema = z.looseObject({
+  trades: z.array(z.looseObject({ trade_id: z.number().int(), pair: z.string(), is_open: z.boolean() })),
+  total_trades: z.number().int(),
+});
+export type TradeHistory = z.infer<typeof TradeHistorySchema>;
+
 /**
  * `/balance`: `total` is the account's value in the stake currency, positions marked to market at
  * tickers Freqtrade caches for up to 10 minutes (2026.9 `get_conversion_rate(cached=True)`), so a
