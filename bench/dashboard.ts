@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { FleetStrategy, FleetView } from '../functions/api/read-strategies/schema';
 import { FleetViewSchema } from '../functions/api/read-strategies/schema';
+import { FleetStateSchema } from '../functions/api/trading-scope/schema';
 import { buildConsole, localConsoleSite } from '../local/cloud/console-site';
 import { startHttpApi } from '../local/cloud/http-api';
 import { loadLocalIssuer } from '../local/cloud/jwt-issuer';
@@ -130,8 +131,33 @@ export const runDashboardBench = async (options: { strategies: number; updates: 
       };
     },
   };
+  // The page polls the trading scopes beside the fleet: an active fleet, no account halted.
+  const fleetState = JSON.stringify(
+    FleetStateSchema.parse({
+      fleet: {
+        scope: 'fleet',
+        account_id: null,
+        state: 'active',
+        generation: 0,
+        previous_state: null,
+        changed_by: 'bench',
+        reason: 'bench',
+        changed_at: '2026-12-01T10:00:00.000Z',
+      },
+      accounts: [],
+    }),
+  );
+  const fleetStateRoute = {
+    ...fleetRoute,
+    path: '/fleet/state',
+    invoke: async () => ({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: fleetState,
+    }),
+  };
   const api = await startHttpApi({
-    routes: [fleetRoute],
+    routes: [fleetRoute, fleetStateRoute],
     issuer,
     port: 0,
     log: () => undefined,
@@ -169,12 +195,14 @@ export const runDashboardBench = async (options: { strategies: number; updates: 
       await page.evaluate(() => (window as unknown as { probe: PageProbe }).probe.longTasks)
     ).length;
     for (let update = 0; update < options.updates; update += 1) {
-      version += 1;
-      view = fleetAt(options.strategies, version);
-      const expected = view.strategies[1]?.pnl_total;
+      // Counted before the version changes: a 200 landing in between would otherwise be counted already and
+      // waited for in vain (every later poll is a 304).
       const responses = await page.evaluate(
         () => (window as unknown as { probe: PageProbe }).probe.fleetResponses.length,
       );
+      version += 1;
+      view = fleetAt(options.strategies, version);
+      const expected = view.strategies[1]?.pnl_total;
       await page.waitForFunction(
         ({ count }) => (window as unknown as { probe: PageProbe }).probe.fleetResponses.length > count,
         { count: responses },

@@ -166,6 +166,30 @@ describe('Console: the dashboard in a real browser against a local cloud', () =>
     await failure.waitFor({ state: 'detached', timeout: 30_000 });
   });
 
+  it('shows the fleet when only /fleet/state is refused, naming that reply and its field', async () => {
+    // prepare: a fresh page whose every /fleet/state reply is one no API sends
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.route(/\/fleet\/state$/, (route) =>
+      route.fulfill({ status: 200, json: { fleet: { scope: 'galaxy' }, accounts: [] } }),
+    );
+    try {
+      // act
+      await logIn(page, url, { subject: 'browser-operator', scopes: ['strategies:read'] });
+      await rowOf(page, 'demo-momentum').waitFor({ timeout: 30_000 });
+      const failure = page.locator('[data-poll-failure]');
+      await failure.waitFor();
+      // assess
+      expect(await failure.textContent()).toMatch(
+        /^The reply to GET \/fleet\/state was refused: field fleet\.scope: /,
+      );
+      // the fleet itself is current: nothing says it is old
+      expect(await failure.textContent()).not.toContain('as of');
+    } finally {
+      await page.unrouteAll({ behavior: 'wait' });
+      await page.close();
+    }
+  });
+
   it('asks for the strategy id typed out before a command on a live session, then pauses it', async () => {
     // prepare: a live session (the live scope and group, explicit risk limits)
     const api = apiOf(cloud);

@@ -568,7 +568,8 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
   const [notice, setNotice] = useState<string>();
   const [fleet, setFleet] = useState<Fleet>();
   const [scopes, setScopes] = useState<FleetState>();
-  const [pollFailure, setPollFailure] = useState<string>();
+  /** Why the last poll's reads failed, and whether the fleet's was among them (the rows shown are older). */
+  const [pollFailure, setPollFailure] = useState<{ message: string; fleetOld: boolean }>();
   const [selected, setSelected] = useState(selectedOfHash);
   const [pending, setPending] = useState<PendingCommand>();
   const [flash, setFlash] = useState<string>();
@@ -625,22 +626,32 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
     const etag: { value: string | undefined } = { value: undefined };
     const poll = async () => {
       if (session.expiresAt <= nowS()) return logout('The token has expired: log in again');
-      try {
-        // GET /fleet/state is one Query and sends no ETag: read in full each time, beside the fleet.
-        const [answer, state] = await Promise.all([
-          api.getIfChanged('/fleet', FleetViewSchema, etag.value),
-          api.get('/fleet/state', FleetStateSchema),
-        ]);
-        if (stopped) return;
+      // GET /fleet/state is one Query and sends no ETag: read in full each time, beside the fleet. Each read
+      // stands alone: a refused one is named in the banner and never keeps the other from being shown.
+      const [fleetRead, stateRead] = await Promise.allSettled([
+        api.getIfChanged('/fleet', FleetViewSchema, etag.value),
+        api.get('/fleet/state', FleetStateSchema),
+      ]);
+      if (stopped) return;
+      if (stateRead.status === 'fulfilled') {
+        const state = stateRead.value;
         setScopes((held) => (JSON.stringify(held) === JSON.stringify(state) ? held : state));
-        setPollFailure(undefined);
-        if (answer === undefined) return;
-        etag.value = answer.etag;
-        setFleet({ view: answer.body, receivedAtMs: Date.now() });
-      } catch (error) {
-        if (!stopped && !(error instanceof ApiError && error.status === 401))
-          setPollFailure(messageOf(error));
       }
+      if (fleetRead.status === 'fulfilled' && fleetRead.value !== undefined) {
+        etag.value = fleetRead.value.etag;
+        setFleet({ view: fleetRead.value.body, receivedAtMs: Date.now() });
+      }
+      const failures = [fleetRead, stateRead]
+        .flatMap((read) => (read.status === 'rejected' ? [read.reason] : []))
+        // A 401 has logged the operator out already, with its reason.
+        .filter((error) => !(error instanceof ApiError && error.status === 401))
+        .map(messageOf);
+      // Both reads fail alike when the control plane is unreachable: said once.
+      setPollFailure(
+        failures.length === 0
+          ? undefined
+          : { message: [...new Set(failures)].join('; '), fleetOld: fleetRead.status === 'rejected' },
+      );
     };
     void poll();
     const timer = setInterval(poll, pollMs);
@@ -674,9 +685,9 @@ export const App = ({ config, pollMs }: { config: LoginConfig; pollMs: number })
     ${
       pollFailure === undefined
         ? null
-        : html`<p class="failure" role="alert" data-poll-failure>${pollFailure}${
+        : html`<p class="failure" role="alert" data-poll-failure>${pollFailure.message}${
             // The rows keep ageing on the page's clock meanwhile: a fleet no longer read turns red, never looks fresh.
-            fleet === undefined
+            fleet === undefined || !pollFailure.fleetOld
               ? ''
               : ` (the fleet below is as of ${new Date(fleet.receivedAtMs).toLocaleTimeString()}; still polling)`
           }</p>`
