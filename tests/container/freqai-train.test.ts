@@ -50,6 +50,8 @@ describe.skipIf(!mlflowInstalled())(
         join(configs, 'base.json'),
         JSON.stringify({
           ...baseConfig(),
+          // A FreqAI train run is a backtest, and real Freqtrade refuses an open timerange for it.
+          timerange: '20261101-20261201',
           freqai: { enabled: true, train_period_days: 1, backtest_period_days: 1 },
         }),
       );

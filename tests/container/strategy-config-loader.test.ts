@@ -244,6 +244,33 @@ describe('StrategyConfigLoader: MLflow REST', () => {
     expect(String(error)).toContain('exchange.secret');
   });
 
+  it('refuses a FreqAI train run without a closed timerange, naming timerange (real Freqtrade backtesting refuses an open one)', async () => {
+    // prepare: a train run of a config with a freqai section (FreqAI trains during the backtest)
+    const train = (timerange?: string) =>
+      request({
+        tradingMode: 'train',
+        runId: 'train-pascal-btc-1',
+        overrides: { freqai: { enabled: true }, ...(timerange === undefined ? {} : { timerange }) },
+      });
+
+    // act
+    const none = await loader()
+      .load(train())
+      .catch((e: unknown) => e);
+    const open = await loader()
+      .load(train('20261101-'))
+      .catch((e: unknown) => e);
+    const closed = await loader().load(train('20261101-20261201'));
+
+    // assess
+    expect(none).toBeInstanceOf(StrategyConfigError);
+    expect(none).toMatchObject({ path: 'timerange' });
+    expect(String(open)).toContain('20261101-');
+    expect(open).toMatchObject({ path: 'timerange' });
+    expect(closed.freqaiTrainTarget).toBe('PascalStrategy-FreqAI');
+    expect(closed.config.timerange).toBe('20261101-20261201');
+  });
+
   it('reports an MLflow refusal and a broken base config with their source', async () => {
     const missing = await loader()
       .load(request({ alias: 'nope' }))

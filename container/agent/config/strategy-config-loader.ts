@@ -91,6 +91,9 @@ export interface StrategyConfigRequest extends SessionSelection {
   arcticdbS3Uri: string;
 }
 
+/** Freqtrade's `--timerange` with both ends (dates, date-times or epoch seconds). */
+const CLOSED_TIMERANGE = /^\d{8,14}-\d{8,14}$/;
+
 export interface FreqaiModelRef {
   uri: string;
   name: string;
@@ -208,6 +211,14 @@ export class StrategyConfigLoader {
         ? (parseModelUri(tags.freqai_model ?? '')?.name ?? `${request.strategy}-FreqAI`)
         : null;
     if (freqaiTrainTarget !== null && isPlainObject(merged.freqai)) {
+      // Real Freqtrade's FreqAI backtesting exits at once on an open timerange ("does not allow open ended
+      // timeranges"); refused here, the run fails naming the field instead of with Freqtrade's exit code.
+      if (typeof merged.timerange !== 'string' || !CLOSED_TIMERANGE.test(merged.timerange)) {
+        throw new StrategyConfigError(
+          'timerange',
+          `a FreqAI train run needs a closed timerange (YYYYMMDD-YYYYMMDD) in the base config or the start overrides, not ${JSON.stringify(merged.timerange ?? null)}`,
+        );
+      }
       // Freqtrade backtesting keeps the models it trains only with save_backtest_models.
       merged.freqai.identifier ??= `${freqaiTrainTarget}-${request.runId}`;
       merged.freqai.save_backtest_models = true;
