@@ -612,6 +612,29 @@ export const handoffAlert = (session: Session, nowMs: number): Alert | undefined
   if (handoff === null || (handoff.phase !== 'rolled_back' && handoff.phase !== 'failed')) return undefined;
   const rolledBack = handoff.phase === 'rolled_back';
   const kind: AlertKind = rolledBack ? 'handoff.rolled_back' : 'handoff.failed';
+  const stuck = handoff.stuck_run_id ?? null;
+  if (!rolledBack && stuck !== null)
+    return {
+      severity: 'CRITICAL',
+      subject: subjectOf(
+        `[CRITICAL] ${modeTag(session)}: ${handoff.kind.toUpperCase()} FAILED, run ${stuck} did not stop`,
+      ),
+      message: body(session, nowMs, {
+        what: `${handoff.kind} of ${session.strategy_id} from ${stuck} to ${session.run_id} (${handoff.mode}): run ${stuck} is still running after its forced stop: it may still place orders`,
+        done: [
+          `its container was asked to stop (forced); the new version ${session.run_id} was not started next to it`,
+          `the strategy lock and account leases stay with ${stuck}`,
+        ],
+        todo: [
+          `Stop run ${stuck}'s container by hand (its ECS service or task) and make sure its Freqtrade is gone, then check the exchange account's open orders and positions.`,
+          'Deploy again once it is gone.',
+        ],
+      }),
+      strategy_id: session.strategy_id,
+      run_id: session.run_id,
+      kind,
+      dedup_id: `${session.run_id}:${kind}`,
+    };
   const headline = rolledBack
     ? `${handoff.kind.toUpperCase()} FAILED, rolled back to run ${session.superseded_by ?? '(starting)'}`
     : `${handoff.kind.toUpperCase()} FAILED, no rollback`;

@@ -61,6 +61,11 @@ export const HandoffSchema = z.object({
   rollback_of: z.string().max(80).nullable(),
   requested_at: z.iso.datetime({ offset: false }),
   reason: z.string().max(1024).nullable(),
+  /**
+   * A failed handoff whose predecessor's container was still running after its forced stop (the platform's
+   * StopTimeout and a margin): that run may still trade, so nothing was started beside it.
+   */
+  stuck_run_id: z.string().max(80).nullable().optional(),
 });
 export type Handoff = z.infer<typeof HandoffSchema>;
 

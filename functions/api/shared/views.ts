@@ -44,6 +44,8 @@ export const sessionView = (session: Session, nowMs: number) => ({
           to_run_id: session.handoff.to_run_id,
           rollback_of: session.handoff.rollback_of,
           requested_at: session.handoff.requested_at,
+          // A failed handoff whose old container would not stop: that run may still trade.
+          stuck_run_id: session.handoff.stuck_run_id ?? null,
         },
   exchange: session.exchange,
   pairs: session.pairs,

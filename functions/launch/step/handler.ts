@@ -200,8 +200,17 @@ export const runLaunchStep = async (
             reason: decision.reason,
           });
           return { gone: false, forced: true };
-        case 'give_up':
+        case 'give_up': {
+          // Recorded before the abort: the compensation's failed handoff then pages naming the run left running.
+          const handoff = session.handoff ?? null;
+          if (handoff !== null && predecessor !== undefined)
+            await store.update(
+              session.run_id,
+              { handoff: { ...handoff, stuck_run_id: predecessor.run_id } },
+              ['launching'],
+            );
           throw new LaunchAbortedError(decision.reason);
+        }
       }
       return { gone: false, forced: event.forced };
     }

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler, describeLaunchError } from '../../../functions/launch/step/handler';
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
+import { handoffAlert } from '../../../shared/domain/alerts';
 import { ManualClock } from '../../../shared/domain/clock';
 import { InvalidInputError } from '../../../shared/domain/errors';
 import type { Session } from '../../../shared/domain/session';
@@ -163,6 +164,101 @@ describe('Handler: launch-step', () => {
       images.map(() => ['running', 'live']),
     );
     expect((await store.get(session.run_id))?.handoff?.phase).toBe('live');
+  });
+
+  it('gives up on a predecessor whose container outlives its forced stop: the new version never starts, the handoff fails naming the stuck run, and its one CRITICAL page says that run may still trade', async () => {
+    // prepare: a running live predecessor with a container that never goes, and its successor launching
+    const old = newSessionInput('live');
+    expect((await store.createSession(old)).ok).toBe(true);
+    await store.transition(old.run_id, 'launching');
+    const claim = await store.claimSession({
+      run_id: old.run_id,
+      agent_id: 'agent-old',
+      exchange: 'binance',
+      pairs: ['BTC/USDT'],
+      strategy_version: '1.0.0',
+    });
+    expect(claim.ok, JSON.stringify(claim)).toBe(true);
+    await store.transition(old.run_id, 'running');
+    const container = {
+      platform: 'ecs',
+      launch_type: 'service',
+      cluster: CLUSTER_ARN,
+      service_arn: `${CLUSTER_ARN}/svc-old`,
+    } as const;
+    await store.update(old.run_id, { container }, ['running']);
+    const next = newSessionInput('live', { strategy_id: old.strategy_id, run_id: `${old.run_id}-next` });
+    const created = await store.createSuccessor(next, {
+      lockHolder: old.run_id,
+      superseded: [{ run_id: old.run_id, statuses: ['running', 'paused'], supersededBy: null }],
+      handoff: {
+        kind: 'deploy',
+        mode: 'carry_positions',
+        wait_flat_s: 0,
+        phase: 'requested',
+        from_run_id: old.run_id,
+        to_run_id: next.run_id,
+        rollback_of: null,
+        requested_at: new Date(clock.now()).toISOString(),
+        reason: 'v2',
+      },
+    });
+    expect(created.ok, JSON.stringify(created)).toBe(true);
+    await store.transition(next.run_id, 'launching', { from: ['pending'] });
+    const stops: string[] = [];
+    const started: string[] = [];
+    const neverGone = createHandler({
+      store,
+      platform: {
+        startSession: async (spec) => {
+          started.push(spec.run_id);
+          throw new Error('must not start');
+        },
+        stopSession: async (_ref, reason) => {
+          stops.push(reason);
+        },
+        containerGone: async () => false,
+      },
+      workflow: adapters.workflow,
+      clock,
+      logger: silentLogger(),
+      timings: { launchTimeoutS: 600, stopGraceS: 120, taskStopTimeoutS: 120 },
+    });
+    const run = (payload: unknown) => neverGone(payload, lambdaContext('launchStep'));
+
+    // act: retire, the grace runs out (forced stop), the StopTimeout and its margin run out (give up)
+    await run({ action: 'retirePredecessor', run_id: next.run_id });
+    clock.advance(121_000);
+    expect(await run({ action: 'checkPredecessor', run_id: next.run_id, forced: false })).toEqual({
+      gone: false,
+      forced: true,
+    });
+    clock.advance(120_000 + 30_000);
+    const gaveUp = await run({ action: 'checkPredecessor', run_id: next.run_id, forced: true }).catch(
+      (error: Error) => error,
+    );
+    await run({
+      action: 'compensate',
+      state: {
+        run_id: next.run_id,
+        error: { Error: 'LaunchAbortedError', Cause: (gaveUp as Error).message },
+      },
+    });
+
+    // assess
+    expect(gaveUp).toMatchObject({ name: 'LaunchAbortedError' });
+    expect(stops).toHaveLength(1);
+    expect(started).toEqual([]);
+    const failed = (await store.get(next.run_id)) as Session;
+    expect(failed.status).toBe('failed');
+    expect(failed.handoff).toMatchObject({ phase: 'failed', stuck_run_id: old.run_id });
+    const page = handoffAlert(failed, clock.now());
+    expect(page?.severity).toBe('CRITICAL');
+    expect(page?.subject).toContain(`${old.run_id} did not stop`);
+    expect(page?.message).toContain(
+      `run ${old.run_id} is still running after its forced stop: it may still place orders`,
+    );
+    expect((await store.getLock(old.strategy_id))?.active_run_id).toBe(old.run_id);
   });
 
   it('reads the error message out of the Cause Step Functions hands over', () => {
