@@ -172,6 +172,9 @@ export interface FleetRun {
   settings: Record<string, number>;
   dynamodb: Record<string, OperationCount & { kind: 'read' | 'write' }>;
   index_write_units: Record<string, number>;
+  /** The heartbeats' share of index_write_units (what the heartbeat interval multiplies), and their count. */
+  index_write_units_of_heartbeats: Record<string, number>;
+  heartbeat_writes: number;
   lambda: Record<string, { invocations: number; billed_ms: number; memory_mb: number; p99_ms: number }>;
   sns_publishes: number;
   /** The pass chain's queue: sends, and the event source mapping's receives (long polls) and deletes. */
@@ -229,6 +232,12 @@ export const simulateFleet = async (options: {
         : (index.Projection.ProjectionType as 'ALL' | 'KEYS_ONLY'),
   }));
   const indexUnits: Record<string, number> = Object.fromEntries(indexes.map((index) => [index.name, 0]));
+  // The same units for heartbeat writes only (the record's heartbeat_seq moved), so the heartbeat's own
+  // index cost is told apart from the transitions' (an index that projects nothing a heartbeat writes: 0).
+  const heartbeatIndexUnits: Record<string, number> = Object.fromEntries(
+    indexes.map((index) => [index.name, 0]),
+  );
+  let heartbeatWrites = 0;
   const imageOf = (image: unknown) =>
     image === undefined ? undefined : unmarshall(image as Record<string, AttributeValue>);
   const unsubscribeIndexes = dynamo.dynamo.streams.subscribe(dynamo.tables.sessions, () => undefined);
@@ -239,9 +248,16 @@ export const simulateFleet = async (options: {
       indexCursor = record.dynamodb?.SequenceNumber ?? indexCursor;
       const previous = imageOf(record.dynamodb?.OldImage);
       const current = imageOf(record.dynamodb?.NewImage);
-      for (const index of indexes)
-        indexUnits[index.name] =
-          (indexUnits[index.name] ?? 0) + indexWriteUnits(previous, current, index, tableKeys);
+      const isHeartbeat =
+        previous !== undefined &&
+        current?.heartbeat_seq !== undefined &&
+        current.heartbeat_seq !== previous.heartbeat_seq;
+      if (isHeartbeat) heartbeatWrites += 1;
+      for (const index of indexes) {
+        const units = indexWriteUnits(previous, current, index, tableKeys);
+        indexUnits[index.name] = (indexUnits[index.name] ?? 0) + units;
+        if (isHeartbeat) heartbeatIndexUnits[index.name] = (heartbeatIndexUnits[index.name] ?? 0) + units;
+      }
     }
   };
 
@@ -511,6 +527,8 @@ export const simulateFleet = async (options: {
   const sqsAtWindow = { sent: passQueue.sent.length, delivered: passQueue.delivered.length };
   for (const entry of counts.values()) Object.assign(entry, { requests: 0, units: 0, failed: 0 });
   for (const key of Object.keys(indexUnits)) indexUnits[key] = 0;
+  for (const key of Object.keys(heartbeatIndexUnits)) heartbeatIndexUnits[key] = 0;
+  heartbeatWrites = 0;
   for (const stats of lambdaStats.values())
     Object.assign(stats, { invocations: 0, billedMs: 0, samples: [] });
   streamBatches = 0;
@@ -667,6 +685,8 @@ export const simulateFleet = async (options: {
     },
     dynamodb: dynamoOps,
     index_write_units: indexUnits,
+    index_write_units_of_heartbeats: heartbeatIndexUnits,
+    heartbeat_writes: heartbeatWrites,
     lambda: Object.fromEntries(
       [...lambdaStats.entries()].map(([name, s]) => [
         name,
@@ -746,6 +766,7 @@ export const fleetReportHtml = (runs: FleetRun[], comparison: ReturnType<typeof 
             {
               dynamodb: run.dynamodb,
               index_write_units: run.index_write_units,
+              index_write_units_per_heartbeat: indexUnitsPerHeartbeat(run),
               lambda: run.lambda,
               sns: run.sns_publishes,
               stream: run.stream,
@@ -816,12 +837,26 @@ export const CURVE_INTERVALS_S = [5, 10, 15, 20, 30, 45, 60] as const;
 export const PAGE_WITHIN_S = 45;
 export const BUDGET_PER_STRATEGY = 1;
 
+/** Each index's write units per heartbeat write: 0 for an index that projects nothing a heartbeat writes. */
+export const indexUnitsPerHeartbeat = (run: FleetRun): Record<string, number> =>
+  Object.fromEntries(
+    Object.entries(run.index_write_units_of_heartbeats).map(([name, units]) => [
+      name,
+      run.heartbeat_writes === 0 ? 0 : Math.round((units / run.heartbeat_writes) * 1000) / 1000,
+    ]),
+  );
+
 /** A run's bill split into what the heartbeat interval scales (see heartbeatCurve) and the rest. */
 export const costSplitOf = (run: FleetRun): HeartbeatCostSplit => {
   const prices = PricesSchema.parse(pricesJson);
   const scale = SECONDS_PER_MONTH / run.window_s;
   const writePrice = prices.dynamodb.write_request_unit_per_million / 1e6;
   const indexUnits = run.index_write_units['heartbeat-index'] ?? 0;
+  // Index writes of other writes than heartbeats (a transition moving the status index's key) do not
+  // scale with the interval.
+  const indexUnitsOfOtherWrites = Object.entries(run.index_write_units)
+    .filter(([name]) => name !== 'heartbeat-index')
+    .reduce((sum, [name, units]) => sum + units - (run.index_write_units_of_heartbeats[name] ?? 0), 0);
   const stream = run.usage.lambda.find((fn) => fn.name === 'sessionEvents');
   const streamPerMonth =
     stream === undefined
@@ -831,7 +866,8 @@ export const costSplitOf = (run: FleetRun): HeartbeatCostSplit => {
           (stream.billedMs / 1000) * (stream.memoryMb / 1024) * prices.lambda.gb_second);
   const heartbeatIndexPerMonth = indexUnits * scale * writePrice;
   const perHeartbeatPerMonth =
-    (run.usage.dynamodb.writeUnits - indexUnits) * scale * writePrice + streamPerMonth;
+    (run.usage.dynamodb.writeUnits - indexUnits - indexUnitsOfOtherWrites) * scale * writePrice +
+    streamPerMonth;
   return {
     heartbeatS: run.settings.heartbeat_interval_s ?? OUR_DESIGN.heartbeatS,
     strategies: run.strategies,
