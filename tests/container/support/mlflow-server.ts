@@ -12,10 +12,9 @@ export interface FakeModelVersion {
   tags: Record<string, string>;
   /**
    * The version's artifacts, served as MLflow's artifact proxy serves them (`mlflow-artifacts:/models/<name>/<version>`):
-   * path → content (a Buffer for a binary file). Absent: the listing is empty (`{}`), as MLflow answers for a
-   * path with nothing under it.
+   * path → content. Absent: the listing is empty (`{}`), as MLflow answers for a path with nothing under it.
    */
-  files?: Record<string, string | Buffer>;
+  files?: Record<string, string>;
   /** Each artifact file sends its headers and first byte, then nothing more (a download that hangs). */
   stallFiles?: boolean;
 }

@@ -1,15 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FREQAI_INFERENCE_ONLY, hashFolder, manifestDigest } from '../../container/agent/config/freqai-model';
+import { FREQAI_INFERENCE_ONLY, hashFolder } from '../../container/agent/config/freqai-model';
+import { MlflowArtifactDownloader } from '../../container/agent/config/model-artifacts';
 import { REPO_ROOT } from '../../local/cloud/cloud';
 import { REAL_FREQTRADE_CMD, realFreqtradeEnvironment } from '../../local/exchange/index';
-import { type FakeModelVersion, startFakeMlflow } from '../container/support/mlflow-server';
 import { apiOf, eventually, sessionWhere } from '../e2e/support';
+import { mlflowInstalled, startTestMlflow, type TestMlflow } from '../support/mlflow-server';
 import { type RealCloud, realFreqtradeAvailable, startRealCloud } from './support';
 
 const PAIRS = ['BTC/USDT', 'ETH/USDT'];
@@ -43,61 +44,13 @@ const baseConfig = async (): Promise<Record<string, unknown>> => {
   return { ...demo, strategy: STRATEGY, freqaimodel: 'LightGBMRegressor', freqai: FREQAI_SECTION };
 };
 
-/**
- * The train run as an operator would make it once, outside any session: real `freqtrade trade` dry-run with
- * FreqAI's defaults (it trains every pair at its first loop) on the local exchange's candles, stopped as soon
- * as both pairs have a model in `user_data/models/<identifier>`.
- */
-const trainOnce = async (exchangeUrl: string, scratch: string): Promise<string> => {
-  const userData = join(scratch, 'train-user-data');
-  await mkdir(userData, { recursive: true });
-  const config = join(scratch, 'train-config.json');
-  const base = await baseConfig();
-  await writeFile(
-    config,
-    JSON.stringify({
-      ...base,
-      initial_state: 'running',
-      internals: { process_throttle_secs: 1 },
-      freqai: { ...FREQAI_SECTION, identifier: 'trained', live_retrain_hours: 0 },
-    }),
-  );
-  const log = createWriteStream(join(scratch, 'train.log'));
-  const child: ChildProcess = spawn(
-    REAL_FREQTRADE_CMD,
-    ['trade', '--config', config, '--userdir', userData, '--db-url', `sqlite:///${scratch}/train.sqlite`],
-    {
-      cwd: scratch,
-      env: {
-        ...process.env,
-        ...realFreqtradeEnvironment(exchangeUrl),
-        FREQTRADE__STRATEGY_PATH: STRATEGY_PATH,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const modelDir = join(userData, 'models', 'trained');
-  try {
-    await eventually(
-      async () => {
-        const text = await readFile(join(modelDir, 'pair_dictionary.json'), 'utf8').catch(() => '{}');
-        const dictionary = JSON.parse(text) as Record<string, { model_filename?: string }>;
-        return PAIRS.every((pair) => (dictionary[pair]?.model_filename ?? '') !== '');
-      },
-      `FreqAI to train ${PAIRS.join(' and ')} (see ${join(scratch, 'train.log')})`,
-      90_000,
-    );
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
-  return modelDir;
-};
+const run = promisify(execFile);
+/** FreqAI backtesting wants a closed timerange: yesterday, trained on the day before (train_period_days 1). */
+const day = (daysAgo: number) =>
+  new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+const TIMERANGE = `${day(1)}-${day(0)}`;
 
-/** Every file of a model folder by path, as bytes (the fake registry serves them as MLflow's artifact proxy). */
+/** Every file of a model folder by path, as bytes. */
 const filesOf = async (dir: string): Promise<Record<string, Buffer>> => {
   const files: Record<string, Buffer> = {};
   for (const file of await hashFolder(dir)) files[file.path] = await readFile(join(dir, file.path));
@@ -106,77 +59,78 @@ const filesOf = async (dir: string): Promise<Record<string, Buffer>> => {
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
+/** seed §4 tags of the strategy version a train run starts from. */
+const STRATEGY_TAGS = {
+  strategy_name: STRATEGY,
+  strategy_version: '1.0.0',
+  timeframe: '1m',
+  category: 'ml',
+  author: 'TradAI Team',
+  status: 'production',
+  can_short: 'false',
+  pairs: PAIRS.join(','),
+  stake_amount: '100',
+  max_open_trades: '2',
+  warmup_days: '1',
+  data_format: 'ohlcv',
+  configuration_file: CONFIG_FILE,
+  freqai_model: `models:/${FREQAI_MODEL}/Production`,
+};
+
 /**
- * seed §5 "loaded once from MLflow and used for inference only", on real Freqtrade 2026.9 with FreqAI: a
- * LightGBMRegressor model trained once on the local exchange's candles, registered in an MLflow-shaped
- * registry (REST API 2.0 and its artifact proxy) as the FreqAI model the strategy version's `freqai_model` tag
- * names; a dry-run session's agent downloads it, and Freqtrade predicts with it without training.
+ * seed §5 end to end on real Freqtrade 2026.9 with FreqAI and a real MLflow: a train session runs `freqtrade
+ * backtesting` of TradaiFreqaiDemo (FreqAI trains a LightGBMRegressor per pair on the local exchange's candles),
+ * and its agent registers the models as a new FreqAI model version and a new strategy version (seed tags,
+ * `freqai_model` naming it); a dry-run of that version downloads the model through MLflow's artifact proxy and
+ * Freqtrade predicts with it, "loaded once from MLflow and used for inference only", without training.
  */
-describe.skipIf(!realFreqtradeAvailable())(
-  'Real Freqtrade: a FreqAI model from MLflow, inference only',
+describe.skipIf(!realFreqtradeAvailable() || !mlflowInstalled())(
+  'Real Freqtrade: a FreqAI model trained by a train session, registered in MLflow, used for inference only',
   () => {
     let scratch: string;
     let real: RealCloud;
     let api: ReturnType<typeof apiOf>;
     let trained: Record<string, Buffer>;
-    const versions: FakeModelVersion[] = [];
-    let mlflow: Awaited<ReturnType<typeof startFakeMlflow>>;
+    let mlflow: TestMlflow;
 
     beforeAll(async () => {
       scratch = await mkdtemp(join(tmpdir(), 'tradai-real-freqai-'));
       const configs = join(scratch, 'configs');
+      const userData = join(scratch, 'market-data');
       await mkdir(join(configs, 'strategies/tradai_freqai/v1.0.0'), { recursive: true });
-      await writeFile(join(configs, CONFIG_FILE), JSON.stringify(await baseConfig()));
-      // The versions are registered once the model is trained; the registry reads this array per request.
-      mlflow = await startFakeMlflow(versions);
+      await mkdir(userData, { recursive: true });
+      // The train run's backtest window comes from the base config (a session may not pass CLI flags).
+      await writeFile(
+        join(configs, CONFIG_FILE),
+        JSON.stringify({ ...(await baseConfig()), timerange: TIMERANGE }),
+      );
+      mlflow = await startTestMlflow();
+      await mlflow.admin.createRegisteredModel(STRATEGY);
+      const version = await mlflow.admin.createModelVersion(STRATEGY, {
+        source: `s3://tradai-demo/${STRATEGY}/1`,
+        tags: STRATEGY_TAGS,
+      });
+      await mlflow.admin.transitionStage(STRATEGY, version, 'Production');
       real = await startRealCloud({
         dataDir: join(scratch, 'cloud'),
         containerEnvironment: {
           MLFLOW_TRACKING_URI: mlflow.url,
           S3_CONFIG_BUCKET: `file://${configs}`,
           FREQTRADE__STRATEGY_PATH: STRATEGY_PATH,
+          MARKET_DATA_DIR: join(userData, 'data', 'binance'),
           // Freqtrade's INFO lines (FreqAI's loading, training and inference) reach the task's log.
           LOG_LEVEL: 'info',
         },
       });
       api = apiOf(real.cloud);
-      trained = await filesOf(await trainOnce(real.exchange.url, scratch));
-      versions.push(
+      // Three days of 1m candles: the backtest day and the training day before it, with the startup candles.
+      await run(
+        REAL_FREQTRADE_CMD,
+        ['download-data', '--config', BASE_CONFIG, '--userdir', userData, '--days', '3', '-t', '1m'],
         {
-          name: STRATEGY,
-          version: '1',
-          current_stage: 'Production',
-          tags: {
-            strategy_name: STRATEGY,
-            strategy_version: '1.0.0',
-            timeframe: '1m',
-            category: 'ml',
-            author: 'TradAI Team',
-            status: 'production',
-            can_short: 'false',
-            pairs: PAIRS.join(','),
-            stake_amount: '100',
-            max_open_trades: '2',
-            warmup_days: '1',
-            data_format: 'ohlcv',
-            configuration_file: CONFIG_FILE,
-            freqai_model: `models:/${FREQAI_MODEL}/Production`,
-          },
-        },
-        {
-          name: FREQAI_MODEL,
-          version: '1',
-          current_stage: 'Production',
-          files: trained,
-          tags: {
-            artifact_sha256: manifestDigest(
-              Object.entries(trained).map(([path, bytes]) => ({
-                path,
-                bytes: bytes.length,
-                sha256: sha256(bytes),
-              })),
-            ),
-          },
+          env: { ...process.env, ...realFreqtradeEnvironment(real.exchange.url) },
+          cwd: userData,
+          timeout: 60_000,
         },
       );
     }, 150_000);
@@ -186,7 +140,46 @@ describe.skipIf(!realFreqtradeAvailable())(
       await rm(scratch, { recursive: true, force: true });
     }, 60_000);
 
-    it('downloads the trained model, and Freqtrade loads it from disk and predicts with it without retraining', async () => {
+    it('a train session trains with real FreqAI backtesting and registers the models: FreqAI v1 and strategy v2 (seed tags, freqai_model naming v1, status testing)', async () => {
+      // act
+      const answer = await api('POST', '/strategies/real-freqai-train/start', {
+        body: { strategy: STRATEGY, mode: 'train', stage: 'Production', reason: 'e2e real FreqAI train' },
+      });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+      const runId = String(answer.body.run_id);
+      const done = await sessionWhere(
+        real.cloud,
+        runId,
+        (s) => s.status === 'completed' || s.status === 'failed',
+        'the train run to end',
+        120_000,
+      );
+
+      // assess
+      expect(done.status, done.status_reason ?? '').toBe('completed');
+      expect(done.status_reason).toContain(`registered ${FREQAI_MODEL} v1`);
+      const strategy = (await mlflow.admin.getModelVersion(STRATEGY, '2')) as {
+        model_version: { tags: { key: string; value: string }[] };
+      };
+      const tags = Object.fromEntries(strategy.model_version.tags.map((tag) => [tag.key, tag.value]));
+      expect(tags).toMatchObject({
+        ...STRATEGY_TAGS,
+        freqai_model: `models:/${FREQAI_MODEL}/1`,
+        status: 'testing',
+      });
+      const check = join(scratch, 'registered');
+      await new MlflowArtifactDownloader({ trackingUri: mlflow.url }).download(
+        { name: FREQAI_MODEL, version: '1' },
+        check,
+      );
+      trained = await filesOf(check);
+      const dictionary = JSON.parse(trained['pair_dictionary.json']?.toString('utf8') ?? '{}');
+      expect(Object.keys(dictionary).sort()).toEqual(PAIRS);
+      // The version a dry run starts from, as POST /promote would move it.
+      await mlflow.admin.transitionStage(STRATEGY, '2', 'Production', true);
+    }, 180_000);
+
+    it('a dry-run of the trained version downloads its model, and Freqtrade loads it from disk and predicts with it without training', async () => {
       // act
       const started = await api('POST', '/strategies/real-freqai/start', {
         body: {
@@ -257,6 +250,7 @@ describe.skipIf(!realFreqtradeAvailable())(
 
       // assess: the agent's config is inference-only and names the downloaded folder
       const identifier = `${FREQAI_MODEL}-v1`;
+      expect(Object.keys(trained ?? {}).length, 'the train test registered a model').toBeGreaterThan(0);
       expect(config.freqai).toMatchObject({ enabled: true, identifier, ...FREQAI_INFERENCE_ONLY });
       const modelDir = join(config.user_data_dir, 'models', identifier);
 
