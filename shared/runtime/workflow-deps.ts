@@ -22,8 +22,8 @@ export const TimingsEnvSchema = z.object({
   LAUNCH_TIMEOUT_S: secondsVar(600, 1, 3600),
   STALE_AFTER_S: secondsVar(DEFAULT_STALE_AFTER_S, 1, 86_400),
   STOP_GRACE_S: secondsVar(120, 1, 3600),
-  /** The strategy task definition's StopTimeout: ECS's SIGTERM-to-SIGKILL wait on a stopped task. */
-  TASK_STOP_TIMEOUT_S: secondsVar(120, 1, 120),
+  /** The strategy task definition's StopTimeout (ECS: at most 120 s on Fargate); the local cloud passes its own. */
+  TASK_STOP_TIMEOUT_S: secondsVar(120, 1, 3600),
   HIGH_LOSS_PAUSE: z.coerce.number().positive().default(500),
 });
 

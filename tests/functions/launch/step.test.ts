@@ -7,6 +7,7 @@ import { handoffAlert } from '../../../shared/domain/alerts';
 import { ManualClock } from '../../../shared/domain/clock';
 import { InvalidInputError } from '../../../shared/domain/errors';
 import type { Session } from '../../../shared/domain/session';
+import { timingsFromEnv } from '../../../shared/runtime/workflow-deps';
 import {
   awsAdapters,
   CLUSTER_ARN,
@@ -259,6 +260,12 @@ describe('Handler: launch-step', () => {
       `run ${old.run_id} is still running after its forced stop: it may still place orders`,
     );
     expect((await store.getLock(old.strategy_id))?.active_run_id).toBe(old.run_id);
+  });
+
+  it("takes TASK_STOP_TIMEOUT_S from the environment: a local platform's longer StopTimeout (600 s) starts, a word is refused naming it", () => {
+    expect(timingsFromEnv({ TASK_STOP_TIMEOUT_S: '600' }).taskStopTimeoutS).toBe(600);
+    expect(timingsFromEnv({}).taskStopTimeoutS).toBe(120);
+    expect(() => timingsFromEnv({ TASK_STOP_TIMEOUT_S: 'soon' })).toThrow(/TASK_STOP_TIMEOUT_S/);
   });
 
   it('reads the error message out of the Cause Step Functions hands over', () => {
