@@ -525,6 +525,11 @@ export const simulateFleet = async (options: {
   tallyIndexes();
   // Launch traffic is once per strategy, not per window: the window's counts start after it.
   const sqsAtWindow = { sent: passQueue.sent.length, delivered: passQueue.delivered.length };
+  // The chain runs from the window's start, as it has since the deploy's first minute.
+  if (chain !== undefined) {
+    await chain.lease.write(null, { generation: 0, seq: 0, advancedAtMs: clock.now() });
+    await passQueue.schedule({ generation: 0, seq: 0 }, chain.policy.passEveryS);
+  }
   for (const entry of counts.values()) Object.assign(entry, { requests: 0, units: 0, failed: 0 });
   for (const key of Object.keys(indexUnits)) indexUnits[key] = 0;
   for (const key of Object.keys(heartbeatIndexUnits)) heartbeatIndexUnits[key] = 0;

@@ -321,6 +321,17 @@ const sweepScopes = async (deps: SweepDeps, report: SweepReport) => {
   }
 };
 
+const summaryOf = (report: SweepReport) => ({
+  read: report.read,
+  marked_stale: report.markedStale.length,
+  launch_timed_out: report.launchTimedOut.length,
+  forced_stops: report.forcedStops.length,
+  auto_paused: report.autoPaused.length,
+  locks_released: report.locksReleased.length,
+  corrupt: report.corrupt.length,
+  errors: report.errors.length,
+});
+
 /**
  * One pass. A full one reads every swept status through the status index and backs up the lock release;
  * the others read the suspects through the heartbeat index and the launches and stops in flight.
@@ -394,16 +405,7 @@ export const runSweep = async (deps: SweepDeps, options: { full?: boolean } = {}
     }
   }
   emitFleetMetrics(deps.metrics, fleet, report);
-  deps.logger.info(full ? 'sweep done' : 'suspect pass done', {
-    read: report.read,
-    marked_stale: report.markedStale.length,
-    launch_timed_out: report.launchTimedOut.length,
-    forced_stops: report.forcedStops.length,
-    auto_paused: report.autoPaused.length,
-    locks_released: report.locksReleased.length,
-    corrupt: report.corrupt.length,
-    errors: report.errors.length,
-  });
+  deps.logger.info(full ? 'sweep done' : 'suspect pass done', summaryOf(report));
   return report;
 };
 
@@ -487,17 +489,6 @@ export const runScheduledSweep = async (
   if (chainError !== undefined) sweep.errors.push({ run_id: '(chain)', error: chainError });
   return { chain, sweep };
 };
-
-const summaryOf = (report: SweepReport) => ({
-  read: report.read,
-  marked_stale: report.markedStale.length,
-  launch_timed_out: report.launchTimedOut.length,
-  forced_stops: report.forcedStops.length,
-  auto_paused: report.autoPaused.length,
-  locks_released: report.locksReleased.length,
-  corrupt: report.corrupt.length,
-  errors: report.errors.length,
-});
 
 /** The chain's queue delivers SQS events (batch size 1); the schedule delivers anything else. */
 const SqsEventSchema = z.object({
