@@ -391,7 +391,7 @@ const CASES: Case[] = [
   {
     role: 'ReadStrategiesRole',
     action: 'dynamodb:Query',
-    resource: `${SESSIONS}/index/status-created_at-index`,
+    resource: `${SESSIONS}/index/status-created_at-lean-index`,
     what: 'sessions by status',
     expected: 'allowed',
   },
@@ -513,8 +513,15 @@ const CASES: Case[] = [
   {
     role: 'PromoteStrategyRole',
     action: 'dynamodb:Query',
-    resource: `${SESSIONS}/index/status-created_at-index`,
+    resource: `${SESSIONS}/index/status-created_at-lean-index`,
     what: 'read backtest records',
+    expected: 'allowed',
+  },
+  {
+    role: 'PromoteStrategyRole',
+    action: 'dynamodb:BatchGetItem',
+    resource: SESSIONS,
+    what: 'read the listed backtest records by key',
     expected: 'allowed',
   },
   {
@@ -600,8 +607,15 @@ const CASES: Case[] = [
   {
     role: 'SweepRole',
     action: 'dynamodb:Query',
-    resource: `${SESSIONS}/index/status-created_at-index`,
+    resource: `${SESSIONS}/index/status-created_at-lean-index`,
     what: 'sessions by status',
+    expected: 'allowed',
+  },
+  {
+    role: 'SweepRole',
+    action: 'dynamodb:BatchGetItem',
+    resource: SESSIONS,
+    what: 'read the listed sessions by key',
     expected: 'allowed',
   },
   {
@@ -741,6 +755,20 @@ const CASES: Case[] = [
     action: 'dynamodb:UpdateItem',
     resource: BUDGETS,
     what: "set an account's budget",
+    expected: 'allowed',
+  },
+  {
+    role: 'TradingScopesRole',
+    action: 'dynamodb:Query',
+    resource: `${SESSIONS}/index/status-created_at-lean-index`,
+    what: 'sessions in a scope by status',
+    expected: 'allowed',
+  },
+  {
+    role: 'TradingScopesRole',
+    action: 'dynamodb:BatchGetItem',
+    resource: SESSIONS,
+    what: 'read the listed sessions by key',
     expected: 'allowed',
   },
   {

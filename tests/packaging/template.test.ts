@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STATUS_INDEX } from '../../shared/adapters/dynamodb/session-store';
 import {
   packagedTemplate,
   packagedTemplateFile,
@@ -49,9 +50,7 @@ describe('Packaging: CloudFormation template', () => {
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
     });
     const indexes = (table.GlobalSecondaryIndexes as { IndexName: string }[]).map((index) => index.IndexName);
-    expect(indexes).toEqual(
-      expect.arrayContaining(['status-created_at-lean-index', 'trace_id-index', 'strategy-lock-index']),
-    );
+    expect(indexes).toEqual(expect.arrayContaining([STATUS_INDEX, 'trace_id-index', 'strategy-lock-index']));
   });
 
   it('defines the metrics table keyed by run_id and recorded_at', () => {
@@ -106,7 +105,7 @@ describe('Packaging: CloudFormation template', () => {
     expect(actionsOf(sweep)).toContain('dynamodb:Query');
     expect(actionsOf(sweep)).not.toContain('dynamodb:Scan');
     const query = statementsOf(sweep).find((statement) => statement.Action.includes('dynamodb:Query'));
-    expect(JSON.stringify(query?.Resource)).toContain('/index/status-created_at-index');
+    expect(JSON.stringify(query?.Resource)).toContain(`/index/${STATUS_INDEX}"`);
   });
 
   it('scopes the workflow roles to our table, topic, cluster and state machine', () => {
