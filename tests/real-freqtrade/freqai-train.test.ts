@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FREQAI_INFERENCE_ONLY, hashFolder } from '../../container/agent/config/freqai-model';
 import { MlflowArtifactDownloader } from '../../container/agent/config/model-artifacts';
 import { REPO_ROOT } from '../../local/cloud/cloud';
-import { REAL_FREQTRADE_CMD, realFreqtradeEnvironment } from '../../local/exchange/index';
+import { REAL_FREQTRADE_CMD, realFreqtradeEnvironment, startLocalExchange } from '../../local/exchange/index';
 import { apiOf, eventually, sessionWhere } from '../e2e/support';
 import { mlflowInstalled, startTestMlflow, type TestMlflow } from '../support/mlflow-server';
 import { type RealCloud, realFreqtradeAvailable, startRealCloud } from './support';
@@ -59,6 +59,24 @@ const filesOf = async (dir: string): Promise<Record<string, Buffer>> => {
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
+/**
+ * Three days of 1m candles into `<userData>/data/binance` (the backtest day, the training day before it and the
+ * startup candles), by `freqtrade download-data` as an operator seeds a data folder, from a local exchange of
+ * the seed the cloud's exchange has.
+ */
+const downloadCandles = async (userData: string): Promise<void> => {
+  const exchange = await startLocalExchange({ seed: 7 });
+  try {
+    await run(
+      REAL_FREQTRADE_CMD,
+      ['download-data', '--config', BASE_CONFIG, '--userdir', userData, '--days', '3', '-t', '1m'],
+      { env: { ...process.env, ...realFreqtradeEnvironment(exchange.url) }, cwd: userData, timeout: 60_000 },
+    );
+  } finally {
+    await exchange.close();
+  }
+};
+
 /** seed §4 tags of the strategy version a train run starts from. */
 const STRATEGY_TAGS = {
   strategy_name: STRATEGY,
@@ -104,7 +122,8 @@ describe.skipIf(!realFreqtradeAvailable() || !mlflowInstalled())(
         join(configs, CONFIG_FILE),
         JSON.stringify({ ...(await baseConfig()), timerange: TIMERANGE }),
       );
-      mlflow = await startTestMlflow();
+      // The candles come from an exchange of the same seed as the cloud's, while MLflow boots (seconds).
+      [mlflow] = await Promise.all([startTestMlflow(), downloadCandles(userData)]);
       await mlflow.admin.createRegisteredModel(STRATEGY);
       const version = await mlflow.admin.createModelVersion(STRATEGY, {
         source: `s3://tradai-demo/${STRATEGY}/1`,
@@ -123,16 +142,6 @@ describe.skipIf(!realFreqtradeAvailable() || !mlflowInstalled())(
         },
       });
       api = apiOf(real.cloud);
-      // Three days of 1m candles: the backtest day and the training day before it, with the startup candles.
-      await run(
-        REAL_FREQTRADE_CMD,
-        ['download-data', '--config', BASE_CONFIG, '--userdir', userData, '--days', '3', '-t', '1m'],
-        {
-          env: { ...process.env, ...realFreqtradeEnvironment(real.exchange.url) },
-          cwd: userData,
-          timeout: 60_000,
-        },
-      );
     }, 150_000);
     afterAll(async () => {
       await real?.close();
