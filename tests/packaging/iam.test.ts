@@ -49,6 +49,8 @@ const ALERTS = table(`tradai-alerts-${STAGE}`);
 const BUDGETS = table(`tradai-account-budgets-${STAGE}`);
 const secret = (name: string) => `arn:aws:secretsmanager:${at}:secret:${name}-AbCdEf`;
 const RUN = 'run-2026-12-01-a1b2c3';
+/** The sweep's pass chain (SweepPassQueue). */
+const SWEEP_PASSES = `arn:aws:sqs:${at}:tradai-${STAGE}-sweep-passes`;
 const LEASE = `lease#${'a'.repeat(32)}#BTC/USDT`;
 
 /** The attribute sets of the agent's own writes (shared/adapters/dynamodb/session-store.ts). */
@@ -620,6 +622,27 @@ const CASES: Case[] = [
   },
   {
     role: 'SweepRole',
+    action: 'sqs:SendMessage',
+    resource: SWEEP_PASSES,
+    what: 'send the next link of the pass chain',
+    expected: 'allowed',
+  },
+  {
+    role: 'SweepRole',
+    action: 'sqs:ReceiveMessage',
+    resource: SWEEP_PASSES,
+    what: 'receive the pass chain (its event source mapping)',
+    expected: 'allowed',
+  },
+  {
+    role: 'SweepRole',
+    action: 'sqs:SendMessage',
+    resource: `arn:aws:sqs:${at}:tradai-${STAGE}-other-queue`,
+    what: 'send to a queue not its own',
+    expected: 'denied',
+  },
+  {
+    role: 'SweepRole',
     action: 'dynamodb:Scan',
     resource: SESSIONS,
     what: 'scan sessions',
@@ -939,6 +962,9 @@ const PLATFORM_GRANTS: Record<string, string> = {
   'ec2:AssignPrivateIpAddresses': "Lambda attaches a VPC function's network interfaces",
   'ec2:UnassignPrivateIpAddresses': "Lambda attaches a VPC function's network interfaces",
   'sqs:SendMessage': 'Lambda sends failed events to the DLQ / on-failure destination',
+  'sqs:ReceiveMessage': 'SQS event source mapping polls with the function role',
+  'sqs:DeleteMessage': 'SQS event source mapping polls with the function role',
+  'sqs:GetQueueAttributes': 'SQS event source mapping polls with the function role',
   'dynamodb:DescribeStream': 'stream event source mapping polls with the function role',
   'dynamodb:GetRecords': 'stream event source mapping polls with the function role',
   'dynamodb:GetShardIterator': 'stream event source mapping polls with the function role',
