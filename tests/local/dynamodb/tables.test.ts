@@ -10,6 +10,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalDynamo, startLocalDynamo } from '../../../local/dynamodb';
+import type { TableResource } from '../../../local/serverless/config';
+import { createTableFromResource, TableOutOfDateError } from '../../../local/serverless/tables';
 import { clientFor, createTable } from './helpers';
 
 describe('LocalDynamo: tables', () => {
@@ -114,5 +116,36 @@ describe('LocalDynamo: tables', () => {
     expect(ttl.TimeToLiveDescription?.TimeToLiveStatus).toBe('DISABLED');
     expect(dynamo.streams.streamArn('recreated')).toBeUndefined();
     expect(dynamo.streams.read('recreated')).toEqual([]);
+  });
+
+  it('refuses a table kept from an earlier run that lacks an index serverless.yml now declares, naming it (the first Query of the index failed at run time instead)', async () => {
+    // prepare: the table as an earlier serverless.yml declared it, then the same table with a new index
+    const index = (name: string, attribute: string) => ({
+      IndexName: name,
+      KeySchema: [{ AttributeName: attribute, KeyType: 'HASH' as const }],
+      Projection: { ProjectionType: 'KEYS_ONLY' as const },
+    });
+    const earlier: TableResource['Properties'] = {
+      TableName: 'kept-from-earlier',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'a', AttributeType: 'S' },
+        { AttributeName: 'b', AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [index('by-a-index', 'a')],
+    };
+    const now = { ...earlier, GlobalSecondaryIndexes: [index('by-a-index', 'a'), index('by-b-index', 'b')] };
+    await createTableFromResource(client, earlier);
+
+    // act
+    const again = await createTableFromResource(client, earlier);
+    const refused = await createTableFromResource(client, now).catch((error: unknown) => error);
+
+    // assess
+    expect(again).toEqual({ table: 'kept-from-earlier', created: false });
+    expect(refused).toBeInstanceOf(TableOutOfDateError);
+    expect((refused as TableOutOfDateError).missingIndexes).toEqual(['by-b-index']);
+    expect((refused as Error).message).toMatch(/kept-from-earlier exists without by-b-index.*new data dir/);
   });
 });
