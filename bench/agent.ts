@@ -1,8 +1,10 @@
 /**
  * Container agent benchmark.
- * 1. Footprint: the bundled agent (what the image runs, with the image's NODE_OPTIONS) at default intervals
- *    (15 s heartbeat, 5 s risk and control polls) supervising the Freqtrade simulator, against the embedded DynamoDB; the agent process's
- *    RSS and CPU (its Freqtrade child excluded) sampled from /proc over `durationS`.
+ * 1. Footprint: the bundled agent (what the image runs, with the image's node flags) at default intervals
+ *    (15 s heartbeat, 5 s risk and control polls) supervising the Freqtrade simulator, against the embedded
+ *    DynamoDB; the agent process's RSS and CPU (its Freqtrade child excluded) sampled from /proc over
+ *    `durationS`. Twice: with the registry read over HTTP from an MLflow REST server, as in AWS (the global
+ *    fetch's WebAssembly parser is a large part of the agent's memory), and from a registry file.
  * 2. Breach → /pause latency over `runs` drawdowns: from the moment the simulator's equity falls past the
  *    limit to the moment Freqtrade is paused, with the default 5 s risk poll. Goal: p99 ≤ poll + 0.5 s.
  * 3. Failed /pause → process stopped (fail-closed, issue 8 finding 3) over `runs` breaches of a spawned
@@ -17,7 +19,9 @@ import { runAgent } from '../container/agent/agent';
 import { type HttpFetch, nodeHttpFetch } from '../container/agent/http';
 import { createLogger, Redactor } from '../container/agent/logger';
 import { bundleAgent } from '../container/build';
-import { startFixture } from '../tests/container/support/fixture';
+import { imageNodeFlags } from '../container/image-flags';
+import { SIM_STRATEGY_TAGS, startFixture } from '../tests/container/support/fixture';
+import { startFakeMlflow } from '../tests/container/support/mlflow-server';
 import { attachTo, startSim } from '../tests/container/support/sim';
 
 export const GOALS = {
@@ -26,17 +30,6 @@ export const GOALS = {
   pause_latency_margin_s: 0.5,
   failed_pause_to_process_stopped_s: 2,
 } as const;
-
-/**
- * The flags container/Dockerfile sets in NODE_OPTIONS, read from it so the bench runs what the image runs
- * (a copy here had left out --enable-source-maps, which costs the agent ~7 MB of RSS).
- */
-export const imageNodeFlags = async (): Promise<string[]> => {
-  const dockerfile = await readFile(join(import.meta.dirname, '..', 'container', 'Dockerfile'), 'utf8');
-  const options = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1];
-  if (options === undefined) throw new Error('container/Dockerfile sets no NODE_OPTIONS');
-  return options.split(/\s+/).filter((flag) => flag.length > 0);
-};
 
 const TICKS_PER_S = 100;
 
@@ -48,7 +41,9 @@ const procSample = async (pid: number) => {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
   const rssMb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  return { cpuS, rssMb };
+  // VmHWM: the process's peak since it started, start-up included (what a memory limit must hold).
+  const lifetimePeakMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return { cpuS, rssMb, lifetimePeakMb };
 };
 
 const percentile = (values: number[], p: number) => {
@@ -59,15 +54,25 @@ const percentile = (values: number[], p: number) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const footprint = async (durationS: number, flags?: readonly string[]) => {
+/** Where the agent reads its strategy's registry: MLflow's REST API over HTTP (as in AWS) or a file. */
+type Registry = 'mlflow-http' | 'file';
+
+const footprint = async (durationS: number, registry: Registry, flags?: readonly string[]) => {
   const nodeFlags = flags ?? (await imageNodeFlags());
   const fx = await startFixture();
+  const mlflow =
+    registry === 'mlflow-http'
+      ? await startFakeMlflow([
+          { name: 'SimStrategy', version: '1', current_stage: 'Production', tags: SIM_STRATEGY_TAGS },
+        ])
+      : undefined;
   const dir = await mkdtemp(join(tmpdir(), 'tradai-bench-agent-'));
   try {
     const bundle = await bundleAgent(join(dir, 'agent'));
     const { env } = await fx.session();
     const defaults = {
       ...env,
+      ...(mlflow === undefined ? {} : { MLFLOW_TRACKING_URI: mlflow.url }),
       HEARTBEAT_INTERVAL_S: '15',
       RISK_POLL_INTERVAL_S: '5',
       CONTROL_POLL_INTERVAL_S: '5',
@@ -96,16 +101,21 @@ const footprint = async (durationS: number, flags?: readonly string[]) => {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('close', resolve));
     const cpuPct = ((end.cpuS - start.cpuS) / wallS) * 100;
+    if (mlflow !== undefined && mlflow.requests.length === 0)
+      throw new Error('the agent never read the MLflow registry: the footprint would leave out its fetch');
     return {
       window_s: Math.round(wallS),
+      registry,
       node_flags: nodeFlags.join(' '),
       rss_mb_median: Math.round((percentile(rss, 50) ?? 0) * 10) / 10,
       rss_mb_peak: Math.round(peakRss * 10) / 10,
+      rss_mb_lifetime_peak: Math.round(end.lifetimePeakMb * 10) / 10,
       cpu_pct_of_core: Math.round(cpuPct * 100) / 100,
       meets_rss_goal: peakRss <= GOALS.rss_mb,
       meets_cpu_goal: cpuPct <= GOALS.cpu_pct_of_core,
     };
   } finally {
+    await mlflow?.close();
     await fx.close();
     await rm(dir, { recursive: true, force: true });
   }
@@ -235,13 +245,15 @@ export async function runAgentBench(options: {
   durationS: number;
   runs: number;
 }): Promise<Record<string, unknown>> {
-  const footprintResult = await footprint(options.durationS);
+  const footprintResult = await footprint(options.durationS, 'mlflow-http');
+  const fileRegistryFootprint = await footprint(options.durationS, 'file');
   const latency = await pauseLatency(options.runs, 5);
   // Each run spawns a simulator process: a tenth of the pause runs, at least 3, keeps the bench short.
   const processStop = await failedPauseToProcessStop(Math.max(3, Math.ceil(options.runs / 10)));
   return {
     goals: GOALS,
     footprint: footprintResult,
+    footprint_file_registry: fileRegistryFootprint,
     breach_to_pause: latency,
     failed_pause_to_process_stopped: processStop,
   };
