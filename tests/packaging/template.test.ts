@@ -123,6 +123,24 @@ describe('Packaging: CloudFormation template', () => {
     expect(machine).toContain('LaunchStepLambdaFunction');
   });
 
+  it('runs each suspects pass from the sweep pass queue, one link per invocation, with no reserved concurrency to throttle a link behind the full pass', () => {
+    const mapping = resource('SweepEventSourceMappingSQSSweepPassQueue');
+    const queue = resource('SweepPassQueue');
+    const sweep = resource('SweepLambdaFunction');
+
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['SweepPassQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['SweepLambdaFunction', 'Arn'] },
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(Number(sweep.Properties.Timeout));
+    expect(sweep.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(JSON.stringify(sweep.Properties.Environment)).toContain(
+      '"SWEEP_PASS_QUEUE_URL":{"Ref":"SweepPassQueue"}',
+    );
+  });
+
   it('runs the health sweep every minute', () => {
     // prepare
     const schedules = byType(template, 'AWS::Events::Rule').filter(
@@ -136,10 +154,10 @@ describe('Packaging: CloudFormation template', () => {
 
   it('feeds the stream processor with partial batch failures, bisection, bounded retries and a DLQ', () => {
     // prepare
-    const [mapping] = byType(template, 'AWS::Lambda::EventSourceMapping').map(([, value]) => value);
+    const mapping = resource('SessionEventsEventSourceMappingDynamodbWorkflowStateTable');
 
     // assess
-    expect(mapping?.Properties).toMatchObject({
+    expect(mapping.Properties).toMatchObject({
       EventSourceArn: { 'Fn::GetAtt': ['WorkflowStateTable', 'StreamArn'] },
       FunctionName: { 'Fn::GetAtt': ['SessionEventsLambdaFunction', 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
