@@ -100,6 +100,8 @@ export class LocalPassQueue implements PassScheduler {
   }
 
   #later(message: Omit<Pending, 'dueAtMs'>, seconds: number) {
+    // No retry once closed (the cloud shut down under a consumer): no timer may hold the process.
+    if (this.#closed) return;
     const pending = { ...message, dueAtMs: this.#clock.now() + Math.max(0, seconds) * 1000 };
     this.#pending.push(pending);
     if (this.#options.timers === false) return;
