@@ -400,8 +400,14 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
         });
       } else if (event.kind === 'sqs') {
         if (event.queue !== 'SweepPassQueue') throw new Error(`no local queue for ${event.queue}`);
-        // The event source mapping: one message per event (batch size 1 in serverless.yml).
-        passQueue.consume((sqsEvent) => invoke(fn.name, sqsEvent));
+        // The event source mapping: one message per event (batch size 1 in serverless.yml). A failed link
+        // comes back after the visibility timeout, as in AWS; the console says it failed.
+        passQueue.consume((sqsEvent) =>
+          invoke(fn.name, sqsEvent).catch((error: unknown) => {
+            if (!closing) print(`sqs: ${fn.name} failed on a pass link: ${String(error)}`);
+            throw error;
+          }),
+        );
       } else {
         eventBridgeTargets.push({
           fn,
