@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -18,6 +19,10 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/**/*.test.ts'],
           exclude: ['tests/e2e/**', 'tests/real-freqtrade/**', 'tests/browser/**'],
+          // Vitest's default is one worker fewer than the cores: one file at a time on a 2-core runner. Most of
+          // these files spend their time waiting on another process (moto, MLflow, dynalite's gateway, a
+          // spawned agent or CLI), so a second file in parallel uses the core the first leaves idle.
+          maxWorkers: Math.max(2, availableParallelism() - 1),
         },
       },
       {
