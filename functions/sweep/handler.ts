@@ -150,6 +150,7 @@ export const policyOf = (timings: WorkflowTimings): SweepPolicy => ({
   staleAfterS: timings.staleAfterS,
   launchLimitS: timings.launchTimeoutS + LAUNCH_SWEEP_MARGIN_S,
   stopGraceS: timings.stopGraceS,
+  taskStopTimeoutS: timings.taskStopTimeoutS,
   highLossPause: timings.highLossPause,
 });
 

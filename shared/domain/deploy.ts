@@ -70,6 +70,20 @@ export const predecessorWaitPolicyOf = (timings: {
   forcedGoneMs: (timings.taskStopTimeoutS + FORCED_STOP_MARGIN_S) * 1000,
 });
 
+/**
+ * How long a handoff's successor waits for its predecessor, from the handoff's request: the agent's own
+ * stop (the grace plus wait_flat) by `stopByMs`, then the container gone after a forced stop by `goneByMs`.
+ * The launch step decides on it and the sweep's launch limit includes it: the two must never disagree,
+ * or the sweep fails a successor whose old container the platform is still about to kill.
+ */
+export const predecessorDeadlinesOf = (
+  policy: PredecessorWaitPolicy,
+  waitFlatS: number,
+): { stopByMs: number; goneByMs: number } => {
+  const stopByMs = policy.graceMs + waitFlatS * 1000;
+  return { stopByMs, goneByMs: stopByMs + policy.forcedGoneMs };
+};
+
 export type PredecessorWait =
   /** Both over and gone: the successor's container may start. */
   | { type: 'gone' }
@@ -94,16 +108,16 @@ export const decidePredecessorWait = (input: {
   const { predecessor, containerGone, elapsedMs, forced, policy } = input;
   const over = predecessor === undefined || isTerminal(predecessor.status);
   if (over && containerGone) return { type: 'gone' };
-  const graceMs = policy.graceMs + input.waitFlatS * 1000;
-  if (!forced && elapsedMs > graceMs)
+  const { stopByMs, goneByMs } = predecessorDeadlinesOf(policy, input.waitFlatS);
+  if (!forced && elapsedMs > stopByMs)
     return {
       type: 'force_stop',
-      reason: `handoff: the previous session did not stop within ${Math.round(graceMs / 1000)} s; its container is stopped`,
+      reason: `handoff: the previous session did not stop within ${Math.round(stopByMs / 1000)} s; its container is stopped`,
     };
-  if (forced && elapsedMs > graceMs + policy.forcedGoneMs)
+  if (forced && elapsedMs > goneByMs)
     return {
       type: 'give_up',
-      reason: `handoff: the previous container is still running ${Math.round((graceMs + policy.forcedGoneMs) / 1000)} s after the stop was asked; the new version is not started next to it`,
+      reason: `handoff: the previous container is still running ${Math.round(goneByMs / 1000)} s after the stop was asked; the new version is not started next to it`,
     };
   return { type: 'wait' };
 };

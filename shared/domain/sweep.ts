@@ -1,3 +1,4 @@
+import { predecessorDeadlinesOf, predecessorWaitPolicyOf } from './deploy';
 import { decideHighLossPause } from './risk';
 import type { Session, SessionStatus } from './session';
 import type { StrategyLock } from './session-store';
@@ -16,6 +17,8 @@ export interface SweepPolicy {
   launchLimitS: number;
   /** A stop the agent has not confirmed after this is forced. */
   stopGraceS: number;
+  /** The task's StopTimeout: a handoff's successor waits this long (and a margin) for a forced predecessor. */
+  taskStopTimeoutS: number;
   /** Platform-wide daily-loss floor (positive amount); below it a running session is auto-paused. */
   highLossPause: number;
 }
@@ -118,21 +121,28 @@ export const decideSweep = (session: Session, nowMs: number, policy: SweepPolicy
     case 'launching':
     case 'pending': {
       const waited = secondsInStatus(session, nowMs);
-      // A handoff's successor launches only once its predecessor has stopped: wait_flat's bound and that stop.
-      const handoffS = session.handoff ? session.handoff.wait_flat_s + policy.stopGraceS : 0;
-      if (waited <= policy.launchLimitS + handoffS) return [];
+      // A handoff's successor launches only once its predecessor is gone: the launch step's own bound on
+      // that wait (forced stop and the platform's kill included), then the launch limit.
+      const handoffS = session.handoff
+        ? predecessorDeadlinesOf(predecessorWaitPolicyOf(policy), session.handoff.wait_flat_s).goneByMs / 1000
+        : 0;
+      const limitS = policy.launchLimitS + handoffS;
+      if (waited <= limitS) return [];
       return [
         {
           type: 'fail_launch',
           from: session.status,
-          reason: `launch timed out: ${session.status} for ${Math.round(waited)} s without a first heartbeat (limit ${policy.launchLimitS} s)`,
+          reason: `launch timed out: ${session.status} for ${Math.round(waited)} s without a first heartbeat (limit ${Math.round(limitS)} s)`,
         },
       ];
     }
     case 'stopping': {
       // A handed-off session waits, bounded, for its trades to close (wait_flat) before its stop begins.
-      const waitFlatS = session.handoff?.wait_flat_s ?? 0;
-      if (secondsInStatus(session, nowMs) <= policy.stopGraceS + waitFlatS) return [];
+      const { stopByMs } = predecessorDeadlinesOf(
+        predecessorWaitPolicyOf(policy),
+        session.handoff?.wait_flat_s ?? 0,
+      );
+      if (secondsInStatus(session, nowMs) * 1000 <= stopByMs) return [];
       return [
         {
           type: 'force_stop',

@@ -53,5 +53,7 @@ describe('Packaging: the promote function reaches a private MLflow; the handoff 
 
     expect(stopTimeout).toBeGreaterThan(0);
     expect(Number(environmentOf('LaunchStepLambdaFunction').TASK_STOP_TIMEOUT_S)).toBe(stopTimeout);
+    // The sweep's launch limit for a handoff includes the same wait: it must not fail a successor before.
+    expect(Number(environmentOf('SweepLambdaFunction').TASK_STOP_TIMEOUT_S)).toBe(stopTimeout);
   });
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { policyOf } from '../../../functions/sweep/handler';
+import { decidePredecessorWait, predecessorWaitPolicyOf } from '../../../shared/domain/deploy';
 import { buildSession, NewSessionSchema, type Session } from '../../../shared/domain/session';
 import type { StrategyLock } from '../../../shared/domain/session-store';
 import { decideLockBackstop, decideSweep, type SweepPolicy } from '../../../shared/domain/sweep';
@@ -6,7 +8,13 @@ import { LIMITS } from '../../adapters/support/workflow-fixtures';
 
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
 const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
-const policy: SweepPolicy = { staleAfterS: 180, launchLimitS: 120, stopGraceS: 60, highLossPause: 500 };
+const policy: SweepPolicy = {
+  staleAfterS: 180,
+  launchLimitS: 120,
+  stopGraceS: 60,
+  taskStopTimeoutS: 120,
+  highLossPause: 500,
+};
 
 const sessionOf = (overrides: Partial<Session>): Session => ({
   ...buildSession(
@@ -96,6 +104,58 @@ describe('Domain: decideSweep', () => {
     expect(launch[0]).toMatchObject({ type: 'fail_launch', from: 'launching' });
     expect(launch[0]?.type === 'fail_launch' && launch[0].reason).toContain('launching for 130 s');
   });
+});
+
+describe('Domain: decideSweep on a handoff successor', () => {
+  // Fargate as deployed: StopTimeout 120 s; a short launch timeout makes the forced stop's share visible.
+  const timings = {
+    launchTimeoutS: 60,
+    staleAfterS: 180,
+    stopGraceS: 120,
+    taskStopTimeoutS: 120,
+    highLossPause: 500,
+  };
+
+  it.each([0, 300])(
+    "does not fail a successor (wait_flat %i s) the launch step still legitimately waits for: the forced predecessor's kill, then the heartbeat",
+    (waitFlatS) => {
+      const stepWaits = (elapsedS: number) =>
+        decidePredecessorWait({
+          predecessor: { status: 'stopping', container: null },
+          containerGone: false,
+          elapsedMs: elapsedS * 1000,
+          forced: true,
+          waitFlatS,
+          policy: predecessorWaitPolicyOf(timings),
+        }).type === 'wait';
+      let lastWaitedS = 0;
+      while (stepWaits(lastWaitedS + 1)) lastWaitedS += 1;
+      // The old container reported gone at the step's last look, then the launch timeout for the heartbeat.
+      const legitimateS = lastWaitedS + timings.launchTimeoutS;
+      const successor = sessionOf({
+        status: 'launching',
+        status_changed_at: ago(legitimateS),
+        handoff: {
+          kind: 'deploy',
+          mode: 'carry_positions',
+          wait_flat_s: waitFlatS,
+          phase: 'retiring',
+          from_run_id: 'live-pascal-old',
+          to_run_id: 'live-pascal-20260302100000-abc',
+          rollback_of: null,
+          requested_at: ago(legitimateS),
+          reason: null,
+        },
+      });
+
+      expect(decideSweep(successor, NOW, policyOf(timings))).toEqual([]);
+      // Still bounded: well past both, the sweep fails it.
+      const later = { ...successor, status_changed_at: ago(legitimateS + 3_600) };
+      expect(decideSweep(later, NOW, policyOf(timings)).map((action) => action.type)).toEqual([
+        'fail_launch',
+      ]);
+    },
+  );
 });
 
 describe('Domain: decideLockBackstop', () => {
