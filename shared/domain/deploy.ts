@@ -138,7 +138,7 @@ export type LaunchFailureDecision =
 
 /**
  * A successor that failed to come up is rolled back to its predecessor's version, unless it was itself a
- * rollback (no loops) or the predecessor is not gone (it may still trade: nothing starts beside it).
+ * rollback (no loops) or the predecessor is not over (it may still trade: nothing starts beside it).
  * The rollback supersedes the failed run; its claim takes the leases from the failed run if that one's
  * agent claimed, else from the predecessor (DynamoSessionStore's handoff chain).
  */
@@ -156,7 +156,10 @@ export const decideLaunchFailure = (input: {
   if (failed.desired_state === 'stopped')
     return { type: 'no_rollback', why: 'the operator stopped it during the handoff' };
   if (predecessor === undefined) return { type: 'no_rollback', why: 'the previous session is gone' };
-  if (!isTerminal(predecessor.status) || handoff.phase === 'requested' || handoff.phase === 'retiring')
+  // Over is handed off in effect, whatever phase the failed run's record reached (its agent writes the end
+  // only after Freqtrade stopped): nothing rolled back would leave the strategy with no session at all.
+  // The lock then is still the predecessor's (never passed); the rollback's launch waits for its container.
+  if (!isTerminal(predecessor.status))
     return { type: 'no_rollback', why: 'the previous session was not handed off: it still runs' };
   if (lockHolder !== failed.run_id && lockHolder !== predecessor.run_id)
     return { type: 'no_rollback', why: `the strategy lock is held by ${lockHolder ?? 'nobody'}` };

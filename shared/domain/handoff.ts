@@ -33,8 +33,9 @@ export const HandoffPhaseSchema = z.enum(HANDOFF_PHASES);
 export type HandoffPhase = z.infer<typeof HandoffPhaseSchema>;
 
 export const HANDOFF_TRANSITIONS: Readonly<Record<HandoffPhase, readonly HandoffPhase[]>> = {
-  requested: ['retiring', 'failed'],
-  retiring: ['predecessor_gone', 'failed'],
+  // A successor that fails before its record says predecessor_gone, its predecessor already over, rolls back.
+  requested: ['retiring', 'rolled_back', 'failed'],
+  retiring: ['predecessor_gone', 'rolled_back', 'failed'],
   predecessor_gone: ['live', 'rolled_back', 'failed'],
   live: [],
   rolled_back: [],

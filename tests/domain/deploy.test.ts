@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { handoffAlert } from '../../shared/domain/alerts';
 import {
   decideHandoffStart,
   decideLaunchFailure,
@@ -14,6 +15,7 @@ import {
   type Handoff,
 } from '../../shared/domain/handoff';
 import { buildSession, NewSessionSchema, type Session } from '../../shared/domain/session';
+import { classifySessionChange } from '../../shared/domain/stream';
 
 const NOW = Date.parse('2026-01-01T00:00:00.000Z');
 
@@ -170,6 +172,39 @@ describe('Deploy: a successor that did not come up', () => {
       'no_rollback',
     );
   });
+
+  it.each(['requested', 'retiring'] as const)(
+    'rolls back a successor that failed with its handoff still %s but the predecessor already stopped (it was handed off in effect: no rollback left the strategy with no session), taking the lock from the predecessor, which still holds it, and pages one CRITICAL naming the rollback',
+    (phase) => {
+      const early = { ...failed, handoff: handoffOf({ phase }) };
+
+      const decision = decideLaunchFailure({ failed: early, predecessor, lockHolder: 'live-s-old' });
+
+      expect(decision).toMatchObject({
+        type: 'rollback',
+        supersedes: 'live-s-new',
+        lockHolder: 'live-s-old',
+      });
+      // The lock was never passed: a holder that is neither of the two still refuses.
+      expect(decideLaunchFailure({ failed: early, predecessor, lockHolder: 'live-s-other' }).type).toBe(
+        'no_rollback',
+      );
+      // The compensation records rolled_back from this phase: the table allows it, and it pages once.
+      expect(canAdvanceHandoff(phase, 'rolled_back')).toBe(true);
+      const rolledBack = {
+        ...early,
+        superseded_by: 'live-s-back',
+        handoff: handoffOf({ phase: 'rolled_back' }),
+      };
+      const outcomes = classifySessionChange(early, rolledBack).filter(
+        (effect) => effect.type === 'handoff_outcome',
+      );
+      expect(outcomes).toEqual([{ type: 'handoff_outcome', phase: 'rolled_back' }]);
+      const page = handoffAlert(rolledBack, NOW);
+      expect(page).toMatchObject({ severity: 'CRITICAL', kind: 'handoff.rolled_back' });
+      expect(page?.subject).toContain('rolled back to run live-s-back');
+    },
+  );
 
   it('measures the zero-container window from the predecessor stopped to the successor trading', () => {
     const old = sessionOf({ status: 'stopped', status_changed_at: '2026-01-01T00:00:10.000Z' });

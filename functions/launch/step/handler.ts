@@ -50,6 +50,32 @@ const advanceHandoff = async (
 const predecessorOf = async (store: SessionStore, session: Session): Promise<Session | undefined> =>
   session.supersedes === null || session.supersedes === undefined ? undefined : store.get(session.supersedes);
 
+/**
+ * The runs whose containers must be gone before this one starts: its predecessor and, for a rollback, the
+ * run the failed successor was to replace (that one may have failed before it saw that container gone).
+ */
+const runsToOutlive = async (
+  store: SessionStore,
+  session: Session,
+  predecessor: Session | undefined,
+): Promise<Session[]> => {
+  if (predecessor === undefined) return [];
+  if (session.handoff?.kind !== 'rollback') return [predecessor];
+  const replaced = await predecessorOf(store, predecessor);
+  return replaced === undefined ? [predecessor] : [predecessor, replaced];
+};
+
+const firstContainerUp = async (
+  platform: ContainerPlatform,
+  runs: readonly Session[],
+): Promise<Session | undefined> => {
+  for (const run of runs) {
+    const container = run.container ?? null;
+    if (container !== null && !(await platform.containerGone(container))) return run;
+  }
+  return undefined;
+};
+
 export interface LaunchStepDeps {
   store: SessionStore;
   platform: ContainerPlatform;
@@ -155,8 +181,9 @@ export const runLaunchStep = async (
     case 'checkPredecessor': {
       const session = await requireLaunching(store, event.run_id);
       const predecessor = await predecessorOf(store, session);
-      const container = predecessor?.container ?? null;
-      const containerGone = container === null || (await platform.containerGone(container));
+      const stillUp = await firstContainerUp(platform, await runsToOutlive(store, session, predecessor));
+      const container = stillUp?.container ?? null;
+      const containerGone = stillUp === undefined;
       const requestedAt = Date.parse(session.handoff?.requested_at ?? session.created_at);
       const decision = decidePredecessorWait({
         predecessor,
@@ -203,12 +230,11 @@ export const runLaunchStep = async (
         case 'give_up': {
           // Recorded before the abort: the compensation's failed handoff then pages naming the run left running.
           const handoff = session.handoff ?? null;
-          if (handoff !== null && predecessor !== undefined)
-            await store.update(
-              session.run_id,
-              { handoff: { ...handoff, stuck_run_id: predecessor.run_id } },
-              ['launching'],
-            );
+          const stuck = stillUp ?? predecessor;
+          if (handoff !== null && stuck !== undefined)
+            await store.update(session.run_id, { handoff: { ...handoff, stuck_run_id: stuck.run_id } }, [
+              'launching',
+            ]);
           throw new LaunchAbortedError(decision.reason);
         }
       }

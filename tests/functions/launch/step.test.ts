@@ -262,6 +262,96 @@ describe('Handler: launch-step', () => {
     expect((await store.getLock(old.strategy_id))?.active_run_id).toBe(old.run_id);
   });
 
+  it("rolls back a successor that failed while its handoff was still retiring but its predecessor had stopped, taking the predecessor's lock; the rollback starts only once that predecessor's container is gone", async () => {
+    // prepare: the old run's agent wrote stopped (Freqtrade stopped), its container is still exiting
+    const old = newSessionInput('live');
+    expect((await store.createSession(old)).ok).toBe(true);
+    await store.transition(old.run_id, 'launching');
+    await store.transition(old.run_id, 'running');
+    const oldContainer = {
+      platform: 'ecs',
+      launch_type: 'service',
+      cluster: CLUSTER_ARN,
+      service_arn: `${CLUSTER_ARN}/svc-old-exiting`,
+    } as const;
+    await store.update(old.run_id, { container: oldContainer }, ['running']);
+    const next = newSessionInput('live', { strategy_id: old.strategy_id, run_id: `${old.run_id}-next` });
+    const created = await store.createSuccessor(next, {
+      lockHolder: old.run_id,
+      superseded: [{ run_id: old.run_id, statuses: ['running', 'paused'], supersededBy: null }],
+      handoff: {
+        kind: 'deploy',
+        mode: 'carry_positions',
+        wait_flat_s: 0,
+        phase: 'requested',
+        from_run_id: old.run_id,
+        to_run_id: next.run_id,
+        rollback_of: null,
+        requested_at: new Date(clock.now()).toISOString(),
+        reason: 'v2',
+      },
+    });
+    expect(created.ok, JSON.stringify(created)).toBe(true);
+    await store.transition(next.run_id, 'launching', { from: ['pending'] });
+    let oldGone = false;
+    const starts: string[] = [];
+    const exiting = createHandler({
+      store,
+      platform: {
+        startSession: async () => {
+          throw new Error('not started by these steps');
+        },
+        stopSession: async () => {},
+        containerGone: async (ref) => ref.service_arn !== oldContainer.service_arn || oldGone,
+      },
+      workflow: {
+        start: async (session) => {
+          starts.push(session.run_id);
+          return { executionArn: `arn:aws:states:us-east-1:123456789012:execution:launch:${session.run_id}` };
+        },
+      },
+      clock,
+      logger: silentLogger(),
+      timings: { launchTimeoutS: 600, stopGraceS: 120, taskStopTimeoutS: 120 },
+      randomSuffix: () => 'rb1',
+    });
+    const run = (payload: unknown) => exiting(payload, lambdaContext('launchStep'));
+    await run({ action: 'retirePredecessor', run_id: next.run_id });
+    await store.transition(old.run_id, 'stopped', { from: ['stopping'] });
+
+    // act: the successor's launch fails before its check saw the old container gone
+    await run({
+      action: 'compensate',
+      state: { run_id: next.run_id, error: { Error: 'Lambda.ServiceException', Cause: 'step crashed' } },
+    });
+
+    // assess: rolled back (one CRITICAL page names the rollback), the lock taken from the old run
+    const failed = (await store.get(next.run_id)) as Session;
+    expect(failed.status).toBe('failed');
+    expect(failed.handoff?.phase).toBe('rolled_back');
+    const rollbackId = failed.superseded_by as string;
+    expect(starts).toEqual([rollbackId]);
+    expect(handoffAlert(failed, clock.now())).toMatchObject({
+      severity: 'CRITICAL',
+      kind: 'handoff.rolled_back',
+    });
+    expect((await store.getLock(old.strategy_id))?.active_run_id).toBe(old.run_id);
+
+    // act + assess: the rollback's launch waits for the old container, then takes the lock
+    await run({ action: 'markLaunching', run_id: rollbackId });
+    await run({ action: 'retirePredecessor', run_id: rollbackId });
+    expect(await run({ action: 'checkPredecessor', run_id: rollbackId, forced: false })).toEqual({
+      gone: false,
+      forced: false,
+    });
+    oldGone = true;
+    expect(await run({ action: 'checkPredecessor', run_id: rollbackId, forced: false })).toEqual({
+      gone: true,
+      forced: false,
+    });
+    expect((await store.getLock(old.strategy_id))?.active_run_id).toBe(rollbackId);
+  });
+
   it("takes TASK_STOP_TIMEOUT_S from the environment: a local platform's longer StopTimeout (600 s) starts, a word is refused naming it", () => {
     expect(timingsFromEnv({ TASK_STOP_TIMEOUT_S: '600' }).taskStopTimeoutS).toBe(600);
     expect(timingsFromEnv({}).taskStopTimeoutS).toBe(120);
