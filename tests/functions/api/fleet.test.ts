@@ -4,7 +4,6 @@ import * as z from 'zod';
 import { createHandler } from '../../../functions/api/read-strategies/handler';
 import { FleetViewSchema } from '../../../functions/api/read-strategies/schema';
 import { loadServerlessConfig } from '../../../local/serverless/config';
-import { DynamoAlertHistory } from '../../../shared/adapters/dynamodb/alert-history';
 import { createDocumentClient } from '../../../shared/adapters/dynamodb/client';
 import {
   DynamoFleetReader,
