@@ -226,6 +226,28 @@ describe('Packaging: CloudFormation template', () => {
     expect(alarms.PnLDaily).toMatchObject({ Threshold: -500, ComparisonOperator: 'LessThanThreshold' });
   });
 
+  it("pages when the sweep's pass chain keeps dying (re-seeded in consecutive 5-minute windows: only the minute's full pass then watches the heartbeats, and nothing said so)", () => {
+    // prepare
+    const alarms = byType(template, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+
+    // assess
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'TradAI/LiveTrading',
+        MetricName: 'SweepChainSeeded',
+        Dimensions: [{ Name: 'service', Value: 'tradai-control-plane' }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlertsTopic' }],
+      }),
+    );
+  });
+
   it('defines the ECS cluster and a 1 vCPU / 2 GB task with a health check on 8004 and 30-day logs', () => {
     // prepare
     const task = resource('StrategyTaskDefinition').Properties;
