@@ -15,7 +15,11 @@ export const PricesSchema = z.object({
   lambda: z.object({ request_per_million: perUnit, gb_second: perUnit }),
   step_functions: z.object({ standard_transition_per_thousand: perUnit }),
   sns: z.object({ publish_per_million: perUnit }),
-  cloudwatch: z.object({ custom_metric_per_month: perUnit, log_ingestion_per_gb: perUnit }),
+  cloudwatch: z.object({
+    custom_metric_per_month: perUnit,
+    alarm_per_month: perUnit,
+    log_ingestion_per_gb: perUnit,
+  }),
   secrets_manager: z.object({ api_call_per_ten_thousand: perUnit, secret_per_month: perUnit }),
   sqs: z.object({ request_per_million: perUnit }),
 });
@@ -44,6 +48,8 @@ export interface FleetUsage {
   secretsManagerCalls: number;
   /** Fixed: distinct metric series (name × dimensions) alive all month. */
   customMetrics: number;
+  /** Fixed: standard-resolution metric alarms the stack defines (serverless.yml), whatever the fleet. */
+  alarms: number;
   /** Window-scaled: bytes of EMF and function log lines ingested. */
   logBytes: number;
   /** Fixed: secrets stored (one exchange credential per strategy). */
@@ -199,6 +205,7 @@ export const monthlyCost = (usage: FleetUsage, prices: Prices): FleetCost => {
     ['SNS publishes', (usage.snsPublishes * scale * prices.sns.publish_per_million) / 1e6],
     ['SQS requests', (usage.sqsRequests * scale * prices.sqs.request_per_million) / 1e6],
     ['CloudWatch custom metrics', usage.customMetrics * prices.cloudwatch.custom_metric_per_month],
+    ['CloudWatch alarms', usage.alarms * prices.cloudwatch.alarm_per_month],
     ['CloudWatch log ingestion', ((usage.logBytes * scale) / GB) * prices.cloudwatch.log_ingestion_per_gb],
     [
       'Secrets Manager API calls',

@@ -670,6 +670,9 @@ export const simulateFleet = async (options: {
     sqsRequests: sqs.send_message + sqs.receive_message + sqs.delete_message,
     secretsManagerCalls: secretsManagerCalls + relaunches,
     customMetrics: metricSeries.size,
+    alarms: Object.values(config.resources.Resources).filter(
+      (resource) => resource.Type === 'AWS::CloudWatch::Alarm',
+    ).length,
     logBytes: emfBytes + platformLogBytes,
     secretsStored: options.strategies,
   };

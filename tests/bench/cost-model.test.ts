@@ -24,7 +24,7 @@ const prices: Prices = {
   lambda: { request_per_million: 0.2, gb_second: 0.00001 },
   step_functions: { standard_transition_per_thousand: 0.025 },
   sns: { publish_per_million: 0.5 },
-  cloudwatch: { custom_metric_per_month: 0.3, log_ingestion_per_gb: 0.5 },
+  cloudwatch: { custom_metric_per_month: 0.3, alarm_per_month: 0.1, log_ingestion_per_gb: 0.5 },
   secrets_manager: { api_call_per_ten_thousand: 0.05, secret_per_month: 0.4 },
   sqs: { request_per_million: 0.4 },
 };
@@ -39,6 +39,7 @@ const empty: FleetUsage = {
   sqsRequests: 0,
   secretsManagerCalls: 0,
   customMetrics: 0,
+  alarms: 0,
   logBytes: 0,
   secretsStored: 0,
 };
@@ -167,6 +168,12 @@ describe('monthlyCost', () => {
     ['1 GB of logs', { logBytes: 1024 ** 3 }, 'CloudWatch log ingestion', 0.5],
     ['40,000 transitions', { stepFunctionsTransitions: 40_000 }, 'Step Functions transitions', 1],
     ['2.5M SQS requests at $0.40/M', { sqsRequests: 2_500_000 }, 'SQS requests', 1],
+    [
+      'alarms are per month, not scaled (they were left out)',
+      { windowS: 60, alarms: 10 },
+      'CloudWatch alarms',
+      1,
+    ],
   ];
   it.each(cases)('%s', (_title, usage, line, dollars) => {
     const cost = monthlyCost({ ...empty, ...usage }, prices);
