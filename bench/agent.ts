@@ -3,8 +3,8 @@
  * 1. Footprint: the bundled agent (what the image runs, with the image's node flags) at default intervals
  *    (15 s heartbeat, 5 s risk and control polls) supervising the Freqtrade simulator, against the embedded
  *    DynamoDB; the agent process's RSS and CPU (its Freqtrade child excluded) sampled from /proc over
- *    `durationS`. Twice: with the registry read over HTTP from an MLflow REST server, as in AWS (the global
- *    fetch's WebAssembly parser is a large part of the agent's memory), and from a registry file.
+ *    `durationS`. Twice: with the registry read over HTTP from an MLflow REST server, as in AWS (through
+ *    node:http; the global fetch's WebAssembly parser alone put the agent past the goal), and from a file.
  * 2. Breach → /pause latency over `runs` drawdowns: from the moment the simulator's equity falls past the
  *    limit to the moment Freqtrade is paused, with the default 5 s risk poll. Goal: p99 ≤ poll + 0.5 s.
  * 3. Failed /pause → process stopped (fail-closed, issue 8 finding 3) over `runs` breaches of a spawned
@@ -102,7 +102,7 @@ const footprint = async (durationS: number, registry: Registry, flags?: readonly
     await new Promise((resolve) => child.once('close', resolve));
     const cpuPct = ((end.cpuS - start.cpuS) / wallS) * 100;
     if (mlflow !== undefined && mlflow.requests.length === 0)
-      throw new Error('the agent never read the MLflow registry: the footprint would leave out its fetch');
+      throw new Error('the agent never read the MLflow registry: its MLflow client would be left out');
     return {
       window_s: Math.round(wallS),
       registry,

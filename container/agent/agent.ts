@@ -12,7 +12,7 @@ import { EXIT } from './constants';
 import type { AgentOptions } from './env';
 import type { SpawnFn } from './freqtrade/supervisor';
 import { startHealthServer } from './health-server';
-import type { HttpFetch } from './http';
+import type { HttpFetch, HttpStream } from './http';
 import { type AgentLogger, createLogger, describeError, Redactor } from './logger';
 import { createOneShotRun } from './one-shot-run';
 import type { ResultStore } from './results';
@@ -25,8 +25,8 @@ export type { AgentStatus } from './runtime';
 /** Everything the agent talks to, injectable so tests run it in-process without monkey-patching. */
 export interface AgentDeps {
   clock?: Clock;
-  /** MLflow calls; Freqtrade calls too unless `freqtradeFetch` is given. */
-  fetch?: typeof fetch;
+  /** MLflow calls (default: node:http(s), see http.ts). */
+  mlflowHttp?: HttpStream;
   /** Freqtrade calls (default: node:http, see http.ts). */
   freqtradeFetch?: HttpFetch;
   spawn?: SpawnFn;
@@ -132,7 +132,7 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
     clock,
     logger,
     redactor,
-    fetch: deps.fetch ?? fetch,
+    ...(deps.mlflowHttp === undefined ? {} : { mlflowHttp: deps.mlflowHttp }),
     ...(deps.registry === undefined ? {} : { registry: deps.registry }),
     ...(deps.configSource === undefined ? {} : { configSource: deps.configSource }),
     ...(deps.secrets === undefined ? {} : { secrets: deps.secrets }),
@@ -155,9 +155,7 @@ export const runAgent = async (options: AgentOptions, deps: AgentDeps = {}): Pro
         spawn,
         freqtradeEnv,
         workDir,
-        ...((deps.freqtradeFetch ?? deps.fetch)
-          ? { freqtradeFetch: (deps.freqtradeFetch ?? deps.fetch) as HttpFetch }
-          : {}),
+        ...(deps.freqtradeFetch === undefined ? {} : { freqtradeFetch: deps.freqtradeFetch }),
       })
     : createOneShotRun(options, runtime, booted, {
         store,

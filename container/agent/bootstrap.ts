@@ -17,6 +17,7 @@ import {
   StrategyConfigValidationError,
 } from './errors';
 import { userDataDirFor } from './freqtrade/config-writer';
+import type { HttpStream } from './http';
 import { type AgentLogger, describeError, type Redactor } from './logger';
 import { createSecretSource, type ExchangeCredentials, type SecretSource } from './secrets';
 
@@ -25,7 +26,7 @@ export interface BootstrapDeps {
   clock: Clock;
   logger: AgentLogger;
   redactor: Redactor;
-  fetch: typeof fetch;
+  mlflowHttp?: HttpStream;
   registry?: ModelRegistry;
   /** Where a FreqAI model's artifacts come from (default: the registry's own store). */
   artifacts?: ModelArtifactDownloader;
@@ -161,7 +162,7 @@ export const bootstrap = async (
       deps.registry ??
       createModelRegistry({
         trackingUri: options.mlflow.uri,
-        fetch: deps.fetch,
+        ...(deps.mlflowHttp === undefined ? {} : { http: deps.mlflowHttp }),
         ...(options.mlflow.token === undefined ? {} : { token: options.mlflow.token }),
         ...(options.mlflow.username === undefined ? {} : { username: options.mlflow.username }),
         ...(options.mlflow.password === undefined ? {} : { password: options.mlflow.password }),
@@ -211,7 +212,7 @@ export const bootstrap = async (
       const userDataDir = await userDataDirFor(loaded.config, deps.workDir, process.cwd());
       const mlflow = {
         trackingUri: options.mlflow.uri,
-        fetch: deps.fetch,
+        ...(deps.mlflowHttp === undefined ? {} : { http: deps.mlflowHttp }),
         ...(options.mlflow.token === undefined ? {} : { token: options.mlflow.token }),
         ...(options.mlflow.username === undefined ? {} : { username: options.mlflow.username }),
         ...(options.mlflow.password === undefined ? {} : { password: options.mlflow.password }),

@@ -64,7 +64,7 @@ describe('Agent: transient start-up faults (issue 8 finding 8)', () => {
     // prepare
     const { runId, options } = await prepared();
     const registry = flaky(
-      createModelRegistry({ trackingUri: options.mlflow.uri, fetch }) as ModelRegistry,
+      createModelRegistry({ trackingUri: options.mlflow.uri }) as ModelRegistry,
       'getModelVersion',
       3,
       () =>
@@ -132,7 +132,7 @@ describe('Agent: transient start-up faults (issue 8 finding 8)', () => {
     // prepare
     const { runId, options } = await prepared();
     const registry = flaky(
-      createModelRegistry({ trackingUri: options.mlflow.uri, fetch }) as ModelRegistry,
+      createModelRegistry({ trackingUri: options.mlflow.uri }) as ModelRegistry,
       'getModelVersion',
       10_000,
       () => new MlflowRegistryError('unavailable', 'MLflow answered HTTP 503', { status: 503 }),

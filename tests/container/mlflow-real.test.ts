@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import {
 import { EXIT } from '../../container/agent/constants';
 import { parseAgentEnv } from '../../container/agent/env';
 import { StrategyConfigValidationError } from '../../container/agent/errors';
+import { type HttpStream, nodeHttpStream } from '../../container/agent/http';
 import type { FreqtradeSimHandle } from '../../local/freqtrade-sim';
 import { DEMO_REGISTRY_FILE, seedRegistry } from '../../local/mlflow';
 import { mlflowInstalled, startTestMlflow, type TestMlflow } from '../support/mlflow-server';
@@ -84,24 +84,11 @@ const request = (overrides: Partial<StrategyConfigRequest> = {}): StrategyConfig
   ...overrides,
 });
 
-/** fetch cannot set Host (undici drops it), so the foreign-host request goes through node:http. */
-const fetchWithHost =
-  (host: string): typeof fetch =>
-  async (input, init) => {
-    const url = new URL(String(input));
-    const headers = { ...(init?.headers as Record<string, string>), host };
-    return new Promise<Response>((resolve, reject) => {
-      const outgoing = httpRequest(url, { method: init?.method ?? 'GET', headers }, (incoming) => {
-        const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () =>
-          resolve(new Response(Buffer.concat(chunks), { status: incoming.statusCode ?? 500 })),
-        );
-      });
-      outgoing.on('error', reject);
-      outgoing.end(init?.body === undefined ? undefined : String(init.body));
-    });
-  };
+/** The agent's own transport with the Host header MLflow would see behind a DNS name. */
+const httpWithHost =
+  (host: string): HttpStream =>
+  (url, init) =>
+    nodeHttpStream(url, { ...init, headers: { ...init.headers, host } });
 
 /** A port nothing listens on: bound, then released. */
 const closedPort = (): Promise<number> =>
@@ -338,7 +325,7 @@ describe.skipIf(!mlflowInstalled())('Config loader against a real MLflow server'
     it('refuses a tracking URI whose host name MLflow does not allow (403 Invalid Host header)', async () => {
       // MLflow ≥ 3.5 refuses Host headers outside localhost and private IPs unless --allowed-hosts says so.
       const error = await caught(
-        registry({ fetch: fetchWithHost('mlflow.tradai.internal') }).getModelVersion({
+        registry({ http: httpWithHost('mlflow.tradai.internal') }).getModelVersion({
           name: 'PascalStrategy',
           alias: 'champion',
         }),

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { filePathOf } from '../env';
 import { StrategyConfigError, StrategyConfigValidationError } from '../errors';
+import { type HttpStream, type HttpStreamedReply, nodeHttpStream, readText } from '../http';
 
 /**
  * MLflow Model Registry REST API 2.0 shapes (mlflow/protos/model_registry.proto):
@@ -83,7 +84,8 @@ const newest = <V extends { version: string }>(versions: V[]): V | undefined =>
 
 export interface MlflowRestOptions {
   trackingUri: string;
-  fetch?: typeof fetch;
+  /** node:http(s) unless a test swaps it (never global fetch: see ../http). */
+  http?: HttpStream;
   token?: string;
   username?: string;
   password?: string;
@@ -148,13 +150,13 @@ const reasonOf = (status: number, errorCode: string | null, message: string): Ml
  */
 export class MlflowHttp {
   readonly base: string;
-  readonly #fetch: typeof fetch;
+  readonly #http: HttpStream;
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
 
   constructor(options: MlflowRestOptions) {
     this.base = options.trackingUri.replace(/\/+$/, '');
-    this.#fetch = options.fetch ?? fetch;
+    this.#http = options.http ?? nodeHttpStream;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#headers = { accept: 'application/json' };
     if (options.token !== undefined) this.#headers.authorization = `Bearer ${options.token}`;
@@ -168,7 +170,7 @@ export class MlflowHttp {
     const response = await this.#send(method, path, body, what, this.#timeoutMs);
     let text: string;
     try {
-      text = await response.text();
+      text = await readText(response.body);
     } catch (error) {
       throw new MlflowRegistryError(
         'unavailable',
@@ -194,10 +196,10 @@ export class MlflowHttp {
   }
 
   /** A GET whose body the caller streams (artifact downloads); refusals are read and thrown here. */
-  async stream(path: string, what: string, timeoutMs: number): Promise<Response> {
+  async stream(path: string, what: string, timeoutMs: number): Promise<HttpStreamedReply> {
     const response = await this.#send('GET', path, undefined, what, timeoutMs);
     if (response.ok) return response;
-    const text = await response.text().catch(() => '');
+    const text = await readText(response.body).catch(() => '');
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -209,13 +211,14 @@ export class MlflowHttp {
 
   /** Bytes to the server's artifact proxy (`PUT /api/2.0/mlflow-artifacts/artifacts/<path>`). */
   async put(path: string, bytes: Uint8Array, what: string): Promise<void> {
-    let response: Response;
+    const signal = AbortSignal.timeout(this.#timeoutMs);
+    let response: HttpStreamedReply;
     try {
-      response = await this.#fetch(`${this.base}${path}`, {
+      response = await this.#http(`${this.base}${path}`, {
         method: 'PUT',
         headers: { ...this.#headers, 'content-type': 'application/octet-stream' },
-        body: Buffer.from(bytes),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        body: bytes,
+        signal,
       });
     } catch (error) {
       throw new MlflowRegistryError(
@@ -224,7 +227,7 @@ export class MlflowHttp {
         { cause: error },
       );
     }
-    const text = await response.text().catch(() => '');
+    const text = await readText(response.body).catch(() => '');
     if (response.ok) return;
     let json: unknown;
     try {
@@ -255,9 +258,9 @@ export class MlflowHttp {
     body: unknown,
     what: string,
     timeoutMs: number,
-  ): Promise<Response> {
+  ): Promise<HttpStreamedReply> {
     try {
-      return await this.#fetch(`${this.base}${path}`, {
+      return await this.#http(`${this.base}${path}`, {
         method,
         headers:
           body === undefined ? this.#headers : { ...this.#headers, 'content-type': 'application/json' },
@@ -384,7 +387,7 @@ export class MlflowRestRegistry implements ModelRegistry {
   }
 }
 
-/** fetch's own message is "fetch failed"; the reason (ECONNREFUSED, a timeout) is in its cause. */
+/** A timeout (AbortSignal.timeout's reason), a socket error's code, or fetch's "fetch failed" with its cause (a test's transport). */
 export const describeFetchError = (error: unknown): string => {
   if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
   const cause = error instanceof Error ? error.cause : undefined;

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
@@ -321,9 +321,9 @@ export class MlflowArtifactDownloader implements ModelArtifactDownloader {
       `${what} (${file.path})`,
       Math.max(1, Math.min(this.#limits.fileTimeoutMs, deadline - Date.now())),
     );
-    const announced = Number(response.headers.get('content-length') ?? Number.NaN);
+    const announced = Number(response.headers['content-length'] ?? Number.NaN);
     if (Number.isFinite(announced) && announced !== file.size) {
-      await response.body?.cancel();
+      response.body.destroy();
       throw new MlflowRegistryError(
         'bad_reply',
         `${what}: ${file.path} is announced as ${announced} bytes, listed as ${file.size}`,
@@ -331,6 +331,7 @@ export class MlflowArtifactDownloader implements ModelArtifactDownloader {
     }
     const out = join(staging, ...file.path.split('/'));
     if (!out.startsWith(staging + sep)) {
+      response.body.destroy();
       throw new MlflowRegistryError('bad_reply', `${what}: ${file.path} resolves outside the model folder`);
     }
     await mkdir(dirname(out), { recursive: true });
@@ -342,15 +343,8 @@ export class MlflowArtifactDownloader implements ModelArtifactDownloader {
           `${what}: ${file.path} is longer than its listed ${file.size} bytes`,
         ),
     );
-    if (response.body === null) {
-      throw new MlflowRegistryError('bad_reply', `${what}: no body for ${file.path}`);
-    }
     try {
-      await pipeline(
-        Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
-        meter.stream,
-        createWriteStream(out),
-      );
+      await pipeline(response.body, meter.stream, createWriteStream(out));
     } catch (error) {
       if (error instanceof MlflowRegistryError) throw error;
       throw new MlflowRegistryError(
