@@ -13,6 +13,7 @@ import {
   FAST,
   freqtradeApiOf,
   freqtradePidOf,
+  isRunning,
   sessionWhere,
   startBody,
   startFastCloud,
@@ -25,15 +26,6 @@ import {
  */
 const STOP_GRACE_S = 3;
 const TASK_STOP_TIMEOUT_MS = 6_000;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('Local cloud: a deploy whose old agent is hung (never answers the handoff)', () => {
   let dataDir: string;
@@ -61,7 +53,7 @@ describe('Local cloud: a deploy whose old agent is hung (never answers the hando
     api = apiOf(cloud);
   }, 60_000);
   afterAll(async () => {
-    for (const pid of hung) if (alive(pid)) process.kill(pid, 'SIGCONT');
+    for (const pid of hung) if (isRunning(pid)) process.kill(pid, 'SIGCONT');
     await cloud?.close();
     await rm(dataDir, { recursive: true, force: true });
   }, 60_000);
@@ -118,8 +110,8 @@ describe('Local cloud: a deploy whose old agent is hung (never answers the hando
 
     expect(successor.handoff?.phase).toBe('live');
     expect(tradesOf(successor)).toEqual(carried);
-    expect(alive(agentPid)).toBe(false);
-    expect(alive(oldFreqtrade)).toBe(false);
+    expect(isRunning(agentPid)).toBe(false);
+    expect(isRunning(oldFreqtrade)).toBe(false);
     // The platform's kill, not the agent's own stop (exit 137 once the StopTimeout ran out), and the whole
     // old container (its Freqtrade with it) was gone before the new task was started.
     const killedAt = platformLog.findIndex((line) => line.includes(`of ${oldRun} stopped (exit 137`));

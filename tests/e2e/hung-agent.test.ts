@@ -7,19 +7,11 @@ import {
   childPidsOf,
   eventually,
   FAST,
+  isRunning,
   sessionWhere,
   startBody,
   startFastCloud,
 } from './support';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('Local cloud: a hung agent force-stopped', () => {
   let cloud: LocalCloud;
@@ -33,7 +25,7 @@ describe('Local cloud: a hung agent force-stopped', () => {
     });
   }, 60_000);
   afterAll(async () => {
-    if (hungPid !== undefined && alive(hungPid)) process.kill(hungPid, 'SIGKILL');
+    if (hungPid !== undefined && isRunning(hungPid)) process.kill(hungPid, 'SIGKILL');
     await cloud?.close();
   }, 60_000);
 
@@ -57,8 +49,8 @@ describe('Local cloud: a hung agent force-stopped', () => {
     // assess: stopped, but the container (and its Freqtrade) still runs, so the lock is still held
     expect(stop.status).toBe(202);
     expect(stopped.status_reason).toContain('forced stop');
-    expect(alive(hungPid)).toBe(true);
-    expect(freqtrade.some(alive)).toBe(true);
+    expect(isRunning(hungPid)).toBe(true);
+    expect(freqtrade.some(isRunning)).toBe(true);
     expect((await cloud.store.getLock('e2e-hung'))?.active_run_id).toBe(runId);
     const blocked = await api('POST', '/strategies/e2e-hung/start', { body: startBody() });
     expect(blocked.status).toBe(409);
@@ -78,6 +70,6 @@ describe('Local cloud: a hung agent force-stopped', () => {
       async () => (await cloud.store.getLock('e2e-hung'))?.active_run_id === null,
       'lock released once the container is gone',
     );
-    await eventually(async () => !freqtrade.some(alive), "the container's Freqtrade gone with it");
+    await eventually(async () => !freqtrade.some(isRunning), "the container's Freqtrade gone with it");
   });
 });

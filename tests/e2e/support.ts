@@ -159,6 +159,21 @@ export const alertsFor = (
       (filter.severity === undefined || alert.severity === filter.severity),
   );
 
+/**
+ * A process that can still act: present and not a zombie. A killed child whose parent died is reaped by
+ * PID 1 whenever PID 1 gets to it (some CI init processes take their time); kill(pid, 0) still succeeds
+ * on it meanwhile, though it can place no order.
+ */
+export const isRunning = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+};
+
 /** Processes whose parent is `pid` (the agent's Freqtrade). */
 export const childPidsOf = (pid: number): number[] => {
   try {
