@@ -63,6 +63,13 @@ const successor = (phase: string, patch: Record<string, unknown> = {}) =>
 const progress = (old: unknown, next: unknown) =>
   handoffProgress(HandoffSessionSchema.parse(old), HandoffSessionSchema.parse(next));
 const predecessor = (patch: Record<string, unknown> = {}) => view(OLD, { superseded_by: NEW, ...patch });
+/** A successor that did not come up, its workflow having started the rollback. */
+const rolledBack = successor('rolled_back', {
+  status: 'failed',
+  active: false,
+  status_reason: 'freqtrade did not start',
+  superseded_by: ROLLBACK,
+});
 
 describe('CLI: the deploy body is checked with the API schema before anything is sent', () => {
   it('builds a version deploy with carry_positions', () => {
@@ -173,15 +180,7 @@ describe('CLI: handoff progress from the old and the new session', () => {
   });
 
   it('a failed successor with a rollback: failed, naming the reason and the rollback run', () => {
-    const step = progress(
-      predecessor({ status: 'stopped', active: false }),
-      successor('rolled_back', {
-        status: 'failed',
-        active: false,
-        status_reason: 'freqtrade did not start',
-        superseded_by: ROLLBACK,
-      }),
-    );
+    const step = progress(predecessor({ status: 'stopped', active: false }), rolledBack);
 
     expect(step.verdict).toEqual({
       kind: 'failed',
@@ -277,6 +276,14 @@ beforeEach(() => {
 });
 
 const tradai = (args: string[]) => runCli(api.baseUrl, args);
+/** `tradai [--json] deploy demo` with each flag and its value in the order given (`{ version: '4' }` is `--version 4`). */
+const deploy = (flags: Record<string, string>, options: { json?: boolean } = {}) =>
+  tradai([
+    ...(options.json ? ['--json'] : []),
+    'deploy',
+    'demo',
+    ...Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, value]),
+  ]);
 const posts = () => sent.filter((request) => request.method === 'POST');
 const stopped = predecessor({ status: 'stopped', active: false });
 
@@ -302,19 +309,10 @@ describe('CLI: tradai deploy and restart', () => {
     };
 
     // act
-    const { code, out, err } = await tradai([
-      '--json',
-      'deploy',
-      'demo',
-      '--version',
-      '4',
-      '--handoff',
-      'carry_positions',
-      '--reason',
-      'v1.1.0',
-      '--interval',
-      '0.01',
-    ]);
+    const { code, out, err } = await deploy(
+      { version: '4', handoff: 'carry_positions', reason: 'v1.1.0', interval: '0.01' },
+      { json: true },
+    );
 
     // assess
     expect(code, err).toBe(EXIT.ok);
@@ -348,21 +346,10 @@ describe('CLI: tradai deploy and restart', () => {
       [OLD]: [stopped],
     };
 
-    const { code, err } = await tradai([
-      '--json',
-      'deploy',
-      'demo',
-      '--version',
-      '4',
-      '--handoff',
-      'carry_positions',
-      '--reason',
-      'v1.1.0',
-      '--interval',
-      '0.01',
-      '--carry-wait',
-      '0.05',
-    ]);
+    const { code, err } = await deploy(
+      { version: '4', handoff: 'carry_positions', reason: 'v1.1.0', interval: '0.01', 'carry-wait': '0.05' },
+      { json: true },
+    );
 
     expect(code, err).toBe(EXIT.launchFailed);
     expect(err).toContain(`${NEW} runs but does not list 1 carried trade of ${OLD} (trade 1)`);
@@ -373,31 +360,17 @@ describe('CLI: tradai deploy and restart', () => {
 
   it('exits 4 naming the reason and the rollback when the new version did not come up', async () => {
     scripts = {
-      [NEW]: [
-        successor('rolled_back', {
-          status: 'failed',
-          active: false,
-          status_reason: 'freqtrade did not start',
-          superseded_by: ROLLBACK,
-        }),
-      ],
+      [NEW]: [rolledBack],
       [OLD]: [stopped],
     };
 
-    const { code, err } = await tradai([
-      'deploy',
-      'demo',
-      '--stage',
-      'Staging',
-      '--handoff',
-      'wait_flat',
-      '--wait-flat-s',
-      '60',
-      '--reason',
-      'try',
-      '--interval',
-      '0.01',
-    ]);
+    const { code, err } = await deploy({
+      stage: 'Staging',
+      handoff: 'wait_flat',
+      'wait-flat-s': '60',
+      reason: 'try',
+      interval: '0.01',
+    });
 
     expect(code).toBe(EXIT.launchFailed);
     expect(posts()[0]?.body).toEqual({
@@ -424,18 +397,12 @@ describe('CLI: tradai deploy and restart', () => {
     };
 
     // act
-    const { code, err } = await tradai([
-      'deploy',
-      'demo',
-      '--version',
-      '99',
-      '--handoff',
-      'carry_positions',
-      '--reason',
-      'try',
-      '--interval',
-      '0.01',
-    ]);
+    const { code, err } = await deploy({
+      version: '99',
+      handoff: 'carry_positions',
+      reason: 'try',
+      interval: '0.01',
+    });
 
     // assess
     expect(code, err).toBe(EXIT.launchFailed);
@@ -450,19 +417,10 @@ describe('CLI: tradai deploy and restart', () => {
       [OLD]: [predecessor()],
     };
 
-    const { code, err } = await tradai([
-      '--json',
-      'deploy',
-      'demo',
-      '--version',
-      '4',
-      '--handoff',
-      'carry_positions',
-      '--reason',
-      'try',
-      '--interval',
-      '0.01',
-    ]);
+    const { code, err } = await deploy(
+      { version: '4', handoff: 'carry_positions', reason: 'try', interval: '0.01' },
+      { json: true },
+    );
 
     expect(code, err).toBe(EXIT.launchFailed);
     expect(err).toContain(`no rollback needed: ${OLD} still trading`);
@@ -474,20 +432,13 @@ describe('CLI: tradai deploy and restart', () => {
       [OLD]: [stopped],
     };
 
-    const { code, err } = await tradai([
-      'deploy',
-      'demo',
-      '--version',
-      '4',
-      '--handoff',
-      'carry_positions',
-      '--reason',
-      'try',
-      '--interval',
-      '0.01',
-      '--timeout',
-      '1',
-    ]);
+    const { code, err } = await deploy({
+      version: '4',
+      handoff: 'carry_positions',
+      reason: 'try',
+      interval: '0.01',
+      timeout: '1',
+    });
 
     expect(code, err).toBe(EXIT.launchFailed);
     expect(err).toContain('boom');
@@ -496,18 +447,12 @@ describe('CLI: tradai deploy and restart', () => {
   });
 
   it('refuses a deploy with two version selectors (exit 2) and sends nothing', async () => {
-    const { code, err } = await tradai([
-      'deploy',
-      'demo',
-      '--version',
-      '4',
-      '--alias',
-      'champion',
-      '--handoff',
-      'carry_positions',
-      '--reason',
-      'r',
-    ]);
+    const { code, err } = await deploy({
+      version: '4',
+      alias: 'champion',
+      handoff: 'carry_positions',
+      reason: 'r',
+    });
 
     expect(code).toBe(EXIT.usage);
     expect(err).toContain('--version');
@@ -515,7 +460,7 @@ describe('CLI: tradai deploy and restart', () => {
   });
 
   it('refuses a deploy without --handoff (exit 2)', async () => {
-    const { code } = await tradai(['deploy', 'demo', '--version', '4', '--reason', 'r']);
+    const { code } = await deploy({ version: '4', reason: 'r' });
 
     expect(code).toBe(EXIT.usage);
     expect(sent).toEqual([]);
@@ -556,16 +501,7 @@ describe('CLI: tradai deploy and restart', () => {
   it('prints the API refusal of a deploy during a handoff (exit 3)', async () => {
     postStatus = 409;
 
-    const { code, err } = await tradai([
-      'deploy',
-      'demo',
-      '--version',
-      '4',
-      '--handoff',
-      'carry_positions',
-      '--reason',
-      'r',
-    ]);
+    const { code, err } = await deploy({ version: '4', handoff: 'carry_positions', reason: 'r' });
 
     expect(code).toBe(EXIT.refused);
     expect(err).toContain('handoff_in_progress');
