@@ -55,6 +55,29 @@ describe('Handler: launch-step', () => {
     return created.session;
   };
 
+  /** A carry_positions deploy successor of the running `old`, created (taking its lock) and launching. */
+  const launchingSuccessorOf = async (old: ReturnType<typeof newSessionInput>) => {
+    const next = newSessionInput('live', { strategy_id: old.strategy_id, run_id: `${old.run_id}-next` });
+    const created = await store.createSuccessor(next, {
+      lockHolder: old.run_id,
+      superseded: [{ run_id: old.run_id, statuses: ['running', 'paused'], supersededBy: null }],
+      handoff: {
+        kind: 'deploy',
+        mode: 'carry_positions',
+        wait_flat_s: 0,
+        phase: 'requested',
+        from_run_id: old.run_id,
+        to_run_id: next.run_id,
+        rollback_of: null,
+        requested_at: new Date(clock.now()).toISOString(),
+        reason: 'v2',
+      },
+    });
+    expect(created.ok, JSON.stringify(created)).toBe(true);
+    await store.transition(next.run_id, 'launching', { from: ['pending'] });
+    return next;
+  };
+
   it('marks launching once and answers a retried step the same way', async () => {
     // prepare
     const session = await pending();
@@ -188,24 +211,7 @@ describe('Handler: launch-step', () => {
       service_arn: `${CLUSTER_ARN}/svc-old`,
     } as const;
     await store.update(old.run_id, { container }, ['running']);
-    const next = newSessionInput('live', { strategy_id: old.strategy_id, run_id: `${old.run_id}-next` });
-    const created = await store.createSuccessor(next, {
-      lockHolder: old.run_id,
-      superseded: [{ run_id: old.run_id, statuses: ['running', 'paused'], supersededBy: null }],
-      handoff: {
-        kind: 'deploy',
-        mode: 'carry_positions',
-        wait_flat_s: 0,
-        phase: 'requested',
-        from_run_id: old.run_id,
-        to_run_id: next.run_id,
-        rollback_of: null,
-        requested_at: new Date(clock.now()).toISOString(),
-        reason: 'v2',
-      },
-    });
-    expect(created.ok, JSON.stringify(created)).toBe(true);
-    await store.transition(next.run_id, 'launching', { from: ['pending'] });
+    const next = await launchingSuccessorOf(old);
     const stops: string[] = [];
     const started: string[] = [];
     const neverGone = createHandler({
@@ -275,24 +281,7 @@ describe('Handler: launch-step', () => {
       service_arn: `${CLUSTER_ARN}/svc-old-exiting`,
     } as const;
     await store.update(old.run_id, { container: oldContainer }, ['running']);
-    const next = newSessionInput('live', { strategy_id: old.strategy_id, run_id: `${old.run_id}-next` });
-    const created = await store.createSuccessor(next, {
-      lockHolder: old.run_id,
-      superseded: [{ run_id: old.run_id, statuses: ['running', 'paused'], supersededBy: null }],
-      handoff: {
-        kind: 'deploy',
-        mode: 'carry_positions',
-        wait_flat_s: 0,
-        phase: 'requested',
-        from_run_id: old.run_id,
-        to_run_id: next.run_id,
-        rollback_of: null,
-        requested_at: new Date(clock.now()).toISOString(),
-        reason: 'v2',
-      },
-    });
-    expect(created.ok, JSON.stringify(created)).toBe(true);
-    await store.transition(next.run_id, 'launching', { from: ['pending'] });
+    const next = await launchingSuccessorOf(old);
     let oldGone = false;
     const starts: string[] = [];
     const exiting = createHandler({
