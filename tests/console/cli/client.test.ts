@@ -11,6 +11,7 @@ import { runTradai } from '../../../console/cli/program';
 import { StrategyReplySchema } from '../../../console/cli/replies';
 import type { FleetView } from '../../../functions/api/read-strategies/schema';
 import { SESSION_STATUSES } from '../../../shared/domain/session';
+import { fleetResumed } from '../support/scope-replies';
 import { type ApiReply, jsonReply, runCli, startApi } from './support';
 
 /** A 127.0.0.1 API answering each path with a canned reply, recording what it was sent. */
@@ -292,38 +293,20 @@ describe('CLI: a resume names the sessions it left paused because their agent is
     // prepare
     replies.set(
       '/fleet/resume',
-      jsonReply(200, {
-        scope: 'fleet',
-        account_id: null,
-        state: 'active',
-        generation: 2,
-        previous_state: 'reducing',
-        changed_by: 'alice',
-        reason: 'drill over',
-        changed_at: '2026-01-01T00:05:00.000Z',
-        changed: true,
-        sessions: {
-          acted: [
-            { run_id: 'live-a-1', strategy_id: 'a', trading_mode: 'live', action: 'release', note: null },
-          ],
-          untouched: [],
-          held: [
-            {
-              run_id: 'live-b-1',
-              strategy_id: 'b',
-              trading_mode: 'live',
-              reason: 'agent_held',
-              held_by: 'fail_closed',
-              message:
-                'kept paused: its agent holds Freqtrade stopped (fail_closed: Freqtrade did not honour pause) and will not trade again in this task.',
-            },
-          ],
-          failed: [],
-          confirmed: [],
-          unconfirmed: [],
-        },
-        confirm_timeout_s: 30,
-      }),
+      jsonReply(
+        200,
+        fleetResumed([
+          {
+            run_id: 'live-b-1',
+            strategy_id: 'b',
+            trading_mode: 'live',
+            reason: 'agent_held',
+            held_by: 'fail_closed',
+            message:
+              'kept paused: its agent holds Freqtrade stopped (fail_closed: Freqtrade did not honour pause) and will not trade again in this task.',
+          },
+        ]),
+      ),
     );
 
     // act

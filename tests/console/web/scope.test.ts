@@ -1,28 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changeText } from '../../../console/web/src/scope';
-
-/** A resume's answer as POST /fleet/resume gives it (functions/api/trading-scope/schema.ts). */
-const resumed = (held: unknown[]) =>
-  ({
-    scope: 'fleet',
-    account_id: null,
-    state: 'active',
-    generation: 2,
-    previous_state: 'reducing',
-    changed_by: 'alice',
-    reason: 'drill over',
-    changed_at: '2026-01-01T00:05:00.000Z',
-    changed: true,
-    sessions: {
-      acted: [{ run_id: 'live-a-1', strategy_id: 'a', trading_mode: 'live', action: 'release', note: null }],
-      untouched: [],
-      held,
-      failed: [],
-      confirmed: [],
-      unconfirmed: [],
-    },
-    confirm_timeout_s: 30,
-  }) as Parameters<typeof changeText>[1];
+import { fleetResumed as resumed } from '../support/scope-replies';
 
 describe('Console: what a halt or resume did, in words', () => {
   it('names each session a resume kept paused because its agent is held, with what holds it and what to do', () => {
