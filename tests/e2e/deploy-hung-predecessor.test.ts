@@ -58,6 +58,18 @@ describe('Local cloud: a deploy whose old agent is hung (never answers the hando
     await rm(dataDir, { recursive: true, force: true });
   }, 60_000);
 
+  /** Waits for the successor to leave pending and launching, and requires it running (else its reason). */
+  const expectLaunched = async (newRun: string) => {
+    const settled = await sessionWhere(
+      cloud,
+      newRun,
+      (s) => s.status !== 'pending' && s.status !== 'launching',
+      'successor launched or failed',
+      90_000,
+    );
+    expect(settled.status, settled.status_reason ?? '').toBe('running');
+  };
+
   it('force-stops the old container after its grace (SIGKILL after the StopTimeout) and only then starts the new version: the old Freqtrade keeps entries on while hung, is killed before the new one starts, the trades are carried, and nothing pages CRITICAL', async () => {
     const started = await api('POST', '/strategies/e2e-hung/start', { body: startBody(TWO_OPEN_TRADES) });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
@@ -91,14 +103,7 @@ describe('Local cloud: a deploy whose old agent is hung (never answers the hando
     );
     expect((await oldFreqtradeApi<{ state: string }>('/show_config')).state).toBe('running');
 
-    const settled = await sessionWhere(
-      cloud,
-      newRun,
-      (s) => s.status !== 'pending' && s.status !== 'launching',
-      'successor launched or failed',
-      90_000,
-    );
-    expect(settled.status, settled.status_reason ?? '').toBe('running');
+    await expectLaunched(newRun);
     const successor = await sessionWhere(
       cloud,
       newRun,
@@ -157,14 +162,7 @@ describe('Local cloud: a deploy whose old agent is hung (never answers the hando
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(202);
     const newRun = String(deployed.body.run_id);
 
-    const settled = await sessionWhere(
-      cloud,
-      newRun,
-      (s) => s.status !== 'pending' && s.status !== 'launching',
-      'successor launched or failed',
-      90_000,
-    );
-    expect(settled.status, settled.status_reason ?? '').toBe('running');
+    await expectLaunched(newRun);
     const successor = await sessionWhere(
       cloud,
       newRun,
