@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type * as z from 'zod';
+import { safeParseReply } from '../../shared/domain/reply-parsing';
 import { ApiRefusalError, BadReplyError, UnreachableError } from './errors';
 import { ErrorReplySchema } from './replies';
 
@@ -119,7 +120,7 @@ export class ApiClient {
     if (response.status === 304) return { status: 304, body: undefined, etag };
     if (!response.ok)
       throw refusalOf(what, response, json, response.status === 403 ? this.#forbiddenHint : undefined);
-    const parsed = schema.safeParse(json);
+    const parsed = safeParseReply(schema, json);
     if (!parsed.success) throw new BadReplyError(what, issuesOf(parsed.error));
     return { status: response.status, body: parsed.data, etag };
   }

@@ -6,6 +6,7 @@
  */
 import type * as z from 'zod';
 import { issuesOf } from '../../../shared/domain/errors';
+import { safeParseReply } from '../../../shared/domain/reply-parsing';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -52,7 +53,7 @@ export const parseReply = <S extends z.ZodType>(
   } catch {
     throw new ReplyRefusedError(what, status, 'it is not JSON');
   }
-  const parsed = schema.safeParse(value);
+  const parsed = safeParseReply(schema, value);
   if (!parsed.success) throw new ReplyRefusedError(what, status, refusedFieldsText(parsed.error));
   return parsed.data;
 };

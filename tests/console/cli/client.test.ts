@@ -54,6 +54,43 @@ describe('CLI: the API client', () => {
     expect(error.message).toContain('field session.run_id');
   });
 
+  it('reads a reply from a newer API carrying fields this CLI does not know, dropping them (it refused the whole reply)', async () => {
+    // prepare: a strict schema, as the API's own are, and a reply with one field more at two depths
+    const Schema = z.strictObject({
+      strategy_id: z.string(),
+      session: z.strictObject({ run_id: z.string() }),
+    });
+    replies.set(
+      '/strategies/x',
+      jsonReply(200, { strategy_id: 'x', added_later: 1, session: { run_id: 'r-1', also_new: true } }),
+    );
+
+    // act
+    const reply = await client().get('/strategies/x', Schema);
+
+    // assess
+    expect(reply).toEqual({ strategy_id: 'x', session: { run_id: 'r-1' } });
+  });
+
+  it('still names a bad field of a reply that also carries unknown ones (exit 1)', async () => {
+    // prepare
+    const Schema = z.strictObject({
+      strategy_id: z.string(),
+      session: z.strictObject({ run_id: z.string() }),
+    });
+    replies.set(
+      '/strategies/x',
+      jsonReply(200, { strategy_id: 'x', added_later: 1, session: { run_id: 7 } }),
+    );
+
+    // act
+    const error = await failureOf(client().get('/strategies/x', Schema));
+
+    // assess
+    expect(error.message).toContain('field session.run_id');
+    expect(error.message).not.toContain('added_later');
+  });
+
   it('says a reply that is not JSON is not JSON (exit 1)', async () => {
     replies.set('/html', { status: 200, body: '<html>proxy login</html>' });
 

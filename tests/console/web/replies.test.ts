@@ -107,6 +107,19 @@ describe('Console page: every reply parsed with the API’s own schema, a bad on
     expect(refusal.message).toMatch(/^The reply to GET \/fleet was refused: field strategies\.1\.status: /);
   });
 
+  it('reads a fleet from a newer API whose rows carry a field this page does not know, dropping it (an open tab refused every fleet after a deploy)', async () => {
+    // prepare
+    const fleet = fleetOf([fleetRow('alpha')]);
+    replies.set(
+      '/fleet',
+      jsonReply(200, { ...fleet, added_later: {}, strategies: [{ ...fleet.strategies[0], new_column: 3 }] }),
+    );
+    // act
+    const answer = await api().get('/fleet', FleetViewSchema);
+    // assess
+    expect(answer).toEqual(fleet);
+  });
+
   it('refuses a fleet missing its totals and a reply that is not JSON, in words', async () => {
     // prepare
     const { totals: _dropped, ...withoutTotals } = fleetOf([]);
