@@ -60,8 +60,11 @@ const RawEnvSchema = z
     /** Overrides the derived "loop is stuck" threshold (default: 4 × internals.process_throttle_secs, at least 30 s). */
     LOOP_STALE_AFTER_S: z.coerce.number().min(0.05).max(86_400).optional(),
     STOP_TIMEOUT_S: intervalS(DEFAULT_STOP_TIMEOUT_S, 600),
-    /** How long a flatten (a stop's, or a risk forceexit) waits for /status to show no open trade. */
-    FLATTEN_TIMEOUT_S: intervalS(FLATTEN_CONFIRM_S, 600),
+    /**
+     * How long a flatten (a stop's, or a risk forceexit) waits for /status to show no open trade. At most
+     * 90 s: the sweep forces a stopping session's stop after STOP_GRACE_S (120 s), which would cut it short.
+     */
+    FLATTEN_TIMEOUT_S: intervalS(FLATTEN_CONFIRM_S, 90),
     FREQTRADE_CMD: z.string().trim().min(1).default('freqtrade'),
     FREQTRADE_RESTART_BACKOFF_MAX_S: intervalS(60, 3600),
     /** A pause/stop Freqtrade's own state does not show within this long counts as failed: its process is stopped. */

@@ -59,6 +59,8 @@ describe('Agent env: fail-closed, restart and start-up retry bounds', () => {
     ['FREQTRADE_RESTART_WINDOW_S', 'soon'],
     ['STARTUP_RETRY_S', '-1'],
     ['FLATTEN_TIMEOUT_S', '0'],
+    // the sweep forces a stopping session's stop after STOP_GRACE_S (120 s): a longer flatten is cut short
+    ['FLATTEN_TIMEOUT_S', '91'],
   ])('refuses %s=%s naming the variable', (name, value) => {
     const parsed = parseAgentEnv({ ...BASE, [name]: value });
     expect(parsed.ok).toBe(false);

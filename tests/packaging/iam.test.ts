@@ -601,6 +601,20 @@ const CASES: Case[] = [
   },
   {
     role: 'SessionEventsRole',
+    action: 'dynamodb:Query',
+    resource: `${SESSIONS}/index/status-created_at-lean-index`,
+    what: "a budget breach's fan-out lists the account's sessions (AccessDenied: the pause waited for the sweep)",
+    expected: 'allowed',
+  },
+  {
+    role: 'SessionEventsRole',
+    action: 'dynamodb:BatchGetItem',
+    resource: SESSIONS,
+    what: 'and reads them by key',
+    expected: 'allowed',
+  },
+  {
+    role: 'SessionEventsRole',
     action: 'dynamodb:DeleteItem',
     resource: SESSIONS,
     what: 'delete an item',

@@ -1,5 +1,5 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -147,6 +147,26 @@ describe('Sweep chain: each suspects pass sends the next as a delayed message, a
         .map(key)
         .slice(0, 2),
     ).toEqual(['1/0', '1/1']);
+  });
+
+  it('fails the minute invocation when the chain cannot be tended, after its full pass (the error only went into the report: no re-seed, no alarm, no 5 s passes)', async () => {
+    // prepare: a lease item the lease's schema refuses, and a session silent past the threshold
+    clock.set(T0);
+    const { schedule } = chainOf();
+    await dynamo.doc.send(
+      new PutCommand({ TableName: dynamo.tables.sessions, Item: { run_id: CHAIN_LEASE_KEY, generation: 'x' } }),
+    );
+    const silent = await runningSession(store, at(clock.now() - (STALE_AFTER_S + 10) * 1000));
+
+    // act
+    const outcome = await schedule().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    // assess: the Lambda's Errors (the sweep-errors alarm) say so, and the full pass still did its work
+    expect(String(outcome)).toMatch(/pass chain could not be tended/);
+    expect((await store.get(silent.run_id))?.status).toBe('stale');
   });
 
   it('leaves a live chain alone: the schedule only runs its full pass', async () => {
