@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadLocalIssuer } from '../../local/cloud/jwt-issuer';
-import { eventually } from './support';
+import { eventually, stopCloudProcess } from './support';
 
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 
@@ -13,7 +13,7 @@ describe('Local cloud: npm start and npm run token as processes', () => {
   let child: ChildProcess | undefined;
   let dataDir = '';
   afterAll(async () => {
-    if (child?.exitCode === null) child.kill('SIGKILL');
+    await stopCloudProcess(child);
     if (dataDir !== '') await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -81,7 +81,7 @@ describe('Local cloud: npm run token and npm run demo against npm start -- --mem
   const clientEnv = () => ({ ...process.env, TRADAI_RUN_DIR: runDir, TRADAI_URL: url });
 
   afterAll(async () => {
-    if (child?.exitCode === null) child.kill('SIGKILL');
+    await stopCloudProcess(child);
     if (runDir !== '') await rm(runDir, { recursive: true, force: true });
   });
 

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
@@ -172,6 +172,19 @@ export const isRunning = (pid: number): boolean => {
   } catch {
     return false;
   }
+};
+
+/**
+ * Ends an `npm start` child as Ctrl-C does, so it stops its tasks (each in a process group of its own, as a
+ * container is); SIGKILL only if it has not exited within the bound. A SIGKILL to tsx alone left the cloud,
+ * its demo agent and that agent's Freqtrade running after the tests.
+ */
+export const stopCloudProcess = async (child: ChildProcess | undefined, boundMs = 30_000): Promise<void> => {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGINT');
+  const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), boundMs).unref());
+  if ((await Promise.race([exited, timer])) === 'timeout') child.kill('SIGKILL');
 };
 
 /** Processes whose parent is `pid` (the agent's Freqtrade). */
