@@ -154,7 +154,10 @@ describe('Sweep chain: each suspects pass sends the next as a delayed message, a
     clock.set(T0);
     const { schedule } = chainOf();
     await dynamo.doc.send(
-      new PutCommand({ TableName: dynamo.tables.sessions, Item: { run_id: CHAIN_LEASE_KEY, generation: 'x' } }),
+      new PutCommand({
+        TableName: dynamo.tables.sessions,
+        Item: { run_id: CHAIN_LEASE_KEY, generation: 'x' },
+      }),
     );
     const silent = await runningSession(store, at(clock.now() - (STALE_AFTER_S + 10) * 1000));
 
