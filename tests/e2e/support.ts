@@ -131,21 +131,42 @@ export const eventually = async <T>(
   }
 };
 
-export const sessionWhere = (
+/** What a timed-out wait last saw of the session, so a failure in CI says where it stood. */
+const glimpseOf = (session: Session | undefined): string =>
+  session === undefined
+    ? 'no such session'
+    : JSON.stringify({
+        status: session.status,
+        status_reason: session.status_reason ?? null,
+        desired_state: session.desired_state,
+        freqtrade_state: session.health?.freqtrade_state ?? null,
+        open_trades: session.open_trades.map((trade) => [trade.pair, trade.amount]),
+        risk: session.risk ?? null,
+      });
+
+export const sessionWhere = async (
   cloud: LocalCloud,
   runId: string,
   predicate: (session: Session) => boolean,
   what: string,
   timeoutMs?: number,
-) =>
-  eventually(
-    async () => {
-      const session = await cloud.store.get(runId);
-      return session !== undefined && predicate(session) ? session : undefined;
-    },
-    `${runId}: ${what}`,
-    timeoutMs,
-  );
+) => {
+  let last: Session | undefined;
+  try {
+    return await eventually(
+      async () => {
+        last = await cloud.store.get(runId);
+        return last !== undefined && predicate(last) ? last : undefined;
+      },
+      `${runId}: ${what}`,
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}; last seen: ${glimpseOf(last)}`,
+    );
+  }
+};
 
 export const alertsFor = (
   cloud: LocalCloud,

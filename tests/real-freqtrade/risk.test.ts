@@ -69,7 +69,7 @@ describe.skipIf(!realFreqtradeAvailable())(
       );
       await real.cloud.streamsDrained();
 
-      expect(before.risk?.state).toBe('ok');
+      expect(before.risk?.state, JSON.stringify(before.risk)).toBe('ok');
       expect(breached.risk?.breaches.map((breach) => breach.rule)).toContain('drawdown');
       expect(breached.risk?.snapshot?.drawdown_pct).toBeGreaterThan(4);
       // Paused, not flattened: the positions stay open, marked to the crashed market.
