@@ -211,7 +211,8 @@ export class MetricsCollector {
    *
    * - From profits: Freqtrade's starting capital + its closed-trade profit + each open trade's
    *   `profit_abs` from `/status` (marked at the rate of Freqtrade's latest loop, after fees).
-   * - From `/balance`: `total_bot` (else `total`), plus the stake of entry orders not filled yet.
+   * - From `/balance`: `total_bot` (else `total`), plus the stake of entry orders not filled yet, plus
+   *   each filled position `/balance` does not value (marked as `/status` marks it).
    *
    * Real Freqtrade 2026.9 showed why `/balance` alone is not enough: it values coins at tickers cached
    * for up to 10 minutes (a 30 % crash left `total_bot` unchanged), and `total_bot` leaves out the stake
@@ -219,7 +220,10 @@ export class MetricsCollector {
    * add-back). The profit valuation sees a crash at the next loop; `/balance` still catches a wallet
    * below its declared starting capital. `/status` and `/balance` are not one snapshot: a trade seen
    * before the wallet is debited would count its stake twice in the add-back and raise the peak for
-   * good, which the lower of the two prevents.
+   * good, which the lower of the two prevents. And `/balance` answers from wallets Freqtrade refreshes
+   * after its own trading steps (for `/balance` itself at most hourly): a fill it has not refreshed since
+   * is in `/status` with no line in `/balance`, whose cash has already paid for it (a whole stake read as
+   * lost, a false breach at entry); a coin with no cached ticker is listed at 0 the same way.
    */
   get equity(): number | undefined {
     const balance = this.#balance;
@@ -236,12 +240,22 @@ export class MetricsCollector {
   #balanceEquity(balance: Balance): number {
     const totalBot = balance.total_bot;
     if (totalBot === undefined || totalBot === null) return balance.total;
-    const unfilledEntryStake = this.#trades.reduce(
-      (sum, trade) =>
-        sum + Math.max(0, trade.stake_amount - (trade.amount * trade.open_rate) / (trade.leverage ?? 1)),
-      0,
+    const valued = new Set(
+      (balance.currencies ?? [])
+        .filter((line) => typeof line.est_stake_bot === 'number' && line.est_stake_bot > 0)
+        .map((line) => line.currency),
     );
-    return totalBot + unfilledEntryStake;
+    const missing = this.#trades.reduce((sum, trade) => {
+      const filledStake = Math.min(
+        trade.stake_amount,
+        (trade.amount * trade.open_rate) / (trade.leverage ?? 1),
+      );
+      const unfilledEntryStake = Math.max(0, trade.stake_amount - filledStake);
+      const holdingListed = valued.has(trade.pair) || valued.has(baseCurrencyOf(trade.pair));
+      const unlistedHolding = filledStake > 0 && !holdingListed ? filledStake + (trade.profit_abs ?? 0) : 0;
+      return sum + unfilledEntryStake + unlistedHolding;
+    }, 0);
+    return totalBot + missing;
   }
 
   get peakEquity(): number {
@@ -356,6 +370,9 @@ export class MetricsCollector {
     this.#dailyAck = { day: utcDay(this.#clock.now()), pnl: this.pnlToday };
   }
 }
+
+/** `BTC/USDT` and the futures `BTC/USDT:USDT` hold BTC. */
+const baseCurrencyOf = (pair: string) => pair.split('/')[0] ?? pair;
 
 const describe = (failure: CallFailure) => `${failure.kind}: ${failure.message}`;
 /** rpc.py raises `RPCException("trader is not running")` (HTTP 502) for calls a stopped trader cannot answer. */

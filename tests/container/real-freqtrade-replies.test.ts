@@ -117,6 +117,56 @@ describe('Agent: /status and /balance are not one snapshot', () => {
   });
 });
 
+describe('Agent: a fill /balance has not seen yet', () => {
+  it('values a filled position /balance leaves out (its wallet not refreshed since the fill): no false 10 % drawdown at entry', async () => {
+    // Prepare: the entry-order-open replies a moment later: BTC/USDT's entry has filled (/status says so),
+    // but /balance still answers from wallets refreshed before the fill (Freqtrade 2026.9 refreshes them
+    // for /balance at most hourly): no BTC line, cash already without the stake, total_bot 889.98.
+    const filled = structuredClone(ENTRY_ORDER_OPEN) as { status: Array<Record<string, unknown>> };
+    const btc = filled.status.find((trade) => trade.pair === 'BTC/USDT');
+    if (btc === undefined) throw new Error('fixture lost BTC/USDT');
+    btc.amount = btc.amount_requested;
+    btc.has_open_orders = false;
+    btc.profit_abs = -0.19;
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+
+    // Act
+    await collector.poll(clientServing(filled), true);
+    const snapshot = collector.riskSnapshot();
+
+    // Assess: the lower of cash 790.04 + ETH 99.94 + BTC 99.81 and 990 less both trades' 0.37, not 889.98.
+    expect(snapshot.equity).toBeCloseTo(989.63, 1);
+    expect(snapshot.drawdown_pct).toBeLessThan(0.1);
+  });
+
+  it('still counts a position /balance lists at no value when /status marks it lower (the lower valuation wins)', async () => {
+    // Prepare: /balance lists BTC at 0 (no ticker), /status marks BTC 30 below its stake.
+    const filled = structuredClone(ENTRY_ORDER_OPEN) as {
+      status: Array<Record<string, unknown>>;
+      balance: { currencies: Array<Record<string, unknown>> };
+    };
+    const btc = filled.status.find((trade) => trade.pair === 'BTC/USDT');
+    if (btc === undefined) throw new Error('fixture lost BTC/USDT');
+    btc.amount = btc.amount_requested;
+    btc.has_open_orders = false;
+    btc.profit_abs = -30;
+    filled.balance.currencies.push({ currency: 'BTC', est_stake_bot: 0, est_stake: 0, is_bot_managed: true });
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+
+    // Act
+    await collector.poll(clientServing(filled), true);
+
+    // Assess: 990 - 30 - ETH's 0.18, not 990 and not a whole stake lost.
+    expect(collector.riskSnapshot().equity).toBeCloseTo(959.82, 1);
+  });
+});
+
 describe('Agent: the order of a poll’s calls to Freqtrade', () => {
   it('asks /status only after /balance has answered (a stake /balance has taken must show in /status, or it reads as a loss: a false 20 % drawdown at launch)', async () => {
     // Prepare: a client that records when each route is asked and answered.
