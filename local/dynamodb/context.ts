@@ -1,3 +1,4 @@
+import type { CommitGate } from './commit-gate';
 import type { DynaliteClient } from './dynalite-client';
 import type { TableMetadataStore } from './metadata';
 import type { Mutex } from './mutex';
@@ -13,6 +14,8 @@ export interface GatewayContext {
   readonly streams: StreamLog;
   /** Every write, from clients, transactions and the TTL sweeper, runs under this one lock. */
   readonly writeLock: Mutex;
+  /** Reads pass it together; a transaction (under the write lock too) holds it alone. */
+  readonly commitGate: CommitGate;
   readonly region: string;
   readonly accountId: string;
   readonly now: () => number;

@@ -97,7 +97,8 @@ async function answer(context: GatewayContext, request: GatewayRequest): Promise
   const gatewayOnlyHandler = target === undefined ? undefined : gatewayOnlyHandlers.get(target);
   try {
     if (handler !== undefined) return await handler(context, request, readJson(request.body));
-    if (gatewayOnlyHandler === undefined) return await context.dynalite.forward(request);
+    if (gatewayOnlyHandler === undefined)
+      return await context.commitGate.read(() => context.dynalite.forward(request));
     checkSigned(request);
     const payload = readJson(request.body);
     if (payload === undefined) {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import dynalite from 'dynalite';
 import * as z from 'zod';
+import { CommitGate } from './commit-gate';
 import {
   DataDirLayout,
   DEFAULT_ACCOUNT_ID,
@@ -91,6 +92,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
       keySchemas: new KeySchemaCache(client),
       streams,
       writeLock: new Mutex(),
+      commitGate: new CommitGate(),
       region,
       accountId,
       now,

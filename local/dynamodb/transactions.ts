@@ -11,11 +11,12 @@ import {
   type TransactWriteItemsRequest,
   TransactWriteItemsRequestSchema,
 } from './schemas';
-import { jsonResponse } from './wire';
+import { jsonResponse, type WireResponse } from './wire';
 
 /*
  * TransactWriteItems, which dynalite does not have, built from its single-item operations under the
- * gateway's write lock: every write goes through that lock, so nothing interleaves with a transaction.
+ * gateway's write lock: every write goes through that lock, so nothing interleaves with a transaction,
+ * and inside its commit gate, so no read sees one half applied.
  *
  * 1. Resolve every action's key and read its current image (refusing two actions on one item).
  * 2. Evaluate every condition with a write that changes nothing (the item put back as it is, or a
@@ -49,28 +50,35 @@ const AnyAnswerSchema = z.unknown();
 
 export const handleTransactWriteItems: OperationHandler = async (context, _request, payload) => {
   const request = parseTransactionRequest(TransactWriteItemsRequestSchema, payload);
-  return context.writeLock.run(async () => {
-    const actions = await prepare(context, request);
+  return context.writeLock.run(() =>
+    context.commitGate.transaction(() => applyTransaction(context, request)),
+  );
+};
 
-    const reasons: CancellationReason[] = [];
-    for (const action of actions) reasons.push(await checkCondition(context, action));
-    if (reasons.some((reason) => reason.Code !== 'None')) throw transactionCanceled(reasons);
+const applyTransaction = async (
+  context: GatewayContext,
+  request: TransactWriteItemsRequest,
+): Promise<WireResponse> => {
+  const actions = await prepare(context, request);
 
-    const applied: PreparedAction[] = [];
-    for (const [index, action] of actions.entries()) {
-      if (action.write === undefined) continue;
-      try {
-        await context.dynalite.call(action.write.operation, action.write.payload, AnyAnswerSchema);
-        applied.push(action);
-      } catch (error) {
-        await rollBack(context, applied);
-        throw cancellationFor(error, index, actions);
-      }
+  const reasons: CancellationReason[] = [];
+  for (const action of actions) reasons.push(await checkCondition(context, action));
+  if (reasons.some((reason) => reason.Code !== 'None')) throw transactionCanceled(reasons);
+
+  const applied: PreparedAction[] = [];
+  for (const [index, action] of actions.entries()) {
+    if (action.write === undefined) continue;
+    try {
+      await context.dynalite.call(action.write.operation, action.write.payload, AnyAnswerSchema);
+      applied.push(action);
+    } catch (error) {
+      await rollBack(context, applied);
+      throw cancellationFor(error, index, actions);
     }
+  }
 
-    await publishCommitted(context, applied);
-    return jsonResponse(200, {});
-  });
+  await publishCommitted(context, applied);
+  return jsonResponse(200, {});
 };
 
 /** Consistent reads of every item, isolated from transactions by the write lock, in AWS's answer shape. */

@@ -239,6 +239,48 @@ describe('LocalDynamo: transactions', () => {
     expect(records.map((record) => record.dynamodb?.Keys?.pk?.S)).toEqual(['strategy#gamma', winners[0]]);
   });
 
+  it('never lets a GetItem see half a transaction (a lock whose session is missing, which the sweep frees as orphaned)', async () => {
+    // Prepare: 10 starts, each a lock, 20 account leases and the session in one transaction (the lock
+    // written first, the session last); two readers that, as the sweep does, read each lock and then the
+    // session it names, polling while the transactions commit.
+    const reader = clientFor(dynamo.endpoint);
+    const runs = Array.from({ length: 10 }, (_, index) => ({
+      runId: `torn-run-${index}`,
+      strategy: `torn-${index}`,
+    }));
+    const startWithLeases = (runId: string, strategy: string): TransactWriteItem[] => {
+      const [lock, session] = startSession(runId, strategy);
+      const leases = Array.from({ length: 20 }, (_, pair) => ({
+        Put: { TableName: TABLE, Item: { pk: { S: `lease#${strategy}#${pair}` }, holder: { S: runId } } },
+      }));
+      return [lock as TransactWriteItem, ...leases, session as TransactWriteItem];
+    };
+    const torn: string[] = [];
+    let writing = true;
+    const watch = async () => {
+      while (writing) {
+        for (const { runId, strategy } of runs) {
+          const lock = await itemOf(reader, `strategy#${strategy}`);
+          if (lock !== undefined && (await itemOf(reader, runId)) === undefined) torn.push(runId);
+        }
+      }
+    };
+
+    // Act
+    const watching = Promise.all([watch(), watch()]);
+    await Promise.all(
+      runs.map(({ runId, strategy }) =>
+        client.send(new TransactWriteItemsCommand({ TransactItems: startWithLeases(runId, strategy) })),
+      ),
+    );
+    writing = false;
+    await watching;
+    reader.destroy();
+
+    // Assess: in DynamoDB a GetItem is serializable with transactions: it sees both items or neither.
+    expect(torn).toEqual([]);
+  });
+
   it("keeps each item's records a consistent chain of images under concurrent transactions and writes", async () => {
     await client.send(
       new PutItemCommand({ TableName: TABLE, Item: { pk: { S: 'counter-chain' }, n: { N: '0' } } }),
