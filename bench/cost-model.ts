@@ -52,7 +52,7 @@ export interface FleetUsage {
   alarms: number;
   /** Window-scaled: bytes of EMF and function log lines ingested. */
   logBytes: number;
-  /** Fixed: secrets stored (one exchange credential per strategy). */
+  /** Fixed: secrets stored (one per exchange account, shared by its strategies, and MLflow's token). */
   secretsStored: number;
 }
 
@@ -178,6 +178,30 @@ export const sqsRequestsOf = (counted: {
     counted.delivered + Math.ceil((counted.queues * SQS_ESM_POLLERS * counted.windowS) / SQS_LONG_POLL_S),
   delete_message: counted.delivered,
 });
+
+/**
+ * The secrets the stack keeps all month: each exchange account's credentials (one secret per distinct
+ * EXCHANGE_SECRET_NAME its task definitions name: every strategy on an account reads the same one, as the
+ * seed's `tradai/exchange/binance`) and MLflow's bearer token. Not one per strategy.
+ */
+export const storedSecretsOf = (resources: {
+  Resources: Record<string, { Type: string; Properties?: unknown }>;
+  Parameters?: Record<string, unknown>;
+}): number => {
+  const exchangeSecrets = new Set<string>();
+  for (const resource of Object.values(resources.Resources)) {
+    if (resource.Type !== 'AWS::ECS::TaskDefinition') continue;
+    const containers = (resource.Properties as { ContainerDefinitions?: unknown[] } | undefined)
+      ?.ContainerDefinitions;
+    for (const container of containers ?? []) {
+      const environment = (container as { Environment?: { Name: string; Value: unknown }[] }).Environment;
+      for (const variable of environment ?? [])
+        if (variable.Name === 'EXCHANGE_SECRET_NAME') exchangeSecrets.add(JSON.stringify(variable.Value));
+    }
+  }
+  const tokenSecrets = resources.Parameters?.MlflowTokenSecretArn === undefined ? 0 : 1;
+  return exchangeSecrets.size + tokenSecrets;
+};
 
 const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
 

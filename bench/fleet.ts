@@ -43,6 +43,7 @@ import {
   SECONDS_PER_MONTH,
   type SqsRequests,
   sqsRequestsOf,
+  storedSecretsOf,
 } from './cost-model';
 import pricesJson from './prices.json' with { type: 'json' };
 
@@ -179,6 +180,8 @@ export interface FleetRun {
   sns_publishes: number;
   /** The pass chain's queue: sends, and the event source mapping's receives (long polls) and deletes. */
   sqs: SqsRequests;
+  /** Each custom metric series the window created (namespace/name/dimensions): billed all month. */
+  metric_series: string[];
   alerts_by_kind: Record<string, number>;
   incidents: { kind: Incident; run_id: string; detected_after_s: number | null }[];
   stream: { batches: number; records: number };
@@ -674,7 +677,7 @@ export const simulateFleet = async (options: {
       (resource) => resource.Type === 'AWS::CloudWatch::Alarm',
     ).length,
     logBytes: emfBytes + platformLogBytes,
-    secretsStored: options.strategies,
+    secretsStored: storedSecretsOf(config.resources),
   };
   const alertsByKind: Record<string, number> = {};
   for (const alert of alerts) alertsByKind[alert.kind] = (alertsByKind[alert.kind] ?? 0) + 1;
@@ -708,6 +711,7 @@ export const simulateFleet = async (options: {
     ),
     sns_publishes: alerts.length,
     sqs,
+    metric_series: [...metricSeries].sort(),
     alerts_by_kind: alertsByKind,
     agent_errors: agentErrors,
     incidents: plan.map((step) => ({

@@ -127,7 +127,9 @@ const emitFleetMetrics = (metrics: Metrics, fleet: Fleet, report: SweepReport) =
   // Emitted on every sweep, 0 when nothing reports: the heartbeat-stale alarm treats missing data as
   // breaching, so a sweep that stops running (or publishing) pages instead of looking like a quiet fleet.
   metrics.addMetric('HeartbeatAgeSeconds', MetricUnit.Seconds, Math.round(fleet.maxHeartbeatAgeS ?? 0));
-  metrics.addMetric('CorruptSessionItems', MetricUnit.Count, report.corrupt.length);
+  // Only when there is one (each is paged CRITICAL too): a 0 every sweep would be a series billed all month.
+  if (report.corrupt.length > 0)
+    metrics.addMetric('CorruptSessionItems', MetricUnit.Count, report.corrupt.length);
   if (fleet.minExchangeConnected !== undefined) {
     metrics.addMetric('ExchangeConnected', MetricUnit.Count, fleet.minExchangeConnected);
   }

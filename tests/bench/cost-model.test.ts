@@ -12,9 +12,11 @@ import {
   readUnitsOf,
   SECONDS_PER_MONTH,
   sqsRequestsOf,
+  storedSecretsOf,
   writeUnitsOf,
 } from '../../bench/cost-model';
 import pricesJson from '../../bench/prices.json' with { type: 'json' };
+import { loadServerlessConfig } from '../../local/serverless/config';
 
 const prices: Prices = {
   region: 'us-east-1',
@@ -239,5 +241,32 @@ describe('Cost model: the heartbeat interval curve', () => {
 
   it('refuses a run with no interval or no strategies', () => {
     expect(() => heartbeatCurve({ ...split, heartbeatS: 0 }, options)).toThrow(RangeError);
+  });
+});
+
+describe('Cost model: the secrets the stack stores', () => {
+  it('counts one exchange secret per account its strategies share and MLflow’s token, not one per strategy', async () => {
+    // Prepare: the packaged stack, and the same stack with a second account's task definition.
+    const config = await loadServerlessConfig({ stage: 'dev' });
+    const resources = config.resources as unknown as Parameters<typeof storedSecretsOf>[0];
+    const task = Object.values(resources.Resources).find((r) => r.Type === 'AWS::ECS::TaskDefinition');
+    if (task === undefined) throw new Error('the stack has no task definition');
+    const second = structuredClone(task) as {
+      Properties: { ContainerDefinitions: { Environment?: { Name: string; Value: unknown }[] }[] };
+    };
+    for (const container of second.Properties.ContainerDefinitions)
+      for (const variable of container.Environment ?? [])
+        if (variable.Name === 'EXCHANGE_SECRET_NAME') variable.Value = 'tradai/dev/exchange/second-account';
+
+    // Act
+    const stored = storedSecretsOf(resources);
+    const withSecondAccount = storedSecretsOf({
+      ...resources,
+      Resources: { ...resources.Resources, SecondAccountTask: second as never },
+    });
+
+    // Assess: the task definition names one exchange secret; the MLflow token is the other.
+    expect(stored).toBe(2);
+    expect(withSecondAccount).toBe(3);
   });
 });

@@ -156,6 +156,15 @@ describe('Handler: sweep', () => {
     expect(fleetDoc).toMatchObject({ HeartbeatAgeSeconds: 200, ExchangeConnected: 0, PnLDaily: -650 });
   });
 
+  it('publishes no CorruptSessionItems series while no item is corrupt (a 0 every sweep is a metric billed all month, $0.30, that nothing alarms on)', () => {
+    // prepare
+    const fleetDoc = captured.emitted.at(-1);
+
+    // assess: corrupt items are paged CRITICAL; the count is published only when there is one.
+    expect(fleetDoc).toBeDefined();
+    expect(fleetDoc).not.toHaveProperty('CorruptSessionItems');
+  });
+
   it('changes nothing more and pages nobody again on the next sweep', async () => {
     // act
     const again = await createHandler(deps)({}, lambdaContext('sweep'));
