@@ -65,7 +65,7 @@ export interface LocalCloudOptions {
   passQueue?: Pick<LocalPassQueueOptions, 'duplicate' | 'drop' | 'msPerSecond'>;
   /** How long ECS waits between a task's exit and its replacement. */
   restartDelayMs?: (failures: number) => number;
-  /** How long a stopped task gets between SIGTERM and SIGKILL (the task definition's StopTimeout; 30 s). */
+  /** How long a stopped task gets between SIGTERM and SIGKILL; the task definition's StopTimeout by default. */
   stopTimeoutMs?: number;
   webhookUrl?: string;
   print?: (line: string) => void;
@@ -175,6 +175,8 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   Object.assign(process.env, awsEnvironment);
 
   const config = await loadServerlessConfig({ stage, region });
+  // As ECS: a stopped task drains for its task definition's StopTimeout before the kill (a bot still trading).
+  const stopTimeoutMs = options.stopTimeoutMs ?? taskStopTimeoutMsOf(config.resources.Resources);
   const admin = new DynamoDBClient({});
   for (const table of tablesOf(config).values()) await createTableFromResource(admin, table);
 
@@ -191,7 +193,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       environmentOf(fn.environment, stage, region, print, { MLFLOW_TRACKING_URI: registryUri }),
     );
   // The launch step waits for the platform's own kill of a container that ignores its stop: the same figure.
-  functionEnvironment.TASK_STOP_TIMEOUT_S = String(Math.ceil((options.stopTimeoutMs ?? 30_000) / 1000));
+  functionEnvironment.TASK_STOP_TIMEOUT_S = String(Math.ceil(stopTimeoutMs / 1000));
   Object.assign(functionEnvironment, options.functionEnvironment ?? {});
   Object.assign(process.env, functionEnvironment);
 
@@ -277,7 +279,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       ? {}
       : { registryFile: join(dataDir, 'ecs-services.json'), logDir: join(dataDir, 'logs') }),
     ...(options.restartDelayMs === undefined ? {} : { restartDelayMs: options.restartDelayMs }),
-    ...(options.stopTimeoutMs === undefined ? {} : { stopTimeoutMs: options.stopTimeoutMs }),
+    stopTimeoutMs,
     // As ECS: a stop is asked for and returns; the task drains up to its StopTimeout, then its STOPPED event.
     awaitStop: false,
     onTaskStopped: (event: EcsTaskStateChange) => dispatchEvent(event as EventBridgeEvent<string, unknown>),
@@ -561,4 +563,24 @@ const failInterruptedLaunches = async (
     if (result.ok)
       print(`local cloud: ${session.run_id} was ${status} when the cloud stopped: marked failed`);
   }
+};
+
+/** ECS's default when a container sets none. */
+const ECS_DEFAULT_STOP_TIMEOUT_S = 30;
+
+/** The longest StopTimeout of the stack's task definitions' containers, in milliseconds. */
+export const taskStopTimeoutMsOf = (
+  resources: Record<string, { Type: string; Properties?: unknown }>,
+): number => {
+  const timeouts = Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::ECS::TaskDefinition')
+    .flatMap(
+      (resource) =>
+        (resource.Properties as { ContainerDefinitions?: { StopTimeout?: unknown }[] } | undefined)
+          ?.ContainerDefinitions ?? [],
+    )
+    .map((container) =>
+      typeof container.StopTimeout === 'number' ? container.StopTimeout : ECS_DEFAULT_STOP_TIMEOUT_S,
+    );
+  return Math.max(ECS_DEFAULT_STOP_TIMEOUT_S, ...timeouts) * 1000;
 };

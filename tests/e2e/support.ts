@@ -17,6 +17,8 @@ export const FAST: LocalCloudOptions = {
   logLevel: 'ERROR',
   scheduleEveryMs: 500,
   restartDelayMs: () => 6_000,
+  // The stack's 120 s StopTimeout would only slow a test whose container ignores its stop; those set their own.
+  stopTimeoutMs: 30_000,
   containerEnvironment: {
     HEARTBEAT_INTERVAL_S: '0.5',
     RISK_POLL_INTERVAL_S: '0.25',
