@@ -7,6 +7,7 @@ import {
   type RegistryFailure,
   type RegistryModelVersion,
 } from '../../domain/model-promotion';
+import type { TokenSource } from '../secretsmanager/secret-token';
 
 /**
  * MLflow Model Registry REST API 2.0 (mlflow/protos/model_registry.proto), as MLflow 3.17 answers:
@@ -38,8 +39,11 @@ const toVersion = (wire: z.infer<typeof WireVersionSchema>): RegistryModelVersio
 
 export interface MlflowPromotionOptions {
   trackingUri: string;
-  /** A bearer token, or where to get it (a cached secret read): sent as `Authorization: Bearer`. */
-  token?: string | (() => Promise<string>);
+  /**
+   * A bearer token, or where to get it (a cached secret read): sent as `Authorization: Bearer`. A token
+   * from a source that MLflow refuses (401/403) is read again and the call retried once (a rotation).
+   */
+  token?: string | TokenSource;
   username?: string;
   password?: string;
   timeoutMs?: number;
@@ -58,7 +62,7 @@ export class MlflowPromotionRegistry implements ModelPromotionRegistry {
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
   readonly #headers: Record<string, string>;
-  readonly #token: (() => Promise<string>) | undefined;
+  readonly #token: TokenSource | undefined;
 
   constructor(options: MlflowPromotionOptions) {
     this.#base = options.trackingUri.replace(/\/+$/, '');
@@ -66,7 +70,7 @@ export class MlflowPromotionRegistry implements ModelPromotionRegistry {
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#headers = { accept: 'application/json' };
     const token = options.token;
-    if (typeof token === 'function') this.#token = token;
+    if (typeof token === 'object') this.#token = token;
     else if (token !== undefined) this.#headers.authorization = `Bearer ${token}`;
     else if (options.username !== undefined && options.password !== undefined) {
       this.#headers.authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
@@ -123,10 +127,11 @@ export class MlflowPromotionRegistry implements ModelPromotionRegistry {
     return parsed.data;
   }
 
-  async #headersFor(what: string): Promise<Record<string, string>> {
+  async #headersFor(what: string, fresh: boolean): Promise<Record<string, string>> {
     if (this.#token === undefined) return this.#headers;
     try {
-      return { ...this.#headers, authorization: `Bearer ${await this.#token()}` };
+      const token = await (fresh ? this.#token.refresh() : this.#token.current());
+      return { ...this.#headers, authorization: `Bearer ${token}` };
     } catch (error) {
       const why = error instanceof Error ? error.message : 'unknown error';
       throw new ModelRegistryError('unavailable', `MLflow's token for ${what} is not at hand: ${why}`, {
@@ -136,7 +141,27 @@ export class MlflowPromotionRegistry implements ModelPromotionRegistry {
   }
 
   async #call(method: 'GET' | 'POST', route: string, body: unknown, what: string): Promise<unknown> {
-    const headers = await this.#headersFor(what);
+    try {
+      return await this.#callOnce(method, route, body, what, false);
+    } catch (error) {
+      if (
+        this.#token === undefined ||
+        !(error instanceof ModelRegistryError) ||
+        error.reason !== 'unauthorized'
+      )
+        throw error;
+      return this.#callOnce(method, route, body, what, true);
+    }
+  }
+
+  async #callOnce(
+    method: 'GET' | 'POST',
+    route: string,
+    body: unknown,
+    what: string,
+    freshToken: boolean,
+  ): Promise<unknown> {
+    const headers = await this.#headersFor(what, freshToken);
     let response: Response;
     let text: string;
     try {

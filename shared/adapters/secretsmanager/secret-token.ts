@@ -36,14 +36,19 @@ const SecretStringSchema = z.string().transform((text, ctx): string => {
   return token.data;
 });
 
+/** A token read from somewhere it can change: the cached value, and a fresh read when it was refused. */
+export interface TokenSource {
+  current(): Promise<string>;
+  /** Reads it again (after a rotation the cached value is refused) and caches what it read. */
+  refresh(): Promise<string>;
+}
+
 /**
  * A bearer token kept in Secrets Manager: read once, when this is built (the function's first invocation),
- * and cached for the life of the container. A failed read is not cached: the next request tries again.
+ * and cached for the life of the container, until the caller says it was refused (a rotation). A failed
+ * read is not cached: the next request tries again.
  */
-export const cachedSecretToken = (
-  client: SecretsManagerClient,
-  secretArn: string,
-): (() => Promise<string>) => {
+export const cachedSecretToken = (client: SecretsManagerClient, secretArn: string): TokenSource => {
   const read = async (): Promise<string> => {
     let text: string | undefined;
     try {
@@ -58,17 +63,24 @@ export const cachedSecretToken = (
     if (!parsed.success) throw new SecretTokenError(`secret ${secretArn} ${parsed.error.issues[0]?.message}`);
     return parsed.data;
   };
-  let cached = read();
-  // Seen by the first caller; an unawaited rejection must not crash the process before then.
-  cached.catch(() => undefined);
-  return () => {
-    const current = cached;
-    return current.catch((error: unknown) => {
-      if (cached === current) {
-        cached = read();
-        cached.catch(() => undefined);
-      }
-      throw error;
-    });
+  const start = () => {
+    const reading = read();
+    // Seen by the first caller; an unawaited rejection must not crash the process before then.
+    reading.catch(() => undefined);
+    return reading;
+  };
+  let cached = start();
+  return {
+    current: () => {
+      const current = cached;
+      return current.catch((error: unknown) => {
+        if (cached === current) cached = start();
+        throw error;
+      });
+    },
+    refresh: () => {
+      cached = start();
+      return cached;
+    },
   };
 };

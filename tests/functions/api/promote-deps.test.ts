@@ -74,6 +74,39 @@ describe('Promote deps: MLflow reached with a token from Secrets Manager', () =>
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
+  it('reads the secret again and retries once when MLflow refuses the cached token (rotated: every promotion refused 401 until the function recycled)', async () => {
+    // Prepare: the cached token is the one before a rotation; the secret now holds the server's.
+    secrets
+      .on(GetSecretValueCommand, { SecretId: TOKEN_ARN })
+      .resolvesOnce({ SecretString: 'token-before-rotation' })
+      .resolves({ SecretString: TOKEN });
+    const registry = registryOf({ MLFLOW_TRACKING_TOKEN: TOKEN_ARN });
+
+    // Act
+    const version = await registry.getVersion('MomentumStrategy', '4');
+    const next = await registry.getVersion('MomentumStrategy', '4');
+
+    // Assess: one refused call, one retry with the fresh token, and the fresh one kept.
+    expect(version).toMatchObject({ version: '4' });
+    expect(next).toMatchObject({ version: '4' });
+    expect(seen).toEqual(['Bearer token-before-rotation', `Bearer ${TOKEN}`, `Bearer ${TOKEN}`]);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('a token still refused after a fresh read is a refusal, retried only once', async () => {
+    // Prepare
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'not-the-servers-token' });
+    const registry = registryOf({ MLFLOW_TRACKING_TOKEN: TOKEN_ARN });
+
+    // Act
+    const failure = await registry.getVersion('MomentumStrategy', '4').catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(ModelRegistryError);
+    expect(seen).toHaveLength(2);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
   it('reads a JSON {"token": ...} secret too', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ token: TOKEN }) });
 
