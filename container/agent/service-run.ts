@@ -28,6 +28,9 @@ import type { AgentRun, AgentRuntime, AgentStatus } from './runtime';
 import type { CommandReport, ProcessStopResult, StopPorts } from './stop';
 import { accountLabelOf, checkTakeover, expectedTradesOf } from './takeover-guard';
 
+/** Reads of Freqtrade's closed trades a takeover asks, one per poll, before unanswered counts as missing. */
+const TAKEOVER_HISTORY_READS = 3;
+
 /** How the process stop ended, in the words of the fail-closed report. */
 const FAIL_CLOSED_ACTIONS: Record<ProcessStopResult, FailClosedReport['action']> = {
   stopped: 'process_stopped',
@@ -117,15 +120,26 @@ export const createServiceRun = (
   /** The operator saw `paused` after the report: a later `running` is a deliberate resume past it. */
   let pausedSinceMissing = false;
   const account = accountLabelOf(loaded.exchange, options.exchangeSecretName, booted.before.account_id);
+  let unansweredHistoryReads = 0;
   const checkGuard = async () => {
     if (guard !== 'pending') return;
     let result = checkTakeover(expectedTrades, collector.openTrades, account, clock.now());
     if (!result.ok && client !== undefined) {
-      // Not open: perhaps closed since the report. Unanswered, the trades count as missing (entries stay off).
+      // Not open: perhaps closed since the report. Unanswered, it is asked again at the next polls (entries
+      // stay off meanwhile); only past TAKEOVER_HISTORY_READS unanswered reads do the trades count as missing.
       const history = await client.recentClosedTrades();
       if (history.ok) {
         const closed = history.value.trades.filter((trade) => !trade.is_open);
         result = checkTakeover(expectedTrades, collector.openTrades, account, clock.now(), closed);
+      } else {
+        unansweredHistoryReads += 1;
+        if (unansweredHistoryReads < TAKEOVER_HISTORY_READS) {
+          logger.warn('takeover: closed trades unanswered, asked again at the next poll', {
+            attempt: unansweredHistoryReads,
+            failure: history.failure.message,
+          });
+          return;
+        }
       }
     }
     if (guard !== 'pending') return;

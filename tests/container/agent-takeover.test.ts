@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FreqtradeClient } from '../../container/agent/freqtrade/client';
+import { type HttpFetch, nodeHttpFetch } from '../../container/agent/http';
 import type { OpenTrade } from '../../shared/domain/session';
 import { useAgentFixture } from './support/fixture';
 import { pollUntil } from './support/poll';
@@ -122,6 +124,78 @@ describe('Agent: taking over a session with open trades (issue 8 finding 1, star
         : undefined;
     });
     expect(session.health?.missing_trades ?? null).toBeNull();
+  });
+
+  it('asks again at the next poll when its read of closed trades fails, and finds the trades closed since the report (one unanswered read counted them missing: a false CRITICAL, entries left off)', async () => {
+    // prepare: a first agent reports the bot's open trades; they close before the next agent looks,
+    // and that agent's first read of the closed trades fails (a 503; a timeout is the same failure)
+    const bot = await sim({ entry_probability: 0 });
+    const { runId, options } = await fx.session();
+    const first = await startAgent({ ...options, attach: attachTo(bot) }, { store: fx.store });
+    const reported = await pollUntil('trades reported', async () => {
+      const s = await fx.store.get(runId);
+      return (s?.open_trades.length ?? 0) > 0 ? s?.open_trades : undefined;
+    });
+    await first.handle.shutdown('task replaced');
+    expect((await new FreqtradeClient(attachTo(bot)).forceExitAll()).ok).toBe(true);
+    await pollUntil('reported trades closed', () => bot.state().closed_trades >= reported.length);
+    const historyAnswers: number[] = [];
+    const historyFailsOnce: HttpFetch = async (url, init) => {
+      if (!new URL(url).pathname.endsWith('/trades')) return nodeHttpFetch(url, init);
+      if (historyAnswers.length === 0) {
+        historyAnswers.push(503);
+        return { ok: false, status: 503, text: async () => '{"detail":"Service Unavailable"}' };
+      }
+      const response = await nodeHttpFetch(url, init);
+      historyAnswers.push(response.status);
+      return response;
+    };
+
+    // act
+    const second = await startAgent(
+      { ...options, attach: attachTo(bot) },
+      { store: fx.store, freqtradeFetch: historyFailsOnce },
+    );
+    agents.push(second);
+
+    // assess: asked again, found them closed, no report, and the bot trades again
+    await pollUntil('closed trades read again', () => historyAnswers.includes(200));
+    await pollUntil('trading again', () => bot.state().state === 'running');
+    const session = await pollUntil('a heartbeat of the new agent after the guard', async () => {
+      const s = await fx.store.get(runId);
+      return s?.agent_id === second.handle.status().agentId && s.heartbeat_seq > 1 ? s : undefined;
+    });
+    expect(session.health?.missing_trades ?? null).toBeNull();
+    expect(historyAnswers[0]).toBe(503);
+  });
+
+  it('counts the trades missing once three reads of closed trades went unanswered (entries never come back on unconfirmed trades)', async () => {
+    // prepare: reported trades the bot never had, and a history that never answers
+    const bot = await sim({ open_trades_at_start: 0 });
+    const { runId, options } = await fx.session();
+    await predecessorReported(runId, [trade(911)]);
+    let historyReads = 0;
+    const historyNeverAnswers: HttpFetch = async (url, init) => {
+      if (!new URL(url).pathname.endsWith('/trades')) return nodeHttpFetch(url, init);
+      historyReads += 1;
+      return { ok: false, status: 503, text: async () => '{"detail":"Service Unavailable"}' };
+    };
+
+    // act
+    const agent = await startAgent(
+      { ...options, attach: attachTo(bot) },
+      { store: fx.store, freqtradeFetch: historyNeverAnswers },
+    );
+    agents.push(agent);
+
+    // assess
+    const session = await pollUntil('missing trades on the session', async () => {
+      const s = await fx.store.get(runId);
+      return s?.health?.missing_trades ? s : undefined;
+    });
+    expect(session.health?.missing_trades).toMatchObject({ trade_ids: [911], action: 'entries_paused' });
+    expect(historyReads).toBe(3);
+    expect(bot.state().state).toBe('paused');
   });
 
   it('starts a supervised Freqtrade paused until the trades are confirmed', async () => {
