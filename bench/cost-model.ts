@@ -275,13 +275,13 @@ export interface HeartbeatCostSplit {
 
 export interface CurveOptions {
   intervalsS: readonly number[];
-  /** hb_at step (shared/domain/sweep.ts HEARTBEAT_BUCKET_S). */
-  bucketS: number;
+  /** The hb_at step the run was measured with (shared/domain/sweep.ts HEARTBEAT_BUCKET_S). */
+  runStepS: number;
   /** A suspect pass every this many seconds. */
   passEveryS: number;
   /** The stream processor's share of a page (batch window plus invocation). */
   streamMarginS: number;
-  /** Above the largest of the fail-closed window and interval + one step. */
+  /** The threshold above the fail-closed window (2H). */
   thresholdMarginS: number;
 }
 
@@ -289,32 +289,36 @@ export interface CurvePoint {
   heartbeat_s: number;
   fail_closed_s: number;
   stale_after_s: number;
+  /** hb_at's step: threshold - interval, the longest that keeps a healthy agent out of the suspects. */
+  hb_step_s: number;
   /** A hung agent is paged within this (threshold + one pass + the stream). */
   page_within_s: number;
   per_strategy_per_month: number;
 }
 
 /**
- * At interval H: the agent fails closed after 2H (container/agent/env.ts refuses less), the threshold
- * lies above both that and H + one step (so a healthy agent is never a suspect), and the costs scale
- * with 1/H and 1/max(H, step) (an index key that moves at most once per heartbeat).
+ * At interval H: the agent fails closed after 2H (container/agent/env.ts refuses less), the threshold lies
+ * a margin above that, and hb_at's step is threshold - H: the longest step at which a healthy agent's
+ * hb_at stays after the suspects' cutoff (hb_at > last heartbeat - step >= now - H - step), so the index
+ * key moves once per step. The costs scale with 1/H and with 1/max(H, step).
  */
 export const heartbeatCurve = (split: HeartbeatCostSplit, options: CurveOptions): CurvePoint[] => {
   if (split.heartbeatS <= 0 || split.strategies <= 0)
     throw new RangeError('heartbeatS and strategies must be positive');
-  const stepsPerRunStep = (h: number) =>
-    Math.max(split.heartbeatS, options.bucketS) / Math.max(h, options.bucketS);
+  const runMovesEvery = Math.max(split.heartbeatS, options.runStepS);
   return options.intervalsS.map((h) => {
     const failClosed = 2 * h;
-    const stale = Math.max(failClosed, h + options.bucketS) + options.thresholdMarginS;
+    const stale = failClosed + options.thresholdMarginS;
+    const step = stale - h;
     const perMonth =
       split.fixedPerMonth +
       split.perHeartbeatPerMonth * (split.heartbeatS / h) +
-      split.heartbeatIndexPerMonth * stepsPerRunStep(h);
+      split.heartbeatIndexPerMonth * (runMovesEvery / Math.max(h, step));
     return {
       heartbeat_s: h,
       fail_closed_s: failClosed,
       stale_after_s: stale,
+      hb_step_s: step,
       page_within_s: stale + options.passEveryS + options.streamMarginS,
       per_strategy_per_month: round(perMonth / split.strategies),
     };

@@ -892,7 +892,7 @@ export const costSplitOf = (run: FleetRun): HeartbeatCostSplit => {
 export const curveOf = (run: FleetRun): CurvePoint[] =>
   heartbeatCurve(costSplitOf(run), {
     intervalsS: CURVE_INTERVALS_S,
-    bucketS: HEARTBEAT_BUCKET_S,
+    runStepS: HEARTBEAT_BUCKET_S,
     passEveryS: OUR_DESIGN.sweepChain?.passEveryS ?? 60,
     streamMarginS: 2,
     thresholdMarginS: 5,
@@ -931,7 +931,7 @@ export const curveHtml = (curves: { strategies: number; points: CurvePoint[] }[]
     return `<tr><td>${h} s</td><td>${point?.fail_closed_s} s</td><td>${point?.stale_after_s} s</td><td${late}>${point?.page_within_s} s</td>${cells}</tr>`;
   }).join('\n');
   return `<h2>Detection against cost: the heartbeat interval</h2>
-<p>Each interval H with the settings it allows: fail-closed 2H, a threshold above it and above H + one hb_at step, a hung agent paged within threshold + one pass + the stream. Cost from the runs above, split into what scales with 1/H (heartbeat writes, the indexes they rewrite, history, the stream processor), what scales with the heartbeat index's steps, and the rest. Red: slower than ${PAGE_WITHIN_S} s.</p>
+<p>Each interval H with the settings it allows: fail-closed 2H, a threshold 5 s above it, hb_at's step at threshold − H (the longest that keeps a healthy agent out of the suspects), a hung agent paged within threshold + one pass + the stream. Cost from the runs above, split into what scales with 1/H (heartbeat writes, the indexes they rewrite, history, the stream processor), what scales with the heartbeat index's steps, and the rest. Red: slower than ${PAGE_WITHIN_S} s.</p>
 ${curveSvg(curves)}
 <table><tr><th>Heartbeat</th><th>Fail-closed</th><th>Stale after</th><th>Paged within</th>${header}</tr>${rows}</table>`;
 };

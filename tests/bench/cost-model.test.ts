@@ -204,7 +204,7 @@ describe('Cost model: the heartbeat interval curve', () => {
   };
   const options = {
     intervalsS: [5, 15, 30, 60],
-    bucketS: 15,
+    runStepS: 15,
     passEveryS: 5,
     streamMarginS: 2,
     thresholdMarginS: 5,
@@ -213,22 +213,22 @@ describe('Cost model: the heartbeat interval curve', () => {
   it('scales the heartbeat lines with 1/H and the index with 1/max(H, step), and leaves the rest', () => {
     const points = heartbeatCurve(split, options);
 
-    // H = 30: the run itself. H = 15: heartbeats twice, index twice. H = 5: heartbeats 6 times, index still
-    // once per 15 s step (3 ×). H = 60: half of each.
+    // The run (H = 30, step 15): the index moved every 30 s. At each H the step is threshold - H = H + 5:
+    // H = 5 moves every 10 s (3 ×), 15 every 20 s (1.5 ×), 30 every 35 s, 60 every 65 s.
     expect(points.map((p) => p.per_strategy_per_month)).toEqual([
-      (5 + 18 + 2) / 10,
-      (5 + 6 + 2) / 10,
-      0.9,
-      (5 + 1.5 + 0.5) / 10,
+      (5 + 18 + 3) / 10,
+      (5 + 6 + 1.5) / 10,
+      Math.round(((5 + 3 + 30 / 35) / 10) * 1e4) / 1e4,
+      Math.round(((5 + 1.5 + 30 / 65) / 10) * 1e4) / 1e4,
     ]);
   });
 
-  it('derives the fail-closed window (2H) and a threshold above it and above H + one step, and the page bound', () => {
+  it('derives the fail-closed window (2H), a threshold a margin above it, the step as threshold - H, and the page bound', () => {
     const [fast, fifteen, thirty] = heartbeatCurve(split, options);
 
-    expect(fast).toMatchObject({ fail_closed_s: 10, stale_after_s: 25, page_within_s: 32 });
-    expect(fifteen).toMatchObject({ fail_closed_s: 30, stale_after_s: 35, page_within_s: 42 });
-    expect(thirty).toMatchObject({ fail_closed_s: 60, stale_after_s: 65, page_within_s: 72 });
+    expect(fast).toMatchObject({ fail_closed_s: 10, stale_after_s: 15, hb_step_s: 10, page_within_s: 22 });
+    expect(fifteen).toMatchObject({ fail_closed_s: 30, stale_after_s: 35, hb_step_s: 20, page_within_s: 42 });
+    expect(thirty).toMatchObject({ fail_closed_s: 60, stale_after_s: 65, hb_step_s: 35, page_within_s: 72 });
   });
 
   it('chooses the cheapest interval that pages in time, and says when none is within budget', () => {
