@@ -37,6 +37,14 @@ export const CARRY_WAIT_S = 120;
 export const HandoffSessionSchema = SessionViewSchema.extend({
   /** The trades of its last report: the predecessor's are what the successor must list. */
   open_trade_ids: z.array(z.number().int()),
+  /** Its agent's takeover check: Freqtrade runs again only once each carried trade was found (or accepted). */
+  health: z
+    .looseObject({
+      freqtrade_state: z.string().nullable().optional(),
+      missing_trade_ids: z.array(z.number().int()).optional(),
+    })
+    .nullable()
+    .optional(),
   supersedes: z.string().nullable(),
   superseded_by: z.string().nullable(),
   handoff: z
@@ -101,12 +109,16 @@ export type HandoffStepPhase =
   /** The new run failed; its launch workflow is still deciding on a rollback. */
   | 'new_failed'
   | 'new_listing_trades'
+  /** The new run's agent found carried trades neither open nor closed: entries stay off. */
+  | 'new_missing_trades'
   | 'new_running'
   | 'failed';
 export type HandoffVerdict =
   | { kind: 'waiting' }
   /** The new run trades but its Freqtrade does not list these carried trades (yet). */
   | { kind: 'listing_trades'; missing: number[] }
+  /** The new run's agent reports these carried trades missing (its takeover guard holds entries). */
+  | { kind: 'trades_missing'; missing: number[] }
   | { kind: 'live' }
   | { kind: 'failed'; reason: string; rollbackRunId: string | null };
 export interface HandoffStep {
@@ -166,18 +178,29 @@ export const handoffProgress = (old: HandoffSession, next: HandoffSession): Hand
     };
   }
   if (verdict.kind === 'launched') {
-    // The first heartbeat may come before the new Freqtrade lists the trades: live only once it does.
+    const reported = next.health?.missing_trade_ids ?? [];
+    if (reported.length > 0)
+      return {
+        phase: 'new_missing_trades',
+        line: `new run does not find the carried trades: ${next.run_id} reports ${tradeIds(reported)} of ${old.run_id} neither open nor closed; its entries stay paused`,
+        verdict: { kind: 'trades_missing', missing: reported },
+      };
+    // The first heartbeat may come before the new Freqtrade lists the trades: live only once it does, or
+    // once its Freqtrade runs again, which its takeover guard allows only when each unlisted trade was
+    // found closed since the report (or an operator resumed past the missing ones).
     const missing = missingCarriedTrades(old, next);
-    if (missing.length > 0)
+    const guardCleared = next.health?.freqtrade_state === 'running';
+    if (missing.length > 0 && !guardCleared)
       return {
         phase: 'new_listing_trades',
         line: `new run listing the carried trades: ${next.run_id} runs; ${tradeIds(missing)} of ${old.run_id} not listed yet`,
         verdict: { kind: 'listing_trades', missing },
       };
     const carried = old.open_trade_ids.length === 0 ? '' : ` (${old.open_trade_ids.join(', ')})`;
+    const closedSince = missing.length === 0 ? '' : `; ${tradeIds(missing)} closed since the handoff`;
     return {
       phase: 'new_running',
-      line: `new run running: ${next.run_id} (version ${next.strategy_version ?? 'unknown'}; ${old.run_id} superseded, ${trades(old.open_trade_ids.length)} carried${carried})`,
+      line: `new run running: ${next.run_id} (version ${next.strategy_version ?? 'unknown'}; ${old.run_id} superseded, ${trades(old.open_trade_ids.length)} carried${carried}${closedSince})`,
       verdict: { kind: 'live' },
     };
   }
@@ -284,6 +307,19 @@ export const rollCommand = async (
           rollback_run_id: step.verdict.rollbackRunId,
           handoff_phase: next.handoff?.phase ?? null,
         });
+      }
+      if (step.verdict.kind === 'trades_missing') {
+        spinner?.fail(step.line);
+        throw new LaunchFailedError(
+          `${id}: ${kind} not complete: ${step.line}; check those positions on the exchange and the new run's Freqtrade (tradai show ${id})`,
+          {
+            run_id: next.run_id,
+            status: next.status,
+            supersedes: old.run_id,
+            missing_trade_ids: step.verdict.missing,
+            listed_trade_ids: next.open_trade_ids,
+          },
+        );
       }
       if (key !== shown) progress(step.line);
       shown = key;

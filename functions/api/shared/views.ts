@@ -63,6 +63,8 @@ export const sessionView = (session: Session, nowMs: number) => ({
           freqtrade_state: session.health.freqtrade_state ?? null,
           loop_alive: session.health.loop_alive ?? null,
           last_trade_at: session.health.last_trade_at,
+          // A takeover's carried trades its Freqtrade shows neither open nor closed (tradai deploy reads it).
+          missing_trade_ids: session.health.missing_trades?.trade_ids ?? [],
         },
 });
 export type SessionView = ReturnType<typeof sessionView>;

@@ -160,6 +160,35 @@ describe('CLI: handoff progress from the old and the new session', () => {
     expect(step.line).toContain('trade 1');
   });
 
+  it('a successor whose takeover guard cleared is live though a carried trade closed before its first report (read as missing: exit 4)', () => {
+    // Freqtrade runs again only once the guard found each carried trade open or closed since the report.
+    const step = progress(
+      predecessor({ status: 'stopped', active: false, open_trade_ids: [1, 2] }),
+      successor('live', {
+        status: 'running',
+        open_trade_ids: [2],
+        health: { freqtrade_state: 'running', missing_trade_ids: [] },
+      }),
+    );
+
+    expect(step.verdict).toEqual({ kind: 'live' });
+    expect(step.line).toContain('trade 1 closed since the handoff');
+  });
+
+  it('a successor whose agent reports carried trades missing is not complete at once, naming them (not after --carry-wait)', () => {
+    const step = progress(
+      predecessor({ status: 'stopped', active: false, open_trade_ids: [1, 2] }),
+      successor('live', {
+        status: 'running',
+        open_trade_ids: [2],
+        health: { freqtrade_state: 'paused', missing_trade_ids: [1] },
+      }),
+    );
+
+    expect(step.verdict).toEqual({ kind: 'trades_missing', missing: [1] });
+    expect(step.line).toContain('trade 1');
+  });
+
   it('a running successor that lists every carried trade is live, naming them', () => {
     const step = progress(
       predecessor({ status: 'stopped', active: false, open_trade_ids: [1, 2] }),
@@ -353,6 +382,31 @@ describe('CLI: tradai deploy and restart', () => {
 
     expect(code, err).toBe(EXIT.launchFailed);
     expect(err).toContain(`${NEW} runs but does not list 1 carried trade of ${OLD} (trade 1)`);
+    expect(JSON.parse(err.trim().split('\n').at(-1) ?? '')).toMatchObject({
+      error: { exit_code: EXIT.launchFailed, missing_trade_ids: [1] },
+    });
+  });
+
+  it('exits 4 at once, naming them, when the new run reports carried trades missing (it waited out --carry-wait first)', async () => {
+    scripts = {
+      [NEW]: [
+        successor('live', {
+          status: 'running',
+          strategy_version: '1.1.0',
+          open_trade_ids: [2],
+          health: { freqtrade_state: 'paused', missing_trade_ids: [1] },
+        }),
+      ],
+      [OLD]: [stopped],
+    };
+
+    const { code, err } = await deploy(
+      { version: '4', handoff: 'carry_positions', reason: 'v1.1.0', interval: '0.01', 'carry-wait': '3600' },
+      { json: true },
+    );
+
+    expect(code, err).toBe(EXIT.launchFailed);
+    expect(err).toContain(`${NEW} reports trade 1 of ${OLD} neither open nor closed`);
     expect(JSON.parse(err.trim().split('\n').at(-1) ?? '')).toMatchObject({
       error: { exit_code: EXIT.launchFailed, missing_trade_ids: [1] },
     });
