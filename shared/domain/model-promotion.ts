@@ -123,8 +123,7 @@ export type GateDecision =
 const targetName = (target: PromotionTarget) => (target.kind === 'stage' ? target.stage : target.alias);
 
 export const isGated = (floors: PromotionFloors | null, target: PromotionTarget): boolean =>
-  floors !== null &&
-  floors.applies_to.some((name) => name.toLowerCase() === targetName(target).toLowerCase());
+  floors?.applies_to.some((name) => name.toLowerCase() === targetName(target).toLowerCase()) ?? false;
 
 const CHECKS: readonly {
   floor: PromotionFloor;
