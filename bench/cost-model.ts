@@ -5,6 +5,7 @@
  * are not scaled.
  */
 import * as z from 'zod';
+import { type ServerlessConfig, taskContainersOf } from '../local/serverless/config';
 
 const perUnit = z.number().nonnegative();
 export const PricesSchema = z.object({
@@ -184,22 +185,16 @@ export const sqsRequestsOf = (counted: {
  * EXCHANGE_SECRET_NAME its task definitions name: every strategy on an account reads the same one, as the
  * seed's `tradai/exchange/binance`) and MLflow's bearer token. Not one per strategy.
  */
-export const storedSecretsOf = (resources: {
-  Resources: Record<string, { Type: string; Properties?: unknown }>;
-  Parameters?: Record<string, unknown>;
-}): number => {
-  const exchangeSecrets = new Set<string>();
-  for (const resource of Object.values(resources.Resources)) {
-    if (resource.Type !== 'AWS::ECS::TaskDefinition') continue;
-    const containers = (resource.Properties as { ContainerDefinitions?: unknown[] } | undefined)
-      ?.ContainerDefinitions;
-    for (const container of containers ?? []) {
-      const environment = (container as { Environment?: { Name: string; Value: unknown }[] }).Environment;
-      for (const variable of environment ?? [])
-        if (variable.Name === 'EXCHANGE_SECRET_NAME') exchangeSecrets.add(JSON.stringify(variable.Value));
-    }
-  }
-  const tokenSecrets = resources.Parameters?.MlflowTokenSecretArn === undefined ? 0 : 1;
+export const storedSecretsOf = (resources: ServerlessConfig['resources']): number => {
+  const exchangeSecrets = new Set(
+    taskContainersOf(resources.Resources).flatMap((container) =>
+      (container.Environment ?? [])
+        .filter((variable) => variable.Name === 'EXCHANGE_SECRET_NAME')
+        .map((variable) => JSON.stringify(variable.Value)),
+    ),
+  );
+  const tokenSecrets =
+    (resources.Parameters as Record<string, unknown> | undefined)?.MlflowTokenSecretArn === undefined ? 0 : 1;
   return exchangeSecrets.size + tokenSecrets;
 };
 

@@ -24,7 +24,12 @@ import { DynamoDedupLedger } from '../../shared/runtime/events-dedup';
 import { timingsFromEnv } from '../../shared/runtime/workflow-deps';
 import { type LocalDynamo, startLocalDynamo } from '../dynamodb';
 import { FilePromotionRegistry, seedFileRegistry } from '../mlflow/file-promotion-registry';
-import { loadServerlessConfig, tablesOf } from '../serverless/config';
+import {
+  loadServerlessConfig,
+  type ServerlessConfig,
+  tablesOf,
+  taskContainersOf,
+} from '../serverless/config';
 import { type FunctionDefinition, functionsOf } from '../serverless/functions';
 import { createTableFromResource } from '../serverless/tables';
 import { LocalAlertPublisher } from './alerts';
@@ -569,18 +574,9 @@ const failInterruptedLaunches = async (
 const ECS_DEFAULT_STOP_TIMEOUT_S = 30;
 
 /** The longest StopTimeout of the stack's task definitions' containers, in milliseconds. */
-export const taskStopTimeoutMsOf = (
-  resources: Record<string, { Type: string; Properties?: unknown }>,
-): number => {
-  const timeouts = Object.values(resources)
-    .filter((resource) => resource.Type === 'AWS::ECS::TaskDefinition')
-    .flatMap(
-      (resource) =>
-        (resource.Properties as { ContainerDefinitions?: { StopTimeout?: unknown }[] } | undefined)
-          ?.ContainerDefinitions ?? [],
-    )
-    .map((container) =>
-      typeof container.StopTimeout === 'number' ? container.StopTimeout : ECS_DEFAULT_STOP_TIMEOUT_S,
-    );
+export const taskStopTimeoutMsOf = (resources: ServerlessConfig['resources']['Resources']): number => {
+  const timeouts = taskContainersOf(resources).map(
+    (container) => container.StopTimeout ?? ECS_DEFAULT_STOP_TIMEOUT_S,
+  );
   return Math.max(ECS_DEFAULT_STOP_TIMEOUT_S, ...timeouts) * 1000;
 };

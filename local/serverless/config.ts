@@ -187,3 +187,27 @@ export const tablesOf = (config: ServerlessConfig): Map<string, TableResource['P
   }
   return tables;
 };
+
+const TaskDefinitionResourceSchema = z.object({
+  Properties: z
+    .object({
+      ContainerDefinitions: z.array(
+        z
+          .object({
+            StopTimeout: z.number().optional(),
+            Environment: z.array(z.object({ Name: z.string(), Value: z.unknown() })).optional(),
+          })
+          .loose(),
+      ),
+    })
+    .loose(),
+});
+export type TaskContainer = z.infer<
+  typeof TaskDefinitionResourceSchema
+>['Properties']['ContainerDefinitions'][number];
+
+/** Every container of every ECS task definition the stack defines. */
+export const taskContainersOf = (resources: ServerlessConfig['resources']['Resources']): TaskContainer[] =>
+  Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::ECS::TaskDefinition')
+    .flatMap((resource) => TaskDefinitionResourceSchema.parse(resource).Properties.ContainerDefinitions);

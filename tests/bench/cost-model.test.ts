@@ -248,10 +248,10 @@ describe('Cost model: the secrets the stack stores', () => {
   it('counts one exchange secret per account its strategies share and MLflow’s token, not one per strategy', async () => {
     // Prepare: the packaged stack, and the same stack with a second account's task definition.
     const config = await loadServerlessConfig({ stage: 'dev' });
-    const resources = config.resources as unknown as Parameters<typeof storedSecretsOf>[0];
+    const resources = config.resources;
     const task = Object.values(resources.Resources).find((r) => r.Type === 'AWS::ECS::TaskDefinition');
     if (task === undefined) throw new Error('the stack has no task definition');
-    const second = structuredClone(task) as {
+    const second = structuredClone(task) as unknown as {
       Properties: { ContainerDefinitions: { Environment?: { Name: string; Value: unknown }[] }[] };
     };
     for (const container of second.Properties.ContainerDefinitions)
