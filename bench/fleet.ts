@@ -117,6 +117,7 @@ const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 };
+const round1 = (value: number) => Math.round(value * 10) / 10;
 
 interface OperationCount {
   requests: number;
@@ -184,7 +185,8 @@ export interface FleetRun {
   metric_series: string[];
   alerts_by_kind: Record<string, number>;
   incidents: { kind: Incident; run_id: string; detected_after_s: number | null }[];
-  stream: { batches: number; records: number };
+  /** lag_ms: wall time from a record's publication to the stream processor's invocation with it. */
+  stream: { batches: number; records: number; lag_ms: { p50: number; p99: number; max: number } };
   agent_errors: number;
   usage: FleetUsage;
   cost: FleetCost;
@@ -342,6 +344,13 @@ export const simulateFleet = async (options: {
   }
   let streamBatches = 0;
   let streamRecords = 0;
+  // Wall time from a record's publication on the stream to the stream processor's invocation with it.
+  const publishedAt = new Map<string, number>();
+  const streamLagsMs: number[] = [];
+  const unsubscribeLag = dynamo.dynamo.streams.subscribe(dynamo.tables.sessions, (record) => {
+    const sequence = record.dynamodb?.SequenceNumber;
+    if (sequence !== undefined) publishedAt.set(sequence, performance.now());
+  });
   const invoke = async (name: string, event: unknown) => {
     const fn = localFunctions.get(name);
     const stats = lambdaStats.get(name);
@@ -379,6 +388,14 @@ export const simulateFleet = async (options: {
             (streamEvent: DynamoDBStreamEvent) => {
               streamBatches += 1;
               streamRecords += streamEvent.Records.length;
+              const invokedAt = performance.now();
+              for (const record of streamEvent.Records) {
+                const sequence = record.dynamodb?.SequenceNumber ?? '';
+                const at = publishedAt.get(sequence);
+                if (at === undefined) continue;
+                streamLagsMs.push(invokedAt - at);
+                publishedAt.delete(sequence);
+              }
               return invoke(fn.name, streamEvent);
             },
             () => undefined,
@@ -541,6 +558,7 @@ export const simulateFleet = async (options: {
     Object.assign(stats, { invocations: 0, billedMs: 0, samples: [] });
   streamBatches = 0;
   streamRecords = 0;
+  streamLagsMs.length = 0;
   emfBytes = 0;
   alerts.length = 0;
   secretsManagerCalls = 0;
@@ -633,6 +651,7 @@ export const simulateFleet = async (options: {
   }
   for (const mapping of mappings) await mapping.stop();
   unsubscribeIndexes();
+  unsubscribeLag();
   await dynamo.close();
 
   const dynamoOps = Object.fromEntries(
@@ -722,7 +741,15 @@ export const simulateFleet = async (options: {
           ? null
           : (step.agent.incident.detectedAt - step.agent.incident.at) / 1000,
     })),
-    stream: { batches: streamBatches, records: streamRecords },
+    stream: {
+      batches: streamBatches,
+      records: streamRecords,
+      lag_ms: {
+        p50: round1(percentile(streamLagsMs, 50)),
+        p99: round1(percentile(streamLagsMs, 99)),
+        max: round1(Math.max(0, ...streamLagsMs)),
+      },
+    },
     usage,
     cost: monthlyCost(usage, prices),
   };
@@ -770,6 +797,24 @@ export const fleetReportHtml = (runs: FleetRun[], comparison: ReturnType<typeof 
           .join('')}</tr>`,
     )
     .join('\n');
+  const slowest = Math.max(1, ...runs.flatMap((run) => run.incidents.map((i) => i.detected_after_s ?? 0)));
+  const latencyBars = runs
+    .map(
+      (run) =>
+        `<tr><td>N = ${run.strategies.toLocaleString('en')}</td><td>${run.incidents
+          .map(
+            (i) =>
+              `<div>${i.kind} <span class="bar" style="width:${Math.max(1, Math.round(((i.detected_after_s ?? slowest) / slowest) * 240))}px"></span> ${i.detected_after_s === null ? 'not seen' : `${i.detected_after_s} s`}</div>`,
+          )
+          .join('')}</td></tr>`,
+    )
+    .join('\n');
+  const lag = runs
+    .map(
+      (run) =>
+        `<tr><td>N = ${run.strategies.toLocaleString('en')}</td><td>${run.stream.records.toLocaleString('en')} records in ${run.stream.batches.toLocaleString('en')} batches</td><td>${run.stream.lag_ms.p50} ms</td><td>${run.stream.lag_ms.p99} ms</td><td>${run.stream.lag_ms.max} ms</td></tr>`,
+    )
+    .join('\n');
   const requests = runs
     .map(
       (run) =>
@@ -802,6 +847,11 @@ Largest line highlighted. Goal: at most $1.00 per strategy per month at N = 10.<
 <table><tr><th>Line</th><th>Per strategy per month</th></tr>${seedRows}<tr><td><b>Total</b></td><td><b>${money(SEED_TOTAL)}</b></td></tr></table>
 <h2>Incidents: injection to page (hang, crash, breach) or to the agent seeing the pause, simulated seconds</h2>
 <table>${incidents}</table>
+<h2>Detection latency by incident (simulated seconds from injection)</h2>
+<table>${latencyBars}</table>
+<p>Over many runs in real time (wall clock), <code>npm run bench -- --only local-cloud</code> gives the distribution: hung agent → page and container exit → page, p50/p99.</p>
+<h2>Stream processor lag (wall time from a record on the stream to the processor's invocation with it)</h2>
+<table><tr><th>Fleet</th><th>Records</th><th>p50</th><th>p99</th><th>max</th></tr>${lag}</table>
 <h2>Side by side with the seed's design (same clock, fleet and incidents; N = ${runs[0]?.strategies ?? 0})</h2>
 <p>Seed: 30 s heartbeat, 180 s stale threshold, 5-minute sweep, no control poll. Ours: the shipped defaults.</p>
 <table><tr><th>Figure</th><th>Seed</th><th>Ours</th><th>Seed ÷ ours</th></tr>${comparison
