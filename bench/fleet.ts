@@ -786,17 +786,6 @@ export const fleetReportHtml = (runs: FleetRun[], comparison: ReturnType<typeof 
   const seedRows = SEED_COST_TABLE.map(
     (l) => `<tr><td>${escapeHtml(l.line)}</td><td>${money(l.per_strategy_per_month)}</td></tr>`,
   ).join('\n');
-  const incidents = runs
-    .map(
-      (run) =>
-        `<tr><td>N = ${run.strategies}</td>${run.incidents
-          .map(
-            (i) =>
-              `<td>${i.kind}: ${i.detected_after_s === null ? 'not seen in window' : `${i.detected_after_s} s`}</td>`,
-          )
-          .join('')}</tr>`,
-    )
-    .join('\n');
   const slowest = Math.max(1, ...runs.flatMap((run) => run.incidents.map((i) => i.detected_after_s ?? 0)));
   const latencyBars = runs
     .map(
@@ -804,7 +793,7 @@ export const fleetReportHtml = (runs: FleetRun[], comparison: ReturnType<typeof 
         `<tr><td>N = ${run.strategies.toLocaleString('en')}</td><td>${run.incidents
           .map(
             (i) =>
-              `<div>${i.kind} <span class="bar" style="width:${Math.max(1, Math.round(((i.detected_after_s ?? slowest) / slowest) * 240))}px"></span> ${i.detected_after_s === null ? 'not seen' : `${i.detected_after_s} s`}</div>`,
+              `<div><span class="kind">${i.kind}</span><span class="bar" style="width:${Math.max(1, Math.round(((i.detected_after_s ?? slowest) / slowest) * 240))}px"></span> ${i.detected_after_s === null ? 'not seen' : `${i.detected_after_s} s`}</div>`,
           )
           .join('')}</td></tr>`,
     )
@@ -837,7 +826,7 @@ export const fleetReportHtml = (runs: FleetRun[], comparison: ReturnType<typeof 
   return `<!doctype html><html><head><meta charset="utf-8"><title>TradAI fleet cost</title><style>
 body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}
 td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}.bar{display:inline-block;height:10px;background:#4a7fd0}
-.largest{background:#fff2cc}.late{background:#fcd}pre{background:#f6f6f6;padding:8px;font-size:12px;overflow:auto}</style></head><body>
+.largest{background:#fff2cc}.kind{display:inline-block;width:4.5em}.late{background:#fcd}pre{background:#f6f6f6;padding:8px;font-size:12px;overflow:auto}</style></head><body>
 <h1>Control plane cost per strategy per month</h1>
 <p>Counted requests of a simulated window on a manual clock, extrapolated to 30 days, priced with bench/prices.json
 (${escapeHtml(String(pricesJson.region))}, taken ${escapeHtml(String(pricesJson.taken_at))}). ECS Fargate is not included: it is the strategy's own compute.
@@ -845,9 +834,7 @@ Largest line highlighted. Goal: at most $1.00 per strategy per month at N = 10.<
 <table><tr><th>Line</th>${header}</tr>${rows}<tr><td><b>Total</b></td>${totals}</tr></table>
 <h2>The seed's table (§10, control-plane lines)</h2>
 <table><tr><th>Line</th><th>Per strategy per month</th></tr>${seedRows}<tr><td><b>Total</b></td><td><b>${money(SEED_TOTAL)}</b></td></tr></table>
-<h2>Incidents: injection to page (hang, crash, breach) or to the agent seeing the pause, simulated seconds</h2>
-<table>${incidents}</table>
-<h2>Detection latency by incident (simulated seconds from injection)</h2>
+<h2>Detection latency: injection to page (hang, crash, breach) or to the agent seeing the pause, simulated seconds</h2>
 <table>${latencyBars}</table>
 <p>Over many runs in real time (wall clock), <code>npm run bench -- --only local-cloud</code> gives the distribution: hung agent → page and container exit → page, p50/p99.</p>
 <h2>Stream processor lag (wall time from a record on the stream to the processor's invocation with it)</h2>
@@ -978,12 +965,12 @@ export const curveHtml = (curves: { strategies: number; points: CurvePoint[] }[]
       .map((text) => `<td>${text}</td>`)
       .join('');
     const late = (point?.page_within_s ?? 0) > PAGE_WITHIN_S ? ' class="late"' : '';
-    return `<tr><td>${h} s</td><td>${point?.fail_closed_s} s</td><td>${point?.stale_after_s} s</td><td${late}>${point?.page_within_s} s</td>${cells}</tr>`;
+    return `<tr><td>${h} s</td><td>${point?.fail_closed_s} s</td><td>${point?.stale_after_s} s</td><td>${point?.hb_step_s} s</td><td${late}>${point?.page_within_s} s</td>${cells}</tr>`;
   }).join('\n');
   return `<h2>Detection against cost: the heartbeat interval</h2>
 <p>Each interval H with the settings it allows: fail-closed 2H, a threshold 5 s above it, hb_at's step at threshold − H (the longest that keeps a healthy agent out of the suspects), a hung agent paged within threshold + one pass + the stream. Cost from the runs above, split into what scales with 1/H (heartbeat writes, the indexes they rewrite, history, the stream processor), what scales with the heartbeat index's steps, and the rest. Red: slower than ${PAGE_WITHIN_S} s.</p>
 ${curveSvg(curves)}
-<table><tr><th>Heartbeat</th><th>Fail-closed</th><th>Stale after</th><th>Paged within</th>${header}</tr>${rows}</table>`;
+<table><tr><th>Heartbeat</th><th>Fail-closed</th><th>Stale after</th><th>hb_at step</th><th>Paged within</th>${header}</tr>${rows}</table>`;
 };
 
 export const runFleetBench = async (options: {
