@@ -123,6 +123,46 @@ describe('Handler: read-strategies', () => {
     }
   });
 
+  it('names in the session view the carried trades its agent reports missing (tradai deploy stops on them at once)', async () => {
+    // prepare: a takeover whose Freqtrade shows trade 7 neither open nor closed
+    const session = await runningSession(env, 'echo');
+    const reported = await env.deps.store.recordHeartbeat({
+      run_id: session.run_id,
+      agent_id: session.agent_id as string,
+      seq: session.heartbeat_seq + 1,
+      at: new Date(env.clock.now()).toISOString(),
+      metrics: session.metrics ?? undefined,
+      health: {
+        ...(session.health ?? {
+          cpu_percent: 0,
+          memory_mb: 0,
+          exchange_connected: true,
+          last_trade_at: null,
+        }),
+        freqtrade_state: 'paused',
+        missing_trades: {
+          trade_ids: [7],
+          expected: 2,
+          found: 1,
+          account: 'binance (secret tradai/exchange/binance)',
+          action: 'entries_paused',
+          at: new Date(env.clock.now()).toISOString(),
+        },
+      },
+      risk: session.risk ?? undefined,
+      open_trades: session.open_trades,
+    } as never);
+    if (!reported.ok) throw new Error(reported.message);
+
+    // act
+    const view = await get('/sessions/{runId}', { runId: session.run_id });
+    const healthy = await get('/sessions/{runId}', { runId: liveRun });
+
+    // assess
+    expect(view.body).toMatchObject({ health: { freqtrade_state: 'paused', missing_trade_ids: [7] } });
+    expect(healthy.body).toMatchObject({ health: { missing_trade_ids: [] } });
+  });
+
   it('serves the open-trades snapshot of the current session', async () => {
     // act
     const response = await get('/strategies/{strategyId}/trades', { strategyId: 'alpha' });
