@@ -77,6 +77,13 @@ export class StreamLog implements StreamHub {
     return log.entries.slice(start, end).map((entry) => structuredClone(entry.record));
   }
 
+  lastSequenceNumber(tableName: string): string | undefined {
+    const log = this.tables.get(tableName);
+    if (log === undefined) return undefined;
+    this.trim(tableName, log);
+    return log.entries[log.entries.length - 1]?.sequenceNumber;
+  }
+
   subscribe(tableName: string, listener: StreamListener): () => void {
     let tableListeners = this.listeners.get(tableName);
     if (tableListeners === undefined) {

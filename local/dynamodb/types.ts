@@ -27,6 +27,8 @@ export interface StreamHub {
   streamArn(tableName: string): string | undefined;
   /** Retained records of a table after the given sequence number (exclusive), in commit order. */
   read(tableName: string, afterSequenceNumber?: string, limit?: number): DynamoDBRecord[];
+  /** The sequence number of the table's newest retained record (what read() would end with), if any. */
+  lastSequenceNumber(tableName: string): string | undefined;
   /** Live delivery of every newly committed record, in commit order; returns an unsubscribe function. */
   subscribe(tableName: string, listener: StreamListener): () => void;
 }

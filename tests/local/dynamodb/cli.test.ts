@@ -25,7 +25,12 @@ describe('LocalDynamo: command line', () => {
     let stop: () => void = () => undefined;
     const dynamo: LocalDynamo = {
       endpoint: 'http://127.0.0.1:8000',
-      streams: { streamArn: () => undefined, read: () => [], subscribe: () => () => undefined },
+      streams: {
+        streamArn: () => undefined,
+        read: () => [],
+        lastSequenceNumber: () => undefined,
+        subscribe: () => () => undefined,
+      },
       close: async () => {
         closed = true;
       },

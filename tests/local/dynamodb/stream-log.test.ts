@@ -63,6 +63,16 @@ describe('LocalDynamo: stream log retention', () => {
     expect(log.read('t')).toHaveLength(1);
   });
 
+  it('names the newest retained record as read() ends with it, and none once every record expired', () => {
+    const log = openLog();
+    expect(log.lastSequenceNumber('t')).toBeUndefined();
+    insert(log, 3);
+
+    expect(log.lastSequenceNumber('t')).toBe(log.read('t').at(-1)?.dynamodb?.SequenceNumber);
+    nowMs += STREAM_RETENTION_MS + 1_000;
+    expect(log.lastSequenceNumber('t')).toBeUndefined();
+  });
+
   it('delivers records to every subscriber, and a throwing subscriber does not stop the others', () => {
     const log = openLog();
     const delivered: string[] = [];
