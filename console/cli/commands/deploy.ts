@@ -137,6 +137,26 @@ export const missingCarriedTrades = (old: HandoffSession, next: HandoffSession):
   return old.open_trade_ids.filter((id) => !listed.has(id));
 };
 
+/** The new run is up but carried trades are unaccounted for: never exit 0 on them. */
+const carriedTradesNotComplete = (failed: {
+  id: string;
+  kind: string;
+  line: string;
+  missing: number[];
+  old: HandoffSession;
+  next: HandoffSession;
+}) =>
+  new LaunchFailedError(
+    `${failed.id}: ${failed.kind} not complete: ${failed.line}; check those positions on the exchange and the new run's Freqtrade (tradai show ${failed.id})`,
+    {
+      run_id: failed.next.run_id,
+      status: failed.next.status,
+      supersedes: failed.old.run_id,
+      missing_trade_ids: failed.missing,
+      listed_trade_ids: failed.next.open_trade_ids,
+    },
+  );
+
 const ROLLBACK_UNDECIDED = 'its launch workflow has not yet recorded whether a rollback started';
 
 /** A failed handoff with no rollback, as the old run stands: trading on (never retired) or not. */
@@ -310,16 +330,14 @@ export const rollCommand = async (
       }
       if (step.verdict.kind === 'trades_missing') {
         spinner?.fail(step.line);
-        throw new LaunchFailedError(
-          `${id}: ${kind} not complete: ${step.line}; check those positions on the exchange and the new run's Freqtrade (tradai show ${id})`,
-          {
-            run_id: next.run_id,
-            status: next.status,
-            supersedes: old.run_id,
-            missing_trade_ids: step.verdict.missing,
-            listed_trade_ids: next.open_trade_ids,
-          },
-        );
+        throw carriedTradesNotComplete({
+          id,
+          kind,
+          line: step.line,
+          missing: step.verdict.missing,
+          old,
+          next,
+        });
       }
       if (key !== shown) progress(step.line);
       shown = key;
@@ -331,16 +349,7 @@ export const rollCommand = async (
           const missing = step.verdict.missing;
           const line = `${next.run_id} runs but does not list ${missing.length} carried trade${missing.length === 1 ? '' : 's'} of ${old.run_id} (${tradeIds(missing)}) after ${carryWaitS}s`;
           spinner?.fail(line);
-          throw new LaunchFailedError(
-            `${id}: ${kind} not complete: ${line}; check those positions on the exchange and the new run's Freqtrade (tradai show ${id})`,
-            {
-              run_id: next.run_id,
-              status: next.status,
-              supersedes: old.run_id,
-              missing_trade_ids: missing,
-              listed_trade_ids: next.open_trade_ids,
-            },
-          );
+          throw carriedTradesNotComplete({ id, kind, line, missing, old, next });
         }
       }
       if (Date.now() - began > timeoutS * 1000 && step.phase === 'new_failed') {
