@@ -245,7 +245,6 @@ export const simulateFleet = async (options: {
   let heartbeatWrites = 0;
   const imageOf = (image: unknown) =>
     image === undefined ? undefined : unmarshall(image as Record<string, AttributeValue>);
-  const unsubscribeIndexes = dynamo.dynamo.streams.subscribe(dynamo.tables.sessions, () => undefined);
   let indexCursor: string | undefined;
   const tallyIndexes = () => {
     const records = dynamo.dynamo.streams.read(dynamo.tables.sessions, indexCursor) as DynamoDBRecord[];
@@ -347,7 +346,7 @@ export const simulateFleet = async (options: {
   // Wall time from a record's publication on the stream to the stream processor's invocation with it.
   const publishedAt = new Map<string, number>();
   const streamLagsMs: number[] = [];
-  const unsubscribeLag = dynamo.dynamo.streams.subscribe(dynamo.tables.sessions, (record) => {
+  const unsubscribePublished = dynamo.dynamo.streams.subscribe(dynamo.tables.sessions, (record) => {
     const sequence = record.dynamodb?.SequenceNumber;
     if (sequence !== undefined) publishedAt.set(sequence, performance.now());
   });
@@ -650,8 +649,7 @@ export const simulateFleet = async (options: {
     }
   }
   for (const mapping of mappings) await mapping.stop();
-  unsubscribeIndexes();
-  unsubscribeLag();
+  unsubscribePublished();
   await dynamo.close();
 
   const dynamoOps = Object.fromEntries(
