@@ -80,6 +80,14 @@ export class MetricsCollector {
   #count: Count | undefined;
   #daily: Daily | undefined;
   #balanceOk = false;
+  /** Equity at the last poll whose /balance, /status and /profit all answered and agreed (see #valuedPoll). */
+  #equity: number | undefined;
+  /** The previous /balance's `starting_capital`, null where it gave none: the candidate awaiting a second. */
+  #reportedStartingCapital: number | null | undefined;
+  /** Freqtrade's starting capital once two /balance replies in a row reported it. */
+  #freqtradeStartingCapital: number | null | undefined;
+  /** Equity valued on a figure still awaiting its second reply: it lifts the peak once that reply agrees. */
+  #unsettledEquity: number | undefined;
   #peakEquity: number;
   readonly #startingCapitalLimit: number | undefined;
   /** Set when the operator resumed past a breach: the starting capital no longer is the baseline. */
@@ -164,6 +172,10 @@ export class MetricsCollector {
       keep(daily, (value) => {
         this.#daily = value;
       });
+      if (balance.ok && status.ok && profit.ok) {
+        const unsettled = this.#valuedPoll(balance.value);
+        if (unsettled !== undefined) failures.push(unsettled);
+      }
     }
     this.#stopEntryEra = client?.era === 'stopentry';
     const freqtradeState = this.#stateOf(failures.length === 0 || this.#config !== undefined);
@@ -171,8 +183,6 @@ export class MetricsCollector {
     if (loopAlive === false) failures.push('freqtrade bot loop is stuck (last_process too old)');
     if (failures.length === 0) this.#consecutiveFailures = 0;
     else if (countFailures) this.#consecutiveFailures += 1;
-    const equity = this.equity;
-    if (equity !== undefined && equity > this.#peakEquity) this.#peakEquity = equity;
     this.#lastOutcome = { at, failures: [...new Set(failures)], freqtradeState, loopAlive };
     return this.#lastOutcome;
   }
@@ -226,13 +236,57 @@ export class MetricsCollector {
    * lost, a false breach at entry); a coin with no cached ticker is listed at 0 the same way.
    */
   get equity(): number | undefined {
-    const balance = this.#balance;
-    if (balance === undefined) return undefined;
+    return this.#equity;
+  }
+
+  /**
+   * Values a poll whose /balance, /status and /profit all answered: figures from different polls are not
+   * one account (this poll's cash against the last poll's trades reads a stake paid since as lost).
+   *
+   * Freqtrade's `starting_capital` is meant to hold still (wallet at start × tradable_balance_ratio, or
+   * `available_capital`), yet 2026.9 computes it from the wallet's free cash plus the live trades' stakes:
+   * a /balance answered between a new trade's commit and the wallet refresh that follows it reports one
+   * stake too much (1089 for 990), and its cash has not paid for that trade yet. So a figure counts once
+   * two replies in a row report it, and a reply reporting another figure than the one that counts is not
+   * valued: it would lift the peak for good, and every later poll would read a drawdown of that stake.
+   * Such a poll is a failed one (so a figure that never settles ends in max_monitor_failures, not in a
+   * frozen equity nobody is told about). Until a figure counts, each reply is valued on its own figure
+   * (a bot already below its starting capital is still paused at the first poll), and lifts the peak only
+   * once the next reply agrees with it.
+   */
+  #valuedPoll(balance: Balance): string | undefined {
+    const reported = positiveOrNull(balance.starting_capital);
+    const confirmed =
+      this.#reportedStartingCapital !== undefined && sameCapital(reported, this.#reportedStartingCapital);
+    this.#reportedStartingCapital = reported;
+    const unsettledEquity = this.#unsettledEquity;
+    this.#unsettledEquity = undefined;
+    if (confirmed) {
+      this.#freqtradeStartingCapital = reported;
+      if (unsettledEquity !== undefined) this.#liftPeak(unsettledEquity);
+    }
+    const settled = this.#freqtradeStartingCapital;
+    if (settled === undefined) {
+      this.#equity = this.#valuation(balance, reported);
+      this.#unsettledEquity = this.#equity;
+      return undefined;
+    }
+    if (!sameCapital(reported, settled))
+      return `freqtrade /balance starting_capital ${reported} differs from ${settled}: not valued until two replies agree`;
+    this.#equity = this.#valuation(balance, settled);
+    this.#liftPeak(this.#equity);
+    return undefined;
+  }
+
+  #liftPeak(equity: number): void {
+    if (equity > this.#peakEquity) this.#peakEquity = equity;
+  }
+
+  #valuation(balance: Balance, start: number | null): number {
     const fromBalance = this.#balanceEquity(balance);
-    const start = balance.starting_capital;
     const profit = this.#profit;
     const marked = this.#trades.every((trade) => typeof trade.profit_abs === 'number');
-    if (typeof start !== 'number' || start <= 0 || profit === undefined || !marked) return fromBalance;
+    if (start === null || profit === undefined || !marked) return fromBalance;
     const open = this.#trades.reduce((sum, trade) => sum + (trade.profit_abs ?? 0), 0);
     return Math.min(fromBalance, start + profit.profit_closed_coin + open);
   }
@@ -264,12 +318,13 @@ export class MetricsCollector {
 
   /**
    * The capital the session started with: the operator's `risk_limits.starting_capital` where given, else
-   * Freqtrade's own `/balance` `starting_capital` (its `available_capital`, or the wallet at its start).
+   * Freqtrade's own `/balance` `starting_capital` (its `available_capital`, or the wallet at its start) once two
+   * replies in a row agree on it (until then, the latest reply's).
    */
   get startingCapital(): number | null {
     if (this.#startingCapitalLimit !== undefined) return this.#startingCapitalLimit;
-    const reported = this.#balance?.starting_capital;
-    return reported === undefined || reported === null || reported <= 0 ? null : reported;
+    if (this.#freqtradeStartingCapital !== undefined) return this.#freqtradeStartingCapital;
+    return this.#reportedStartingCapital ?? null;
   }
 
   get openTrades(): OpenTrade[] {
@@ -379,3 +434,11 @@ const describe = (failure: CallFailure) => `${failure.kind}: ${failure.message}`
 const isStoppedRefusal = (failure: CallFailure) =>
   failure.kind === 'refused' && failure.message.endsWith('trader is not running');
 const round = (value: number) => Math.round(value * 1e6) / 1e6;
+const positiveOrNull = (value: number | null | undefined) =>
+  value === undefined || value === null || value <= 0 ? null : value;
+/**
+ * Within 0.1 %: a stake in flight is told apart, and one smaller than that moves a drawdown by less than
+ * 0.1 % (live wallets drift by fees; consecutive replies still agree, so the figure that counts follows).
+ */
+const sameCapital = (a: number | null, b: number | null) =>
+  a === null || b === null ? a === b : Math.abs(a - b) <= Math.max(a, b) * 1e-3;

@@ -196,3 +196,152 @@ describe('Agent: the order of a poll’s calls to Freqtrade', () => {
     expect(events.indexOf('ask status')).toBeGreaterThan(events.indexOf('answer balance'));
   });
 });
+
+/**
+ * Freqtrade 2026.9 commits a new trade, then refreshes its wallets (`execute_entry`). A /balance answered
+ * in between computes `starting_capital` and the stake line from the stale wallet's free cash plus the live
+ * trades' stakes: (900.04 + 199.96) × 0.99 = 1089 instead of 990, and cash 889.04 that has not paid for the
+ * new trade yet. These replies are that moment: ETH/USDT is in the wallet, BTC/USDT has just been committed.
+ */
+const betweenCommitAndWalletRefresh = () => {
+  const torn = structuredClone(ENTRY_ORDER_OPEN) as {
+    balance: Record<string, unknown> & { currencies: Array<Record<string, unknown>> };
+    status: Array<Record<string, unknown>>;
+  };
+  const btc = torn.status.find((trade) => trade.pair === 'BTC/USDT');
+  if (btc === undefined) throw new Error('fixture lost BTC/USDT');
+  btc.amount = btc.amount_requested;
+  btc.has_open_orders = false;
+  btc.profit_abs = -0.19;
+  torn.balance.starting_capital = 1089;
+  torn.balance.total_bot = 988.98;
+  torn.balance.currencies = torn.balance.currencies.map((line) =>
+    line.currency === 'USDT'
+      ? { ...line, free: 900.04, used: 0, balance: 900.04, est_stake: 900.04, est_stake_bot: 889.04 }
+      : line,
+  );
+  return torn;
+};
+
+/** The same two trades a moment later, the wallet refreshed: cash 790.04, both coins listed. */
+const afterWalletRefresh = () => {
+  const settled = betweenCommitAndWalletRefresh();
+  settled.balance.starting_capital = 990;
+  settled.balance.total_bot = 989.79;
+  settled.balance.currencies = [
+    ...settled.balance.currencies.map((line) =>
+      line.currency === 'USDT'
+        ? { ...line, free: 800.04, balance: 800.04, est_stake: 800.04, est_stake_bot: 790.04 }
+        : line,
+    ),
+    { currency: 'BTC', est_stake_bot: 99.81, est_stake: 99.81, is_bot_managed: true },
+  ];
+  return settled;
+};
+
+describe('Agent: a /balance answered between a new trade and the wallet refresh', () => {
+  it('does not take its starting capital, inflated by one stake (the peak rose to 1089 and the next poll read a false 9.09 % drawdown)', async () => {
+    // Prepare
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+    await collector.poll(clientServing(ENTRY_ORDER_OPEN), true);
+    await collector.poll(clientServing(ENTRY_ORDER_OPEN), true);
+
+    // Act
+    await collector.poll(clientServing(betweenCommitAndWalletRefresh()), true);
+    const torn = collector.riskSnapshot();
+    for (let poll = 0; poll < 3; poll += 1) await collector.poll(clientServing(afterWalletRefresh()), true);
+    const settled = collector.riskSnapshot();
+
+    // Assess
+    expect(torn.drawdown_pct).toBeLessThan(0.1);
+    expect(collector.peakEquity).toBeLessThanOrEqual(990);
+    expect(settled.starting_capital).toBe(990);
+    expect(settled.drawdown_pct).toBeLessThan(0.1);
+  });
+
+  it('does not keep it from the first reply either: that reply lifts no peak, and the figure two replies in a row report counts', async () => {
+    // Prepare
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+
+    // Act
+    await collector.poll(clientServing(betweenCommitAndWalletRefresh()), true);
+    const first = collector.riskSnapshot();
+    await collector.poll(clientServing(afterWalletRefresh()), true);
+    await collector.poll(clientServing(afterWalletRefresh()), true);
+    const settled = collector.riskSnapshot();
+
+    // Assess
+    expect(first.starting_capital).toBe(1089);
+    expect(first.drawdown_pct).toBeLessThan(0.1);
+    expect(collector.peakEquity).toBeLessThanOrEqual(990);
+    expect(settled.starting_capital).toBe(990);
+    expect(settled.drawdown_pct).toBeLessThan(0.1);
+  });
+
+  it('still takes a starting capital that changes for good, once two polls agree on it', async () => {
+    // Prepare: a deposit (or a new available_capital) moves Freqtrade's starting capital from 990 to 1089.
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+    await collector.poll(clientServing(afterWalletRefresh()), true);
+    await collector.poll(clientServing(afterWalletRefresh()), true);
+
+    // Act
+    const moved = afterWalletRefresh();
+    moved.balance.starting_capital = 1089;
+    await collector.poll(clientServing(moved), true);
+    const once = collector.riskSnapshot();
+    await collector.poll(clientServing(moved), true);
+    const twice = collector.riskSnapshot();
+
+    // Assess: measured from 1089 once it holds: equity 989.6 is then a 9.1 % drawdown.
+    expect(once.starting_capital).toBe(990);
+    expect(twice.starting_capital).toBe(1089);
+    expect(twice.drawdown_pct).toBeGreaterThan(9);
+  });
+});
+
+describe('Agent: a poll where /status goes unanswered', () => {
+  it('does not value this poll’s cash against the last poll’s trades (a stake paid since read as lost: a false 10 % drawdown)', async () => {
+    // Prepare: ETH/USDT alone, twice; then BTC/USDT's entry is placed (cash 790.04, no BTC line) and
+    // /status times out, leaving only the last poll's ETH/USDT to value against that cash.
+    const ethOnly = afterWalletRefresh();
+    ethOnly.status = ethOnly.status.filter((trade) => trade.pair === 'ETH/USDT');
+    ethOnly.balance.total_bot = 989.98;
+    ethOnly.balance.currencies = ethOnly.balance.currencies
+      .filter((line) => line.currency !== 'BTC')
+      .map((line) =>
+        line.currency === 'USDT'
+          ? { ...line, free: 900.04, balance: 900.04, est_stake: 900.04, est_stake_bot: 890.04 }
+          : line,
+      );
+    const entryPlaced = afterWalletRefresh() as { balance: Record<string, unknown>; status?: unknown };
+    entryPlaced.balance.total_bot = 889.98;
+    entryPlaced.balance.currencies = ethOnly.balance.currencies.map((line) =>
+      line.currency === 'USDT' ? { ...line, free: 800.04, used: 100, est_stake_bot: 790.04 } : line,
+    );
+    delete entryPlaced.status;
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+    await collector.poll(clientServing(ethOnly), true);
+    await collector.poll(clientServing(ethOnly), true);
+
+    // Act
+    const outcome = await collector.poll(clientServing(entryPlaced), true);
+    const snapshot = collector.riskSnapshot();
+
+    // Assess: the poll failed (and counts toward max_monitor_failures); equity stays at its last reading.
+    expect(outcome.failures.length).toBeGreaterThan(0);
+    expect(snapshot.equity).toBeCloseTo(989.8, 0);
+    expect(snapshot.drawdown_pct).toBeLessThan(0.1);
+  });
+});
