@@ -22,7 +22,7 @@ import { budgetScopesOf } from '../shared/runtime/account-budget-scopes';
 import { InMemoryDedupLedger } from '../shared/runtime/events-dedup';
 import { lambdaContext } from '../tests/adapters/support/workflow-fixtures';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo } from '../tests/support/dynamo';
-import { dynamoSizeBytes } from '../tests/support/largest-value';
+import { itemSize } from './cost-model';
 
 const BATCH = 25;
 type Wire = Parameters<typeof unmarshall>[0];
@@ -64,7 +64,7 @@ const meter = (doc: { middlewareStack: { add: (...args: never[]) => void } }) =>
       const result = await next(args);
       // The document client may hand the items over before or after marshalling them.
       const sizeOf = (item: unknown) =>
-        dynamoSizeBytes(isWire(item) ? unmarshall(item as Wire) : (item ?? {}));
+        itemSize((isWire(item) ? unmarshall(item as Wire) : (item ?? {})) as Record<string, unknown>);
       if (operation === 'TransactWriteItems') {
         for (const item of args.input.TransactItems as { Put?: { Item: unknown }; Update?: unknown }[]) {
           const bytes = item.Put !== undefined ? sizeOf(item.Put.Item) : aggregateBytes;
@@ -75,7 +75,7 @@ const meter = (doc: { middlewareStack: { add: (...args: never[]) => void } }) =>
         units.rru += Math.ceil(Math.max(1, aggregateBytes) / 4096);
       } else if (operation === 'Query') {
         const bytes = ((result.output.Items as unknown[]) ?? []).reduce<number>(
-          (sum, item) => sum + dynamoSizeBytes(item),
+          (sum, item) => sum + itemSize(item as Record<string, unknown>),
           0,
         );
         units.rru += 0.5 * Math.ceil(Math.max(1, bytes) / 4096);

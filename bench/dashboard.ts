@@ -18,11 +18,8 @@ import { startHttpApi } from '../local/cloud/http-api';
 import { loadLocalIssuer } from '../local/cloud/jwt-issuer';
 import { SESSION_STATUSES } from '../shared/domain/session';
 import { launchChromium } from '../tests/browser/support';
+import { percentile } from './stats';
 
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
 const round1 = (value: number) => Math.round(value * 10) / 10;
 const stats = (values: number[]) => ({
   samples: values.length,

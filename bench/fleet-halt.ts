@@ -13,11 +13,7 @@ import {
   startBody,
   startFastCloud,
 } from '../tests/e2e/support';
-
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
+import { percentile } from './stats';
 
 /** Trades from the first loop, so the halt has positions to flatten. */
 const TRADING = {

@@ -27,6 +27,8 @@ import {
 import { LOCK_SCOPE, lockKeyOf } from '../shared/domain/session-store';
 import { apiEvent, lambdaContext } from '../tests/functions/api/support';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo } from '../tests/support/dynamo';
+import { itemSize } from './cost-model';
+import { percentile } from './stats';
 
 const NOW = Date.parse('2026-03-02T12:00:00.000Z');
 const LIMITS = {
@@ -38,26 +40,6 @@ const LIMITS = {
   breach_ladder: ['pause', 'flatten'] as ('pause' | 'flatten')[],
   escalation_grace_s: 120,
 };
-
-/** DynamoDB's item size rules (names + values; numbers ~1 byte per 2 digits + 1; maps/lists 3 + 1 per element). */
-const sizeOf = (value: unknown): number => {
-  if (value === null || typeof value === 'boolean') return 1;
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number')
-    return Math.ceil(String(Math.abs(value)).replace(/[.-]/g, '').length / 2) + 1;
-  if (Array.isArray(value)) return 3 + value.reduce((sum: number, item) => sum + 1 + sizeOf(item), 0);
-  if (typeof value === 'object')
-    return (
-      3 +
-      Object.entries(value as Record<string, unknown>).reduce(
-        (sum, [name, item]) => sum + 1 + Buffer.byteLength(name) + sizeOf(item),
-        0,
-      )
-    );
-  return 0;
-};
-export const itemSizeOf = (item: Record<string, unknown>): number =>
-  Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + sizeOf(value), 0);
 
 const trade = (id: number) => ({
   trade_id: id,
@@ -136,11 +118,6 @@ const sessionOf = (strategy: number, run: number, status: SessionStatus): Sessio
   });
 };
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
-
 interface Counted {
   requests: Record<string, number>;
   items: number;
@@ -168,7 +145,7 @@ const counting = (endpoint: string): { doc: DynamoDBDocumentClient; counted: Cou
           (output.Responses as Record<string, Record<string, unknown>[]> | undefined) ?? {},
         ).flat(),
       ];
-      const bytes = items.reduce((sum, item) => sum + itemSizeOf(item), 0);
+      const bytes = items.reduce((sum, item) => sum + itemSize(item), 0);
       counted.items += items.length;
       counted.bytes += bytes;
       counted.estimatedReadUnits += Math.max(1, Math.ceil(bytes / 4096)) * 0.5;
@@ -220,7 +197,7 @@ export async function runFleetReadBench(options: {
           released_at: null,
         },
       );
-      currentSize += itemSizeOf({ ...current, fleet_row: FLEET_ROW });
+      currentSize += itemSize({ ...current, fleet_row: FLEET_ROW });
     }
     const writeAll = async (table: string, items: Record<string, unknown>[]) => {
       const batches: Record<string, unknown>[][] = [];

@@ -46,6 +46,7 @@ import {
   storedSecretsOf,
 } from './cost-model';
 import pricesJson from './prices.json' with { type: 'json' };
+import { percentile } from './stats';
 
 const START = Date.parse('2026-03-02T00:00:00.000Z');
 /** The intervals that decide detection and cost; `controlPollS: null` is the seed's agent (desired state read from heartbeat replies only). */
@@ -113,10 +114,6 @@ interface SimAgent {
   incident?: { kind: Incident; at: number; detectedAt?: number };
 }
 
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
 interface OperationCount {

@@ -15,11 +15,8 @@ import { readOrderLog } from '../local/freqtrade-sim/order-log';
 import { handoffWindowMs } from '../shared/domain/deploy';
 import type { Session } from '../shared/domain/session';
 import { apiOf, FAST, LIVE_TRADER, sessionWhere, startBody, startFastCloud } from '../tests/e2e/support';
+import { percentile } from './stats';
 
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
 const summary = (values: number[]) => ({
   p50_ms: Math.round(percentile(values, 50)),
   p99_ms: Math.round(percentile(values, 99)),

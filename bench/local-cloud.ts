@@ -9,11 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SIMULATOR_CMD } from '../local/cloud/cloud';
 import { agentPidOf, apiOf, eventually, sessionWhere, startBody, startFastCloud } from '../tests/e2e/support';
+import { percentile } from './stats';
 
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
 const stats = (values: number[]) => ({
   runs: values.length,
   p50_ms: Math.round(percentile(values, 50)),

@@ -19,12 +19,8 @@ import { InMemoryDedupLedger } from '../shared/runtime/events-dedup';
 import { healthySnapshot, heartbeatOf, newSessionInput } from '../tests/adapters/support/workflow-fixtures';
 import { startTestDynamo } from '../tests/support/dynamo';
 import { startPlainDynalite } from './plain-dynalite';
+import { percentile } from './stats';
 
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-};
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 const noopPlatform: ContainerPlatform = {

@@ -3,7 +3,7 @@ import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IndexShape, indexWriteUnits } from '../../bench/cost-model';
+import { type IndexShape, indexWriteUnits, itemSize } from '../../bench/cost-model';
 import { loadServerlessConfig, tablesOf } from '../../local/serverless/config';
 import { BATCH_GET_ATTEMPTS, UnprocessedKeysError } from '../../shared/adapters/dynamodb/batch-get';
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client';
@@ -14,7 +14,7 @@ import {
 } from '../../shared/adapters/dynamodb/session-store';
 import { CorruptRecordError, type Heartbeat, HeartbeatSchema, ManualClock } from '../../shared/domain';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo, type TestDynamo } from '../support/dynamo';
-import { dynamoSizeBytes, largestValueOf } from '../support/largest-value';
+import { largestValueOf } from '../support/largest-value';
 import { claimedSession, heartbeatOf, newSessionInput, sessionStoreContract } from './session-store.contract';
 
 sessionStoreContract('DynamoDB (embedded, over HTTP)', async () => {
@@ -80,19 +80,19 @@ describe('DynamoSessionStore: on the embedded DynamoDB', () => {
           }),
         )
       ).Item;
-    const beforeHeartbeats = dynamoSizeBytes(await stored());
+    const beforeHeartbeats = itemSize((await stored()) ?? {});
     const largest = HeartbeatSchema.parse({
       ...(largestValueOf(HeartbeatSchema) as Heartbeat),
       run_id: input.run_id,
       agent_id: 'agent-a',
       seq: 1,
     });
-    const largestSize = dynamoSizeBytes(largest);
+    const largestSize = itemSize(largest);
 
     // act: the largest heartbeat, then a few hundred ordinary ones.
     clock.advance(30_000);
     const written = await store.recordHeartbeat(largest);
-    const afterLargest = dynamoSizeBytes(await stored());
+    const afterLargest = itemSize((await stored()) ?? {});
     const sizes: number[] = [];
     for (let seq = 2; seq <= 301; seq += 1) {
       clock.advance(30_000);
@@ -100,7 +100,7 @@ describe('DynamoSessionStore: on the embedded DynamoDB', () => {
         heartbeatOf(input.run_id, 'agent-a', seq, new Date(clock.now()).toISOString()),
       );
       if (!result.ok) throw new Error(`heartbeat ${seq} refused: ${result.message}`);
-      sizes.push(dynamoSizeBytes(await stored()));
+      sizes.push(itemSize((await stored()) ?? {}));
     }
 
     // assess: a heartbeat adds at most its own size to the item as created, whatever came before it...

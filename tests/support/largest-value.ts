@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { attributeValueSize } from '../../bench/cost-model';
 
 /**
  * The largest value a zod schema accepts, as DynamoDB counts bytes: every optional field present, every
@@ -31,25 +32,6 @@ interface JsonSchema {
   pattern?: string;
 }
 
-/** DynamoDB's item size rules (attribute names count; numbers ~1 byte per 2 significant digits). */
-export const dynamoSizeBytes = (value: unknown): number => {
-  if (value === null || value === undefined || typeof value === 'boolean') return 1;
-  if (typeof value === 'number') {
-    const digits = value.toExponential().split('e')[0]?.replace(/[-.]/g, '') ?? '';
-    return Math.ceil(digits.length / 2) + 1;
-  }
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (Array.isArray(value))
-    return 3 + value.reduce<number>((sum, item) => sum + 1 + dynamoSizeBytes(item), 0);
-  return (
-    3 +
-    Object.entries(value as Record<string, unknown>).reduce(
-      (sum, [name, item]) => sum + 1 + Buffer.byteLength(name) + dynamoSizeBytes(item),
-      0,
-    )
-  );
-};
-
 const LATEST_TIME = '2099-12-31T23:59:59.999Z';
 
 /** The longest string a pattern like `^[a-z0-9][a-z0-9-]{2,79}$` allows, built from its classes' first members. */
@@ -77,12 +59,14 @@ function largest(schema: JsonSchema, path: string): unknown {
   if (branches !== undefined) {
     return branches
       .map((branch) => largest(branch, path))
-      .reduce((best, candidate) => (dynamoSizeBytes(candidate) > dynamoSizeBytes(best) ? candidate : best));
+      .reduce((best, candidate) =>
+        attributeValueSize(candidate) > attributeValueSize(best) ? candidate : best,
+      );
   }
   if (schema.const !== undefined) return schema.const;
   if (schema.enum !== undefined)
     return schema.enum.reduce((best, candidate) =>
-      dynamoSizeBytes(candidate) > dynamoSizeBytes(best) ? candidate : best,
+      attributeValueSize(candidate) > attributeValueSize(best) ? candidate : best,
     );
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
   switch (type) {
