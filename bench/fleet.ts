@@ -14,6 +14,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { historyEveryMsFor } from '../container/agent/heartbeat';
+import { matchesAnyFilter } from '../local/cloud/event-pattern';
 import { invokeLocal, type LambdaHandler, type LocalFunction } from '../local/cloud/lambda-runtime';
 import { LocalPassQueue } from '../local/cloud/pass-queue';
 import { StreamEventSourceMapping } from '../local/cloud/stream-mapping';
@@ -340,12 +341,20 @@ export const simulateFleet = async (options: {
   }
   let streamBatches = 0;
   let streamRecords = 0;
-  // Wall time from a record's publication on the stream to the stream processor's invocation with it.
+  // Wall time from a record's publication on the stream to the stream processor's invocation with it. Only
+  // records some mapping's filter lets through are stamped: the others never reach a function to unstamp them.
   const publishedAt = new Map<string, number>();
   const streamLagsMs: number[] = [];
+  const sessionStreamFilters = wanted.flatMap((fn) =>
+    fn.events.flatMap((event) =>
+      event.kind === 'stream' && event.table === dynamo.tables.sessions ? [event.filterPatterns] : [],
+    ),
+  );
   const unsubscribePublished = dynamo.dynamo.streams.subscribe(dynamo.tables.sessions, (record) => {
     const sequence = record.dynamodb?.SequenceNumber;
-    if (sequence !== undefined) publishedAt.set(sequence, performance.now());
+    if (sequence === undefined) return;
+    if (sessionStreamFilters.some((patterns) => matchesAnyFilter(patterns, record)))
+      publishedAt.set(sequence, performance.now());
   });
   const invoke = async (name: string, event: unknown) => {
     const fn = localFunctions.get(name);
