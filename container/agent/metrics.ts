@@ -130,14 +130,13 @@ export class MetricsCollector {
       // stake /balance has taken is in the /status that follows (asked together, /status could miss a
       // trade whose stake /balance had already taken: a whole stake read as lost, a false breach).
       const balance = await client.balance();
-      const [config, health, status, profit, count, daily] = await Promise.all([
+      const [config, health, bracketed] = await Promise.all([
         client.showConfig(),
         client.health(),
-        client.status(),
-        client.profit(),
-        client.count(),
-        client.daily(),
+        this.#bracketed(client),
       ]);
+      const { status, profit, count, daily, settled } = bracketed;
+      if (!settled) failures.push('freqtrade opened or closed trades while polled, twice: not valued');
       // Every failed call counts, 5xx included: a /balance stuck at 502 ("Error getting current tickers")
       // would otherwise freeze equity at its last value while the account moves.
       const keep = <T>(result: CallResult<T>, set: (value: T) => void) => {
@@ -172,7 +171,7 @@ export class MetricsCollector {
       keep(daily, (value) => {
         this.#daily = value;
       });
-      if (balance.ok && status.ok && profit.ok) {
+      if (balance.ok && status.ok && profit.ok && settled) {
         const unsettled = this.#valuedPoll(balance.value);
         if (unsettled !== undefined) failures.push(unsettled);
       }
@@ -185,6 +184,23 @@ export class MetricsCollector {
     else if (countFailures) this.#consecutiveFailures += 1;
     this.#lastOutcome = { at, failures: [...new Set(failures)], freqtradeState, loopAlive };
     return this.#lastOutcome;
+  }
+
+  /**
+   * /status before and after the figures that depend on which trades are open (/profit's closed profit,
+   * /daily's closed today, /count's stake), asked again once when the open trades differ: a trade Freqtrade
+   * closes in between is otherwise open in /status and closed in /profit, its loss counted twice (a stoploss
+   * exit read as a breach), or in neither. Settled when both /status replies name the same open trades.
+   */
+  async #bracketed(client: FreqtradeClient) {
+    let status = await client.status();
+    for (let attempt = 1; ; attempt += 1) {
+      const [profit, count, daily] = await Promise.all([client.profit(), client.count(), client.daily()]);
+      const after = await client.status();
+      const settled = !status.ok || !after.ok || sameOpenTrades(status.value, after.value);
+      status = after;
+      if (settled || attempt >= BRACKET_ATTEMPTS) return { status, profit, count, daily, settled };
+    }
   }
 
   #stateOf(known: boolean): FreqtradeState {
@@ -425,6 +441,16 @@ export class MetricsCollector {
     this.#dailyAck = { day: utcDay(this.#clock.now()), pnl: this.pnlToday };
   }
 }
+
+/** A poll asks its bracket again once: two trade changes within two brackets' time are rare. */
+const BRACKET_ATTEMPTS = 2;
+const openTradesKey = (trades: readonly FreqtradeOpenTrade[]) =>
+  trades
+    .map((trade) => `${trade.trade_id}:${trade.amount}`)
+    .sort()
+    .join(',');
+const sameOpenTrades = (a: readonly FreqtradeOpenTrade[], b: readonly FreqtradeOpenTrade[]) =>
+  openTradesKey(a) === openTradesKey(b);
 
 /** `BTC/USDT` and the futures `BTC/USDT:USDT` hold BTC. */
 const baseCurrencyOf = (pair: string) => pair.split('/')[0] ?? pair;

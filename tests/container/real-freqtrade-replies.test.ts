@@ -345,3 +345,114 @@ describe('Agent: a poll where /status goes unanswered', () => {
     expect(snapshot.drawdown_pct).toBeLessThan(0.1);
   });
 });
+
+/** Each route answers its replies in turn, the last one from then on. */
+const clientAnsweringInTurn = (replies: Record<string, unknown[]>) => {
+  const asked = new Map<string, number>();
+  const fetch: HttpFetch = async (url) => {
+    const path = new URL(url).pathname.replace('/api/v1/', '');
+    const turns = replies[path];
+    const turn = asked.get(path) ?? 0;
+    asked.set(path, turn + 1);
+    const body = turns?.[Math.min(turn, turns.length - 1)];
+    return body === undefined
+      ? { ok: false, status: 404, text: async () => '{"detail":"Not Found"}' }
+      : { ok: true, status: 200, text: async () => JSON.stringify(body) };
+  };
+  return new FreqtradeClient(
+    { url: 'http://127.0.0.1:1', username: 'u', password: 'p', auth: 'basic' },
+    { fetch },
+  );
+};
+
+/** ETH/USDT alone, 30 down, as Freqtrade answers before it closes at that loss and after. */
+const closingTrade = () => {
+  type Replies = {
+    balance: Record<string, unknown> & { currencies: Array<Record<string, unknown>> };
+    status: Array<Record<string, unknown>>;
+    profit: Record<string, unknown>;
+    daily: { data: Array<Record<string, unknown>> };
+    count: Record<string, unknown>;
+  };
+  const open = afterWalletRefresh() as unknown as Replies;
+  open.status = open.status.filter((trade) => trade.pair === 'ETH/USDT');
+  const eth = open.status[0] as Record<string, unknown>;
+  eth.profit_abs = -30;
+  open.balance.total_bot = 959.98;
+  open.balance.currencies = [
+    { currency: 'USDT', free: 900.04, balance: 900.04, est_stake: 900.04, est_stake_bot: 890.04 },
+    { currency: 'ETH', est_stake_bot: 69.94, est_stake: 69.94, is_bot_managed: true },
+  ];
+  open.profit = { ...open.profit, trade_count: 1, closed_trade_count: 0, profit_closed_coin: 0 };
+  open.count = { current: 1, max: 2, total_stake: 99.96 };
+  const closed = structuredClone(open);
+  closed.status = [];
+  closed.balance.total_bot = 959.98;
+  closed.balance.currencies = [
+    { currency: 'USDT', free: 959.98, balance: 959.98, est_stake: 959.98, est_stake_bot: 959.98 },
+  ];
+  closed.profit = { ...open.profit, closed_trade_count: 1, profit_closed_coin: -30, profit_all_coin: -30 };
+  closed.daily.data = closed.daily.data.map((day, index) =>
+    index === 0 ? { ...day, abs_profit: -30, trade_count: 1 } : day,
+  );
+  closed.count = { current: 0, max: 2, total_stake: 0 };
+  return { open, closed };
+};
+
+describe('Agent: a trade that closes while a poll reads Freqtrade', () => {
+  it('does not count its loss twice, open in /status and closed in /profit and /daily (a false drawdown and daily loss at a stoploss exit)', async () => {
+    // Prepare: the trade closes between the poll's /status and its /profit.
+    const { open, closed } = closingTrade();
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+    for (let poll = 0; poll < 2; poll += 1) await collector.poll(clientServing(open), true);
+
+    // Act: /balance and /status answer from before the close, what the poll asks after them from after it.
+    const replies = {
+      show_config: [ENTRY_ORDER_OPEN.show_config],
+      health: [ENTRY_ORDER_OPEN.health],
+      balance: [open.balance],
+      status: [open.status, closed.status],
+      profit: [closed.profit],
+      daily: [closed.daily],
+      count: [closed.count],
+    };
+    await collector.poll(clientAnsweringInTurn(replies), true);
+    const snapshot = collector.riskSnapshot();
+
+    // Assess: 990 - 30 once: a 3.03 % drawdown and a day 30 down, not 60.
+    expect(snapshot.drawdown_pct).toBeLessThan(3.1);
+    expect(snapshot.daily_pnl).toBeCloseTo(-30, 1);
+  });
+
+  it('does not value a poll whose open trades changed again when asked a second time (counted as a failed poll)', async () => {
+    // Prepare
+    const { open, closed } = closingTrade();
+    const collector = new MetricsCollector({
+      clock: new ManualClock(1_796_121_600_000),
+      loopStaleAfterMs: 60_000,
+    });
+    for (let poll = 0; poll < 2; poll += 1) await collector.poll(clientServing(open), true);
+    const before = collector.riskSnapshot();
+
+    // Act: every /status answers otherwise than the one before it.
+    const outcome = await collector.poll(
+      clientAnsweringInTurn({
+        show_config: [ENTRY_ORDER_OPEN.show_config],
+        health: [ENTRY_ORDER_OPEN.health],
+        balance: [open.balance],
+        status: [open.status, closed.status, open.status, closed.status],
+        profit: [closed.profit],
+        daily: [closed.daily],
+        count: [closed.count],
+      }),
+      true,
+    );
+
+    // Assess
+    expect(outcome.failures).toContain('freqtrade opened or closed trades while polled, twice: not valued');
+    expect(collector.riskSnapshot().equity).toBe(before.equity);
+  });
+});
