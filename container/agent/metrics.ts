@@ -82,6 +82,8 @@ export class MetricsCollector {
   #balanceOk = false;
   /** Equity at the last poll whose /balance, /status and /profit all answered and agreed (see #valuedPoll). */
   #equity: number | undefined;
+  /** Today's PnL at the last poll whose /status and /daily answered and agreed: its UTC day and figure. */
+  #pnlToday: { day: string; pnl: number } | undefined;
   /** The previous /balance's `starting_capital`, null where it gave none: the candidate awaiting a second. */
   #reportedStartingCapital: number | null | undefined;
   /** Freqtrade's starting capital once two /balance replies in a row reported it. */
@@ -171,6 +173,7 @@ export class MetricsCollector {
       keep(daily, (value) => {
         this.#daily = value;
       });
+      if (status.ok && daily.ok && settled) this.#pnlToday = this.#valuedPnlToday(at);
       if (balance.ok && status.ok && profit.ok && settled) {
         const unsettled = this.#valuedPoll(balance.value);
         if (unsettled !== undefined) failures.push(unsettled);
@@ -362,10 +365,18 @@ export class MetricsCollector {
 
   /** Closed today (Freqtrade's /daily, UTC) plus what open trades would realise now: open losses count today. */
   get pnlToday(): number {
-    const today = utcDay(this.#clock.now());
-    const closed = this.#daily?.data.find((day) => day.date === today)?.abs_profit ?? 0;
+    const valued = this.#pnlToday;
+    if (valued === undefined) return 0;
+    // Past midnight UTC, until a poll values the new day, only the open trades' PnL counts toward it.
+    if (valued.day === utcDay(this.#clock.now())) return valued.pnl;
+    return this.#trades.reduce((sum, trade) => sum + (trade.profit_abs ?? 0), 0);
+  }
+
+  #valuedPnlToday(at: number): { day: string; pnl: number } {
+    const day = utcDay(at);
+    const closed = this.#daily?.data.find((entry) => entry.date === day)?.abs_profit ?? 0;
     const unrealized = this.#trades.reduce((sum, trade) => sum + (trade.profit_abs ?? 0), 0);
-    return closed + unrealized;
+    return { day, pnl: closed + unrealized };
   }
 
   get exchangeConnected(): boolean {
