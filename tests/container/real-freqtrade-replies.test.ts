@@ -37,6 +37,10 @@ const clientServing = (replies: Record<string, unknown>) => {
   );
 };
 
+/** A collector at the moment the replies were captured, its bot loop counted stale after a minute. */
+const newCollector = () =>
+  new MetricsCollector({ clock: new ManualClock(1_796_121_600_000), loopStaleAfterMs: 60_000 });
+
 describe('Agent: replies of real Freqtrade 2026.9', () => {
   it.each([
     ['show_config', ShowConfigSchema],
@@ -52,10 +56,7 @@ describe('Agent: replies of real Freqtrade 2026.9', () => {
 
   it('counts the stake of an entry order still open in equity (total_bot leaves it out until it fills: a false 10 % drawdown at every entry)', async () => {
     // Prepare: 990 tradable (1000 wallet × tradable_balance_ratio 0.99); one 100 stake fills, one rests.
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
 
     // Act
     await collector.poll(clientServing(ENTRY_ORDER_OPEN), true);
@@ -104,10 +105,7 @@ describe('Agent: /status and /balance are not one snapshot', () => {
     before.balance.total_bot = 990;
     before.balance.total = 1000;
     before.balance.currencies = [{ currency: 'USDT', est_stake_bot: 990, est_stake: 1000 }];
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
 
     // Act
     await collector.poll(clientServing(before), true);
@@ -128,10 +126,7 @@ describe('Agent: a fill /balance has not seen yet', () => {
     btc.amount = btc.amount_requested;
     btc.has_open_orders = false;
     btc.profit_abs = -0.19;
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
 
     // Act
     await collector.poll(clientServing(filled), true);
@@ -154,10 +149,7 @@ describe('Agent: a fill /balance has not seen yet', () => {
     btc.has_open_orders = false;
     btc.profit_abs = -30;
     filled.balance.currencies.push({ currency: 'BTC', est_stake_bot: 0, est_stake: 0, is_bot_managed: true });
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
 
     // Act
     await collector.poll(clientServing(filled), true);
@@ -183,10 +175,7 @@ describe('Agent: the order of a poll’s calls to Freqtrade', () => {
       { url: 'http://127.0.0.1:1', username: 'u', password: 'p', auth: 'basic' },
       { fetch },
     );
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
 
     // Act
     await collector.poll(client, true);
@@ -242,10 +231,7 @@ const afterWalletRefresh = () => {
 describe('Agent: a /balance answered between a new trade and the wallet refresh', () => {
   it('does not take its starting capital, inflated by one stake (the peak rose to 1089 and the next poll read a false 9.09 % drawdown)', async () => {
     // Prepare
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
     await collector.poll(clientServing(ENTRY_ORDER_OPEN), true);
     await collector.poll(clientServing(ENTRY_ORDER_OPEN), true);
 
@@ -264,10 +250,7 @@ describe('Agent: a /balance answered between a new trade and the wallet refresh'
 
   it('does not keep it from the first reply either: that reply lifts no peak, and the figure two replies in a row report counts', async () => {
     // Prepare
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
 
     // Act
     await collector.poll(clientServing(betweenCommitAndWalletRefresh()), true);
@@ -286,10 +269,7 @@ describe('Agent: a /balance answered between a new trade and the wallet refresh'
 
   it('still takes a starting capital that changes for good, once two polls agree on it', async () => {
     // Prepare: a deposit (or a new available_capital) moves Freqtrade's starting capital from 990 to 1089.
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
     await collector.poll(clientServing(afterWalletRefresh()), true);
     await collector.poll(clientServing(afterWalletRefresh()), true);
 
@@ -328,10 +308,7 @@ describe('Agent: a poll where /status goes unanswered', () => {
       line.currency === 'USDT' ? { ...line, free: 800.04, used: 100, est_stake_bot: 790.04 } : line,
     );
     delete entryPlaced.status;
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
     await collector.poll(clientServing(ethOnly), true);
     await collector.poll(clientServing(ethOnly), true);
 
@@ -403,10 +380,7 @@ describe('Agent: a trade that closes while a poll reads Freqtrade', () => {
   it('does not count its loss twice, open in /status and closed in /profit and /daily (a false drawdown and daily loss at a stoploss exit)', async () => {
     // Prepare: the trade closes between the poll's /status and its /profit.
     const { open, closed } = closingTrade();
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
     for (let poll = 0; poll < 2; poll += 1) await collector.poll(clientServing(open), true);
 
     // Act: /balance and /status answer from before the close, what the poll asks after them from after it.
@@ -430,10 +404,7 @@ describe('Agent: a trade that closes while a poll reads Freqtrade', () => {
   it('does not value a poll whose open trades changed again when asked a second time (counted as a failed poll)', async () => {
     // Prepare
     const { open, closed } = closingTrade();
-    const collector = new MetricsCollector({
-      clock: new ManualClock(1_796_121_600_000),
-      loopStaleAfterMs: 60_000,
-    });
+    const collector = newCollector();
     for (let poll = 0; poll < 2; poll += 1) await collector.poll(clientServing(open), true);
     const before = collector.riskSnapshot();
 
