@@ -88,8 +88,6 @@ export class MetricsCollector {
   #reportedStartingCapital: number | null | undefined;
   /** Freqtrade's starting capital once two /balance replies in a row reported it. */
   #freqtradeStartingCapital: number | null | undefined;
-  /** Equity valued on a figure still awaiting its second reply: it lifts the peak once that reply agrees. */
-  #unsettledEquity: number | undefined;
   #peakEquity: number;
   readonly #startingCapitalLimit: number | undefined;
   /** Set when the operator resumed past a breach: the starting capital no longer is the baseline. */
@@ -278,16 +276,16 @@ export class MetricsCollector {
     const confirmed =
       this.#reportedStartingCapital !== undefined && sameCapital(reported, this.#reportedStartingCapital);
     this.#reportedStartingCapital = reported;
-    const unsettledEquity = this.#unsettledEquity;
-    this.#unsettledEquity = undefined;
     if (confirmed) {
+      // Before the first figure counted, every valued reply was valued on its own figure: the last of them,
+      // the one this reply agrees with, was a consistent reading after all.
+      if (this.#freqtradeStartingCapital === undefined && this.#equity !== undefined)
+        this.#liftPeak(this.#equity);
       this.#freqtradeStartingCapital = reported;
-      if (unsettledEquity !== undefined) this.#liftPeak(unsettledEquity);
     }
     const settled = this.#freqtradeStartingCapital;
     if (settled === undefined) {
       this.#equity = this.#valuation(balance, reported);
-      this.#unsettledEquity = this.#equity;
       return undefined;
     }
     if (!sameCapital(reported, settled))
@@ -306,8 +304,7 @@ export class MetricsCollector {
     const profit = this.#profit;
     const marked = this.#trades.every((trade) => typeof trade.profit_abs === 'number');
     if (start === null || profit === undefined || !marked) return fromBalance;
-    const open = this.#trades.reduce((sum, trade) => sum + (trade.profit_abs ?? 0), 0);
-    return Math.min(fromBalance, start + profit.profit_closed_coin + open);
+    return Math.min(fromBalance, start + profit.profit_closed_coin + this.#openProfit());
   }
 
   #balanceEquity(balance: Balance): number {
@@ -369,14 +366,18 @@ export class MetricsCollector {
     if (valued === undefined) return 0;
     // Past midnight UTC, until a poll values the new day, only the open trades' PnL counts toward it.
     if (valued.day === utcDay(this.#clock.now())) return valued.pnl;
+    return this.#openProfit();
+  }
+
+  /** What the open trades would realise now (/status's `profit_abs`, after fees). */
+  #openProfit(): number {
     return this.#trades.reduce((sum, trade) => sum + (trade.profit_abs ?? 0), 0);
   }
 
   #valuedPnlToday(at: number): { day: string; pnl: number } {
     const day = utcDay(at);
     const closed = this.#daily?.data.find((entry) => entry.date === day)?.abs_profit ?? 0;
-    const unrealized = this.#trades.reduce((sum, trade) => sum + (trade.profit_abs ?? 0), 0);
-    return { day, pnl: closed + unrealized };
+    return { day, pnl: closed + this.#openProfit() };
   }
 
   get exchangeConnected(): boolean {
