@@ -18,9 +18,8 @@ import { startHttpApi } from '../local/cloud/http-api';
 import { loadLocalIssuer } from '../local/cloud/jwt-issuer';
 import { SESSION_STATUSES } from '../shared/domain/session';
 import { launchChromium } from '../tests/browser/support';
-import { percentile } from './stats';
+import { percentile, round1 } from './stats';
 
-const round1 = (value: number) => Math.round(value * 10) / 10;
 const stats = (values: number[]) => ({
   samples: values.length,
   p50_ms: round1(percentile(values, 50)),

@@ -47,7 +47,7 @@ import {
   storedSecretsOf,
 } from './cost-model';
 import pricesJson from './prices.json' with { type: 'json' };
-import { percentile } from './stats';
+import { percentile, round1 } from './stats';
 
 const START = Date.parse('2026-03-02T00:00:00.000Z');
 /** The intervals that decide detection and cost; `controlPollS: null` is the seed's agent (desired state read from heartbeat replies only). */
@@ -114,8 +114,6 @@ interface SimAgent {
   lastHistoryAt?: number;
   incident?: { kind: Incident; at: number; detectedAt?: number };
 }
-
-const round1 = (value: number) => Math.round(value * 10) / 10;
 
 interface OperationCount {
   requests: number;

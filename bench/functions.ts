@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { build, type Format, type Platform } from 'esbuild';
 import { z } from 'zod';
 import { loadServerlessConfig } from '../local/serverless/config';
+import { round1 } from './stats';
 
 const run = promisify(execFile);
 
@@ -88,7 +89,6 @@ const initSample = async (bundle: string, sdkModules: readonly string[]): Promis
 };
 
 const InitSampleSchema = z.object({ total: z.number(), sdk: z.number(), own: z.number(), rssMb: z.number() });
-const round1 = (value: number): number => Math.round(value * 10) / 10;
 
 export interface FunctionsBenchOptions {
   /** Fresh processes per function; the median is reported. */

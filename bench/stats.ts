@@ -3,3 +3,6 @@ export const percentile = (values: readonly number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 };
+
+/** To one decimal, as the bench prints milliseconds and seconds. */
+export const round1 = (value: number): number => Math.round(value * 10) / 10;

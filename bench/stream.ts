@@ -19,9 +19,7 @@ import { InMemoryDedupLedger } from '../shared/runtime/events-dedup';
 import { healthySnapshot, heartbeatOf, newSessionInput } from '../tests/adapters/support/workflow-fixtures';
 import { startTestDynamo } from '../tests/support/dynamo';
 import { startPlainDynalite } from './plain-dynalite';
-import { percentile } from './stats';
-
-const round = (ms: number) => Math.round(ms * 10) / 10;
+import { percentile, round1 } from './stats';
 
 const noopPlatform: ContainerPlatform = {
   startSession: async () => {
@@ -48,7 +46,7 @@ const writeLatencies = async (send: (n: number) => Promise<void>, writes: number
     await send(n);
     samples.push(performance.now() - started);
   }
-  return { p50_ms: round(percentile(samples, 50)), p99_ms: round(percentile(samples, 99)) };
+  return { p50_ms: round1(percentile(samples, 50)), p99_ms: round1(percentile(samples, 99)) };
 };
 
 export const measureGatewayOverhead = async (writes: number) => {
@@ -87,8 +85,8 @@ export const measureGatewayOverhead = async (writes: number) => {
       writes,
       gateway: viaGateway,
       plain_dynalite: viaPlain,
-      overhead_p50_ms: round(viaGateway.p50_ms - viaPlain.p50_ms),
-      gateway_over_plain_p50: viaPlain.p50_ms === 0 ? null : round(viaGateway.p50_ms / viaPlain.p50_ms),
+      overhead_p50_ms: round1(viaGateway.p50_ms - viaPlain.p50_ms),
+      gateway_over_plain_p50: viaPlain.p50_ms === 0 ? null : round1(viaGateway.p50_ms / viaPlain.p50_ms),
     };
   } finally {
     await gateway.close();
@@ -220,18 +218,18 @@ export async function runStreamBench(options: {
       strategies: options.strategies,
       heartbeat_interval_s: options.heartbeatS,
       duration_s: options.durationS,
-      setup_s: round(setupS),
+      setup_s: round1(setupS),
       heartbeats_sent: sent,
       heartbeats_refused: refused,
-      offered_per_s: round(options.strategies / options.heartbeatS),
-      achieved_per_s: round(sent / elapsedS),
+      offered_per_s: round1(options.strategies / options.heartbeatS),
+      achieved_per_s: round1(sent / elapsedS),
       batches,
       records,
-      records_per_batch: round(records / Math.max(1, batches)),
+      records_per_batch: round1(records / Math.max(1, batches)),
       lag_ms: {
-        p50: round(percentile(lags, 50)),
-        p99: round(percentile(lags, 99)),
-        max: round(Math.max(0, ...lags)),
+        p50: round1(percentile(lags, 50)),
+        p99: round1(percentile(lags, 99)),
+        max: round1(Math.max(0, ...lags)),
       },
       drain_after_last_write_ms: Math.round(drainMs),
       keeps_up:
