@@ -254,15 +254,19 @@ export const monthlyCost = (usage: FleetUsage, prices: Prices): FleetCost => {
 /**
  * The trade-off of item 1 (issue 14): cost per strategy per month against the heartbeat interval, and what
  * each interval allows the stale threshold to be. A fleet run at one interval is split into what grows with
- * the heartbeats (the item's write, the indexes it rewrites, the history point, the stream's invocations),
- * what grows with the heartbeat index's steps (a delete and a put each time hb_at moves), and the rest.
+ * the heartbeats (the beats), what grows with the snapshots (the session item's write, the fleet index it
+ * rewrites, the history point, the stream's invocations: once a minute while quiet, so with 1/H only for
+ * H over a minute), what grows with the heartbeat index's steps (a delete and a put each time hb_at
+ * moves), and the rest.
  */
 export interface HeartbeatCostSplit {
   /** The interval the run used. */
   heartbeatS: number;
   strategies: number;
-  /** $ per month at `heartbeatS`, fleet-wide. */
+  /** $ per month of the beats at `heartbeatS`, fleet-wide. */
   perHeartbeatPerMonth: number;
+  /** $ per month of the snapshots at `heartbeatS`, fleet-wide. */
+  perSnapshotPerMonth: number;
   /** $ per month of the heartbeat index at `heartbeatS`, fleet-wide. */
   heartbeatIndexPerMonth: number;
   /** $ per month that the interval does not change, fleet-wide. */
@@ -279,6 +283,8 @@ export interface CurveOptions {
   streamMarginS: number;
   /** The threshold above the fail-closed window (2H). */
   thresholdMarginS: number;
+  /** A quiet agent's snapshot interval at heartbeat interval H (shared/domain/heartbeat.ts). */
+  snapshotEveryS: (heartbeatS: number) => number;
 }
 
 export interface CurvePoint {
@@ -296,7 +302,8 @@ export interface CurvePoint {
  * At interval H: the agent fails closed after 2H (container/agent/env.ts refuses less), the threshold lies
  * a margin above that, and hb_at's step is threshold - H: the longest step at which a healthy agent's
  * hb_at stays after the suspects' cutoff (hb_at > last heartbeat - step >= now - H - step), so the index
- * key moves once per step. The costs scale with 1/H and with 1/max(H, step).
+ * key moves once per step. The costs scale with 1/H, with 1/(the snapshot interval at H) and with
+ * 1/max(H, step).
  */
 export const heartbeatCurve = (split: HeartbeatCostSplit, options: CurveOptions): CurvePoint[] => {
   if (split.heartbeatS <= 0 || split.strategies <= 0)
@@ -309,6 +316,7 @@ export const heartbeatCurve = (split: HeartbeatCostSplit, options: CurveOptions)
     const perMonth =
       split.fixedPerMonth +
       split.perHeartbeatPerMonth * (split.heartbeatS / h) +
+      split.perSnapshotPerMonth * (options.snapshotEveryS(split.heartbeatS) / options.snapshotEveryS(h)) +
       split.heartbeatIndexPerMonth * (runMovesEvery / Math.max(h, step));
     return {
       heartbeat_s: h,

@@ -22,7 +22,15 @@ import { loadServerlessConfig, tablesOf } from '../local/serverless/config';
 import { functionsOf } from '../local/serverless/functions';
 import { DynamoChainLease } from '../shared/adapters/dynamodb/sweep-chain-lease';
 import { ManualClock } from '../shared/domain/clock';
-import { type Heartbeat, historyEntryOf } from '../shared/domain/heartbeat';
+import {
+  type Heartbeat,
+  historyEntryOf,
+  isSnapshotDue,
+  type LastSnapshot,
+  quietSnapshotEveryS,
+  runIdOfBeatKey,
+  snapshotEveryMsFor,
+} from '../shared/domain/heartbeat';
 import type { Alert, ContainerPlatform } from '../shared/domain/ports';
 import type { RiskLimits } from '../shared/domain/risk';
 import { HEARTBEAT_BUCKET_S } from '../shared/domain/sweep';
@@ -60,6 +68,11 @@ export interface DesignSettings {
   sweepEveryS?: number;
   /** The suspects passes' chain (SWEEP_PASS_EVERY_S): a pass per SQS link; undefined: the full pass only. */
   sweepChain?: { passEveryS: number };
+  /**
+   * `cadence`: beats between snapshots, as the agent's reporter (isSnapshotDue); `every_heartbeat`: the
+   * seed's agent, whose every heartbeat rewrites the session item.
+   */
+  snapshots: 'cadence' | 'every_heartbeat';
 }
 /** Ours at the defaults the agent (container/agent/env.ts) and the functions (serverless.yml) ship with. */
 export const OUR_DESIGN: DesignSettings = {
@@ -68,6 +81,7 @@ export const OUR_DESIGN: DesignSettings = {
   controlPollS: 5,
   staleAfterS: 35,
   sweepChain: { passEveryS: 5 },
+  snapshots: 'cadence',
 };
 /** The seed's: 30 s heartbeat, 180 s threshold, a 5-minute sweep, no control poll. */
 export const SEED_DESIGN: DesignSettings = {
@@ -76,6 +90,7 @@ export const SEED_DESIGN: DesignSettings = {
   controlPollS: null,
   staleAfterS: 180,
   sweepEveryS: 300,
+  snapshots: 'every_heartbeat',
 };
 /** The seed's per-strategy control-plane lines (§10): CloudWatch Logs, DynamoDB, Secrets, EventBridge, Lambda, SNS. */
 export const SEED_COST_TABLE = [
@@ -111,6 +126,9 @@ interface SimAgent {
   silent: boolean;
   breached: boolean;
   pausedSeen: boolean;
+  /** The agent has something to report now (a pause it confirmed, a stale session to recover). */
+  snapshotNow: boolean;
+  lastSnapshot?: LastSnapshot;
   lastHistoryAt?: number;
   incident?: { kind: Incident; at: number; detectedAt?: number };
 }
@@ -133,7 +151,10 @@ const countRequests = (doc: { middlewareStack: { add: (...args: never[]) => void
       context: { commandName?: string },
     ) =>
     async (args: { input: Record<string, unknown> }) => {
-      const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      // Beats apart from the other UpdateItems: the cost curve scales them with the heartbeat interval.
+      const key = (args.input.Key as { run_id?: unknown } | undefined)?.run_id;
+      const isBeat = typeof key === 'string' && runIdOfBeatKey(key) !== undefined;
+      const operation = `${(context.commandName ?? 'unknown').replace(/Command$/, '')}${isBeat ? ' (beat)' : ''}`;
       const entry = byOperation.get(operation) ?? { requests: 0, units: 0, failed: 0 };
       byOperation.set(operation, entry);
       entry.requests += 1;
@@ -199,6 +220,7 @@ export const simulateFleet = async (options: {
   const design = options.design ?? OUR_DESIGN;
   const HEARTBEAT_INTERVAL_S = design.heartbeatS;
   const historyEveryMs = historyEveryMsFor(HEARTBEAT_INTERVAL_S);
+  const snapshotEveryMs = snapshotEveryMsFor(HEARTBEAT_INTERVAL_S);
   // Without a control poll the agent learns the desired state from heartbeat replies only.
   const CONTROL_POLL_INTERVAL_S = design.controlPollS ?? Number.POSITIVE_INFINITY;
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -494,6 +516,7 @@ export const simulateFleet = async (options: {
     silent: false,
     breached: false,
     pausedSeen: false,
+    snapshotNow: false,
   }));
   let secretsManagerCalls = 0;
   await limited(agents, async (agent) => {
@@ -531,8 +554,10 @@ export const simulateFleet = async (options: {
     });
     if (!claim.ok) throw new Error(claim.message);
     agent.seq = 1;
-    const beat = await store.recordHeartbeat(heartbeatOf(agent, false));
+    const first = heartbeatOf(agent, false);
+    const beat = await store.recordHeartbeat(first);
     if (!beat.ok) throw new Error(beat.message);
+    agent.lastSnapshot = { atMs: clock.now(), heartbeat: first };
     await store.transition(agent.runId, 'running', {
       from: ['launching'],
       patch: { started_at: new Date(clock.now()).toISOString() },
@@ -585,6 +610,12 @@ export const simulateFleet = async (options: {
         if (agent.incident?.kind === 'pause') agent.incident.detectedAt = now;
         // Freqtrade paused: the agent reports it at once, as a real one does after a control change.
         agent.nextHeartbeatAt = now;
+        agent.snapshotNow = true;
+      }
+      // As the agent: a stale session is brought back by a snapshot (beats never reach the stream).
+      if (fresh?.status === 'stale') {
+        agent.nextHeartbeatAt = now;
+        agent.snapshotNow = true;
       }
     }
     if (agent.nextHeartbeatAt <= now) {
@@ -592,14 +623,29 @@ export const simulateFleet = async (options: {
       if (agent.nextHeartbeatAt <= now) agent.nextHeartbeatAt = now + HEARTBEAT_INTERVAL_S * 1000;
       // As the agent's reporter: the seq moves on only once a heartbeat is accepted.
       const heartbeat = heartbeatOf({ ...agent, seq: agent.seq + 1 }, agent.pausedSeen);
+      const snapshot =
+        design.snapshots === 'every_heartbeat' ||
+        isSnapshotDue(agent.lastSnapshot, heartbeat, now, agent.snapshotNow, snapshotEveryMs);
+      if (!snapshot) {
+        const beat = await store.recordBeat({
+          run_id: heartbeat.run_id,
+          agent_id: heartbeat.agent_id,
+          seq: heartbeat.seq,
+          at: heartbeat.at,
+        });
+        if (beat.ok) agent.seq += 1;
+        return;
+      }
       const result = await store.recordHeartbeat(heartbeat);
       if (result.ok) {
         agent.seq += 1;
+        agent.snapshotNow = false;
+        agent.lastSnapshot = { atMs: now, heartbeat };
         if (result.desiredState === 'paused' && !agent.pausedSeen) {
           agent.pausedSeen = true;
           if (agent.incident?.kind === 'pause') agent.incident.detectedAt = now;
         }
-        // As the reporter: a point every other heartbeat up to 30 s (container/agent/heartbeat.ts).
+        // As the reporter: history with the snapshots, a point at most every 30 s (container/agent/heartbeat.ts).
         if (agent.lastHistoryAt === undefined || now - agent.lastHistoryAt >= 0.9 * historyEveryMs) {
           agent.lastHistoryAt = now;
           await store.appendHistory([historyEntryOf(agent.strategyId, heartbeat)]);
@@ -903,11 +949,15 @@ export const costSplitOf = (run: FleetRun): HeartbeatCostSplit => {
   const scale = SECONDS_PER_MONTH / run.window_s;
   const writePrice = prices.dynamodb.write_request_unit_per_million / 1e6;
   const indexUnits = run.index_write_units['heartbeat-index'] ?? 0;
-  // Index writes of other writes than heartbeats (a transition moving the status index's key) do not
-  // scale with the interval.
-  const indexUnitsOfOtherWrites = Object.entries(run.index_write_units)
+  const unitsOf = (operation: string) => run.dynamodb[operation]?.units ?? 0;
+  const beatUnits = unitsOf('UpdateItem (beat)');
+  // A snapshot rewrites the session item and the indexes that project what it writes, appends history
+  // and reaches the stream processor. Index writes of other writes (a transition moving the status
+  // index's key) and the rest of the bill do not scale with the interval.
+  const snapshotIndexUnits = Object.entries(run.index_write_units_of_heartbeats)
     .filter(([name]) => name !== 'heartbeat-index')
-    .reduce((sum, [name, units]) => sum + units - (run.index_write_units_of_heartbeats[name] ?? 0), 0);
+    .reduce((sum, [, units]) => sum + units, 0);
+  const snapshotUnits = unitsOf('UpdateItem') + unitsOf('BatchWriteItem') + snapshotIndexUnits;
   const stream = run.usage.lambda.find((fn) => fn.name === 'sessionEvents');
   const streamPerMonth =
     stream === undefined
@@ -916,15 +966,16 @@ export const costSplitOf = (run: FleetRun): HeartbeatCostSplit => {
         ((stream.invocations * prices.lambda.request_per_million) / 1e6 +
           (stream.billedMs / 1000) * (stream.memoryMb / 1024) * prices.lambda.gb_second);
   const heartbeatIndexPerMonth = indexUnits * scale * writePrice;
-  const perHeartbeatPerMonth =
-    (run.usage.dynamodb.writeUnits - indexUnits - indexUnitsOfOtherWrites) * scale * writePrice +
-    streamPerMonth;
+  const perHeartbeatPerMonth = beatUnits * scale * writePrice;
+  const perSnapshotPerMonth = snapshotUnits * scale * writePrice + streamPerMonth;
   return {
     heartbeatS: run.settings.heartbeat_interval_s ?? OUR_DESIGN.heartbeatS,
     strategies: run.strategies,
     perHeartbeatPerMonth,
+    perSnapshotPerMonth,
     heartbeatIndexPerMonth,
-    fixedPerMonth: run.cost.total_per_month - perHeartbeatPerMonth - heartbeatIndexPerMonth,
+    fixedPerMonth:
+      run.cost.total_per_month - perHeartbeatPerMonth - perSnapshotPerMonth - heartbeatIndexPerMonth,
   };
 };
 
@@ -935,6 +986,7 @@ export const curveOf = (run: FleetRun): CurvePoint[] =>
     passEveryS: OUR_DESIGN.sweepChain?.passEveryS ?? 60,
     streamMarginS: 2,
     thresholdMarginS: 5,
+    snapshotEveryS: quietSnapshotEveryS,
   });
 
 const curveSvg = (curves: { strategies: number; points: CurvePoint[] }[]): string => {

@@ -1,11 +1,18 @@
 import type { Clock } from '../../shared/domain/clock';
-import { type Heartbeat, historyEntryOf } from '../../shared/domain/heartbeat';
+import {
+  type Heartbeat,
+  historyEntryOf,
+  isSnapshotDue,
+  type LastSnapshot,
+  SNAPSHOT_EVERY_MS,
+} from '../../shared/domain/heartbeat';
 import type { Session } from '../../shared/domain/session';
 import type { SessionStore } from '../../shared/domain/session-store';
 import { type AgentLogger, describeError } from './logger';
 
 export type HeartbeatOutcome =
-  | { kind: 'ok'; session: Session }
+  /** `session`: the session as the snapshot wrote it; null for a beat, which carries none. */
+  | { kind: 'ok'; session: Session | null }
   | { kind: 'fenced'; reason: 'not_found' | 'terminal' | 'superseded'; message: string }
   | { kind: 'error'; message: string };
 
@@ -19,7 +26,15 @@ export interface HeartbeatReporterOptions {
   build: (seq: number, at: string) => Heartbeat;
   /** PnL history keeps a point at most this often (default HISTORY_EVERY_MS), not one per heartbeat. */
   historyEveryMs?: number;
+  /** A snapshot at least this often while nothing changes (default SNAPSHOT_EVERY_MS); beats between. */
+  snapshotEveryMs?: number;
 }
+
+/**
+ * `snapshot`: write the session's figures now (a confirmed command, a risk step, a last heartbeat, a stale
+ * session to recover). `cadence`: the interval's heartbeat, a snapshot only when isSnapshotDue says so.
+ */
+export type HeartbeatMode = 'snapshot' | 'cadence';
 
 /**
  * 30 s: the charts' resolution before heartbeats came every 15 s. A point is a write unit, so one per
@@ -34,8 +49,9 @@ export const historyEveryMsFor = (heartbeatIntervalS: number): number =>
 const HISTORY_TOLERANCE = 0.9;
 
 /**
- * One fenced UpdateItem per heartbeat (store.recordHeartbeat). Sends are serialized, so the seq is
- * monotonic even when a breach report and the interval's heartbeat fall together.
+ * One fenced UpdateItem per heartbeat: a snapshot (store.recordHeartbeat) or a beat (store.recordBeat).
+ * Sends are serialized, so the seq, shared by both, is monotonic even when a breach report and the
+ * interval's heartbeat fall together. History points come with snapshots.
  */
 export class HeartbeatReporter {
   readonly #options: HeartbeatReporterOptions;
@@ -45,6 +61,7 @@ export class HeartbeatReporter {
   #lastOk = false;
   #sent = 0;
   #lastHistoryAt: number | undefined;
+  #lastSnapshot: LastSnapshot | undefined;
 
   constructor(options: HeartbeatReporterOptions) {
     this.#options = options;
@@ -63,29 +80,79 @@ export class HeartbeatReporter {
     return this.#sent;
   }
 
-  send(reason: string): Promise<HeartbeatOutcome> {
-    const next = this.#chain.then(() => this.#send(reason));
+  send(reason: string, mode: HeartbeatMode = 'snapshot'): Promise<HeartbeatOutcome> {
+    const next = this.#chain.then(() => this.#send(reason, mode));
     this.#chain = next.catch(() => undefined);
     return next;
   }
 
-  async #send(reason: string): Promise<HeartbeatOutcome> {
-    const { store, clock, logger } = this.#options;
+  async #send(reason: string, mode: HeartbeatMode): Promise<HeartbeatOutcome> {
+    const { clock } = this.#options;
     const seq = this.#seq + 1;
     const heartbeat = this.#options.build(seq, new Date(clock.now()).toISOString());
+    const snapshot = isSnapshotDue(
+      this.#lastSnapshot,
+      heartbeat,
+      clock.now(),
+      mode === 'snapshot',
+      this.#options.snapshotEveryMs ?? SNAPSHOT_EVERY_MS,
+    );
+    return snapshot ? this.#sendSnapshot(reason, heartbeat) : this.#sendBeat(reason, heartbeat);
+  }
+
+  #accepted(seq: number) {
+    this.#seq = seq;
+    this.#sent += 1;
+    this.#lastOk = true;
+    this.#lastSuccessAt = this.#options.clock.now();
+  }
+
+  #failed(reason: string, seq: number, error: unknown): HeartbeatOutcome {
+    this.#lastOk = false;
+    this.#options.logger.warn('heartbeat failed', { reason, seq, ...describeError(error) });
+    return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+  }
+
+  async #sendBeat(reason: string, heartbeat: Heartbeat): Promise<HeartbeatOutcome> {
+    const { store, logger } = this.#options;
+    const { seq } = heartbeat;
+    let result: Awaited<ReturnType<SessionStore['recordBeat']>>;
+    try {
+      result = await store.recordBeat({
+        run_id: heartbeat.run_id,
+        agent_id: heartbeat.agent_id,
+        seq,
+        at: heartbeat.at,
+      });
+    } catch (error) {
+      return this.#failed(reason, seq, error);
+    }
+    if (result.ok) {
+      this.#accepted(seq);
+      logger.debug('beat', { reason, seq });
+      return { kind: 'ok', session: null };
+    }
+    this.#lastOk = false;
+    if (result.reason === 'out_of_order') {
+      this.#seq = Math.max(seq, result.currentSeq ?? seq);
+      logger.warn('beat out of order', { seq, detail: result.message });
+      return { kind: 'error', message: result.message };
+    }
+    return { kind: 'fenced', reason: result.reason, message: result.message };
+  }
+
+  async #sendSnapshot(reason: string, heartbeat: Heartbeat): Promise<HeartbeatOutcome> {
+    const { store, clock, logger } = this.#options;
+    const { seq } = heartbeat;
     let result: Awaited<ReturnType<SessionStore['recordHeartbeat']>>;
     try {
       result = await store.recordHeartbeat(heartbeat);
     } catch (error) {
-      this.#lastOk = false;
-      logger.warn('heartbeat failed', { reason, seq, ...describeError(error) });
-      return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+      return this.#failed(reason, seq, error);
     }
     if (result.ok) {
-      this.#seq = seq;
-      this.#sent += 1;
-      this.#lastOk = true;
-      this.#lastSuccessAt = clock.now();
+      this.#accepted(seq);
+      this.#lastSnapshot = { atMs: clock.now(), heartbeat };
       logger.debug('heartbeat', { reason, seq, desired_state: result.desiredState });
       const everyMs = this.#options.historyEveryMs ?? HISTORY_EVERY_MS;
       const now = clock.now();

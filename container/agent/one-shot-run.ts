@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { StopOutcome } from '../../shared/domain/agent-report';
 import type { BacktestSummary } from '../../shared/domain/backtest-summary';
 import type { Heartbeat } from '../../shared/domain/heartbeat';
+import { snapshotEveryMsFor } from '../../shared/domain/heartbeat';
 import { isTerminal, type Session, type TradingMode } from '../../shared/domain/session';
 import type { SessionStore, TransitionResult } from '../../shared/domain/session-store';
 import { readBacktestSummary } from './backtest-summary-file';
@@ -14,7 +15,7 @@ import type { AgentOptions } from './env';
 import { userDataDirFor, writeFreqtradeConfig } from './freqtrade/config-writer';
 import { runOneShot, type SpawnFn } from './freqtrade/supervisor';
 import type { HealthVerdict } from './health-server';
-import { type HeartbeatOutcome, HeartbeatReporter, historyEveryMsFor } from './heartbeat';
+import { type HeartbeatMode, type HeartbeatOutcome, HeartbeatReporter, historyEveryMsFor } from './heartbeat';
 import type { StopCause } from './lifecycle';
 import { describeError } from './logger';
 import { MetricsCollector } from './metrics';
@@ -156,6 +157,7 @@ export const createOneShotRun = (
     initialSeq: session.heartbeat_seq,
     build,
     historyEveryMs: historyEveryMsFor(options.heartbeatIntervalS),
+    snapshotEveryMs: snapshotEveryMsFor(options.heartbeatIntervalS),
   });
   const stop = (cause: StopCause, why: string) => runtime.stop(cause, why);
 
@@ -173,10 +175,13 @@ export const createOneShotRun = (
     desired = fresh.desired_state;
     if (desired === 'stopped') await stop({ kind: 'one_shot_stop' }, 'one-shot stopped by the operator');
   };
-  const sendHeartbeat = async (reason: string): Promise<HeartbeatOutcome> => {
-    const outcome = await heartbeats.send(reason);
+  const sendHeartbeat = async (
+    reason: string,
+    mode: HeartbeatMode = 'snapshot',
+  ): Promise<HeartbeatOutcome> => {
+    const outcome = await heartbeats.send(reason, mode);
     if (stopping()) return outcome;
-    if (outcome.kind === 'ok') await onSession(outcome.session);
+    if (outcome.kind === 'ok' && outcome.session !== null) await onSession(outcome.session);
     else if (outcome.kind === 'fenced')
       await stop(
         { kind: 'fenced', reason: outcome.reason, message: outcome.message },
@@ -285,7 +290,7 @@ export const createOneShotRun = (
       runtime.every(
         'heartbeat',
         () => options.heartbeatIntervalS * 1000,
-        () => sendHeartbeat('interval'),
+        () => sendHeartbeat('interval', 'cadence'),
       );
       runtime.every(
         'control poll',

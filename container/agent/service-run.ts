@@ -6,6 +6,7 @@ import type {
   StopOutcome,
 } from '../../shared/domain/agent-report';
 import type { Heartbeat } from '../../shared/domain/heartbeat';
+import { snapshotEveryMsFor } from '../../shared/domain/heartbeat';
 import type { RiskSnapshot } from '../../shared/domain/risk';
 import type { DesiredState, Session } from '../../shared/domain/session';
 import type { SessionStore } from '../../shared/domain/session-store';
@@ -17,7 +18,7 @@ import { type BotControl, FreqtradeClient, type FreqtradeEndpoint } from './freq
 import type { InitialState } from './freqtrade/config-writer';
 import { FreqtradeSupervisor, type SpawnFn } from './freqtrade/supervisor';
 import type { HealthVerdict } from './health-server';
-import { type HeartbeatOutcome, HeartbeatReporter, historyEveryMsFor } from './heartbeat';
+import { type HeartbeatMode, type HeartbeatOutcome, HeartbeatReporter, historyEveryMsFor } from './heartbeat';
 import type { HttpFetch } from './http';
 import { describeOutcome, type StopCause } from './lifecycle';
 import { describeError } from './logger';
@@ -109,6 +110,7 @@ export const createServiceRun = (
     initialSeq: session.heartbeat_seq,
     build: (seq, at) => buildHeartbeat(seq, at),
     historyEveryMs: historyEveryMsFor(options.heartbeatIntervalS),
+    snapshotEveryMs: snapshotEveryMsFor(options.heartbeatIntervalS),
   });
   const failClosed = () =>
     clock.now() - (heartbeats.lastSuccessAt ?? claimedAt) > options.heartbeatFailClosedS * 1000;
@@ -417,9 +419,13 @@ export const createServiceRun = (
     await reconcile(`desired_state ${desired} (${why})`);
   };
 
-  const sendHeartbeat = async (reason: string): Promise<HeartbeatOutcome> => {
-    const outcome = await heartbeats.send(reason);
-    if (outcome.kind === 'ok' && !stopping()) await onSession(outcome.session, 'heartbeat');
+  const sendHeartbeat = async (
+    reason: string,
+    mode: HeartbeatMode = 'snapshot',
+  ): Promise<HeartbeatOutcome> => {
+    const outcome = await heartbeats.send(reason, mode);
+    if (outcome.kind === 'ok' && outcome.session !== null && !stopping())
+      await onSession(outcome.session, 'heartbeat');
     else if (outcome.kind === 'fenced' && !stopping())
       await stop(
         { kind: 'fenced', reason: outcome.reason, message: outcome.message },
@@ -490,7 +496,7 @@ export const createServiceRun = (
       'heartbeat',
       () => (heartbeatBackoffMs > 0 ? Math.min(heartbeatBackoffMs, intervalMs) : intervalMs),
       async () => {
-        const outcome = await sendHeartbeat('interval');
+        const outcome = await sendHeartbeat('interval', 'cadence');
         // DynamoDB unreachable: retry sooner, doubling up to the interval, and keep trading under local risk control.
         heartbeatBackoffMs =
           outcome.kind === 'error' ? Math.min(intervalMs, Math.max(50, heartbeatBackoffMs * 2 || 250)) : 0;
@@ -517,6 +523,8 @@ export const createServiceRun = (
           return;
         }
         await onSession(fresh, 'control poll');
+        // Beats never reach the stream processor: a snapshot is what brings a stale session back.
+        if (fresh.status === 'stale' && !stopping()) await sendHeartbeat('stale: recovering');
       },
     );
 

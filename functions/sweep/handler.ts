@@ -10,7 +10,7 @@ import { SqsPassScheduler } from '../../shared/adapters/sqs/pass-scheduler';
 import { corruptItemAlert, highLossAlert } from '../../shared/domain/alerts';
 import { type Clock, systemClock } from '../../shared/domain/clock';
 import type { AlertPublisher, ContainerPlatform } from '../../shared/domain/ports';
-import type { Session } from '../../shared/domain/session';
+import { isTerminal, type Session, type SessionStatus } from '../../shared/domain/session';
 import type { CorruptItem, SessionStore } from '../../shared/domain/session-store';
 import { heartbeatAgeSeconds, secondsInStatus } from '../../shared/domain/staleness';
 import {
@@ -39,6 +39,7 @@ import type { TradingScopeStore } from '../../shared/domain/trading-scope';
 import { releaseLockIfContainerGone } from '../../shared/runtime/container-release';
 import { parseEnv, secondsVar, TablesEnvSchema } from '../../shared/runtime/env';
 import { type DedupLedger, once } from '../../shared/runtime/events-dedup';
+import { withLiveness } from '../../shared/runtime/liveness';
 import { applyScopeToSessions } from '../../shared/runtime/scope-fanout';
 import { alertsFromEnv } from '../../shared/runtime/workflow-alerts';
 import {
@@ -262,6 +263,28 @@ const sweepLocks = async (deps: SweepDeps, report: SweepReport) => {
   } while (cursor !== undefined);
 };
 
+/** The statuses whose sessions are judged by their heartbeat's age. */
+const HEARTBEAT_JUDGED: readonly SessionStatus[] = ['running', 'paused', 'stale'];
+
+/**
+ * The sessions with their beats (withLiveness). When the beats cannot be read, the sessions judged by their
+ * heartbeat wait for the next pass: their own last_heartbeat is the last snapshot's, up to a minute old,
+ * and would mark a healthy session stale.
+ */
+const withBeats = async (
+  deps: SweepDeps,
+  sessions: readonly Session[],
+  report: SweepReport,
+): Promise<Session[]> => {
+  try {
+    return await withLiveness(deps.store, sessions);
+  } catch (error) {
+    report.errors.push({ run_id: '(beats)', error: error instanceof Error ? error.message : String(error) });
+    deps.logger.error('beats could not be read: their sessions wait for the next pass', { error });
+    return sessions.filter((session) => !HEARTBEAT_JUDGED.includes(session.status));
+  }
+};
+
 const sweepEach = async (
   deps: SweepDeps,
   sessions: readonly Session[],
@@ -269,7 +292,11 @@ const sweepEach = async (
   fleet: Fleet,
   seen: Set<string>,
 ) => {
-  const fresh = sessions.filter((session) => !seen.has(session.run_id));
+  const fresh = await withBeats(
+    deps,
+    sessions.filter((session) => !seen.has(session.run_id)),
+    report,
+  );
   for (const session of fresh) seen.add(session.run_id);
   await inPool(fresh, deps.concurrency ?? 16, async (session) => {
     try {
@@ -294,7 +321,9 @@ const sweepSuspects = async (deps: SweepDeps, report: SweepReport, fleet: Fleet,
   await inPool(runIds, deps.concurrency ?? 16, async (runId) => {
     try {
       const session = await deps.store.get(runId);
-      if (session !== undefined) sessions.push(session);
+      // A session that is over (or gone) keeps its beat in the index until here: no sweep needs it again.
+      if (session === undefined || isTerminal(session.status)) await deps.store.forgetBeat(runId);
+      else sessions.push(session);
     } catch (error) {
       report.errors.push({ run_id: runId, error: error instanceof Error ? error.message : String(error) });
     }

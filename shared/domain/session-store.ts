@@ -3,7 +3,7 @@ import { StopOutcomeSchema } from './agent-report';
 import { BacktestSummarySchema } from './backtest-summary';
 import { LockAlertSchema } from './fleet';
 import { HandoffSchema } from './handoff';
-import type { AgentClaim, Heartbeat, HistoryEntry } from './heartbeat';
+import type { AgentClaim, Beat, Heartbeat, HistoryEntry, LivenessBeat } from './heartbeat';
 import {
   AccountIdSchema,
   ContainerRefSchema,
@@ -57,8 +57,11 @@ export type AccountLease = z.infer<typeof AccountLeaseSchema>;
 
 export const leaseKeyOf = (accountId: string, pair: string): string => `lease#${accountId}#${pair}`;
 
-/** DynamoDB's TransactWriteItems takes at most 100 actions: the session update plus one per pair. */
-export const MAX_LEASED_PAIRS = 99;
+/**
+ * DynamoDB's TransactWriteItems takes at most 100 actions: the session update, its beat, the account's
+ * scope check and one per pair.
+ */
+export const MAX_LEASED_PAIRS = 97;
 
 /** A successor's claim also checks the lock, the (up to two) runs it takes over from and its account's scope. */
 export const MAX_LEASED_PAIRS_ON_HANDOFF = MAX_LEASED_PAIRS - 4;
@@ -146,6 +149,18 @@ export type HeartbeatResult =
       message: string;
     };
 
+/** A beat carries no session: the agent learns the intent from its control poll and its snapshots. */
+export type BeatResult =
+  | { ok: true }
+  | {
+      ok: false;
+      /** not_found: no beat (never claimed, or the session is over and the sweep removed it). */
+      reason: 'not_found' | 'superseded' | 'out_of_order';
+      /** The beat's seq now, when it is the agent's own (out_of_order): the next beat goes past it. */
+      currentSeq?: number;
+      message: string;
+    };
+
 export type ClaimResult =
   | { ok: true; session: Session }
   | { ok: false; reason: 'not_found' | 'terminal'; status?: SessionStatus; message: string }
@@ -215,8 +230,20 @@ export interface SessionStore {
    * predecessor is over and the lock was passed to it (`handoff_not_ready` otherwise).
    */
   claimSession(claim: AgentClaim): Promise<ClaimResult>;
-  /** Fenced: refused when the session is terminal, claimed by another agent, or the seq is not newer. */
+  /**
+   * The snapshot: the session's figures, risk, health and open trades, and its liveness. Fenced: refused
+   * when the session is terminal, claimed by another agent, or the seq is not newer.
+   */
   recordHeartbeat(heartbeat: Heartbeat): Promise<HeartbeatResult>;
+  /**
+   * Liveness only, on the run's beat item (the heartbeats between snapshots). Fenced on the beat the claim
+   * wrote: refused when another agent claimed since, or the seq is not newer.
+   */
+  recordBeat(beat: Beat): Promise<BeatResult>;
+  /** The beats of these runs (consistent reads), by run id: join them with `withBeat` to judge silence. */
+  beatsOf(runIds: readonly string[]): Promise<Map<string, LivenessBeat>>;
+  /** Deletes the beat of a session that is over, so it leaves the heartbeat index (the sweep's cleanup). */
+  forgetBeat(runId: string): Promise<void>;
   transition(runId: string, to: SessionStatus, options?: TransitionOptions): Promise<TransitionResult>;
   /** Changes fields without changing the status, only while the status is one of `whenStatus`. */
   update(runId: string, patch: SessionPatch, whenStatus: readonly SessionStatus[]): Promise<UpdateResult>;

@@ -17,6 +17,7 @@ import {
 } from '../../bench/cost-model';
 import pricesJson from '../../bench/prices.json' with { type: 'json' };
 import { loadServerlessConfig } from '../../local/serverless/config';
+import { quietSnapshotEveryS } from '../../shared/domain/heartbeat';
 
 const prices: Prices = {
   region: 'us-east-1',
@@ -199,6 +200,7 @@ describe('Cost model: the heartbeat interval curve', () => {
     heartbeatS: 30,
     strategies: 10,
     perHeartbeatPerMonth: 3,
+    perSnapshotPerMonth: 0,
     heartbeatIndexPerMonth: 1,
     fixedPerMonth: 5,
   };
@@ -208,6 +210,7 @@ describe('Cost model: the heartbeat interval curve', () => {
     passEveryS: 5,
     streamMarginS: 2,
     thresholdMarginS: 5,
+    snapshotEveryS: quietSnapshotEveryS,
   };
 
   it('scales the heartbeat lines with 1/H and the index with 1/max(H, step), and leaves the rest', () => {
@@ -220,6 +223,24 @@ describe('Cost model: the heartbeat interval curve', () => {
       (5 + 6 + 1.5) / 10,
       Math.round(((5 + 3 + 30 / 35) / 10) * 1e4) / 1e4,
       Math.round(((5 + 1.5 + 30 / 65) / 10) * 1e4) / 1e4,
+    ]);
+  });
+
+  it('scales the snapshots with their own interval, a minute while quiet whatever H under it (every heartbeat was priced as a snapshot)', () => {
+    const points = heartbeatCurve(
+      { ...split, perHeartbeatPerMonth: 0, heartbeatIndexPerMonth: 0, perSnapshotPerMonth: 2 },
+      options,
+    );
+
+    // The run (H = 30) snapshotted every 60 s; H = 5 every 20 s (every fourth heartbeat), 15 every 60 s, 60 every 60 s.
+    expect(points.map((p) => p.per_strategy_per_month)).toEqual([
+      (5 + 2 * 3) / 10,
+      (5 + 2) / 10,
+      (5 + 2) / 10,
+      (5 + 2) / 10,
+    ]);
+    expect([1, 5, 10, 15, 20, 25, 30, 45, 60, 90].map((h) => quietSnapshotEveryS(h))).toEqual([
+      4, 20, 40, 60, 60, 75, 60, 90, 60, 90,
     ]);
   });
 

@@ -83,11 +83,11 @@ describe('Agent: fail-closed means closed (issue 8 finding 3)', () => {
     await pollUntil('agent held', () => agent.handle.status().phase === 'held', 30_000);
     // act: running intent again, as the API's resume wrote it before it refused held agents
     await fx.store.setDesiredState(runId, 'running');
-    const seqAtResume = (await fx.store.get(runId))?.heartbeat_seq ?? 0;
-    const later = await pollUntil('two heartbeats after the resume', async () => {
-      const s = await fx.store.get(runId);
-      return s !== undefined && s.heartbeat_seq >= seqAtResume + 2 ? s : undefined;
-    });
+    const beatSeq = async () => (await fx.store.beatsOf([runId])).get(runId)?.heartbeat_seq ?? 0;
+    const seqAtResume = Math.max((await fx.store.get(runId))?.heartbeat_seq ?? 0, await beatSeq());
+    await pollUntil('two heartbeats after the resume', async () => (await beatSeq()) >= seqAtResume + 2);
+    const later = await fx.store.get(runId);
+    if (later === undefined) throw new Error('session gone');
     // assess
     expect(later.desired_state).toBe('running');
     expect(later.health).toMatchObject({

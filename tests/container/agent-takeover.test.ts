@@ -77,9 +77,9 @@ describe('Agent: taking over a session with open trades (issue 8 finding 1, star
     expect(session.health?.missing_trades?.account).toContain('binance');
     await pollUntil('entries paused', () => bot.state().state === 'paused');
     // the guard holds against the pre-takeover desired_state running
-    await pollUntil('a later heartbeat still paused', async () => {
-      const s = await fx.store.get(runId);
-      return (s?.heartbeat_seq ?? 0) > session.heartbeat_seq + 2 ? s : undefined;
+    await pollUntil('later heartbeats, entries still paused', async () => {
+      const beat = (await fx.store.beatsOf([runId])).get(runId);
+      return (beat?.heartbeat_seq ?? 0) > session.heartbeat_seq + 2 ? beat : undefined;
     });
     expect(bot.state().state).toBe('paused');
   });

@@ -276,7 +276,7 @@ describe('DynamoSessionStore: the heartbeat index finds the silent sessions with
     await test.close();
   });
 
-  it('lists the sessions whose heartbeat is older than the cutoff, within one step of it, and none that finished (the sweep had to read every running session)', async () => {
+  it('lists the runs whose beat (or claim) is older than the cutoff, within one step of it, and a finished run only until its beat is forgotten (the sweep had to read every running session)', async () => {
     const clock = new ManualClock('2026-04-01T00:00:00.000Z');
     const store = test.newStore(clock);
     const started = async (name: string) => {
@@ -285,9 +285,12 @@ describe('DynamoSessionStore: the heartbeat index finds the silent sessions with
       return input.run_id;
     };
     const beat = async (runId: string, seq: number) => {
-      const result = await store.recordHeartbeat(
-        heartbeatOf(runId, 'agent-a', seq, new Date(clock.now()).toISOString()),
-      );
+      const result = await store.recordBeat({
+        run_id: runId,
+        agent_id: 'agent-a',
+        seq,
+        at: new Date(clock.now()).toISOString(),
+      });
       if (!result.ok) throw new Error(result.message);
     };
     const silent = await started('hb-index-silent');
@@ -302,13 +305,14 @@ describe('DynamoSessionStore: the heartbeat index finds the silent sessions with
     await store.transition(finished, 'stopped');
 
     const cutoff = new Date(clock.now() - 60_000).toISOString();
-    const found = await store.listSilentSince(cutoff);
+    // A claimer that never beat is as silent as one that stopped beating: its claim put it in the index.
+    expect((await store.listSilentSince(cutoff)).sort()).toEqual([finished, neverBeat, silent].sort());
 
-    expect(found).toEqual([silent]);
-    expect(found).not.toContain(neverBeat);
-    // Everything heartbeating is found once the cutoff passes its step; finished sessions never are.
+    await store.forgetBeat(finished);
+    expect((await store.listSilentSince(cutoff)).sort()).toEqual([neverBeat, silent].sort());
+    // Everything beating is found once the cutoff passes its step.
     const all = await store.listSilentSince(new Date(clock.now() + 60_000).toISOString());
-    expect(all.sort()).toEqual([healthy, silent].sort());
+    expect(all.sort()).toEqual([healthy, neverBeat, silent].sort());
   });
 
   it('refuses a cutoff that is not an ISO timestamp (no query)', async () => {

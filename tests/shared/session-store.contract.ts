@@ -3,6 +3,7 @@ import {
   type AgentClaim,
   type Heartbeat,
   InvalidInputError,
+  MAX_LEASED_PAIRS,
   type ManualClock,
   type NewSession,
   predecessorsOf,
@@ -285,6 +286,110 @@ export const sessionStoreContract = (
       expect((await harness.store.get(input.run_id))?.heartbeat_seq).toBe(1);
     });
 
+    it('records a beat apart from the session: its liveness, none of the snapshot (a heartbeat rewrote the whole item)', async () => {
+      const input = await claimedSession(harness.store, 'beat-apart');
+      await harness.store.recordHeartbeat(
+        heartbeatOf(input.run_id, 'agent-a', 1, '2026-01-01T00:00:00.000Z'),
+      );
+      const before = await harness.store.get(input.run_id);
+
+      const beat = await harness.store.recordBeat({
+        run_id: input.run_id,
+        agent_id: 'agent-a',
+        seq: 2,
+        at: '2026-01-01T00:00:15.000Z',
+      });
+
+      expect(beat).toEqual({ ok: true });
+      // The session item is untouched: same version, same snapshot time.
+      expect(await harness.store.get(input.run_id)).toEqual(before);
+      const beats = await harness.store.beatsOf([input.run_id, 'dry-run-nobody-000000']);
+      expect([...beats.keys()]).toEqual([input.run_id]);
+      expect(beats.get(input.run_id)).toMatchObject({
+        agent_id: 'agent-a',
+        heartbeat_seq: 2,
+        last_heartbeat: '2026-01-01T00:00:15.000Z',
+      });
+      // The seq is shared: the next snapshot after the beat is newer than both.
+      const next = await harness.store.recordHeartbeat(
+        heartbeatOf(input.run_id, 'agent-a', 3, '2026-01-01T00:00:30.000Z'),
+      );
+      expect(next.ok).toBe(true);
+    });
+
+    it('fences beats as it fences heartbeats: superseded agent, out-of-order seq (naming the current one), never claimed', async () => {
+      const input = newSessionInput('beat-fence');
+      await harness.store.createSession(input);
+      const claim = { run_id: input.run_id, exchange: null, pairs: [], strategy_version: null };
+      await harness.store.claimSession({ ...claim, agent_id: 'agent-old' });
+      const beatOf = (agentId: string, seq: number) =>
+        harness.store.recordBeat({
+          run_id: input.run_id,
+          agent_id: agentId,
+          seq,
+          at: '2026-01-01T00:00:00.000Z',
+        });
+      expect(await beatOf('agent-old', 7)).toEqual({ ok: true });
+      const stale = await beatOf('agent-old', 7);
+      await harness.store.claimSession({ ...claim, agent_id: 'agent-new' });
+
+      const superseded = await beatOf('agent-old', 8);
+      // The claim dropped the old agent's seq: the new agent continues from the session's, lower.
+      const newAgent = await beatOf('agent-new', 1);
+      const unclaimed = newSessionInput('beat-unclaimed');
+      await harness.store.createSession(unclaimed);
+      const neverClaimed = await harness.store.recordBeat({
+        run_id: unclaimed.run_id,
+        agent_id: 'agent-old',
+        seq: 1,
+        at: '2026-01-01T00:00:00.000Z',
+      });
+
+      expect(stale).toMatchObject({ ok: false, reason: 'out_of_order', currentSeq: 7 });
+      expect(superseded).toMatchObject({ ok: false, reason: 'superseded' });
+      expect(newAgent).toEqual({ ok: true });
+      expect(neverClaimed).toMatchObject({ ok: false, reason: 'not_found' });
+    });
+
+    it("forgets the beat of a session that is over: its agent's next beat is refused, and forgetting twice is a no-op", async () => {
+      const input = await claimedSession(harness.store, 'beat-forget');
+      await harness.store.transition(input.run_id, 'failed');
+
+      await harness.store.forgetBeat(input.run_id);
+      await harness.store.forgetBeat(input.run_id);
+
+      expect((await harness.store.beatsOf([input.run_id])).size).toBe(0);
+      const late = await harness.store.recordBeat({
+        run_id: input.run_id,
+        agent_id: 'agent-a',
+        seq: 1,
+        at: '2026-01-01T00:00:00.000Z',
+      });
+      expect(late).toMatchObject({ ok: false, reason: 'not_found' });
+    });
+
+    it('leaves the session and its beat with the same agent when claims of one run race (the last claim wins on both)', async () => {
+      const input = newSessionInput('claim-race');
+      await harness.store.createSession(input);
+      const stores = Array.from({ length: 8 }, () => harness.separateStore());
+
+      await Promise.all(
+        stores.map((store, index) =>
+          store.claimSession({
+            run_id: input.run_id,
+            agent_id: `agent-race-${index}`,
+            strategy_version: null,
+            exchange: null,
+            pairs: [],
+          }),
+        ),
+      );
+
+      const holder = (await harness.store.get(input.run_id))?.agent_id;
+      expect(holder).toMatch(/^agent-race-/);
+      expect((await harness.store.beatsOf([input.run_id])).get(input.run_id)?.agent_id).toBe(holder);
+    });
+
     it('refuses a final status write from an agent that no longer holds the session', async () => {
       const input = newSessionInput('held-one');
       await harness.store.createSession(input);
@@ -541,6 +646,34 @@ export const sessionStoreContract = (
         const again = await harness.store.claimSession(claimOf(run, ['ADA/USDT'], 'agent-new'));
 
         expect(again.ok && again.session.agent_id).toBe('agent-new');
+      });
+
+      it('claims as many pairs as a live session may lease, on an account not trading yet, in one transaction (99 pairs overflowed its 100 actions)', async () => {
+        const run = await liveSession('lease-most');
+        const pairs = Array.from({ length: MAX_LEASED_PAIRS }, (_, index) => `P${index}/USDT`);
+
+        const claimed = await harness.store.claimSession({
+          ...claimOf(run, pairs),
+          account_id: 'ac000000000000aa',
+        });
+
+        expect(claimed.ok).toBe(true);
+        expect((await harness.store.beatsOf([run])).get(run)?.agent_id).toBe(`agent-${run}`);
+      });
+
+      it('leaves the session and its beat with the same agent when claims of one live run race (the last claim wins on both)', async () => {
+        const run = await liveSession('lease-claim-race');
+        const stores = Array.from({ length: 8 }, () => harness.separateStore());
+
+        await Promise.all(
+          stores.map((store, index) =>
+            store.claimSession(claimOf(run, ['LINK/USDT'], `agent-race-${index}`)),
+          ),
+        );
+
+        const holder = (await harness.store.get(run))?.agent_id;
+        expect(holder).toMatch(/^agent-race-/);
+        expect((await harness.store.beatsOf([run])).get(run)?.agent_id).toBe(holder);
       });
 
       it('frees the leases with the strategy lock, and only the holder can free them', async () => {

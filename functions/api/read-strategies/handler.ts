@@ -7,6 +7,7 @@ import { NotFoundError } from '../../../shared/http/errors';
 import { createHttpHandler, defineRoute } from '../../../shared/http/handler';
 import type { HttpLambdaHandler, Route } from '../../../shared/http/types';
 import { defaultReadStrategiesDeps, type ReadStrategiesDeps } from '../../../shared/runtime/api-deps';
+import { withLiveness } from '../../../shared/runtime/liveness';
 import { SessionParamsSchema, StrategyParamsSchema } from '../shared/schemas';
 import { sessionView, strategySummary } from '../shared/views';
 import { fleetEtagOf, fleetViewOf, matchesIfNoneMatch } from './fleet';
@@ -35,6 +36,10 @@ const currentSessionOrNotFound = async (deps: ReadDeps, strategyId: string): Pro
   if (session === undefined) throw new NotFoundError(`Strategy ${strategyId} has no sessions`);
   return session;
 };
+
+/** The session with its beat: its heartbeat age is the agent's silence, not its last snapshot's age. */
+const liveSession = async (deps: ReadDeps, session: Session): Promise<Session> =>
+  (await withLiveness(deps.store, [session]))[0] ?? session;
 
 interface PnlTotal {
   trading_mode: Session['trading_mode'];
@@ -82,9 +87,10 @@ const routes = (deps: ReadDeps): Route[] => [
     scope: SCOPES.read,
     handle: async () => {
       const listing = await listStrategies(deps.store);
+      const sessions = await withLiveness(deps.store, listing.sessions);
       const now = deps.clock.now();
       return ok({
-        strategies: listing.sessions.map((session) => strategySummary(session, now)),
+        strategies: sessions.map((session) => strategySummary(session, now)),
         truncated: listing.truncated,
       });
     },
@@ -118,7 +124,7 @@ const routes = (deps: ReadDeps): Route[] => [
     scope: SCOPES.read,
     params: StrategyParamsSchema,
     handle: async ({ params }) => {
-      const session = await currentSessionOrNotFound(deps, params.strategyId);
+      const session = await liveSession(deps, await currentSessionOrNotFound(deps, params.strategyId));
       return ok({ strategy_id: params.strategyId, session: sessionView(session, deps.clock.now()) });
     },
   }),
@@ -241,7 +247,7 @@ const routes = (deps: ReadDeps): Route[] => [
     handle: async ({ params }) => {
       const session = await deps.store.get(params.runId);
       if (session === undefined) throw new NotFoundError(`No session ${params.runId}`);
-      return ok(sessionView(session, deps.clock.now()));
+      return ok(sessionView(await liveSession(deps, session), deps.clock.now()));
     },
   }),
 ];

@@ -13,8 +13,11 @@ import {
   FleetSessionSchema,
   type LatestAlert,
 } from '../../domain/fleet';
+import { withBeat } from '../../domain/heartbeat';
+import { isTerminal } from '../../domain/session';
 import { LOCK_SCOPE, type StrategyLock, StrategyLockSchema } from '../../domain/session-store';
 import { batchGetByRunId } from './batch-get';
+import { readBeats } from './beats';
 
 /** Sparse GSI of the sessions table: PK `fleet_row` (only on each strategy's current session), SK strategy_id. */
 export const FLEET_INDEX = 'fleet-index';
@@ -48,7 +51,7 @@ const queryAll = async (
 };
 
 /**
- * The fleet in two Queries, run at once: the fleet index (each strategy's current session, small items)
+ * The fleet in two Queries, run at once, then the active rows' beats (one BatchGetItem per 100): the fleet index (each strategy's current session, small items)
  * and the strategy-lock index (which run is current, the source of truth, and the strategy's last alert). A strategy whose current run has
  * no row (written before the index existed, or a row not yet demoted after a race) is read by key, with
  * the same projection: correct always, and as cheap as the index once every current session carries it.
@@ -89,10 +92,18 @@ export class DynamoFleetReader implements FleetReader {
     );
     const missing = currentRuns.filter((runId) => !byRun.has(runId));
     for (const session of await this.#readByKey(missing)) byRun.set(session.run_id, session);
-    const sessions = currentRuns
+    const current = currentRuns
       .map((runId) => byRun.get(runId))
       .filter((session): session is FleetSession => session !== undefined)
       .sort((a, b) => a.strategy_id.localeCompare(b.strategy_id));
+    // The row's snapshot is up to a minute old; its beat says how long the agent has been silent.
+    const beats = await readBeats(this.#doc, {
+      table: this.#table,
+      runIds: current.filter((session) => !isTerminal(session.status)).map((session) => session.run_id),
+      consistent: false,
+      what: 'fleet read (beats)',
+    });
+    const sessions = current.map((session) => withBeat(session, beats.get(session.run_id)));
     return { sessions, latestAlerts, truncated: rows.truncated || locks.truncated };
   }
 

@@ -1,5 +1,6 @@
 import {
   BatchWriteCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -17,10 +18,15 @@ import { HandoffSchema } from '../../domain/handoff';
 import {
   AgentClaimSchema,
   AgentIdSchema,
+  BeatSchema,
+  beatKeyOf,
   type Heartbeat,
   HeartbeatSchema,
   type HistoryEntry,
   HistoryEntrySchema,
+  type LivenessBeat,
+  LivenessBeatSchema,
+  runIdOfBeatKey,
 } from '../../domain/heartbeat';
 import {
   ACTIVE_STATUSES,
@@ -41,6 +47,7 @@ import {
 import {
   type AccountLease,
   AccountLeaseSchema,
+  type BeatResult,
   type ClaimResult,
   type CorruptItem,
   type CreateSessionResult,
@@ -92,6 +99,7 @@ import {
 } from '../../domain/trading-scope';
 import { predecessorsOf } from '../../domain/transitions';
 import { batchGetByRunId } from './batch-get';
+import { readBeats } from './beats';
 import { decodeCursor, encodeCursor } from './cursor';
 import { demoteFleetRow } from './fleet-read';
 
@@ -245,6 +253,34 @@ const whyHeartbeatRefused = (heartbeat: Heartbeat, current: Session | undefined)
     reason: 'out_of_order',
     status: current.status,
     message: `heartbeat ${heartbeat.seq} is not newer than ${current.heartbeat_seq}`,
+  };
+};
+
+const beatOf = (item: Record<string, unknown>): LivenessBeat | undefined => {
+  const parsed = LivenessBeatSchema.safeParse(item);
+  return parsed.success ? parsed.data : undefined;
+};
+
+/** Why the fenced beat condition refused a write, from the beat as it is now. */
+const whyBeatRefused = (
+  runId: string,
+  agentId: string,
+  seq: number,
+  current: LivenessBeat | undefined,
+): BeatResult => {
+  if (current === undefined)
+    return { ok: false, reason: 'not_found', message: `no beat of ${runId}: not claimed, or over` };
+  if (current.agent_id !== agentId)
+    return {
+      ok: false,
+      reason: 'superseded',
+      message: `session ${runId} is now held by agent ${current.agent_id}: stop trading`,
+    };
+  return {
+    ok: false,
+    reason: 'out_of_order',
+    ...(current.heartbeat_seq === undefined ? {} : { currentSeq: current.heartbeat_seq }),
+    message: `beat ${seq} is not newer than ${current.heartbeat_seq ?? 'none'}`,
   };
 };
 
@@ -447,7 +483,6 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
 
   async claimSession(raw: unknown): Promise<ClaimResult> {
     const claim = parseInput(AgentClaimSchema, raw, 'agent claim');
-    const terminal = inList('t', TERMINAL_STATUSES);
     const now = new Date(this.#clock.now()).toISOString();
     // Only live money takes leases; the mode never changes after creation, so reading it first is safe.
     const accountId = claim.account_id;
@@ -474,13 +509,48 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
           return result;
       }
     }
-    const outcome = await this.#updateSession(claim.run_id, {
-      set,
-      condition: `NOT (${terminal.expression})`,
-      values: terminal.values,
-    });
-    if (outcome.ok) return outcome;
-    return this.#whyClaimRefused(claim.run_id, outcome.current);
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            this.#claimUpdate(claim.run_id, set, { returnOld: true }),
+            this.#beatClaim(claim.run_id, claim.agent_id, now),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!isTransactionCancelled(error)) throw error;
+      const [sessionReason] = error.CancellationReasons ?? [];
+      if (sessionReason?.Code !== 'ConditionalCheckFailed') throw error;
+      return this.#whyClaimRefused(
+        claim.run_id,
+        await this.#sessionAsItWas(sessionReason.Item, claim.run_id),
+      );
+    }
+    return this.#claimedSession(claim.run_id);
+  }
+
+  /**
+   * A claim's beat write, in the claim's transaction, so the last claim wins on both items: the beat names
+   * the claiming agent (an older agent's beats are refused from then on), drops the older agent's seq (the
+   * claimer's first beat is newer whatever it is), and enters the heartbeat index at the claim's time, so a
+   * claimer that never beats is found silent.
+   */
+  #beatClaim(runId: string, agentId: string, now: string) {
+    return {
+      Update: {
+        TableName: this.#sessionsTable,
+        Key: { run_id: beatKeyOf(runId) },
+        UpdateExpression:
+          'SET item_type = :beat, agent_id = :agent, hb_shard = :shard, hb_at = :at REMOVE heartbeat_seq',
+        ExpressionAttributeValues: {
+          ':beat': 'beat',
+          ':agent': agentId,
+          ':shard': heartbeatShardOf(runId),
+          ':at': heartbeatBucketOf(now),
+        },
+      },
+    };
   }
 
   #whyClaimRefused(runId: string, current: Session | undefined): ClaimResult {
@@ -627,6 +697,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
               },
             })),
             ...scopeCheck,
+            this.#beatClaim(claim.run_id, claim.agent_id, now),
           ],
         }),
       );
@@ -760,6 +831,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
               },
             })),
             ...scopeCheck,
+            this.#beatClaim(claim.run_id, claim.agent_id, now),
           ],
         }),
       );
@@ -796,9 +868,6 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       set: setClause({
         last_heartbeat: heartbeat.at,
         heartbeat_seq: heartbeat.seq,
-        // The sweep's heartbeat index: the key moves only when the heartbeat enters a new step.
-        hb_shard: heartbeatShardOf(heartbeat.run_id),
-        hb_at: heartbeatBucketOf(heartbeat.at),
         metrics: heartbeat.metrics,
         health: heartbeat.health,
         risk: heartbeat.risk,
@@ -811,6 +880,64 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     if (outcome.ok)
       return { ok: true, desiredState: outcome.session.desired_state, session: outcome.session };
     return whyHeartbeatRefused(heartbeat, outcome.current);
+  }
+
+  async recordBeat(raw: unknown): Promise<BeatResult> {
+    const beat = parseInput(BeatSchema, raw, 'beat');
+    const key = beatKeyOf(beat.run_id);
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#sessionsTable,
+          Key: { run_id: key },
+          // The heartbeat index's key moves only when the beat enters a new step (hb_shard came with the claim).
+          UpdateExpression: 'SET last_heartbeat = :at, heartbeat_seq = :seq, hb_at = :hbAt',
+          ConditionExpression:
+            'item_type = :beat AND agent_id = :agent AND (attribute_not_exists(heartbeat_seq) OR heartbeat_seq < :seq)',
+          ExpressionAttributeValues: {
+            ':beat': 'beat',
+            ':agent': beat.agent_id,
+            ':at': beat.at,
+            ':seq': beat.seq,
+            ':hbAt': heartbeatBucketOf(beat.at),
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const old = oldItemOf(error.Item);
+      const current = old === undefined ? (await this.beatsOf([beat.run_id])).get(beat.run_id) : beatOf(old);
+      return whyBeatRefused(beat.run_id, beat.agent_id, beat.seq, current);
+    }
+  }
+
+  async beatsOf(runIdsRaw: readonly string[]): Promise<Map<string, LivenessBeat>> {
+    const runIds = runIdsRaw.map((runId) => parseInput(RunIdSchema, runId, 'run_id'));
+    return readBeats(this.#doc, {
+      table: this.#sessionsTable,
+      runIds,
+      consistent: true,
+      what: 'beats',
+    });
+  }
+
+  async forgetBeat(runIdRaw: string): Promise<void> {
+    const runId = parseInput(RunIdSchema, runIdRaw, 'run_id');
+    await this.#doc
+      .send(
+        new DeleteCommand({
+          TableName: this.#sessionsTable,
+          Key: { run_id: beatKeyOf(runId) },
+          ConditionExpression: 'item_type = :beat',
+          ExpressionAttributeValues: { ':beat': 'beat' },
+        }),
+      )
+      .catch((error: unknown) => {
+        // Already gone: nothing to forget.
+        if (!isConditionFailure(error)) throw error;
+      });
   }
 
   async transition(
@@ -838,11 +965,8 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       ['#previous_status = #status', '#status = :to'],
     );
     const outcome = await this.#updateSession(runId, {
-      // Right-hand sides read the item as it was, so previous_status records where we came from. A session
-      // that is over leaves the heartbeat index: no sweep needs to find it silent.
-      set: TERMINAL_STATUSES.includes(to)
-        ? { ...set, expression: `${set.expression} REMOVE hb_shard, hb_at` }
-        : set,
+      // Right-hand sides read the item as it was, so previous_status records where we came from.
+      set,
       condition: `${from.expression}${heldBy === undefined ? '' : ' AND agent_id = :heldBy'}`,
       names: { '#previous_status': 'previous_status' },
       values: { ...from.values, ':to': to, ...(heldBy === undefined ? {} : { ':heldBy': heldBy }) },
@@ -1092,7 +1216,11 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
           KeyConditionExpression: 'hb_shard = :shard AND hb_at < :cutoff',
           ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoff },
         });
-        return items.flatMap((item) => (typeof item.run_id === 'string' ? [item.run_id] : []));
+        // The index holds beats: each names its run by key.
+        return items.flatMap((item) => {
+          const runId = typeof item.run_id === 'string' ? runIdOfBeatKey(item.run_id) : undefined;
+          return runId === undefined ? [] : [runId];
+        });
       }),
     );
     return perShard.flat();

@@ -237,7 +237,7 @@ describe('Handler: read-strategies GET /fleet', () => {
     );
   });
 
-  it('reads the fleet, last alerts included, in two Queries and no other DynamoDB request (a third Query of the alerts table made it three)', async () => {
+  it('reads the fleet, last alerts included, in two Queries and one BatchGetItem of the beats, and no other DynamoDB request (a third Query of the alerts table made it three)', async () => {
     // prepare
     sessionsSent.length = 0;
 
@@ -246,7 +246,28 @@ describe('Handler: read-strategies GET /fleet', () => {
 
     // assess
     expect(view.strategies.some((row) => row.last_alert !== null)).toBe(true);
-    expect(sessionsSent).toEqual(['QueryCommand', 'QueryCommand']);
+    expect(sessionsSent).toEqual(['QueryCommand', 'QueryCommand', 'BatchGetItemCommand']);
+  });
+
+  it("ages a row from the agent's last beat, not from its snapshot a minute old (a healthy bot showed as late)", async () => {
+    // prepare: alpha's agent beat just now; its snapshot is older.
+    const before = FleetViewSchema.parse((await getFleet()).body);
+    const snapshotAge = before.strategies.find((row) => row.strategy_id === 'alpha')?.heartbeat_age_s ?? 0;
+    const session = await env.deps.store.get(alphaRun);
+    const beat = await env.deps.store.recordBeat({
+      run_id: alphaRun,
+      agent_id: session?.agent_id ?? '',
+      seq: (session?.heartbeat_seq ?? 0) + 1,
+      at: new Date(env.clock.now()).toISOString(),
+    });
+    expect(beat.ok).toBe(true);
+
+    // act
+    const view = FleetViewSchema.parse((await getFleet()).body);
+
+    // assess
+    expect(snapshotAge).toBeGreaterThan(0);
+    expect(view.strategies.find((row) => row.strategy_id === 'alpha')).toMatchObject({ heartbeat_age_s: 0 });
   });
 
   it('keeps one fleet row per strategy: a new session takes the row from the earlier ones', async () => {
@@ -284,7 +305,12 @@ describe('Handler: read-strategies GET /fleet', () => {
       trading_mode: 'live',
       pnl_today: -40,
     });
-    expect(sessionsSent).toEqual(['QueryCommand', 'QueryCommand', 'BatchGetItemCommand']);
+    expect(sessionsSent).toEqual([
+      'QueryCommand',
+      'QueryCommand',
+      'BatchGetItemCommand',
+      'BatchGetItemCommand',
+    ]);
   });
 
   it('refuses a token without strategies:read (403)', async () => {

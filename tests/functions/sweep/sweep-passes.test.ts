@@ -54,12 +54,80 @@ describe('Sweep passes: a suspects pass reads the silent sessions, not the fleet
     expect(full.read.running).toBeGreaterThanOrEqual(12);
   });
 
-  it('a heartbeat after the session was marked stale takes it out of the suspects once its step is recent', async () => {
+  it("judges silence by the agent's beat, not its snapshot: a healthy agent between snapshots stays running in both passes (its minute-old snapshot marked it stale)", async () => {
+    // prepare: a snapshot 50 s ago (over the 35 s threshold), a beat 5 s ago
+    clock.set(T0 + 3_600_000);
+    const session = await runningSession(store, at(clock.now()));
+    clock.advance(45_000);
+    const { run_id, agent_id } = heartbeatOf(session, 2, at(clock.now()));
+    expect((await store.recordBeat({ run_id, agent_id, seq: 2, at: at(clock.now()) })).ok).toBe(true);
+    clock.advance(5_000);
+
+    // act
+    const suspects = await runSweep(depsWith(), { full: false });
+    const full = await runSweep(depsWith());
+
+    // assess
+    expect(suspects.markedStale).not.toContain(session.run_id);
+    expect(full.markedStale).not.toContain(session.run_id);
+    expect((await store.get(session.run_id))?.status).toBe('running');
+    // And once the beats stop too, it is stale within the threshold and a pass.
+    clock.advance((STALE_AFTER_S - 5 + 1) * 1000);
+    expect((await runSweep(depsWith(), { full: false })).markedStale).toContain(session.run_id);
+  });
+
+  it('forgets the beat of a session that is over when a pass finds it silent, so later passes do not read it again', async () => {
+    // prepare
+    clock.set(T0 + 7_200_000);
+    const session = await runningSession(store, at(clock.now()));
+    await store.transition(session.run_id, 'stopping');
+    await store.transition(session.run_id, 'stopped');
+    clock.advance((STALE_AFTER_S + 21) * 1000);
+
+    // act
+    const first = await runSweep(depsWith(), { full: false });
+    const second = await runSweep(depsWith(), { full: false });
+
+    // assess
+    expect(first.read.suspects).toBeGreaterThanOrEqual(1);
+    expect((await store.beatsOf([session.run_id])).size).toBe(0);
+    expect(await store.listSilentSince(at(clock.now()))).not.toContain(session.run_id);
+    expect(second.read.suspects).toBeLessThan(first.read.suspects ?? 0);
+  });
+
+  it('leaves the sessions it judges by heartbeat for the next pass when their beats cannot be read (never stale on a snapshot alone)', async () => {
+    // prepare: silent past the threshold, and the beats unreadable
+    clock.set(T0 + 14_400_000);
+    const session = await runningSession(store, at(clock.now()));
+    clock.advance((STALE_AFTER_S + 1) * 1000);
+    const failing = new Proxy(store, {
+      get: (target, name, receiver) =>
+        name === 'beatsOf'
+          ? async () => {
+              throw new Error('ProvisionedThroughputExceededException');
+            }
+          : (Reflect.get(target, name, receiver)?.bind?.(target) ?? Reflect.get(target, name, receiver)),
+    });
+
+    // act
+    const report = await runSweep(depsWith({ store: failing }), { full: false });
+
+    // assess
+    expect(report.markedStale).not.toContain(session.run_id);
+    expect(report.errors).toContainEqual({
+      run_id: '(beats)',
+      error: 'ProvisionedThroughputExceededException',
+    });
+    expect((await runSweep(depsWith(), { full: false })).markedStale).toContain(session.run_id);
+  });
+
+  it('a beat after the session was marked stale takes it out of the suspects once its step is recent', async () => {
     clock.set(T0 + 10_800_000);
     const session = await runningSession(store, at(clock.now()));
     clock.advance((STALE_AFTER_S + 1) * 1000);
     expect((await runSweep(depsWith(), { full: false })).markedStale).toContain(session.run_id);
-    await store.recordHeartbeat(heartbeatOf(session, 2, at(clock.now())));
+    const { run_id, agent_id, seq } = heartbeatOf(session, 2, at(clock.now()));
+    expect((await store.recordBeat({ run_id, agent_id, seq, at: at(clock.now()) })).ok).toBe(true);
 
     const after = await store.listSilentSince(new Date(clock.now() - STALE_AFTER_S * 1000).toISOString());
 
