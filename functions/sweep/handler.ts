@@ -9,10 +9,11 @@ import { DynamoChainLease } from '../../shared/adapters/dynamodb/sweep-chain-lea
 import { SqsPassScheduler } from '../../shared/adapters/sqs/pass-scheduler';
 import { corruptItemAlert, highLossAlert } from '../../shared/domain/alerts';
 import { type Clock, systemClock } from '../../shared/domain/clock';
+import { type LivenessBeat, withBeat } from '../../shared/domain/heartbeat';
 import type { AlertPublisher, ContainerPlatform } from '../../shared/domain/ports';
 import { isTerminal, type Session, type SessionStatus } from '../../shared/domain/session';
 import type { CorruptItem, SessionStore } from '../../shared/domain/session-store';
-import { heartbeatAgeSeconds, secondsInStatus } from '../../shared/domain/staleness';
+import { heartbeatAgeSeconds, isHeartbeatStale, secondsInStatus } from '../../shared/domain/staleness';
 import {
   decideLockBackstop,
   decideSweep,
@@ -285,18 +286,15 @@ const withBeats = async (
   }
 };
 
-const sweepEach = async (
+/** Runs decideSweep's actions on each session not seen yet this pass, with its beat already joined. */
+const sweepJoined = async (
   deps: SweepDeps,
   sessions: readonly Session[],
   report: SweepReport,
   fleet: Fleet,
   seen: Set<string>,
 ) => {
-  const fresh = await withBeats(
-    deps,
-    sessions.filter((session) => !seen.has(session.run_id)),
-    report,
-  );
+  const fresh = sessions.filter((session) => !seen.has(session.run_id));
   for (const session of fresh) seen.add(session.run_id);
   await inPool(fresh, deps.concurrency ?? 16, async (session) => {
     try {
@@ -312,24 +310,60 @@ const sweepEach = async (
   });
 };
 
-/** The sessions silent past the threshold, read one by one (consistently: the index lags the table). */
-const sweepSuspects = async (deps: SweepDeps, report: SweepReport, fleet: Fleet, seen: Set<string>) => {
-  const runIds = await deps.store.listSilentSince(
-    suspectCutoffOf(deps.clock.now(), deps.timings.staleAfterS),
+const sweepEach = async (
+  deps: SweepDeps,
+  sessions: readonly Session[],
+  report: SweepReport,
+  fleet: Fleet,
+  seen: Set<string>,
+) =>
+  sweepJoined(
+    deps,
+    await withBeats(
+      deps,
+      sessions.filter((session) => !seen.has(session.run_id)),
+      report,
+    ),
+    report,
+    fleet,
+    seen,
   );
+
+/**
+ * The runs whose beat the heartbeat index lists as silent: their beats first (one consistent BatchGetItem;
+ * the index lags the table), then, one by one, the sessions of those still silent. A run that beat since
+ * (the index had not caught up, or its last heartbeat was a snapshot) costs one read, not two.
+ */
+const sweepSuspects = async (deps: SweepDeps, report: SweepReport, fleet: Fleet, seen: Set<string>) => {
+  const nowMs = deps.clock.now();
+  const { staleAfterS } = deps.timings;
+  const runIds = await deps.store.listSilentSince(suspectCutoffOf(nowMs, staleAfterS));
+  report.read.suspects = (report.read.suspects ?? 0) + runIds.length;
+  if (runIds.length === 0) return;
+  let beats: Map<string, LivenessBeat>;
+  try {
+    beats = await deps.store.beatsOf(runIds);
+  } catch (error) {
+    report.errors.push({ run_id: '(beats)', error: error instanceof Error ? error.message : String(error) });
+    deps.logger.error('beats could not be read: the suspects wait for the next pass', { error });
+    return;
+  }
+  const silent = runIds.filter((runId) => {
+    const at = beats.get(runId)?.last_heartbeat;
+    return at === undefined || isHeartbeatStale({ last_heartbeat: at, started_at: null }, nowMs, staleAfterS);
+  });
   const sessions: Session[] = [];
-  await inPool(runIds, deps.concurrency ?? 16, async (runId) => {
+  await inPool(silent, deps.concurrency ?? 16, async (runId) => {
     try {
       const session = await deps.store.get(runId);
       // A session that is over (or gone) keeps its beat in the index until here: no sweep needs it again.
       if (session === undefined || isTerminal(session.status)) await deps.store.forgetBeat(runId);
-      else sessions.push(session);
+      else sessions.push(withBeat(session, beats.get(runId)));
     } catch (error) {
       report.errors.push({ run_id: runId, error: error instanceof Error ? error.message : String(error) });
     }
   });
-  report.read.suspects = (report.read.suspects ?? 0) + runIds.length;
-  await sweepEach(deps, sessions, report, fleet, seen);
+  await sweepJoined(deps, sessions, report, fleet, seen);
 };
 
 /**

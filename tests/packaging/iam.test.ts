@@ -636,6 +636,30 @@ const CASES: Case[] = [
   },
   {
     role: 'SweepRole',
+    action: 'dynamodb:DeleteItem',
+    resource: SESSIONS,
+    what: "forget a finished session's beat",
+    context: { 'dynamodb:LeadingKeys': ['live-x-000001.beat'] },
+    expected: 'allowed',
+  },
+  {
+    role: 'SweepRole',
+    action: 'dynamodb:DeleteItem',
+    resource: SESSIONS,
+    what: 'delete a session, a lock or a lease',
+    context: { 'dynamodb:LeadingKeys': ['live-x-000001'] },
+    expected: 'denied',
+  },
+  {
+    role: 'SweepRole',
+    action: 'dynamodb:DeleteItem',
+    resource: SESSIONS,
+    what: 'delete a strategy lock',
+    context: { 'dynamodb:LeadingKeys': ['strategy#x'] },
+    expected: 'denied',
+  },
+  {
+    role: 'SweepRole',
     action: 'sqs:SendMessage',
     resource: SWEEP_PASSES,
     what: 'send the next link of the pass chain',
@@ -1102,6 +1126,14 @@ async function recordAgentCalls(test: TestDynamo): Promise<RecordedCall[]> {
   clock.advance(30_000);
   const heartbeat = heartbeatOf(live.run_id, 'agent-live', 1, new Date(clock.now()).toISOString());
   expect((await agent.recordHeartbeat(heartbeat)).ok).toBe(true);
+  clock.advance(15_000);
+  const beat = {
+    run_id: live.run_id,
+    agent_id: 'agent-live',
+    seq: 2,
+    at: new Date(clock.now()).toISOString(),
+  };
+  expect((await agent.recordBeat(beat)).ok).toBe(true);
   await agent.appendHistory([historyEntryOf('iam-live', heartbeat)]);
   await agent.get(live.run_id);
   // A deploy: the successor exists while the live run trades; the launch workflow passes the lock once the
@@ -1195,7 +1227,7 @@ describe('Packaging: IAM policies, evaluated by a policy simulator', () => {
     await test?.close();
   });
 
-  it("allows every DynamoDB request the container agent's store makes (recorded from the real store: claim with leases, orphaned-lease release, heartbeat, history, final statuses)", async () => {
+  it("allows every DynamoDB request the container agent's store makes (recorded from the real store: claim with leases, orphaned-lease release, heartbeat, beat, history, final statuses)", async () => {
     // prepare
     const calls = await recordAgentCalls(test);
     const tableArn = (name: string) =>
@@ -1226,6 +1258,7 @@ describe('Packaging: IAM policies, evaluated by a policy simulator', () => {
       ]),
     );
     expect(rows.some((row) => row.request.includes('UpdateItem lease#'))).toBe(true);
+    expect(rows.some((row) => row.request.includes('.beat'))).toBe(true);
     expect(rows.filter((row) => row.simulated !== 'allowed')).toEqual([]);
   });
 

@@ -76,6 +76,38 @@ describe('Sweep passes: a suspects pass reads the silent sessions, not the fleet
     expect((await runSweep(depsWith(), { full: false })).markedStale).toContain(session.run_id);
   });
 
+  it('reads only the beat of a suspect that beat since the index listed it, not its session (two reads where one does)', async () => {
+    // prepare: a beat 19.9 s into a 20 s step, a pass 16 s later: the index lists it, its beat is recent
+    clock.set(T0 + 18_000_000);
+    const session = await runningSession(store, at(clock.now()));
+    clock.advance(19_900);
+    const { run_id, agent_id } = heartbeatOf(session, 2, at(clock.now()));
+    expect((await store.recordBeat({ run_id, agent_id, seq: 2, at: at(clock.now()) })).ok).toBe(true);
+    clock.advance(16_100);
+    const read: string[] = [];
+    const counting = new Proxy(store, {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== 'get' || typeof value !== 'function') return value?.bind?.(target) ?? value;
+        return (runId: string) => {
+          read.push(runId);
+          return value.call(target, runId);
+        };
+      },
+    });
+
+    // act
+    const report = await runSweep(depsWith({ store: counting }), { full: false });
+
+    // assess
+    expect(await store.listSilentSince(new Date(clock.now() - STALE_AFTER_S * 1000).toISOString())).toContain(
+      session.run_id,
+    );
+    expect(report.read.suspects).toBeGreaterThanOrEqual(1);
+    expect(read).not.toContain(session.run_id);
+    expect(report.markedStale).not.toContain(session.run_id);
+  });
+
   it('forgets the beat of a session that is over when a pass finds it silent, so later passes do not read it again', async () => {
     // prepare
     clock.set(T0 + 7_200_000);
