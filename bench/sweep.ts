@@ -8,6 +8,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { runSweep } from '../functions/sweep/handler';
 import { ManualClock } from '../shared/domain/clock';
+import { beatKeyOf } from '../shared/domain/heartbeat';
 import type { ContainerPlatform } from '../shared/domain/ports';
 import { buildSession, NewSessionSchema, type Session, type SessionStatus } from '../shared/domain/session';
 import { LOCK_SCOPE, lockKeyOf } from '../shared/domain/session-store';
@@ -103,8 +104,13 @@ const benchOneSize = async (options: {
     for (let i = 0; i < active; i += 1) {
       const ageS = i < silent ? 400 : i < 2 * silent ? 25 : (i % HEARTBEAT_INTERVAL_S) + 0.5;
       const session = sessionAt(i, i % 10 === 9 ? 'paused' : 'running', ageS);
-      items.push({
-        ...session,
+      // The session and its liveness beat, which carries the heartbeat index (shared/domain/heartbeat.ts).
+      items.push(session, {
+        item_type: 'beat',
+        run_id: beatKeyOf(session.run_id),
+        agent_id: 'bench-agent',
+        heartbeat_seq: session.heartbeat_seq,
+        last_heartbeat: session.last_heartbeat,
         hb_shard: heartbeatShardOf(session.run_id),
         hb_at: heartbeatBucketOf(session.last_heartbeat as string),
       });
@@ -168,15 +174,21 @@ const benchOneSize = async (options: {
 
     // Reads alone first (nothing written yet), each as a pass would make them.
     const cutoff = suspectCutoffOf(NOW, STALE_AFTER_S);
+    // As the suspects pass: the listed runs' beats, then the sessions of those still silent.
     const heartbeatIndex = await timed(async () => {
       const runIds = await store.listSilentSince(cutoff);
+      const beats = await store.beatsOf(runIds);
+      const silentRuns = runIds.filter((runId) => {
+        const at = beats.get(runId)?.last_heartbeat;
+        return at === undefined || NOW - Date.parse(at) > STALE_AFTER_S * 1000;
+      });
       let next = 0;
       await Promise.all(
         Array.from({ length: 8 }, async () => {
-          while (next < runIds.length) await store.get(runIds[next++] as string);
+          while (next < silentRuns.length) await store.get(silentRuns[next++] as string);
         }),
       );
-      return runIds.length;
+      return beats.size + silentRuns.length;
     });
     const statusIndex = await timed(async () => {
       let read = 0;
