@@ -315,6 +315,33 @@ describe('DynamoSessionStore: the heartbeat index finds the silent sessions with
     expect(all.sort()).toEqual([healthy, neverBeat, silent].sort());
   });
 
+  it("keeps a run's silence in the index through a replacement's claim (the claim moved hb_at to now, hiding the silence for a threshold)", async () => {
+    // prepare: agent-a beat, then went silent for 40 s
+    const clock = new ManualClock('2026-04-02T00:00:00.000Z');
+    const store = test.newStore(clock);
+    const input = await claimedSession(store, 'hb-index-replaced');
+    const beat = await store.recordBeat({
+      run_id: input.run_id,
+      agent_id: 'agent-a',
+      seq: 1,
+      at: new Date(clock.now()).toISOString(),
+    });
+    expect(beat.ok).toBe(true);
+    clock.advance(40_000);
+
+    // act: a replacement task claims the run
+    await store.claimSession({
+      run_id: input.run_id,
+      agent_id: 'agent-b',
+      strategy_version: null,
+      exchange: 'binance',
+      pairs: ['BTC/USDT'],
+    });
+
+    // assess
+    expect(await store.listSilentSince(new Date(clock.now() - 35_000).toISOString())).toContain(input.run_id);
+  });
+
   it('refuses a cutoff that is not an ISO timestamp (no query)', async () => {
     await expect(test.newStore().listSilentSince('yesterday')).rejects.toThrow(/cutoff/);
   });

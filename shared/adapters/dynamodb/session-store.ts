@@ -510,7 +510,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
       }
     }
     try {
-      await this.#doc.send(
+      await this.#sendRetryingConflicts(
         new TransactWriteCommand({
           TransactItems: [
             this.#claimUpdate(claim.run_id, set, { returnOld: true }),
@@ -533,8 +533,9 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
   /**
    * A claim's beat write, in the claim's transaction, so the last claim wins on both items: the beat names
    * the claiming agent (an older agent's beats are refused from then on), drops the older agent's seq (the
-   * claimer's first beat is newer whatever it is), and enters the heartbeat index at the claim's time, so a
-   * claimer that never beats is found silent.
+   * claimer's first beat is newer whatever it is), and enters the heartbeat index at the first claim's time,
+   * so a claimer that never beats is found silent. A replacement's claim leaves hb_at at the last beat: the
+   * silence it ends is still found on time.
    */
   #beatClaim(runId: string, agentId: string, now: string) {
     return {
@@ -542,7 +543,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
         TableName: this.#sessionsTable,
         Key: { run_id: beatKeyOf(runId) },
         UpdateExpression:
-          'SET item_type = :beat, agent_id = :agent, hb_shard = :shard, hb_at = :at REMOVE heartbeat_seq',
+          'SET item_type = :beat, agent_id = :agent, hb_shard = if_not_exists(hb_shard, :shard), hb_at = if_not_exists(hb_at, :at) REMOVE heartbeat_seq',
         ExpressionAttributeValues: {
           ':beat': 'beat',
           ':agent': agentId,
@@ -675,7 +676,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     const scopeCheck =
       accountId === undefined ? [] : [this.#scopeActiveCheck({ kind: 'account', account_id: accountId })];
     try {
-      await this.#doc.send(
+      await this.#sendRetryingConflicts(
         new TransactWriteCommand({
           TransactItems: [
             this.#claimUpdate(claim.run_id, set),
@@ -817,7 +818,7 @@ export class DynamoSessionStore implements SilentSessionFinder, SessionStore, Tr
     const isNew = session === undefined || session.status === 'pending' || session.status === 'launching';
     const scopeCheck = isNew ? [this.#scopeActiveCheck({ kind: 'account', account_id: accountId })] : [];
     try {
-      await this.#doc.send(
+      await this.#sendRetryingConflicts(
         new TransactWriteCommand({
           TransactItems: [
             this.#claimUpdate(claim.run_id, set, { returnOld: true }),
