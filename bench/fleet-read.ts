@@ -17,6 +17,7 @@ import { DynamoFleetReader } from '../shared/adapters/dynamodb/fleet-read';
 import { alertRecordOf } from '../shared/domain/alert-history';
 import { ManualClock } from '../shared/domain/clock';
 import { FLEET_ROW } from '../shared/domain/fleet';
+import { beatKeyOf } from '../shared/domain/heartbeat';
 import {
   buildSession,
   NewSessionSchema,
@@ -27,7 +28,7 @@ import {
 import { LOCK_SCOPE, lockKeyOf } from '../shared/domain/session-store';
 import { apiEvent, lambdaContext } from '../tests/functions/api/support';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startTestDynamo } from '../tests/support/dynamo';
-import { itemSize } from './cost-model';
+import { itemSize, readUnitsOf } from './cost-model';
 import { percentile } from './stats';
 
 const NOW = Date.parse('2026-03-02T12:00:00.000Z');
@@ -122,7 +123,7 @@ interface Counted {
   requests: Record<string, number>;
   items: number;
   bytes: number;
-  /** Eventually consistent reads: half a unit per 4 KB, per request, from the bytes each read returned. */
+  /** Eventually consistent reads: half a unit per 4 KB per request (per item for BatchGetItem), from the bytes returned. */
   estimatedReadUnits: number;
   reportedUnits: number;
 }
@@ -148,7 +149,11 @@ const counting = (endpoint: string): { doc: DynamoDBDocumentClient; counted: Cou
       const bytes = items.reduce((sum, item) => sum + itemSize(item), 0);
       counted.items += items.length;
       counted.bytes += bytes;
-      counted.estimatedReadUnits += Math.max(1, Math.ceil(bytes / 4096)) * 0.5;
+      // A query is billed on the bytes it returns; a BatchGetItem item by item, each rounded up to 4 KB.
+      counted.estimatedReadUnits +=
+        name === 'BatchGetItem'
+          ? items.reduce((sum, item) => sum + readUnitsOf(itemSize(item), false), 0)
+          : readUnitsOf(bytes, false);
       const consumed = output.ConsumedCapacity as { CapacityUnits?: number } | { CapacityUnits?: number }[];
       for (const entry of Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed])
         counted.reportedUnits += entry.CapacityUnits ?? 0;
@@ -186,6 +191,16 @@ export async function runFleetReadBench(options: {
         { ...sessionOf(strategy, 0, 'stopped') },
         { ...sessionOf(strategy, 1, 'failed') },
         { ...current, fleet_row: FLEET_ROW },
+        // Its agent's liveness beat, which the fleet read joins for the heartbeat age.
+        {
+          item_type: 'beat',
+          run_id: beatKeyOf(current.run_id),
+          agent_id: current.agent_id,
+          heartbeat_seq: current.heartbeat_seq + 1,
+          last_heartbeat: current.last_heartbeat,
+          hb_shard: '0',
+          hb_at: current.last_heartbeat,
+        },
         {
           item_type: 'strategy_lock',
           lock_scope: LOCK_SCOPE,
@@ -320,7 +335,7 @@ export async function runFleetReadBench(options: {
       fleet: full,
       fleet_304: notModified,
       strategies_route_for_comparison: strategiesRoute,
-      note: 'in-process handler on the embedded DynamoDB (dynalite) over 127.0.0.1; estimated_read_units follow DynamoDB on-demand rules (eventually consistent, 0.5 per 4 KB per request); a 304 reads the same items: it saves the body, not the reads',
+      note: 'in-process handler on the embedded DynamoDB (dynalite) over 127.0.0.1; estimated_read_units follow DynamoDB on-demand rules (eventually consistent, 0.5 per 4 KB per request, per item for BatchGetItem); a 304 reads the same items: it saves the body, not the reads',
     };
   } finally {
     await dynamo.close();

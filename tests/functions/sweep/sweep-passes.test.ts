@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSweep, type SweepDeps } from '../../../functions/sweep/handler';
 import type { DynamoSessionStore } from '../../../shared/adapters/dynamodb/session-store';
 import { ManualClock } from '../../../shared/domain/clock';
+import type { Session } from '../../../shared/domain/session';
 import { awsAdapters, heartbeatOf, runningSession } from '../../adapters/support/workflow-fixtures';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
 import { SWEEP_TIMINGS, sweepDepsOf } from './support';
@@ -23,6 +24,20 @@ describe('Sweep passes: a suspects pass reads the silent sessions, not the fleet
       timings: { ...SWEEP_TIMINGS, staleAfterS: STALE_AFTER_S },
       ...extra,
     });
+
+  /** The agent's beat now (seq 2: its first heartbeat after the claim's snapshot). */
+  const beatNow = async (session: Session) => {
+    const { run_id, agent_id, seq } = heartbeatOf(session, 2, at(clock.now()));
+    expect((await store.recordBeat({ run_id, agent_id, seq, at: at(clock.now()) })).ok).toBe(true);
+  };
+  /** A session running (its snapshot) from `startMs`, whose agent beat `beatAfterMs` later. */
+  const beatingSession = async (startMs: number, beatAfterMs: number) => {
+    clock.set(startMs);
+    const session = await runningSession(store, at(clock.now()));
+    clock.advance(beatAfterMs);
+    await beatNow(session);
+    return session;
+  };
 
   beforeAll(async () => {
     dynamo = await startTestDynamo({ now: () => clock.now() });
@@ -56,11 +71,7 @@ describe('Sweep passes: a suspects pass reads the silent sessions, not the fleet
 
   it("judges silence by the agent's beat, not its snapshot: a healthy agent between snapshots stays running in both passes (its minute-old snapshot marked it stale)", async () => {
     // prepare: a snapshot 50 s ago (over the 35 s threshold), a beat 5 s ago
-    clock.set(T0 + 3_600_000);
-    const session = await runningSession(store, at(clock.now()));
-    clock.advance(45_000);
-    const { run_id, agent_id } = heartbeatOf(session, 2, at(clock.now()));
-    expect((await store.recordBeat({ run_id, agent_id, seq: 2, at: at(clock.now()) })).ok).toBe(true);
+    const session = await beatingSession(T0 + 3_600_000, 45_000);
     clock.advance(5_000);
 
     // act
@@ -78,11 +89,7 @@ describe('Sweep passes: a suspects pass reads the silent sessions, not the fleet
 
   it('reads only the beat of a suspect that beat since the index listed it, not its session (two reads where one does)', async () => {
     // prepare: a beat 19.9 s into a 20 s step, a pass 16 s later: the index lists it, its beat is recent
-    clock.set(T0 + 18_000_000);
-    const session = await runningSession(store, at(clock.now()));
-    clock.advance(19_900);
-    const { run_id, agent_id } = heartbeatOf(session, 2, at(clock.now()));
-    expect((await store.recordBeat({ run_id, agent_id, seq: 2, at: at(clock.now()) })).ok).toBe(true);
+    const session = await beatingSession(T0 + 18_000_000, 19_900);
     clock.advance(16_100);
     const read: string[] = [];
     const counting = new Proxy(store, {
@@ -158,8 +165,7 @@ describe('Sweep passes: a suspects pass reads the silent sessions, not the fleet
     const session = await runningSession(store, at(clock.now()));
     clock.advance((STALE_AFTER_S + 1) * 1000);
     expect((await runSweep(depsWith(), { full: false })).markedStale).toContain(session.run_id);
-    const { run_id, agent_id, seq } = heartbeatOf(session, 2, at(clock.now()));
-    expect((await store.recordBeat({ run_id, agent_id, seq, at: at(clock.now()) })).ok).toBe(true);
+    await beatNow(session);
 
     const after = await store.listSilentSince(new Date(clock.now() - STALE_AFTER_S * 1000).toISOString());
 

@@ -9,7 +9,17 @@ import { startTestDynamo, type TestDynamo } from '../support/dynamo';
 
 const INTERVAL_MS = 15_000;
 
-describe('Heartbeat reporter: beats between snapshots', () => {
+/** The run's history once it has `count` points, bounded: history writes do not hold up the heartbeat. */
+const historyOnceWritten = async (store: SessionStore, runId: string, count: number) => {
+  let points = (await store.readHistory(runId)).items;
+  for (let attempt = 0; attempt < 50 && points.length < count; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    points = (await store.readHistory(runId)).items;
+  }
+  return points;
+};
+
+describe('Heartbeat reporter: beats between snapshots, and PnL history', () => {
   let dynamo: TestDynamo;
   beforeAll(async () => {
     dynamo = await startTestDynamo();
@@ -174,17 +184,35 @@ describe('Heartbeat reporter: beats between snapshots', () => {
       clock.advance(INTERVAL_MS);
     }
 
-    // assess: snapshots at 0 and 60 s (bounded polling: history writes do not hold up the heartbeat)
-    let points = 0;
-    for (let attempt = 0; attempt < 50 && points < 2; attempt += 1) {
-      points = (await store.readHistory(runId)).items.length;
-      if (points < 2) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // assess: snapshots at 0 and 60 s, and no later point from a beat
+    await historyOnceWritten(store, runId, 2);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const history = (await store.readHistory(runId)).items;
     expect(history.map((entry) => entry.recorded_at)).toEqual([
       '2026-06-01T00:00:00.000Z',
       '2026-06-01T00:01:00.000Z',
     ]);
+  });
+
+  it('keeps a history point every 30 s, not one per 15 s heartbeat (a write unit each, for a chart at 30 s)', async () => {
+    // prepare: a claimed session and the reporter at the default 15 s interval, every heartbeat a snapshot
+    const { clock, store, runId, reporter } = await setUp('history-thinning');
+
+    // act: heartbeats at 0, 15, 30, 45 and 60 s, the interval's timer a little early each time
+    for (let beat = 0; beat < 5; beat += 1) {
+      expect((await reporter.send('interval')).kind).toBe('ok');
+      clock.advance(14_900);
+    }
+
+    // assess: points at 0, 29.8 and 59.6 s
+    expect(await historyOnceWritten(store, runId, 3)).toHaveLength(3);
+    expect(reporter.sent).toBe(5);
+  });
+
+  it('keeps a point every other heartbeat up to 30 s, and never more than one per heartbeat', () => {
+    expect(historyEveryMsFor(15)).toBe(30_000);
+    expect(historyEveryMsFor(30)).toBe(30_000);
+    expect(historyEveryMsFor(60)).toBe(60_000);
+    expect(historyEveryMsFor(0.5)).toBe(1_000);
   });
 });
