@@ -34,8 +34,9 @@ export type SweepAction =
   | { type: 'force_stop'; reason: string };
 
 /**
- * The heartbeat index (heartbeat-index: partition hb_shard, sort hb_at, keys only, sparse). A pass reads
- * through it the sessions whose heartbeat is older than the threshold, not the fleet.
+ * The heartbeat index (heartbeat-index: partition hb_shard, sort hb_at, keys only, sparse: only liveness
+ * beats carry its keys). A pass reads through it the runs whose heartbeat is older than the threshold, not
+ * the fleet.
  */
 /** Partition values the index's keys spread over: one GSI partition takes about 1,000 writes a second. */
 export const HEARTBEAT_SHARDS = 8;
@@ -43,7 +44,7 @@ export const HEARTBEAT_SHARDS = 8;
  * hb_at is the heartbeat time rounded down to a step of this many seconds, so a heartbeat rewrites the
  * index (a delete and a put: its key moves) once per step, not once per heartbeat. A healthy session is
  * read by a pass only when its step began before now - threshold, so the step is at most threshold -
- * interval: 20 s at the defaults (35 - 15), the longest, as each move is 2 WRU on every session.
+ * interval: 20 s at the defaults (35 - 15), the longest, as each move is 2 WRU on every beat.
  */
 export const HEARTBEAT_BUCKET_S = 20;
 
@@ -64,7 +65,10 @@ export const suspectCutoffOf = (nowMs: number, staleAfterS: number): string =>
 
 /** The port the sweep finds its suspects through. */
 export interface SilentSessionFinder {
-  /** Run ids of sessions whose hb_at is before `cutoffIso` (and that have not finished). */
+  /**
+   * Run ids whose beat's hb_at is before `cutoffIso`: silent runs, and finished ones until the sweep
+   * forgets their beats.
+   */
   listSilentSince(cutoffIso: string): Promise<string[]>;
 }
 
