@@ -9,7 +9,7 @@ import { DynamoChainLease } from '../../shared/adapters/dynamodb/sweep-chain-lea
 import { SqsPassScheduler } from '../../shared/adapters/sqs/pass-scheduler';
 import { corruptItemAlert, highLossAlert } from '../../shared/domain/alerts';
 import { type Clock, systemClock } from '../../shared/domain/clock';
-import { type LivenessBeat, withBeat } from '../../shared/domain/heartbeat';
+import { type LivenessBeat, withBeat, withLiveness } from '../../shared/domain/heartbeat';
 import type { AlertPublisher, ContainerPlatform } from '../../shared/domain/ports';
 import { isTerminal, type Session, type SessionStatus } from '../../shared/domain/session';
 import type { CorruptItem, SessionStore } from '../../shared/domain/session-store';
@@ -40,7 +40,6 @@ import type { TradingScopeStore } from '../../shared/domain/trading-scope';
 import { releaseLockIfContainerGone } from '../../shared/runtime/container-release';
 import { parseEnv, secondsVar, TablesEnvSchema } from '../../shared/runtime/env';
 import { type DedupLedger, once } from '../../shared/runtime/events-dedup';
-import { withLiveness } from '../../shared/runtime/liveness';
 import { applyScopeToSessions } from '../../shared/runtime/scope-fanout';
 import { alertsFromEnv } from '../../shared/runtime/workflow-alerts';
 import {
@@ -278,7 +277,7 @@ const withBeats = async (
   report: SweepReport,
 ): Promise<Session[]> => {
   try {
-    return await withLiveness(deps.store, sessions);
+    return await withLiveness((runIds) => deps.store.beatsOf(runIds), sessions);
   } catch (error) {
     report.errors.push({ run_id: '(beats)', error: error instanceof Error ? error.message : String(error) });
     deps.logger.error('beats could not be read: their sessions wait for the next pass', { error });

@@ -3,6 +3,7 @@ import { RiskStateSchema } from './risk';
 import {
   AccountIdSchema,
   IsoTimestampSchema,
+  isTerminal,
   MAX_OPEN_TRADES_SNAPSHOT,
   OpenTradeSchema,
   RunIdSchema,
@@ -111,6 +112,22 @@ export const withBeat = <T extends Pick<Session, 'last_heartbeat'>>(
   if (session.last_heartbeat !== null && Date.parse(session.last_heartbeat) >= Date.parse(beatAt))
     return session;
   return { ...session, last_heartbeat: beatAt };
+};
+
+/**
+ * The sessions with their liveness: each one not over is joined with its beat (withBeat). A session's own
+ * last_heartbeat is its last snapshot's, up to a minute old; whatever judges or shows a heartbeat's age
+ * reads sessions through this. `beatsOf` reads the beats of the runs it is given (SessionStore.beatsOf, or
+ * the fleet read's own eventually consistent read).
+ */
+export const withLiveness = async <T extends Pick<Session, 'run_id' | 'status' | 'last_heartbeat'>>(
+  beatsOf: (runIds: readonly string[]) => Promise<Map<string, Pick<LivenessBeat, 'last_heartbeat'>>>,
+  sessions: readonly T[],
+): Promise<T[]> => {
+  const active = sessions.filter((session) => !isTerminal(session.status));
+  if (active.length === 0) return [...sessions];
+  const beats = await beatsOf(active.map((session) => session.run_id));
+  return sessions.map((session) => withBeat(session, beats.get(session.run_id)));
 };
 
 /**

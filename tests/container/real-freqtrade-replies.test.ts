@@ -23,10 +23,15 @@ const ENTRY_ORDER_OPEN = JSON.parse(
   readFileSync(new URL('./support/freqtrade-2026.9/entry-order-open.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
-const clientServing = (replies: Record<string, unknown>) => {
+/** Each route answers its replies in turn, the last one from then on. */
+const clientAnsweringInTurn = (replies: Record<string, unknown[]>) => {
+  const asked = new Map<string, number>();
   const fetch: HttpFetch = async (url) => {
     const path = new URL(url).pathname.replace('/api/v1/', '');
-    const body = replies[path];
+    const turns = replies[path];
+    const turn = asked.get(path) ?? 0;
+    asked.set(path, turn + 1);
+    const body = turns?.[Math.min(turn, turns.length - 1)];
     return body === undefined
       ? { ok: false, status: 404, text: async () => '{"detail":"Not Found"}' }
       : { ok: true, status: 200, text: async () => JSON.stringify(body) };
@@ -36,6 +41,10 @@ const clientServing = (replies: Record<string, unknown>) => {
     { fetch },
   );
 };
+
+/** Each route answers the same reply every time. */
+const clientServing = (replies: Record<string, unknown>) =>
+  clientAnsweringInTurn(Object.fromEntries(Object.entries(replies).map(([path, body]) => [path, [body]])));
 
 /** A collector at the moment the replies were captured, its bot loop counted stale after a minute. */
 const newCollector = () =>
@@ -322,25 +331,6 @@ describe('Agent: a poll where /status goes unanswered', () => {
     expect(snapshot.drawdown_pct).toBeLessThan(0.1);
   });
 });
-
-/** Each route answers its replies in turn, the last one from then on. */
-const clientAnsweringInTurn = (replies: Record<string, unknown[]>) => {
-  const asked = new Map<string, number>();
-  const fetch: HttpFetch = async (url) => {
-    const path = new URL(url).pathname.replace('/api/v1/', '');
-    const turns = replies[path];
-    const turn = asked.get(path) ?? 0;
-    asked.set(path, turn + 1);
-    const body = turns?.[Math.min(turn, turns.length - 1)];
-    return body === undefined
-      ? { ok: false, status: 404, text: async () => '{"detail":"Not Found"}' }
-      : { ok: true, status: 200, text: async () => JSON.stringify(body) };
-  };
-  return new FreqtradeClient(
-    { url: 'http://127.0.0.1:1', username: 'u', password: 'p', auth: 'basic' },
-    { fetch },
-  );
-};
 
 /** ETH/USDT alone, 30 down, as Freqtrade answers before it closes at that loss and after. */
 const closingTrade = () => {

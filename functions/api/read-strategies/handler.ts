@@ -1,5 +1,6 @@
 import type { AlertRecord } from '../../../shared/domain/alert-history';
 import { alertViewOf } from '../../../shared/domain/alert-history';
+import { withLiveness } from '../../../shared/domain/heartbeat';
 import { isTerminal, type Session } from '../../../shared/domain/session';
 import type { Page } from '../../../shared/domain/session-store';
 import { SCOPES } from '../../../shared/http/constants';
@@ -7,7 +8,6 @@ import { NotFoundError } from '../../../shared/http/errors';
 import { createHttpHandler, defineRoute } from '../../../shared/http/handler';
 import type { HttpLambdaHandler, Route } from '../../../shared/http/types';
 import { defaultReadStrategiesDeps, type ReadStrategiesDeps } from '../../../shared/runtime/api-deps';
-import { withLiveness } from '../../../shared/runtime/liveness';
 import { SessionParamsSchema, StrategyParamsSchema } from '../shared/schemas';
 import { sessionView, strategySummary } from '../shared/views';
 import { fleetEtagOf, fleetViewOf, matchesIfNoneMatch } from './fleet';
@@ -39,7 +39,7 @@ const currentSessionOrNotFound = async (deps: ReadDeps, strategyId: string): Pro
 
 /** The session with its beat: its heartbeat age is the agent's silence, not its last snapshot's age. */
 const liveSession = async (deps: ReadDeps, session: Session): Promise<Session> =>
-  (await withLiveness(deps.store, [session]))[0] ?? session;
+  (await withLiveness((runIds) => deps.store.beatsOf(runIds), [session]))[0] ?? session;
 
 interface PnlTotal {
   trading_mode: Session['trading_mode'];
@@ -87,7 +87,7 @@ const routes = (deps: ReadDeps): Route[] => [
     scope: SCOPES.read,
     handle: async () => {
       const listing = await listStrategies(deps.store);
-      const sessions = await withLiveness(deps.store, listing.sessions);
+      const sessions = await withLiveness((runIds) => deps.store.beatsOf(runIds), listing.sessions);
       const now = deps.clock.now();
       return ok({
         strategies: sessions.map((session) => strategySummary(session, now)),

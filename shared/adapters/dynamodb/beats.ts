@@ -7,6 +7,12 @@ import { batchGetByRunId } from './batch-get';
  * absent. A beat that does not parse is left out too: the session's own last_heartbeat then judges its
  * silence, which errs towards stale, never towards alive.
  */
+/** A stored beat, or undefined for an item that is not one (or does not parse). */
+export const beatOf = (item: Record<string, unknown>): LivenessBeat | undefined => {
+  const parsed = LivenessBeatSchema.safeParse(item);
+  return parsed.success ? parsed.data : undefined;
+};
+
 export const readBeats = async (
   doc: DynamoDBDocumentClient,
   request: { table: string; runIds: readonly string[]; consistent: boolean; what: string },
@@ -21,8 +27,8 @@ export const readBeats = async (
   });
   for (const [key, item] of items) {
     const runId = runIdOfBeatKey(key);
-    const parsed = LivenessBeatSchema.safeParse(item);
-    if (runId !== undefined && parsed.success) beats.set(runId, parsed.data);
+    const beat = beatOf(item);
+    if (runId !== undefined && beat !== undefined) beats.set(runId, beat);
   }
   return beats;
 };

@@ -13,8 +13,7 @@ import {
   FleetSessionSchema,
   type LatestAlert,
 } from '../../domain/fleet';
-import { withBeat } from '../../domain/heartbeat';
-import { isTerminal } from '../../domain/session';
+import { withLiveness } from '../../domain/heartbeat';
 import { LOCK_SCOPE, type StrategyLock, StrategyLockSchema } from '../../domain/session-store';
 import { batchGetByRunId } from './batch-get';
 import { readBeats } from './beats';
@@ -97,13 +96,11 @@ export class DynamoFleetReader implements FleetReader {
       .filter((session): session is FleetSession => session !== undefined)
       .sort((a, b) => a.strategy_id.localeCompare(b.strategy_id));
     // The row's snapshot is up to a minute old; its beat says how long the agent has been silent.
-    const beats = await readBeats(this.#doc, {
-      table: this.#table,
-      runIds: current.filter((session) => !isTerminal(session.status)).map((session) => session.run_id),
-      consistent: false,
-      what: 'fleet read (beats)',
-    });
-    const sessions = current.map((session) => withBeat(session, beats.get(session.run_id)));
+    const sessions = await withLiveness(
+      (runIds) =>
+        readBeats(this.#doc, { table: this.#table, runIds, consistent: false, what: 'fleet read (beats)' }),
+      current,
+    );
     return { sessions, latestAlerts, truncated: rows.truncated || locks.truncated };
   }
 

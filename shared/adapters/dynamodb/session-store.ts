@@ -25,7 +25,6 @@ import {
   type HistoryEntry,
   HistoryEntrySchema,
   type LivenessBeat,
-  LivenessBeatSchema,
   runIdOfBeatKey,
 } from '../../domain/heartbeat';
 import {
@@ -99,7 +98,7 @@ import {
 } from '../../domain/trading-scope';
 import { predecessorsOf } from '../../domain/transitions';
 import { batchGetByRunId } from './batch-get';
-import { readBeats } from './beats';
+import { beatOf, readBeats } from './beats';
 import { decodeCursor, encodeCursor } from './cursor';
 import { demoteFleetRow } from './fleet-read';
 
@@ -254,11 +253,6 @@ const whyHeartbeatRefused = (heartbeat: Heartbeat, current: Session | undefined)
     status: current.status,
     message: `heartbeat ${heartbeat.seq} is not newer than ${current.heartbeat_seq}`,
   };
-};
-
-const beatOf = (item: Record<string, unknown>): LivenessBeat | undefined => {
-  const parsed = LivenessBeatSchema.safeParse(item);
-  return parsed.success ? parsed.data : undefined;
 };
 
 /** Why the fenced beat condition refused a write, from the beat as it is now. */
