@@ -806,6 +806,13 @@ export const sessionStoreContract = (
         'readHistory',
         (store: SessionStore) => store.readHistory('dry-run-bad-one-000001', { from: 'last week' }),
       ],
+      [
+        'recordBeat',
+        (store: SessionStore) =>
+          store.recordBeat({ run_id: 'dry-run-bad-one-000001', agent_id: 'agent-a', seq: 0, at: 'now' }),
+      ],
+      ['beatsOf', (store: SessionStore) => store.beatsOf(['NOT A RUN'])],
+      ['forgetBeat', (store: SessionStore) => store.forgetBeat('strategy#x')],
     ])('refuses bad input to %s with a typed error and writes nothing', async (_method, call) => {
       const before = await harness.snapshot();
 
